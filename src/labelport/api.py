@@ -1,0 +1,116 @@
+"""The Python API: ``load``, ``convert``, ``inspect``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable
+
+from .formats.base import WriteOptions
+from .model import CONFLICT, Project
+from .readers import ReadOptions
+from .readers import load as _load
+from .report import Report
+
+
+def load(
+    path: str | Path,
+    *,
+    from_format: str | None = None,
+    text_column: str | None = None,
+    label_columns: Iterable[str] = (),
+    label_separator: str | None = None,
+    columns: Iterable[str] | None = None,
+) -> Project:
+    """Read a file, folder or zip (a Datasaur export, CoNLL/IOB, JSON, a table).
+
+    ``columns`` names the columns of a table without a header row;
+    ``label_columns`` are the table columns that hold labels (they become
+    questions); ``label_separator`` splits multi-label cells.
+    """
+    options = ReadOptions(
+        format=from_format,
+        text_columns=[text_column] if text_column else [],
+        label_columns=list(label_columns),
+        label_separator=label_separator,
+        columns=list(columns) if columns is not None else None,
+    )
+    return _load(path, options)
+
+
+def convert(
+    project: Project | str | Path,
+    format: str,
+    out: str | Path,
+    *,
+    split: dict[str, float] | None = None,
+    seed: int = 0,
+    role: str = "REVIEWER",
+    zip: str | None = None,
+    strict: bool = False,
+    label_separator: str = "|",
+    progress: bool | None = False,
+) -> Report:
+    """Write ``project`` in ``format`` into the folder ``out``.
+
+    Raises :class:`labelport.errors.RejectedError` (after writing) when the
+    target would reject the files, or with ``strict`` when anything was not
+    carried; the report says what.
+    """
+    from .pipeline import run_conversion
+
+    if not isinstance(project, Project):
+        project = load(project)
+    return run_conversion(
+        project,
+        format,
+        out,
+        split=split,
+        seed=seed,
+        role=role,
+        zip_name=zip,
+        strict=strict,
+        options=WriteOptions(label_separator=label_separator),
+        progress=progress,
+    )
+
+
+def inspect(project: Project | str | Path) -> dict[str, Any]:
+    """Kinds, documents, lines, tokens, rows, spans per label, labelers, conflicts."""
+    if not isinstance(project, Project):
+        project = load(project)
+    counts: Counter[str] = Counter()
+    per_label: Counter[str] = Counter()
+    answers: Counter[str] = Counter()
+    for document in project.documents():
+        counts["documents"] += 1
+        for line in document.lines:
+            counts["lines"] += 1
+            counts["tokens"] += len(line.tokens)
+            for span in line.spans:
+                counts["spans"] += 1
+                per_label[span.label] += 1
+                counts["conflicts"] += span.labeled_by == CONFLICT
+        for row in document.rows:
+            counts["rows"] += 1
+            for answer_set in row.answer_sets:
+                counts["conflicts"] += answer_set.labeled_by == CONFLICT
+            for value in row.answers.values():
+                for item in value if isinstance(value, list) else [value]:
+                    answers[str(item)] += 1
+        counts["arrows"] += len(document.arrows)
+        counts["conflicts"] += sum(a.labeled_by == CONFLICT for a in document.arrows)
+        counts["conflicts"] += sum(a.labeled_by == CONFLICT for a in document.answer_sets)
+        for value in document.answers.values():
+            for item in value if isinstance(value, list) else [value]:
+                answers[str(item)] += 1
+    return {
+        "project": {"id": project.id, "name": project.name, "source": project.source},
+        "kinds": list(project.kinds),
+        **{k: counts[k] for k in ("documents", "lines", "tokens", "rows", "spans", "arrows", "conflicts")},
+        "spans_per_label": dict(per_label.most_common()),
+        "answers_per_value": dict(answers.most_common()),
+        "label_sets": [{"name": ls.name, "labels": [lb.name for lb in ls.labels]} for ls in project.label_sets],
+        "questions": [q.name for q in (*project.questions, *project.document_questions)],
+        "labelers": [labeler.email for labeler in project.labelers],
+    }

@@ -1,0 +1,290 @@
+"""Datasaur's JSON pieces, shared by the DATASAUR_SCHEMA and JSON_ADVANCED
+readers and writers.
+
+Datasaur places a label by cell line, token index and character index *inside
+the token*, the end character inclusive. labelport's model places it by
+character offsets into the line, end exclusive; these functions convert both
+ways and keep every key they do not model in ``extra``, so reading then
+writing gives back the same JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import orjson
+
+from .errors import InputError
+from .model import AnswerSet, Arrow, Label, Labeler, LabelSet, Line, Question, Span
+
+SPAN_KEYS = (
+    "id", "type", "layer", "labelSetItemId", "labelName",
+    "startCellLine", "startTokenIndex", "startCharIndex",
+    "endCellLine", "endTokenIndex", "endCharIndex",
+    "labeledBy", "labeledByUserId", "status",
+)  # fmt: skip
+ARROW_KEYS = (
+    "id", "type", "layer", "labelSetItemId", "labelName", "originId", "targetId",
+    "labeledBy", "labeledByUserId", "status",
+)  # fmt: skip
+ANSWER_KEYS = ("answers", "labeledBy", "labeledByUserId", "status")
+
+
+def parse(source_label: str, data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", source_label, exc.lineno) from None
+
+
+def _extra(entry: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any] | None:
+    extra = {k: v for k, v in entry.items() if k not in known}
+    return extra or None
+
+
+# -- lines ---------------------------------------------------------------------
+
+def token_starts(content: str, tokens: list[str], where: str, line: int) -> list[int]:
+    """Where each token starts in its line's content (tokens appear in order)."""
+    starts: list[int] = []
+    position = 0
+    for i, token in enumerate(tokens):
+        found = content.find(token, position)
+        if found < 0:
+            raise InputError(f"line {line}: token {i} {token!r} is not in the line's content", where)
+        starts.append(found)
+        position = found + len(token)
+    return starts
+
+
+def line_from(cell: dict[str, Any], where: str) -> Line:
+    try:
+        index = int(cell.get("line", cell.get("id")))
+        content = cell["content"]
+        tokens = list(cell.get("tokens") or content.split())
+    except (KeyError, TypeError, ValueError):
+        raise InputError("a line without line number or content", where) from None
+    return Line(index, content, tokens, token_starts(content, tokens, where, index), [], cell.get("metadata"))
+
+
+def line_to(line: Line) -> dict[str, Any]:
+    return {"line": line.index, "content": line.text, "tokens": line.tokens, "metadata": line.metadata or []}
+
+
+# -- spans and arrows ------------------------------------------------------------
+
+def label_sets_from(entries: list[dict[str, Any]] | None) -> list[LabelSet]:
+    label_sets = []
+    for n, entry in enumerate(entries or []):
+        labels = [
+            Label(str(item.get("id")), str(item.get("labelName", item.get("name", item.get("id")))),
+                  item.get("parentId"), item.get("color"))
+            for item in entry.get("labelItems") or []
+        ]
+        label_sets.append(LabelSet(int(entry.get("index", n)), str(entry.get("name") or f"Label set {n + 1}"),
+                                   labels, entry.get("id")))
+    return label_sets
+
+
+def label_sets_to(label_sets: list[LabelSet]) -> list[dict[str, Any]]:
+    return [
+        {
+            "index": ls.index,
+            "id": ls.id,
+            "name": ls.name,
+            "labelItems": [
+                {"id": label.id, "labelName": label.name, "parentId": label.parent_id, "color": label.color}
+                for label in ls.labels
+            ],
+        }
+        for ls in label_sets
+    ]
+
+
+class LabelNames:
+    """labelSetItemId -> label name, per label set (layer)."""
+
+    def __init__(self, label_sets: list[LabelSet]):
+        self._names = {(ls.index, label.id): label.name for ls in label_sets for label in ls.labels}
+        self._ids = {(ls.index, label.name): label.id for ls in label_sets for label in ls.labels}
+
+    def name(self, layer: int, item_id: Any, given: Any) -> str:
+        if given is not None:
+            return str(given)
+        return self._names.get((layer, str(item_id)), str(item_id))
+
+    def item_id(self, layer: int, name: str) -> str | None:
+        return self._ids.get((layer, name))
+
+
+def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, where: str) -> Span:
+    """A Datasaur span entry -> a Span, checked against its lines' tokens."""
+    try:
+        layer = int(entry.get("layer") or 0)
+        start_line, end_line = int(entry["startCellLine"]), int(entry["endCellLine"])
+        start_token, end_token = int(entry["startTokenIndex"]), int(entry["endTokenIndex"])
+        start_char, end_char = int(entry.get("startCharIndex") or 0), entry.get("endCharIndex")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"label {entry.get('id')!r}: missing or bad position ({exc})", where) from None
+    first, last = lines.get(start_line), lines.get(end_line)
+    what = f"label {entry.get('id')!r}"
+    if first is None or last is None:
+        raise InputError(f"{what}: line {start_line if first is None else end_line} does not exist", where)
+    if not (0 <= start_token < len(first.tokens)) or not (0 <= end_token < len(last.tokens)):
+        raise InputError(f"{what}: ends past the end of line {end_line} (token index out of range)", where)
+    end_token_text = last.tokens[end_token]
+    end_char = len(end_token_text) - 1 if end_char is None else int(end_char)
+    if not (0 <= start_char < len(first.tokens[start_token]) or len(first.tokens[start_token]) == 0) or not (
+        0 <= end_char < len(end_token_text) or len(end_token_text) == 0
+    ):
+        raise InputError(f"{what}: ends past the end of line {end_line} (character index out of its token)", where)
+    start = first.starts[start_token] + start_char
+    end = last.starts[end_token] + end_char + 1
+    if start_line == end_line and end <= start:
+        raise InputError(f"{what}: ends before it starts", where)
+    return Span(
+        label=names.name(layer, entry.get("labelSetItemId"), entry.get("labelName")),
+        line=start_line,
+        start=start,
+        end=end,
+        token_start=start_token,
+        token_end=end_token,
+        end_line=-1 if end_line == start_line else end_line,
+        label_set=layer,
+        id=None if entry.get("id") is None else str(entry["id"]),
+        label_id=None if entry.get("labelSetItemId") is None else str(entry["labelSetItemId"]),
+        labeled_by=entry.get("labeledBy"),
+        labeled_by_user_id=entry.get("labeledByUserId"),
+        status=entry.get("status"),
+        extra=_extra(entry, SPAN_KEYS),
+    )
+
+
+def span_to(span: Span, starts: Callable[[int], list[int]], names: LabelNames, with_type: bool) -> dict[str, Any]:
+    """A Span -> a Datasaur span entry; ``starts(line)`` gives a line's token starts."""
+    end_line = span.last_line
+    entry: dict[str, Any] = {"id": span.id}
+    if with_type:
+        entry["type"] = "SPAN"
+    entry.update(
+        layer=span.label_set,
+        labelSetItemId=span.label_id if span.label_id is not None else names.item_id(span.label_set, span.label),
+        labelName=span.label,
+        startCellLine=span.line,
+        startTokenIndex=span.token_start,
+        startCharIndex=span.start - starts(span.line)[span.token_start],
+        endCellLine=end_line,
+        endTokenIndex=span.token_end,
+        endCharIndex=span.end - 1 - starts(end_line)[span.token_end],
+        labeledBy=span.labeled_by,
+        labeledByUserId=span.labeled_by_user_id,
+        status=span.status,
+    )
+    if span.extra:
+        entry.update(span.extra)
+    return entry
+
+
+def arrow_from(entry: dict[str, Any], names: LabelNames, where: str) -> Arrow:
+    origin, target = entry.get("originId"), entry.get("targetId")
+    if origin is None or target is None:
+        raise InputError(f"arrow {entry.get('id')!r}: needs originId and targetId", where)
+    layer = int(entry.get("layer") or 0)
+    return Arrow(
+        label=names.name(layer, entry.get("labelSetItemId"), entry.get("labelName")),
+        origin=str(origin),
+        target=str(target),
+        label_set=layer,
+        id=None if entry.get("id") is None else str(entry["id"]),
+        label_id=None if entry.get("labelSetItemId") is None else str(entry["labelSetItemId"]),
+        labeled_by=entry.get("labeledBy"),
+        labeled_by_user_id=entry.get("labeledByUserId"),
+        status=entry.get("status"),
+        extra=_extra(entry, ARROW_KEYS),
+    )
+
+
+def arrow_to(arrow: Arrow, names: LabelNames, with_type: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": arrow.id}
+    if with_type:
+        entry["type"] = "ARROW"
+    entry.update(
+        layer=arrow.label_set,
+        labelSetItemId=arrow.label_id if arrow.label_id is not None else names.item_id(arrow.label_set, arrow.label),
+        labelName=arrow.label,
+        originId=arrow.origin,
+        targetId=arrow.target,
+        labeledBy=arrow.labeled_by,
+        labeledByUserId=arrow.labeled_by_user_id,
+        status=arrow.status,
+    )
+    if arrow.extra:
+        entry.update(arrow.extra)
+    return entry
+
+
+# -- answers, questions, people --------------------------------------------------
+
+def answer_set_from(entry: dict[str, Any]) -> AnswerSet:
+    answers = entry.get("answers") or {}
+    return AnswerSet(
+        {str(k): v for k, v in answers.items()},
+        entry.get("labeledBy"),
+        entry.get("labeledByUserId"),
+        entry.get("status"),
+        _extra(entry, ANSWER_KEYS + ("rowIndex",)),
+    )
+
+
+def answer_set_to(answer_set: AnswerSet, **position: Any) -> dict[str, Any]:
+    entry = {
+        **position,
+        "answers": answer_set.answers,
+        "labeledBy": answer_set.labeled_by,
+        "labeledByUserId": answer_set.labeled_by_user_id,
+        "status": answer_set.status,
+    }
+    if answer_set.extra:
+        entry.update(answer_set.extra)
+    return entry
+
+
+def question_from(entry: dict[str, Any]) -> Question:
+    config = entry.get("config") or {}
+    options = [str(o.get("label", o.get("id"))) if isinstance(o, dict) else str(o) for o in config.get("options") or []]
+    return Question(
+        id=entry.get("id"),
+        name=str(entry.get("name") or entry.get("label") or entry.get("id")),
+        type=str(entry.get("type") or "TEXT"),
+        label=entry.get("label"),
+        options=options,
+        multiple=bool(config.get("multiple")),
+        required=bool(entry.get("required")),
+        config=entry.get("config"),
+    )
+
+
+def question_to(question: Question) -> dict[str, Any]:
+    config = question.config
+    if config is None:
+        config = {"options": [{"id": o, "label": o} for o in question.options], "multiple": question.multiple}
+    return {
+        "id": question.id,
+        "name": question.name,
+        "label": question.label,
+        "type": question.type,
+        "required": question.required,
+        "config": config,
+    }
+
+
+def labeler_from(entry: Any) -> Labeler | None:
+    if not isinstance(entry, dict) or not entry.get("email"):
+        return None
+    return Labeler(email=str(entry["email"]), id=entry.get("id"), display_name=entry.get("displayName"))
+
+
+def labeler_to(labeler: Labeler | None) -> dict[str, Any] | None:
+    if labeler is None:
+        return None
+    return {"id": labeler.id, "email": labeler.email, "displayName": labeler.display_name}

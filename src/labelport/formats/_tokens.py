@@ -1,0 +1,61 @@
+"""Token-per-line formats (TSV_IOB, TSV_NON_IOB, CONLL_2003): tags and tokens.
+
+These formats put one token on a line, so a token holding the column
+separator, a line break, or nothing but white space (which reads back as a
+sentence break) cannot be written as is: it is repaired and counted.
+"""
+
+from __future__ import annotations
+
+from ..model import Line, Span
+from ..report import Report
+
+UNWRITABLE_TOKENS = "tokens with white space, tabs or line breaks (repaired)"
+ADJACENT_SPANS = "adjacent spans of one label (read back as one span without B- tags)"
+
+
+def iob_tags(n_tokens: int, spans: list[Span]) -> list[str]:
+    """IOB2 tags; ``spans`` are non-overlapping and in order (see kept_spans)."""
+    tags = ["O"] * n_tokens
+    for span in spans:
+        tags[span.token_start] = "B-" + span.label
+        if span.token_end > span.token_start:
+            inside = "I-" + span.label
+            for i in range(span.token_start + 1, span.token_end + 1):
+                tags[i] = inside
+    return tags
+
+
+def io_tags(n_tokens: int, spans: list[Span], report: Report, document: str, line: Line) -> list[str]:
+    """Bare-label tags; two spans of one label side by side would merge."""
+    tags = ["O"] * n_tokens
+    previous: Span | None = None
+    for span in spans:
+        if previous is not None and previous.label == span.label and previous.token_end + 1 == span.token_start:
+            report.drop(ADJACENT_SPANS, {"document": document, "line": line.index, "label": span.label})
+        for i in range(span.token_start, span.token_end + 1):
+            tags[i] = span.label
+        previous = span
+    return tags
+
+
+def writable_tokens(line: Line, forbidden_space: bool, report: Report, document: str) -> list[str]:
+    """The line's tokens, each repaired if it cannot stand alone on a line
+    (``forbidden_space``: the format separates columns with spaces)."""
+    text, tokens = line.text, line.tokens
+    if text.isascii() and not ("\t" in text or "\n" in text or "\r" in text) and "" not in tokens:
+        if not forbidden_space or all(" " not in t for t in tokens):
+            return tokens
+    repaired = []
+    for token in tokens:
+        fixed = token
+        if not token or token.isspace():
+            fixed = "_"
+        elif forbidden_space:
+            fixed = "_".join(token.split()) if any(c.isspace() for c in token) else token
+        elif "\t" in token or "\n" in token or "\r" in token:
+            fixed = " ".join(token.split())
+        if fixed != token:
+            report.drop(UNWRITABLE_TOKENS, {"document": document, "line": line.index, "token": token, "written": fixed})
+        repaired.append(fixed)
+    return repaired

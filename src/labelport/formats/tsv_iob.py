@@ -1,0 +1,27 @@
+"""TSV_IOB: ``token<TAB>tag`` per line, IOB2 tags, a blank line between sentences."""
+
+from __future__ import annotations
+
+from ..model import TOKEN_BASED, Line
+from ._tokens import iob_tags, writable_tokens
+from .base import DocumentWriter, Format
+
+
+class TsvIobWriter(DocumentWriter):
+    first = True
+
+    def line(self, line: Line) -> None:
+        tokens = writable_tokens(line, False, self.report, self.document.name)
+        tags = iob_tags(len(tokens), self.spans(line))
+        body = "\n".join([f"{token}\t{tag}" for token, tag in zip(tokens, tags)])
+        self.fh.write(body + "\n" if self.first else "\n" + body + "\n")
+        self.first = False
+
+
+FORMAT = Format(
+    id="TSV_IOB",
+    kinds=frozenset({TOKEN_BASED}),
+    files="<document>.tsv",
+    extension=".tsv",
+    writer=TsvIobWriter,
+)

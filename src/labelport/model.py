@@ -1,0 +1,231 @@
+"""The canonical project model every reader produces and every writer consumes.
+
+A :class:`Project` holds metadata (kinds, label sets, questions, labelers) and
+a *factory* of documents, so the documents can be read again (some writers
+need a first pass for their label list) and never all sit in memory at once.
+
+A :class:`Document` is one version of one document: the final (REVIEW) one,
+with each labeler's own version in :attr:`Document.versions`. Its content is
+one of lines of tokens (token labeling), rows of a table (row labeling) or a
+text (document labeling). ``lines`` and ``rows`` may be one-shot iterators, so
+a CoNLL file that is one long document streams line by line.
+
+Offsets are Python string indices (code points) into a line's text, end
+exclusive; each writer converts to its target's unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+TOKEN_BASED = "TOKEN_BASED"
+ROW_BASED = "ROW_BASED"
+DOCUMENT_BASED = "DOCUMENT_BASED"
+KINDS = (TOKEN_BASED, ROW_BASED, DOCUMENT_BASED)
+KIND_LETTER = {TOKEN_BASED: "T", ROW_BASED: "R", DOCUMENT_BASED: "D"}
+
+#: ``labeledBy`` of an entry the labelers disagree on and nobody resolved.
+CONFLICT = "CONFLICT"
+#: Version key of the final state of a document.
+REVIEW = "REVIEW"
+
+
+@dataclass(slots=True)
+class Label:
+    id: str
+    name: str
+    parent_id: str | None = None
+    color: str | None = None
+
+
+@dataclass(slots=True)
+class LabelSet:
+    index: int
+    name: str
+    labels: list[Label] = field(default_factory=list)
+    id: str | None = None
+
+    def label_id(self, name: str) -> str | None:
+        for label in self.labels:
+            if label.name == name:
+                return label.id
+        return None
+
+
+@dataclass(slots=True)
+class Question:
+    """A question answered per row (row labeling) or per document."""
+
+    id: str
+    name: str
+    type: str = "DROPDOWN"
+    label: str | None = None
+    options: list[str] = field(default_factory=list)
+    multiple: bool = False
+    required: bool = False
+    config: dict[str, Any] | None = None  # the source's config, kept verbatim
+
+
+@dataclass(slots=True)
+class Labeler:
+    email: str
+    id: Any = None
+    display_name: str | None = None
+
+    @property
+    def folder(self) -> str:
+        """The export-all folder name part: ``.`` and ``@`` become ``_``."""
+        return self.email.replace(".", "_").replace("@", "_")
+
+
+@dataclass(slots=True)
+class Span:
+    """A labeled stretch of text, from ``start`` in line ``line`` to ``end``
+    (exclusive) in line ``end_line``; ``token_start``..``token_end`` are the
+    first and last (inclusive) tokens it touches."""
+
+    label: str
+    line: int
+    start: int
+    end: int
+    token_start: int
+    token_end: int
+    end_line: int = -1  # -1: same as line
+    label_set: int = 0
+    id: str | None = None
+    label_id: str | None = None
+    labeled_by: str | None = None
+    labeled_by_user_id: Any = None
+    status: str | None = None
+    extra: dict[str, Any] | None = None  # source keys labelport does not model
+
+    @property
+    def last_line(self) -> int:
+        return self.line if self.end_line < 0 else self.end_line
+
+
+@dataclass(slots=True)
+class Arrow:
+    """A labeled relation from one span to another (by span id)."""
+
+    label: str
+    origin: str
+    target: str
+    label_set: int = 0
+    id: str | None = None
+    label_id: str | None = None
+    labeled_by: str | None = None
+    labeled_by_user_id: Any = None
+    status: str | None = None
+    extra: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Line:
+    """One labeled unit of text (a sentence, a cell line) and its tokens."""
+
+    index: int
+    text: str
+    tokens: list[str]
+    starts: list[int]  # start offset of each token in ``text``
+    spans: list[Span] = field(default_factory=list)  # spans starting on this line
+    metadata: list[Any] | None = None
+
+
+@dataclass(slots=True)
+class AnswerSet:
+    """Answers keyed by question id; a value is a string or a list of strings."""
+
+    answers: dict[str, Any]
+    labeled_by: str | None = None
+    labeled_by_user_id: Any = None
+    status: str | None = None
+    extra: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Row:
+    index: int
+    cells: list[str]
+    answer_sets: list[AnswerSet] = field(default_factory=list)
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        """The final answers: the first set nobody disputes."""
+        return final_answers(self.answer_sets)
+
+
+def final_answers(answer_sets: list[AnswerSet]) -> dict[str, Any]:
+    for answer_set in answer_sets:
+        if answer_set.labeled_by != CONFLICT:
+            return answer_set.answers
+    return {}
+
+
+@dataclass
+class Document:
+    id: str
+    name: str
+    kinds: tuple[str, ...]
+    lines: Iterable[Line] = ()
+    columns: list[str] = field(default_factory=list)
+    rows: Iterable[Row] = ()
+    text: str | None = None
+    answer_sets: list[AnswerSet] = field(default_factory=list)
+    arrows: list[Arrow] = field(default_factory=list)
+    comments: list[Any] = field(default_factory=list)
+    labeler: Labeler | None = None  # whose version this is; None for the final one
+    versions: dict[str, "Document"] = field(default_factory=dict)  # Labeler.folder -> version
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: what the reader repaired while reading, with counts (for the report)
+    notes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return final_answers(self.answer_sets)
+
+    def unlabeled(self) -> "Document":
+        """The same content with no annotations (the export-all ROOT copy)."""
+        return Document(
+            id=self.id,
+            name=self.name,
+            kinds=self.kinds,
+            lines=(
+                Line(line.index, line.text, line.tokens, line.starts, [], line.metadata)
+                for line in self.lines
+            ),
+            columns=self.columns,
+            rows=(Row(row.index, row.cells) for row in self.rows),
+            text=self.text,
+            extra=self.extra,
+        )
+
+
+@dataclass
+class Project:
+    id: str
+    name: str
+    kinds: tuple[str, ...]
+    documents_factory: Callable[[], Iterator[Document]] = field(repr=False, default=lambda: iter(()))
+    label_sets: list[LabelSet] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)  # row questions
+    document_questions: list[Question] = field(default_factory=list)
+    labelers: list[Labeler] = field(default_factory=list)
+    owner: Labeler | None = None
+    tags: list[str] = field(default_factory=list)
+    source: str | None = None
+    #: the column holding the text to train on (row labeling)
+    text_column: str | None = None
+    #: id and name come from the data (a Datasaur file), not from a file name
+    id_from_data: bool = False
+
+    def documents(self) -> Iterator[Document]:
+        """A fresh iterator over the documents (reads the source again)."""
+        return self.documents_factory()
+
+    def question_named(self, name: str) -> Question | None:
+        for question in (*self.questions, *self.document_questions):
+            if question.name == name:
+                return question
+        return None

@@ -1,0 +1,142 @@
+"""Conversion: one project, one format, one output folder, one report.
+
+The output is staged beside OUT and moved in place only when complete, so a
+failure leaves nothing behind. ``--role LABELER`` writes each labeler's
+version under ``DOCUMENT-<labeler>/``; ``--zip NAME`` writes the export-all
+zip (REVIEW, one DOCUMENT- folder per labeler, ROOT, project-data.json).
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+import orjson
+
+from .errors import RejectedError, UsageError
+from .formats.base import Context, Format, WriteOptions
+from .formats.registry import formats_for_kinds, get_format
+from .model import Document, Labeler, Project
+from .output import safe_name, staged_folder
+from .progress import Progress
+from .report import Report
+from .splits import Splitter
+
+REVIEWER = "REVIEWER"
+LABELER = "LABELER"
+
+#: Fixed entry time, so the same input gives a byte-identical zip.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def check_kinds(fmt: Format, project: Project) -> None:
+    if not set(project.kinds) & fmt.kinds:
+        kinds = ", ".join(project.kinds) or "no content"
+        raise UsageError(
+            f"{fmt.id} cannot serve a {kinds} project; formats that can: "
+            + ", ".join(formats_for_kinds(project.kinds))
+        )
+
+
+def run_conversion(
+    project: Project,
+    format_id: str,
+    out: str | Path,
+    *,
+    split: dict[str, float] | None = None,
+    seed: int = 0,
+    role: str = REVIEWER,
+    zip_name: str | None = None,
+    strict: bool = False,
+    options: WriteOptions | None = None,
+    progress: bool | None = None,
+) -> Report:
+    fmt = get_format(format_id)
+    check_kinds(fmt, project)
+    role = role.upper()
+    if role not in (REVIEWER, LABELER):
+        raise UsageError(f"--role must be REVIEWER or LABELER, not {role!r}")
+    splitter = Splitter(split, seed)
+    options = options or WriteOptions()
+    report = Report(
+        project.source,
+        fmt.id,
+        {"split": splitter.shares or None, "seed": seed, "role": role, "zip": zip_name},
+    )
+    out = Path(out)
+    with Progress(f"{fmt.id}", enabled=progress) as bar, staged_folder(out) as stage:
+        ctx = Context(project, report, splitter, options, bar)
+        if zip_name:
+            write_export_all(project, fmt, stage, ctx, zip_name, role)
+        elif role == LABELER:
+            write_labeler_versions(project, fmt, stage, ctx)
+        else:
+            fmt.write(project, stage, ctx)
+        report.hash_files(stage)
+        report.write(stage)
+    if report.rejected or (strict and report.lossy):
+        raise RejectedError(report_problem(report), file=out, report=report)
+    return report
+
+
+def report_problem(report: Report) -> str:
+    if report.rejected:
+        return "written, but the target would reject it (see labelport-report.json)"
+    return "written, but not everything was carried (--strict; see labelport-report.json)"
+
+
+# -- versions -----------------------------------------------------------------
+
+def labeler_view(project: Project, labeler: Labeler) -> Project:
+    def documents() -> Iterator[Document]:
+        for document in project.documents():
+            version = document.versions.get(labeler.folder)
+            if version is not None:
+                yield version
+
+    return replace(project, documents_factory=documents)
+
+
+def root_view(project: Project) -> Project:
+    return replace(project, documents_factory=lambda: (d.unlabeled() for d in project.documents()))
+
+
+def write_labeler_versions(project: Project, fmt: Format, out: Path, ctx: Context) -> None:
+    if not project.labelers:
+        raise UsageError("--role LABELER: the project holds no labeler's version", file=project.source)
+    ctx.report.versions_written = True
+    for labeler in project.labelers:
+        fmt.write(labeler_view(project, labeler), out / f"DOCUMENT-{labeler.folder}", ctx)
+
+
+def write_export_all(project: Project, fmt: Format, out: Path, ctx: Context, zip_name: str, role: str) -> None:
+    """The Export API's "export all files" zip, in ``out/<zip_name>.zip``."""
+    tree = out / ".export-all"
+    top = tree / safe_name(f"{project.name}-{project.id}")
+    top.mkdir(parents=True)
+    if role == REVIEWER:
+        fmt.write(project, top / "REVIEW", ctx)
+    ctx.report.versions_written = True
+    for labeler in project.labelers:
+        fmt.write(labeler_view(project, labeler), top / f"DOCUMENT-{labeler.folder}", ctx)
+    root = f"ROOT-{project.owner.folder}" if project.owner else "ROOT"
+    fmt.write(root_view(project), top / root, ctx)
+    data = {"project": {"id": project.id, "title": project.name, "tags": project.tags}}
+    (top / "project-data.json").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    name = zip_name if zip_name.endswith(".zip") else zip_name + ".zip"
+    with zipfile.ZipFile(out / safe_name(name), "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(tree.rglob("*")):
+            arcname = path.relative_to(tree).as_posix() + ("/" if path.is_dir() else "")
+            info = zipfile.ZipInfo(arcname, _ZIP_TIME)
+            if path.is_dir():
+                info.external_attr = 0o40755 << 16
+                archive.writestr(info, b"")
+            else:
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with open(path, "rb") as src, archive.open(info, "w") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    shutil.rmtree(tree)

@@ -1,0 +1,61 @@
+"""Progress on a terminal, silence elsewhere.
+
+Writers call :meth:`Progress.tick` once per line or row; the bar is redrawn
+every few thousand items so counting costs next to nothing. rich is imported
+only when stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+_EVERY = 4096
+
+
+class Progress:
+    def __init__(self, description: str, enabled: bool | None = None):
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        self.items = 0
+        self.documents = 0
+        self._next = _EVERY
+        self._bar: Any = None
+        self._task: Any = None
+        if enabled:
+            from rich.progress import Progress as RichProgress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._bar = RichProgress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TextColumn("{task.fields[documents]:,} documents, {task.completed:,.0f} lines/rows"),
+                TimeElapsedColumn(),
+                transient=True,
+            )
+            self._task = self._bar.add_task(description, total=None, documents=0)
+            self._bar.start()
+
+    def tick(self, n: int = 1) -> None:
+        self.items += n
+        if self.items >= self._next:
+            self._next = self.items + _EVERY
+            self._refresh()
+
+    def document(self) -> None:
+        self.documents += 1
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.items, documents=self.documents)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,104 @@
+"""Input formats: a plain dict from format id to the module that reads it.
+
+A reader module defines ``read(source, options, format_id) -> Project`` for a
+single file; :func:`labelport.readers.load` adds folders, zips and the
+Datasaur export-all layout on top (see :mod:`labelport.readers.layout`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import IO, Callable
+
+from ..errors import UsageError
+
+READERS: dict[str, str] = {
+    "DATASAUR_SCHEMA": "labelport.readers.datasaur_schema",
+    "JSON_ADVANCED": "labelport.readers.json_advanced",
+    "TSV_IOB": "labelport.readers.conll",
+    "TSV_NON_IOB": "labelport.readers.conll",
+    "CONLL_2003": "labelport.readers.conll",
+    "CSV": "labelport.readers.table",
+    "TSV": "labelport.readers.table",
+    "XLSX": "labelport.readers.table",
+}
+
+#: Accepted for --from besides the ids above.
+ALIASES = {"CONLL": "CONLL_2003", "IOB": "TSV_IOB", "IO": "TSV_NON_IOB", "JSON": "DATASAUR_SCHEMA"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file, in a folder or a zip; ``label`` names it in errors."""
+
+    name: str
+    label: str
+    opener: Callable[[], IO[bytes]] = field(repr=False, compare=False)
+
+    def open(self) -> IO[bytes]:
+        return self.opener()
+
+    def read_bytes(self) -> bytes:
+        with self.open() as fh:
+            return fh.read()
+
+    @property
+    def stem(self) -> str:
+        return self.name.rsplit(".", 1)[0] if "." in self.name[1:] else self.name
+
+
+@dataclass
+class ReadOptions:
+    format: str | None = None  # --from: overrides detection
+    text_columns: list[str] = field(default_factory=list)
+    label_columns: list[str] = field(default_factory=list)
+    label_separator: str | None = None
+    columns: list[str] | None = None  # names of a header-less table's columns
+
+    @property
+    def tabular(self) -> bool:
+        return bool(self.text_columns or self.label_columns or self.columns)
+
+
+def normalize_format(format_id: str) -> str:
+    key = format_id.strip().upper()
+    key = ALIASES.get(key, key)
+    if key not in READERS:
+        raise UsageError(f"--from: unknown input format {format_id!r}; labelport reads {', '.join(READERS)}")
+    return key
+
+
+def reader_module(format_id: str):
+    return import_module(READERS[format_id])
+
+
+def detect(source: Source, options: ReadOptions) -> str:
+    """The format of one file: --from, else its extension, else its content."""
+    if options.format:
+        return normalize_format(options.format)
+    suffix = Path(source.name).suffix.lower()
+    if suffix == ".xlsx":
+        return "XLSX"
+    if suffix == ".csv":
+        return "CSV"
+    if suffix == ".json":
+        return _sniff_json(source)
+    if options.tabular:
+        return "TSV"
+    return "TSV_IOB"  # .conll, .tsv, .iob, .txt, no extension: token<TAB>tag lines
+
+
+def _sniff_json(source: Source) -> str:
+    with source.open() as fh:
+        head = fh.read(4096)
+    if b'"sentences"' in head:
+        return "JSON_ADVANCED"
+    return "DATASAUR_SCHEMA"
+
+
+def load(path: str | Path, options: ReadOptions | None = None):
+    from .layout import load_path
+
+    return load_path(Path(path), options or ReadOptions())

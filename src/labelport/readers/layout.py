@@ -1,0 +1,246 @@
+"""Where the files are: one file, a folder of files, a zip, and the Datasaur
+export-all layout inside a folder or zip.
+
+The export-all layout is ``[<project name>-<id>/]REVIEW/``, one
+``DOCUMENT-<labeler>/`` per labeler, ``ROOT-<owner>/`` and
+``project-data.json``. Documents are matched across the folders by file path
+and position in the file; the final version comes from REVIEW (or ROOT when
+the export holds labelers' versions only) and each labeler's is kept in
+``Document.versions``.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterator
+
+import orjson
+
+from ..errors import InputError
+from ..model import Document, Labeler, Project
+from ..output import REPORT_NAME
+from . import ReadOptions, Source, detect, reader_module
+
+#: Files that are never data.
+_SKIP = {REPORT_NAME, "project-data.json", ".DS_Store", "README.md"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str  # relative, POSIX
+
+
+class Tree:
+    """The files of a folder or a zip, by relative path, opened on demand."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.is_zip = root.is_file()
+        if self.is_zip:
+            with zipfile.ZipFile(root) as archive:
+                names = []
+                for info in archive.infolist():
+                    _check_entry(root, info.filename)
+                    if not info.is_dir():
+                        names.append(info.filename)
+        else:
+            names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+        self.paths = sorted(n for n in names if PurePosixPath(n).name not in _SKIP and not _hidden(n))
+        self.all_paths = set(names)
+        self._archive: zipfile.ZipFile | None = None
+
+    def source(self, path: str) -> Source:
+        name = PurePosixPath(path).name
+        if self.is_zip:
+            return Source(name, f"{self.root}:{path}", lambda: self._open_archive().open(path))
+        full = self.root / path
+        return Source(name, str(full), lambda: open(full, "rb"))
+
+    def _open_archive(self) -> zipfile.ZipFile:
+        if self._archive is None:
+            self._archive = zipfile.ZipFile(self.root)
+        return self._archive
+
+    def read(self, path: str) -> bytes:
+        if self.is_zip:
+            return self._open_archive().read(path)
+        return (self.root / path).read_bytes()
+
+
+def _hidden(path: str) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(path).parts)
+
+
+def _check_entry(zip_path: Path, name: str) -> None:
+    """Refuse entries that would land outside the folder they are unpacked to."""
+    posix = PurePosixPath(name.replace("\\", "/"))
+    if posix.is_absolute() or ".." in posix.parts or (posix.parts and ":" in posix.parts[0]):
+        raise InputError(f"zip entry {name!r} escapes the target folder", zip_path)
+
+
+def load_path(path: Path, options: ReadOptions) -> Project:
+    if not path.exists():
+        raise InputError("no such file or folder", path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        source = Source(path.name, str(path), lambda: open(path, "rb"))
+        return read_source(source, options)
+    if path.is_file() and path.suffix.lower() == ".xlsx":  # an .xlsx is a zip too
+        return read_source(Source(path.name, str(path), lambda: open(path, "rb")), options)
+    tree = Tree(path)
+    if not tree.paths:
+        raise InputError("holds no files to read", path)
+    layout = _export_all(tree)
+    if layout is not None:
+        return _load_export_all(path, tree, layout, options)
+    return _merge(path, [tree.source(p) for p in tree.paths], options)
+
+
+def read_source(source: Source, options: ReadOptions) -> Project:
+    format_id = detect(source, options)
+    return reader_module(format_id).read(source, options, format_id)
+
+
+def _merge(path: Path, sources: list[Source], options: ReadOptions) -> Project:
+    """A folder or zip of files: one project, the files' documents in order."""
+    projects = [read_source(source, options) for source in sources]
+    first = projects[0]
+    kinds = tuple(dict.fromkeys(k for p in projects for k in p.kinds))
+
+    def documents() -> Iterator[Document]:
+        for project in projects:
+            yield from project.documents()
+
+    if len(projects) == 1:
+        return replace(first, source=str(path))
+    if first.id_from_data:
+        project_id, name = first.id, first.name
+    else:
+        project_id = name = path.stem if path.is_file() else path.name
+    return replace(first, id=project_id, name=name, kinds=kinds, documents_factory=documents, source=str(path))
+
+
+# -- export-all ----------------------------------------------------------------
+
+@dataclass
+class _Layout:
+    top: str  # "" or "<project>-<id>/"
+    final: str  # the folder the final version comes from: REVIEW or ROOT-*
+    root: str | None
+    labelers: list[str]  # DOCUMENT-* folder names
+    files: list[str]  # paths relative to a version folder, in order
+
+
+def _export_all(tree: Tree) -> _Layout | None:
+    folders: dict[str, set[str]] = {}
+    top = None
+    for path in tree.paths:
+        parts = PurePosixPath(path).parts
+        for depth in (0, 1):
+            if len(parts) > depth + 1 and _is_version_folder(parts[depth]):
+                this_top = "/".join(parts[:depth]) + ("/" if depth else "")
+                if top is None:
+                    top = this_top
+                if this_top == top:
+                    folders.setdefault(parts[depth], set()).add("/".join(parts[depth + 1 :]))
+                break
+    if top is None:
+        return None
+    root = next((f for f in folders if f == "ROOT" or f.startswith("ROOT-")), None)
+    final = "REVIEW" if "REVIEW" in folders else root or sorted(folders)[0]
+    labelers = sorted(f for f in folders if f.startswith("DOCUMENT-"))
+    files = sorted(folders[final]) + sorted(set().union(*folders.values()) - folders[final])
+    return _Layout(top, final, root, labelers, files)
+
+
+def _is_version_folder(name: str) -> bool:
+    return name == "REVIEW" or name == "ROOT" or name.startswith(("DOCUMENT-", "ROOT-"))
+
+
+def _load_export_all(path: Path, tree: Tree, layout: _Layout, options: ReadOptions) -> Project:
+    def source(folder: str, rel: str) -> Source | None:
+        full = f"{layout.top}{folder}/{rel}"
+        return tree.source(full) if full in tree.all_paths else None
+
+    first_rel = layout.files[0]
+    base = read_source(source(layout.final, first_rel) or source(layout.labelers[0], first_rel), options)
+    project_id, project_name, tags = _project_identity(tree, layout, base)
+    labelers = [_labeler(folder, source(folder, next(r for r in layout.files if source(folder, r))), options)
+                for folder in layout.labelers]
+    owner = _labeler(layout.root, None, options) if layout.root and layout.root != "ROOT" else None
+
+    def documents() -> Iterator[Document]:
+        for rel in layout.files:
+            final = source(layout.final, rel)
+            versions: dict[str, Callable[[], Iterator[Document]]] = {}
+            for folder, labeler in zip(layout.labelers, labelers):
+                found = source(folder, rel)
+                if found is not None:
+                    versions[labeler.folder] = read_source(found, options).documents
+            if final is None:  # only in labelers' folders: the content without final labels
+                first_version = next(iter(versions.values()))
+                final_docs: Iterator[Document] = (d.unlabeled() for d in first_version())
+            else:
+                final_docs = read_source(final, options).documents()
+            yield from _attach_versions(final_docs, {k: f() for k, f in versions.items()}, labelers)
+
+    return replace(
+        base,
+        id=project_id,
+        name=project_name,
+        tags=tags,
+        labelers=labelers,
+        owner=owner,
+        documents_factory=documents,
+        source=str(path),
+    )
+
+
+def _attach_versions(
+    final_docs: Iterator[Document], versions: dict[str, Iterator[Document]], labelers: list[Labeler]
+) -> Iterator[Document]:
+    by_folder = {labeler.folder: labeler for labeler in labelers}
+    for document in final_docs:
+        for key, docs in versions.items():
+            version = next(docs, None)
+            if version is None:
+                continue
+            # A version shares nothing with the stream of the final one: read it whole.
+            version.lines = list(version.lines)
+            version.rows = list(version.rows)
+            version.labeler = version.labeler or by_folder[key]
+            document.versions[key] = version
+        yield document
+
+
+def _project_identity(tree: Tree, layout: _Layout, base: Project) -> tuple[str, str, list[str]]:
+    data_path = f"{layout.top}project-data.json"
+    if data_path in tree.all_paths:
+        try:
+            info = orjson.loads(tree.read(data_path)).get("project", {})
+        except (orjson.JSONDecodeError, AttributeError):
+            raise InputError("not a valid project-data.json", f"{tree.root}:{data_path}") from None
+        return str(info.get("id", base.id)), str(info.get("title", base.name)), list(info.get("tags") or [])
+    if layout.top:
+        name, _, project_id = layout.top.rstrip("/").rpartition("-")
+        if name:
+            return project_id, name, []
+    return base.id, base.name, []
+
+
+def _labeler(folder: str, sample: Source | None, options: ReadOptions) -> Labeler:
+    """Who a DOCUMENT-/ROOT- folder belongs to: its files' labelerInfo when
+    they carry one, else the folder name."""
+    key = folder.split("-", 1)[1] if "-" in folder else folder
+    if sample is not None and sample.name.lower().endswith(".json"):
+        try:
+            parsed = orjson.loads(sample.read_bytes())
+            info = (parsed.get("data") or parsed).get("labelerInfo")
+        except (orjson.JSONDecodeError, AttributeError):
+            info = None
+        if isinstance(info, dict) and info.get("email"):
+            labeler = Labeler(email=info["email"], id=info.get("id"), display_name=info.get("displayName"))
+            if labeler.folder == key:
+                return labeler
+    return Labeler(email=key)

@@ -1,0 +1,137 @@
+"""What a conversion wrote and what it could not carry (labelport-report.json).
+
+Every writer counts what it writes and calls :meth:`Report.drop` for what its
+format cannot carry, so nothing is lost silently: the report lists each kind
+of loss with a count and up to five examples, and the command names them on
+stderr (``--strict`` makes them an error).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .output import REPORT_NAME
+
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class Loss:
+    count: int = 0
+    examples: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Finding:
+    """A target-service rule the output breaks (hard) or a minimum it misses (soft)."""
+
+    rule: str
+    message: str
+    hard: bool
+    file: str | None = None
+    line: int | None = None
+
+
+class Report:
+    def __init__(self, source: str | None, format_id: str, options: dict[str, Any] | None = None):
+        self.source = source
+        self.format_id = format_id
+        self.options = options or {}
+        self.counts: Counter[str] = Counter()
+        self.spans_per_label: Counter[str] = Counter()
+        self.answers_per_question: Counter[str] = Counter()
+        self.read_notes: Counter[str] = Counter()  # what readers repaired
+        self.splits: dict[str, Counter[str]] = {}
+        self.losses: dict[str, Loss] = {}
+        self.findings: list[Finding] = []
+        self.notes: dict[str, Any] = {}
+        self.files: dict[str, dict[str, Any]] = {}
+        #: set while labelers' versions are being written (--role LABELER, --zip)
+        self.versions_written = False
+
+    # -- counting -------------------------------------------------------------
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] += n
+
+    def split_count(self, split: str, what: str, n: int = 1) -> None:
+        self.splits.setdefault(split, Counter())[what] += n
+
+    def drop(self, what: str, example: Any, n: int = 1) -> None:
+        """Record ``n`` items of kind ``what`` the format could not carry."""
+        loss = self.losses.get(what)
+        if loss is None:
+            loss = self.losses[what] = Loss()
+        loss.count += n
+        if len(loss.examples) < MAX_EXAMPLES:
+            loss.examples.append(example)
+
+    def find(self, rule: str, message: str, *, hard: bool, file: str | None = None, line: int | None = None) -> None:
+        self.findings.append(Finding(rule, message, hard, file, line))
+
+    # -- results --------------------------------------------------------------
+    @property
+    def rejected(self) -> bool:
+        """The target would reject the output."""
+        return any(f.hard for f in self.findings)
+
+    @property
+    def lossy(self) -> bool:
+        return bool(self.losses) or any(not f.hard for f in self.findings)
+
+    def hash_files(self, root: Path) -> None:
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != REPORT_NAME):
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+            rel = path.relative_to(root).as_posix()
+            self.files[rel] = {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "labelport": __version__,
+            "source": self.source,
+            "format": self.format_id,
+            "options": self.options,
+            "counts": dict(self.counts),
+            "spans_per_label": dict(sorted(self.spans_per_label.items())),
+            "answers_per_question": dict(sorted(self.answers_per_question.items())),
+            "splits": {name: dict(c) for name, c in self.splits.items()},
+            "read": dict(self.read_notes),
+            "not_carried": {
+                what: {"count": loss.count, "examples": loss.examples} for what, loss in self.losses.items()
+            },
+            "checks": [
+                {k: v for k, v in vars(f).items() if v is not None} for f in self.findings
+            ],
+            "ready_for_training": not any(f.rule.startswith("minimum") or f.hard for f in self.findings),
+            **self.notes,
+            "files": self.files,
+        }
+
+    def write(self, root: Path) -> Path:
+        import orjson
+
+        path = root / REPORT_NAME
+        path.write_bytes(orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
+        return path
+
+    def summary_lines(self) -> list[str]:
+        """The short stderr summary: what was written, what was not carried."""
+        c = self.counts
+        parts = [f"{c[k]:,} {k}" for k in ("documents", "lines", "tokens", "spans", "rows", "answers") if c.get(k)]
+        lines = [f"labelport: {self.format_id}: " + (", ".join(parts) or "nothing") + f"; {len(self.files)} files"]
+        for note, n in self.read_notes.items():
+            lines.append(f"labelport: note: read {n:,} {note}")
+        for what, loss in self.losses.items():
+            lines.append(f"labelport: warning: not carried by {self.format_id}: {loss.count:,} {what}")
+        for f in self.findings:
+            where = f"{f.file}:{f.line}: " if f.file and f.line else (f"{f.file}: " if f.file else "")
+            level = "error" if f.hard else "warning"
+            lines.append(f"labelport: {level}: {where}{f.message}")
+        return lines
