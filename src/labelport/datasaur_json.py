@@ -253,7 +253,7 @@ def question_from(entry: dict[str, Any]) -> Question:
     config = entry.get("config") or {}
     options = [str(o.get("label", o.get("id"))) if isinstance(o, dict) else str(o) for o in config.get("options") or []]
     return Question(
-        id=entry.get("id"),
+        id=str(entry.get("id")),
         name=str(entry.get("name") or entry.get("label") or entry.get("id")),
         type=str(entry.get("type") or "TEXT"),
         label=entry.get("label"),
@@ -268,8 +268,10 @@ def question_to(question: Question) -> dict[str, Any]:
     config = question.config
     if config is None:
         config = {"options": [{"id": o, "label": o} for o in question.options], "multiple": question.multiple}
+    # Datasaur numbers its questions; answers are keyed by the number as a string.
+    question_id: Any = int(question.id) if question.id.isdigit() and str(int(question.id)) == question.id else question.id
     return {
-        "id": question.id,
+        "id": question_id,
         "name": question.name,
         "label": question.label,
         "type": question.type,

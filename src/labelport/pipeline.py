@@ -117,9 +117,9 @@ def write_export_all(project: Project, fmt: Format, out: Path, ctx: Context, zip
     tree = out / ".export-all"
     top = tree / safe_name(f"{project.name}-{project.id}")
     top.mkdir(parents=True)
+    ctx.report.versions_written = True
     if role == REVIEWER:
         fmt.write(project, top / "REVIEW", ctx)
-    ctx.report.versions_written = True
     for labeler in project.labelers:
         fmt.write(labeler_view(project, labeler), top / f"DOCUMENT-{labeler.folder}", ctx)
     root = f"ROOT-{project.owner.folder}" if project.owner else "ROOT"

@@ -7,50 +7,21 @@ memory while small, so memory does not grow with the document.
 
 from __future__ import annotations
 
-import tempfile
-from typing import IO, Any
-
-import orjson
+from typing import IO
 
 from .. import datasaur_json as dj
-from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Row, Span
+from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Row
+from ._datasaur import JsonArraySpill, SpanEntries, dumps
 from .base import ARROWS, COMMENTS, CONFLICTS, DOCUMENT_ANSWERS, LABEL_SETS, MULTILINE, OVERLAPS, Context
 from .base import DocumentWriter, Format
-
-_SPILL_IN_MEMORY = 16 << 20
-
-
-class JsonArraySpill:
-    """Entries of a JSON array kept aside until their place in the file comes."""
-
-    def __init__(self) -> None:
-        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(_SPILL_IN_MEMORY)
-        self.count = 0
-
-    def add(self, entry: Any) -> None:
-        self._file.write((b",\n" if self.count else b"\n") + orjson.dumps(entry))
-        self.count += 1
-
-    def copy_to(self, fh: IO[str]) -> None:
-        self._file.seek(0)
-        while chunk := self._file.read(1 << 20):
-            fh.write(chunk.decode("utf-8"))
-        self._file.close()
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode("utf-8")
-
 
 class DatasaurSchemaWriter(DocumentWriter):
     def __init__(self, fh: IO[str], document: Document, ctx: Context, fmt: Format):
         super().__init__(fh, document, ctx, fmt)
         project = ctx.project
         self.names = dj.LabelNames(project.label_sets)
-        self.span_entries = JsonArraySpill()
+        self.span_entries = SpanEntries(self.names, with_type=False)
         self.answer_entries = JsonArraySpill()
-        self.starts: dict[int, list[int]] = {}  # lines that a pending span ends on or starts on
-        self.pending: list[Span] = []  # spans across lines, waiting for their last line
         self.open_array: str | None = None
         data = {
             "project": {"id": project.id, "name": project.name},
@@ -63,7 +34,7 @@ class DatasaurSchemaWriter(DocumentWriter):
         }
         if ROW_BASED in document.kinds:
             data["columns"] = document.columns
-        if DOCUMENT_BASED in document.kinds:
+        if document.text is not None:
             data["text"] = document.text
         fh.write('{"version":"1","data":{\n' + ",\n".join(f"{dumps(k)}:{dumps(v)}" for k, v in data.items()))
 
@@ -77,19 +48,7 @@ class DatasaurSchemaWriter(DocumentWriter):
 
     def line(self, line: Line) -> None:
         self._item("cells", dj.line_to(line))
-        starts = line.starts
-        self.starts[line.index] = starts
-        for span in self.pending[:]:
-            if span.last_line == line.index:
-                self.span_entries.add(dj.span_to(span, self.starts.__getitem__, self.names, with_type=False))
-                self.pending.remove(span)
-        for span in line.spans:
-            if span.last_line == line.index:
-                self.span_entries.add(dj.span_to(span, self.starts.__getitem__, self.names, with_type=False))
-            else:
-                self.pending.append(span)
-        if not self.pending:
-            self.starts.clear()
+        self.span_entries.add_line(line)
 
     def row(self, row: Row) -> None:
         self._item("rows", {"index": row.index, "cells": row.cells})
@@ -103,22 +62,18 @@ class DatasaurSchemaWriter(DocumentWriter):
         fh, document = self.fh, self.document
         if self.open_array:
             fh.write("\n]")
-        for span in self.pending:  # their last line went to another split
-            self.report.drop(MULTILINE, {"document": document.name, "line": span.line, "label": span.label})
         if TOKEN_BASED in document.kinds:
             if self.open_array != "cells":
                 fh.write(',\n"cells":[]')
-            fh.write(',\n"spanLabels":[')
-            self.span_entries.copy_to(fh)
-            fh.write("\n]" if self.span_entries.count else "]")
+            fh.write(',\n"spanLabels":')
+            self.span_entries.finish(fh, self.report, document.name)
             arrows = [dj.arrow_to(a, self.names, with_type=False) for a in document.arrows]
             fh.write(',\n"arrowLabels":' + dumps(arrows))
         if ROW_BASED in document.kinds:
             if self.open_array != "rows":
                 fh.write(',\n"rows":[]')
-            fh.write(',\n"rowAnswers":[')
+            fh.write(',\n"rowAnswers":')
             self.answer_entries.copy_to(fh)
-            fh.write("\n]" if self.answer_entries.count else "]")
         fh.write(',\n"documentAnswers":' + dumps([dj.answer_set_to(a) for a in document.answer_sets]))
         fh.write(',\n"comments":' + dumps(document.comments))
         for key, value in document.extra.items():

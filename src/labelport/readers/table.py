@@ -197,7 +197,10 @@ def _xlsx_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     with source.open() as fh:
-        stream: IO[bytes] = fh if fh.seekable() else io.BytesIO(fh.read())  # a zip needs random access
+        # openpyxl needs random access; a zip member seeks back by unpacking
+        # again from its start, so it is read into memory (it is small: XLSX
+        # is compressed) and only a plain file is used in place.
+        stream: IO[bytes] = fh if isinstance(fh, io.BufferedReader) else io.BytesIO(fh.read())
         try:
             workbook = load_workbook(stream, read_only=True, data_only=True)
         except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:

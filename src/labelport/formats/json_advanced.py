@@ -1,0 +1,50 @@
+"""JSON_ADVANCED: ``{"sentences", "labelerInfo", "labelSets", "labels", "comments"}``
+per document; labels hold spans and arrows in Datasaur's cell/token/char
+coordinates (character indices inside tokens, end inclusive)."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from .. import datasaur_json as dj
+from ..model import TOKEN_BASED, Document, Line
+from ._datasaur import SpanEntries, dumps
+from .base import ARROWS, COMMENTS, CONFLICTS, LABEL_SETS, MULTILINE, OVERLAPS, Context, DocumentWriter, Format
+
+
+class JsonAdvancedWriter(DocumentWriter):
+    def __init__(self, fh: IO[str], document: Document, ctx: Context, fmt: Format):
+        super().__init__(fh, document, ctx, fmt)
+        self.names = dj.LabelNames(ctx.project.label_sets)
+        self.labels = SpanEntries(self.names, with_type=True)
+        self.count = 0
+        fh.write('{"sentences":[')
+
+    def line(self, line: Line) -> None:
+        sentence = {"id": line.index, "content": line.text, "tokens": line.tokens, "metadata": line.metadata or []}
+        self.fh.write((",\n" if self.count else "\n") + dumps(sentence))
+        self.count += 1
+        self.labels.add_line(line)
+
+    def close(self) -> None:
+        fh, document = self.fh, self.document
+        fh.write("\n]" if self.count else "]")
+        fh.write(',\n"labelerInfo":' + dumps(dj.labeler_to(document.labeler)))
+        fh.write(',\n"labelSets":' + dumps(dj.label_sets_to(self.ctx.project.label_sets)))
+        fh.write(',\n"labels":')
+        arrows = [dj.arrow_to(arrow, self.names, with_type=True) for arrow in document.arrows]
+        self.labels.finish(fh, self.report, document.name, arrows)
+        fh.write(',\n"comments":' + dumps(document.comments))
+        for key, value in document.extra.items():
+            fh.write(f",\n{dumps(key)}:{dumps(value)}")
+        fh.write("}\n")
+
+
+FORMAT = Format(
+    id="JSON_ADVANCED",
+    kinds=frozenset({TOKEN_BASED}),
+    files="<document>.json",
+    extension=".json",
+    writer=JsonAdvancedWriter,
+    carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS, MULTILINE, ARROWS, COMMENTS}),
+)

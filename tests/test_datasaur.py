@@ -1,0 +1,142 @@
+"""DATASAUR_SCHEMA, JSON_ADVANCED and the export-all layout, against the
+hand-built fixtures in tests/fixtures/datasaur (see build_datasaur_fixtures.py).
+
+Files are compared as parsed JSON with the fixtures, never through
+labelport's own readers. Arrays of labels are compared as sets: a Datasaur
+file's label order carries no meaning, and labelport writes them by line.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import labelport
+from labelport.errors import InputError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "datasaur"
+NEWSROOM = FIXTURES / "newsroom-p8Xk2Lq9"
+TICKETS = FIXTURES / "support-tickets-r7Tt"
+UNORDERED = ("spanLabels", "arrowLabels", "rowAnswers", "labels")
+
+
+def canonical(document: dict) -> dict:
+    data = document.get("data", document)
+    for key in UNORDERED:
+        if key in data:
+            data[key] = sorted(data[key], key=lambda e: json.dumps(e, sort_keys=True))
+    return document
+
+
+def read_json(path: Path) -> dict:
+    return canonical(json.loads(path.read_text(encoding="utf-8")))
+
+
+def unzip(archive: Path, into: Path) -> Path:
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(into)
+    return into
+
+
+def fixture_files(root: Path) -> dict[str, dict]:
+    return {p.relative_to(root.parent).as_posix(): read_json(p) for p in root.rglob("*.json")}
+
+
+@pytest.mark.parametrize("project_dir", [NEWSROOM, TICKETS], ids=["token+document", "row"])
+def test_export_all_round_trip_gives_the_same_json(tmp_path, project_dir):
+    report = labelport.convert(labelport.load(project_dir), "DATASAUR_SCHEMA", tmp_path / "out", zip="export")
+    unpacked = unzip(tmp_path / "out" / "export.zip", tmp_path / "unzipped")
+    written = fixture_files(unpacked / project_dir.name)
+    assert written == fixture_files(project_dir)
+    assert not report.losses  # DATASAUR_SCHEMA is lossless
+
+
+def test_round_trip_from_the_zip_itself(tmp_path):
+    """examples/newsroom-export.zip, read as a zip, gives the fixtures back."""
+    example = Path(__file__).parent.parent / "examples" / "newsroom-export.zip"
+    labelport.convert(labelport.load(example), "DATASAUR_SCHEMA", tmp_path / "out", zip="again")
+    unpacked = unzip(tmp_path / "out" / "again.zip", tmp_path / "u")
+    assert fixture_files(unpacked / NEWSROOM.name) == fixture_files(NEWSROOM)
+
+
+def test_reading_keeps_every_labelers_version():
+    project = labelport.load(NEWSROOM)
+    assert [lb.email for lb in project.labelers] == ["alice.w@example.com", "bob@example.com"]
+    assert project.owner.folder == "olga_example_com"  # ROOT files name nobody: the folder is all there is
+    docs = {d.name: d for d in project.documents()}
+    news = docs["news.txt"]
+    assert sorted(news.versions) == ["alice_w_example_com", "bob_example_com"]
+    assert sorted(docs["chat.txt"].versions) == ["alice_w_example_com"]  # bob was not assigned chat.txt
+    alice_spans = [(s.label, s.line) for line in news.versions["alice_w_example_com"].lines for s in line.spans]
+    assert ("ORG", 1) in alice_spans  # alice called Emmanuel Macron an ORG; the review says PER
+    assert news.answers == {"0": "politics"}
+    assert news.versions["bob_example_com"].answers == {"0": "sport"}
+
+
+def test_role_labeler_writes_each_labelers_version(tmp_path):
+    labelport.convert(labelport.load(NEWSROOM), "DATASAUR_SCHEMA", tmp_path / "out", role="LABELER")
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["DOCUMENT-alice_w_example_com", "DOCUMENT-bob_example_com"]
+    for rel in ["DOCUMENT-alice_w_example_com/news.txt.json", "DOCUMENT-bob_example_com/news.txt.json"]:
+        assert read_json(out / rel) == read_json(NEWSROOM / rel)
+    assert not (out / "DOCUMENT-bob_example_com" / "chat.txt.json").exists()
+
+
+def test_single_file_round_trip(tmp_path):
+    source = NEWSROOM / "REVIEW" / "news.txt.json"
+    labelport.convert(labelport.load(source), "DATASAUR_SCHEMA", tmp_path / "out")
+    assert read_json(tmp_path / "out" / "news.txt.json") == read_json(source)
+
+
+def test_json_advanced_round_trip_keeps_spans_arrows_and_char_offsets(tmp_path):
+    labelport.convert(labelport.load(NEWSROOM), "JSON_ADVANCED", tmp_path / "a")
+    labelport.convert(labelport.load(tmp_path / "a"), "JSON_ADVANCED", tmp_path / "b")
+    first = read_json(tmp_path / "a" / "news.txt.json")
+    assert first == read_json(tmp_path / "b" / "news.txt.json")
+    source = json.loads((NEWSROOM / "REVIEW" / "news.txt.json").read_text())["data"]
+    spans = {e["id"]: e for e in first["labels"] if e["type"] == "SPAN"}
+    for entry in source["spanLabels"]:
+        written = spans[entry["id"]]
+        for key in ("startCellLine", "startTokenIndex", "startCharIndex", "endCellLine", "endTokenIndex", "endCharIndex"):
+            assert written[key] == entry[key], (entry["id"], key)
+    assert {e["id"] for e in first["labels"] if e["type"] == "ARROW"} == {"a1", "a2"}
+
+
+def test_flat_format_reports_what_it_could_not_carry(tmp_path):
+    report = labelport.convert(labelport.load(NEWSROOM), "TSV_IOB", tmp_path / "out")
+    saved = json.loads((tmp_path / "out" / "labelport-report.json").read_text())
+    lost = {what: entry["count"] for what, entry in saved["not_carried"].items()}
+    assert lost["overlapping spans"] == 2  # s6 and s10 overlap s5
+    assert lost["spans of a second label set"] == 2
+    assert lost["unresolved (CONFLICT) entries"] == 1
+    assert lost["arrows"] == 2
+    assert lost["document answers"] == 2
+    assert lost["labelers' versions not written (use --role LABELER or --zip)"] == 3
+    assert all(len(entry["examples"]) <= 5 for entry in saved["not_carried"].values())
+    assert report.lossy
+    with pytest.raises(labelport.LabelportError) as failure:
+        labelport.convert(labelport.load(NEWSROOM), "TSV_IOB", tmp_path / "strict", strict=True)
+    assert failure.value.exit_code == 1
+    assert (tmp_path / "strict" / "news.txt.tsv").exists()  # written, then refused
+
+
+def test_tsv_iob_of_the_review_version_is_exact(tmp_path):
+    labelport.convert(labelport.load(NEWSROOM), "TSV_IOB", tmp_path / "out")
+    sentences = (tmp_path / "out" / "news.txt.tsv").read_text(encoding="utf-8").split("\n\n")
+    first = [tuple(line.split("\t")) for line in sentences[0].splitlines()]
+    assert first == [("Barack", "B-PER"), ("Obama", "I-PER"), ("visited", "O"), ("Paris", "B-LOC"),
+                     ("on", "O"), ("Monday", "O"), (".", "O")]
+    second = dict(tuple(line.split("\t")) for line in sentences[1].splitlines())
+    assert second["Élysée"] == "B-LOC" and second["Palace"] == "I-LOC" and second["🇫🇷"] == "O"
+
+
+def test_span_outside_its_token_is_refused(tmp_path):
+    data = json.loads((NEWSROOM / "REVIEW" / "chat.txt.json").read_text())
+    data["data"]["spanLabels"][0]["endCharIndex"] = 40
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="past the end of line 0"):
+        list(labelport.load(bad).documents())
