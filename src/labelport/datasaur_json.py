@@ -102,11 +102,18 @@ def label_sets_to(label_sets: list[LabelSet]) -> list[dict[str, Any]]:
 
 
 class LabelNames:
-    """labelSetItemId -> label name, per label set (layer)."""
+    """labelSetItemId <-> label name, per label set (layer).
+
+    A project read from a format without label sets (CoNLL) has none: then
+    each label is its own id, and :meth:`label_sets` lists the labels met,
+    so the file written still resolves every label through its label sets.
+    """
 
     def __init__(self, label_sets: list[LabelSet]):
+        self.label_sets_given = label_sets
         self._names = {(ls.index, label.id): label.name for ls in label_sets for label in ls.labels}
         self._ids = {(ls.index, label.name): label.id for ls in label_sets for label in ls.labels}
+        self._met: dict[int, dict[str, None]] = {}
 
     def name(self, layer: int, item_id: Any, given: Any) -> str:
         if given is not None:
@@ -114,7 +121,18 @@ class LabelNames:
         return self._names.get((layer, str(item_id)), str(item_id))
 
     def item_id(self, layer: int, name: str) -> str | None:
-        return self._ids.get((layer, name))
+        if self.label_sets_given:
+            return self._ids.get((layer, name))
+        self._met.setdefault(layer, {})[name] = None
+        return name
+
+    def label_sets(self) -> list[LabelSet]:
+        if self.label_sets_given:
+            return self.label_sets_given
+        return [
+            LabelSet(layer, f"Label set {layer + 1}", [Label(name, name) for name in names])
+            for layer, names in sorted(self._met.items())
+        ]
 
 
 def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, where: str) -> Span:
@@ -160,10 +178,16 @@ def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, 
     )
 
 
+def made_span_id(span: Span) -> str:
+    """An id for a span read from a format without ids (CoNLL): unique within
+    its document, and the same every time the same input is converted."""
+    return f"{span.line}:{span.token_start}-{span.token_end}:{span.label_set}:{span.label}"
+
+
 def span_to(span: Span, starts: Callable[[int], list[int]], names: LabelNames, with_type: bool) -> dict[str, Any]:
     """A Span -> a Datasaur span entry; ``starts(line)`` gives a line's token starts."""
     end_line = span.last_line
-    entry: dict[str, Any] = {"id": span.id}
+    entry: dict[str, Any] = {"id": span.id if span.id is not None else made_span_id(span)}
     if with_type:
         entry["type"] = "SPAN"
     entry.update(

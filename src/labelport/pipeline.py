@@ -37,7 +37,8 @@ def check_kinds(fmt: Format, project: Project) -> None:
         kinds = ", ".join(project.kinds) or "no content"
         raise UsageError(
             f"{fmt.id} cannot serve a {kinds} project; formats that can: "
-            + ", ".join(formats_for_kinds(project.kinds))
+            + ", ".join(formats_for_kinds(project.kinds)),
+            file=project.source,
         )
 
 

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import orjson
 
-from ..model import CONFLICT, DOCUMENT_BASED, TOKEN_BASED, AnswerSet, Document, Line, Project, Question, Row
+from ..model import CONFLICT, DOCUMENT_BASED, TOKEN_BASED, AnswerSet, Document, Line, Project, Row, final_answers
 from .base import CONFLICTS, Context, DocumentWriter, Format, served_kind
 
 SPAN_HEADER = ["File", "Line", "Begin Offset", "End Offset", "Type", "Label Status"]
@@ -22,7 +22,7 @@ DOCUMENT_COLUMNS = ["name", "text"]
 
 SEPARATOR_IN_ANSWER = "answers that contain the label separator (read back as several)"
 UNKNOWN_QUESTIONS = "answers to questions the project does not list"
-MISSING_CELLS = "cells beyond the document's columns"
+EXTRA_CELLS = "cells beyond the document's columns"
 
 
 def unique(names: list[str]) -> list[str]:
@@ -51,11 +51,17 @@ def document_header(project: Project) -> list[str]:
 class TableWriter(DocumentWriter):
     """One table file; subclasses write one row of strings at a time."""
 
+    fh: IO[Any]  # text for CSV and TSV, binary (Format.binary) for XLSX and JSON_TABULAR
+
     def __init__(self, fh: IO[Any], document: Document, ctx: Context, fmt: Format):
         super().__init__(fh, document, ctx, fmt)
         self.separator = ctx.options.label_separator
         self.kind = served_kind(fmt, document)
         project = ctx.project
+        self.questions = project.document_questions if self.kind == DOCUMENT_BASED else project.questions
+        self.question_ids = [q.id for q in self.questions]
+        self.listed = set(self.question_ids)
+        self.width = len(document.columns)
         if self.kind == TOKEN_BASED:
             self.header = SPAN_HEADER
         elif self.kind == DOCUMENT_BASED:  # one table for every document of a split
@@ -75,17 +81,15 @@ class TableWriter(DocumentWriter):
     # -- the driver's calls -----------------------------------------------------
     def row(self, row: Row) -> None:
         cells = row.cells
-        width = len(self.document.columns)
-        if len(cells) != width:
-            if len(cells) > width:
-                self.report.drop(MISSING_CELLS, {"document": self.document.name, "row": row.index}, len(cells) - width)
-            cells = (cells + [""] * width)[:width]
-        where = {"document": self.document.name, "row": row.index}
-        self.write_values([*cells, *self.answers(row.answer_sets, self.ctx.project.questions, where)])
+        if len(cells) != self.width:
+            if len(cells) > self.width:
+                where = _where(self.document.name, row.index)
+                self.report.drop(EXTRA_CELLS, where, len(cells) - self.width)
+            cells = (cells + [""] * self.width)[: self.width]
+        self.write_values(cells + self.answers(row.answer_sets, self.document.name, row.index))
 
     def document_answers(self, document: Document) -> None:
-        where = {"document": document.name}
-        answers = self.answers(document.answer_sets, self.ctx.project.document_questions, where)
+        answers = self.answers(document.answer_sets, document.name)
         self.write_values([document.name, document.text or "", *answers])
 
     def line(self, line: Line) -> None:
@@ -95,20 +99,26 @@ class TableWriter(DocumentWriter):
             self.write_values([name, str(line.index), str(span.start), str(span.end), span.label, status])
 
     # -- answers ------------------------------------------------------------------
-    def answers(self, answer_sets: list[AnswerSet], questions: list[Question], where: dict[str, Any]) -> list[str]:
+    def answers(self, answer_sets: list[AnswerSet], name: str, row: int | None = None) -> list[str]:
         """One cell per question from the final answers; what a table cannot
         hold besides them (unresolved sets, unlisted questions) is reported."""
-        conflicts = sum(s.labeled_by == CONFLICT for s in answer_sets)
-        if conflicts:
-            self.report.drop(CONFLICTS, where, conflicts)
-        final = next((s.answers for s in answer_sets if s.labeled_by != CONFLICT), {})
-        listed = {q.id for q in questions}
-        for question_id in final:
-            if question_id not in listed:
-                self.report.drop(UNKNOWN_QUESTIONS, {**where, "question": question_id})
-        return [self.cell_text(final.get(q.id), where) for q in questions]
+        if not answer_sets:
+            return [""] * len(self.question_ids)
+        if len(answer_sets) > 1 or answer_sets[0].labeled_by == CONFLICT:
+            conflicts = sum(s.labeled_by == CONFLICT for s in answer_sets)
+            if conflicts:
+                self.report.drop(CONFLICTS, _where(name, row), conflicts)
+        final = final_answers(answer_sets)
+        if not final.keys() <= self.listed:
+            for question_id in sorted(final.keys() - self.listed):
+                self.report.drop(UNKNOWN_QUESTIONS, {**_where(name, row), "question": question_id})
+        values = []
+        for question_id in self.question_ids:
+            value = final.get(question_id)
+            values.append(value if type(value) is str else self.cell_text(value, name, row))
+        return values
 
-    def cell_text(self, value: Any, where: dict[str, Any]) -> str:
+    def cell_text(self, value: Any, name: str, row: int | None) -> str:
         if value is None:
             return ""
         if isinstance(value, str):
@@ -116,10 +126,15 @@ class TableWriter(DocumentWriter):
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, list):
-            items = [self.cell_text(item, where) for item in value]
+            items = [self.cell_text(item, name, row) for item in value]
             if any(self.separator in item for item in items):
-                self.report.drop(SEPARATOR_IN_ANSWER, {**where, "answer": items})
+                self.report.drop(SEPARATOR_IN_ANSWER, {**_where(name, row), "answer": items})
             return self.separator.join(items)
         if isinstance(value, dict):  # nested answers: kept as JSON, not a Python repr
             return orjson.dumps(value).decode()
         return str(value)
+
+
+def _where(name: str, row: int | None) -> dict[str, Any]:
+    """A report example's place: the document, and the row if there is one."""
+    return {"document": name} if row is None else {"document": name, "row": row}

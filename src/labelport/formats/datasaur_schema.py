@@ -28,7 +28,6 @@ class DatasaurSchemaWriter(DocumentWriter):
             "document": {"id": document.id, "name": document.name},
             "kinds": list(document.kinds),
             "labelerInfo": dj.labeler_to(document.labeler),
-            "labelSets": dj.label_sets_to(project.label_sets),
             "questions": [dj.question_to(q) for q in project.questions],
             "documentQuestions": [dj.question_to(q) for q in project.document_questions],
         }
@@ -74,6 +73,8 @@ class DatasaurSchemaWriter(DocumentWriter):
                 fh.write(',\n"rows":[]')
             fh.write(',\n"rowAnswers":')
             self.answer_entries.copy_to(fh)
+        # After the labels: a project without label sets gets those the labels name.
+        fh.write(',\n"labelSets":' + dumps(dj.label_sets_to(self.names.label_sets())))
         fh.write(',\n"documentAnswers":' + dumps([dj.answer_set_to(a) for a in document.answer_sets]))
         fh.write(',\n"comments":' + dumps(document.comments))
         for key, value in document.extra.items():

@@ -30,10 +30,10 @@ class JsonAdvancedWriter(DocumentWriter):
         fh, document = self.fh, self.document
         fh.write("\n]" if self.count else "]")
         fh.write(',\n"labelerInfo":' + dumps(dj.labeler_to(document.labeler)))
-        fh.write(',\n"labelSets":' + dumps(dj.label_sets_to(self.ctx.project.label_sets)))
-        fh.write(',\n"labels":')
         arrows = [dj.arrow_to(arrow, self.names, with_type=True) for arrow in document.arrows]
+        fh.write(',\n"labels":')
         self.labels.finish(fh, self.report, document.name, arrows)
+        fh.write(',\n"labelSets":' + dumps(dj.label_sets_to(self.names.label_sets())))
         fh.write(',\n"comments":' + dumps(document.comments))
         for key, value in document.extra.items():
             fh.write(f",\n{dumps(key)}:{dumps(value)}")

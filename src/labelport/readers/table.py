@@ -19,14 +19,15 @@ import io
 import sys
 import zipfile
 from dataclasses import dataclass
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Generator, Iterator
 
 from ..errors import InputError, UsageError
 from ..model import ROW_BASED, AnswerSet, Document, Project, Question, Row
 from . import ReadOptions, Source
 
 #: (physical line or sheet row number, cells) of each non-blank row of a file.
-RawRows = Callable[[Source], Iterator[tuple[int, list[str]]]]
+RowStream = Generator[tuple[int, list[str]], None, None]
+RawRows = Callable[[Source], RowStream]
 
 #: Column names taken as the label column when ``--columns`` names one.
 _LABEL_NAMES = ("label", "labels")
@@ -164,7 +165,7 @@ def _text_lines(fh: IO[bytes], label: str) -> Iterator[str]:
         yield text
 
 
-def _csv_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(source: Source) -> RowStream:
     with source.open() as fh:
         # The lines keep their terminators, as with open(newline=""), so a
         # quoted cell's own line breaks come back exactly.
@@ -183,7 +184,7 @@ def _csv_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
                 yield start, cells
 
 
-def _tsv_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
+def _tsv_rows(source: Source) -> RowStream:
     with source.open() as fh:
         for number, text in enumerate(_text_lines(fh, source.label), 1):
             if text.endswith("\n"):
@@ -192,7 +193,7 @@ def _tsv_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
                 yield number, text.split("\t")
 
 
-def _xlsx_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(source: Source) -> RowStream:
     from openpyxl import load_workbook  # only XLSX input pays for openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
