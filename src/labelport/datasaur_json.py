@@ -161,21 +161,45 @@ def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, 
     if start_line == end_line and end <= start:
         raise InputError(f"{what}: ends before it starts", where)
     return Span(
-        label=names.name(layer, entry.get("labelSetItemId"), entry.get("labelName")),
         line=start_line,
         start=start,
         end=end,
         token_start=start_token,
         token_end=end_token,
         end_line=-1 if end_line == start_line else end_line,
-        label_set=layer,
-        id=None if entry.get("id") is None else str(entry["id"]),
-        label_id=None if entry.get("labelSetItemId") is None else str(entry["labelSetItemId"]),
-        labeled_by=entry.get("labeledBy"),
-        labeled_by_user_id=entry.get("labeledByUserId"),
-        status=entry.get("status"),
-        extra=_extra(entry, SPAN_KEYS),
+        **_label_fields(entry, names, layer, SPAN_KEYS),
     )
+
+
+def _label_fields(entry: dict[str, Any], names: LabelNames, layer: int, known: tuple[str, ...]) -> dict[str, Any]:
+    """What spans and arrows share: their label, provenance and unmodelled keys."""
+    item_id = entry.get("labelSetItemId")
+    return {
+        "label": names.name(layer, item_id, entry.get("labelName")),
+        "label_set": layer,
+        "id": None if entry.get("id") is None else str(entry["id"]),
+        "label_id": None if item_id is None else str(item_id),
+        "labeled_by": entry.get("labeledBy"),
+        "labeled_by_user_id": entry.get("labeledByUserId"),
+        "status": entry.get("status"),
+        "extra": _extra(entry, known),
+    }
+
+
+def _label_head(item: Span | Arrow, item_id: Any, type_name: str, names: LabelNames, with_type: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": item_id}
+    if with_type:
+        entry["type"] = type_name
+    label_id = item.label_id if item.label_id is not None else names.item_id(item.label_set, item.label)
+    entry.update(layer=item.label_set, labelSetItemId=label_id, labelName=item.label)
+    return entry
+
+
+def _label_tail(entry: dict[str, Any], item: Span | Arrow) -> dict[str, Any]:
+    entry.update(labeledBy=item.labeled_by, labeledByUserId=item.labeled_by_user_id, status=item.status)
+    if item.extra:
+        entry.update(item.extra)
+    return entry
 
 
 def made_span_id(span: Span) -> str:
@@ -187,26 +211,16 @@ def made_span_id(span: Span) -> str:
 def span_to(span: Span, starts: Callable[[int], list[int]], names: LabelNames, with_type: bool) -> dict[str, Any]:
     """A Span -> a Datasaur span entry; ``starts(line)`` gives a line's token starts."""
     end_line = span.last_line
-    entry: dict[str, Any] = {"id": span.id if span.id is not None else made_span_id(span)}
-    if with_type:
-        entry["type"] = "SPAN"
+    entry = _label_head(span, span.id if span.id is not None else made_span_id(span), "SPAN", names, with_type)
     entry.update(
-        layer=span.label_set,
-        labelSetItemId=span.label_id if span.label_id is not None else names.item_id(span.label_set, span.label),
-        labelName=span.label,
         startCellLine=span.line,
         startTokenIndex=span.token_start,
         startCharIndex=span.start - starts(span.line)[span.token_start],
         endCellLine=end_line,
         endTokenIndex=span.token_end,
         endCharIndex=span.end - 1 - starts(end_line)[span.token_end],
-        labeledBy=span.labeled_by,
-        labeledByUserId=span.labeled_by_user_id,
-        status=span.status,
     )
-    if span.extra:
-        entry.update(span.extra)
-    return entry
+    return _label_tail(entry, span)
 
 
 def arrow_from(entry: dict[str, Any], names: LabelNames, where: str) -> Arrow:
@@ -214,37 +228,13 @@ def arrow_from(entry: dict[str, Any], names: LabelNames, where: str) -> Arrow:
     if origin is None or target is None:
         raise InputError(f"arrow {entry.get('id')!r}: needs originId and targetId", where)
     layer = int(entry.get("layer") or 0)
-    return Arrow(
-        label=names.name(layer, entry.get("labelSetItemId"), entry.get("labelName")),
-        origin=str(origin),
-        target=str(target),
-        label_set=layer,
-        id=None if entry.get("id") is None else str(entry["id"]),
-        label_id=None if entry.get("labelSetItemId") is None else str(entry["labelSetItemId"]),
-        labeled_by=entry.get("labeledBy"),
-        labeled_by_user_id=entry.get("labeledByUserId"),
-        status=entry.get("status"),
-        extra=_extra(entry, ARROW_KEYS),
-    )
+    return Arrow(origin=str(origin), target=str(target), **_label_fields(entry, names, layer, ARROW_KEYS))
 
 
 def arrow_to(arrow: Arrow, names: LabelNames, with_type: bool) -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": arrow.id}
-    if with_type:
-        entry["type"] = "ARROW"
-    entry.update(
-        layer=arrow.label_set,
-        labelSetItemId=arrow.label_id if arrow.label_id is not None else names.item_id(arrow.label_set, arrow.label),
-        labelName=arrow.label,
-        originId=arrow.origin,
-        targetId=arrow.target,
-        labeledBy=arrow.labeled_by,
-        labeledByUserId=arrow.labeled_by_user_id,
-        status=arrow.status,
-    )
-    if arrow.extra:
-        entry.update(arrow.extra)
-    return entry
+    entry = _label_head(arrow, arrow.id, "ARROW", names, with_type)
+    entry.update(originId=arrow.origin, targetId=arrow.target)
+    return _label_tail(entry, arrow)
 
 
 # -- answers, questions, people --------------------------------------------------

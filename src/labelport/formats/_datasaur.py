@@ -13,7 +13,7 @@ from typing import IO, Any
 import orjson
 
 from .. import datasaur_json as dj
-from ..model import Line, Span
+from ..model import Document, Line, Span
 from ..report import Report
 from .base import MULTILINE
 
@@ -77,3 +77,10 @@ class SpanEntries(JsonArraySpill):
         for span in self.pending:  # its last line went to another split
             report.drop(MULTILINE, {"document": document, "line": span.line, "label": span.label})
         self.copy_to(fh, more)
+
+
+def write_document_tail(fh: IO[str], document: Document) -> None:
+    """The comments and the keys labelport does not model, as read."""
+    fh.write(',\n"comments":' + dumps(document.comments))
+    for key, value in document.extra.items():
+        fh.write(f",\n{dumps(key)}:{dumps(value)}")

@@ -146,19 +146,17 @@ def _write_document(fmt: Format, document: Document, ctx: Context, open_writer, 
         return
     writers: dict[str, DocumentWriter] = {}
     try:
-        if kind == TOKEN_BASED:
-            for line in document.lines:
-                split = splitter.assign(document.id, line.index)
+        if kind != DOCUMENT_BASED:
+            token_based = kind == TOKEN_BASED
+            for item in document.lines if token_based else document.rows:
+                split = splitter.assign(document.id, item.index)
                 writer = writers.get(split) or writers.setdefault(split, open_writer(document, split))
-                count_line(line, split, report)
-                writer.line(line)
-                ctx.progress.tick()
-        elif kind == ROW_BASED:
-            for row in document.rows:
-                split = splitter.assign(document.id, row.index)
-                writer = writers.get(split) or writers.setdefault(split, open_writer(document, split))
-                count_row(row, split, report)
-                writer.row(row)
+                if token_based:
+                    count_line(item, split, report)
+                    writer.line(item)
+                else:
+                    count_row(item, split, report)
+                    writer.row(item)
                 ctx.progress.tick()
         else:
             split = splitter.assign(document.id)

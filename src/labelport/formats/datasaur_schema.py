@@ -11,7 +11,7 @@ from typing import IO
 
 from .. import datasaur_json as dj
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Row
-from ._datasaur import JsonArraySpill, SpanEntries, dumps
+from ._datasaur import write_document_tail, JsonArraySpill, SpanEntries, dumps
 from .base import ARROWS, COMMENTS, CONFLICTS, DOCUMENT_ANSWERS, LABEL_SETS, MULTILINE, OVERLAPS, Context
 from .base import DocumentWriter, Format
 
@@ -76,9 +76,7 @@ class DatasaurSchemaWriter(DocumentWriter):
         # After the labels: a project without label sets gets those the labels name.
         fh.write(',\n"labelSets":' + dumps(dj.label_sets_to(self.names.label_sets())))
         fh.write(',\n"documentAnswers":' + dumps([dj.answer_set_to(a) for a in document.answer_sets]))
-        fh.write(',\n"comments":' + dumps(document.comments))
-        for key, value in document.extra.items():
-            fh.write(f",\n{dumps(key)}:{dumps(value)}")
+        write_document_tail(fh, document)
         fh.write("\n}}\n")
 
 

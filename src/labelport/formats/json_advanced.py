@@ -8,7 +8,7 @@ from typing import IO
 
 from .. import datasaur_json as dj
 from ..model import TOKEN_BASED, Document, Line
-from ._datasaur import SpanEntries, dumps
+from ._datasaur import write_document_tail, SpanEntries, dumps
 from .base import ARROWS, COMMENTS, CONFLICTS, LABEL_SETS, MULTILINE, OVERLAPS, Context, DocumentWriter, Format
 
 
@@ -34,9 +34,7 @@ class JsonAdvancedWriter(DocumentWriter):
         fh.write(',\n"labels":')
         self.labels.finish(fh, self.report, document.name, arrows)
         fh.write(',\n"labelSets":' + dumps(dj.label_sets_to(self.names.label_sets())))
-        fh.write(',\n"comments":' + dumps(document.comments))
-        for key, value in document.extra.items():
-            fh.write(f",\n{dumps(key)}:{dumps(value)}")
+        write_document_tail(fh, document)
         fh.write("}\n")
 
 

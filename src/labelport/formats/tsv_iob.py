@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import TOKEN_BASED, Line
+from ..model import TOKEN_BASED, Line, Span
 from ._tokens import iob_tags, writable_tokens
 from .base import DocumentWriter, Format
 
@@ -10,9 +10,12 @@ from .base import DocumentWriter, Format
 class TsvIobWriter(DocumentWriter):
     first = True
 
+    def tags(self, n_tokens: int, spans: list[Span], line: Line) -> list[str]:
+        return iob_tags(n_tokens, spans)
+
     def line(self, line: Line) -> None:
         tokens = writable_tokens(line, False, self.report, self.document.name)
-        tags = iob_tags(len(tokens), self.spans(line))
+        tags = self.tags(len(tokens), self.spans(line), line)
         body = "\n".join([f"{token}\t{tag}" for token, tag in zip(tokens, tags)])
         self.fh.write(body + "\n" if self.first else "\n" + body + "\n")
         self.first = False

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from ..model import TOKEN_BASED, Line
-from ._tokens import io_tags, writable_tokens
-from .base import DocumentWriter, Format
+from dataclasses import replace
+
+from ..model import Line, Span
+from ._tokens import io_tags
+from .tsv_iob import FORMAT as TSV_IOB
+from .tsv_iob import TsvIobWriter
 
 
-class TsvNonIobWriter(DocumentWriter):
-    first = True
-
-    def line(self, line: Line) -> None:
-        tokens = writable_tokens(line, False, self.report, self.document.name)
-        tags = io_tags(len(tokens), self.spans(line), self.report, self.document.name, line)
-        body = "\n".join([f"{token}\t{tag}" for token, tag in zip(tokens, tags)])
-        self.fh.write(body + "\n" if self.first else "\n" + body + "\n")
-        self.first = False
+class TsvNonIobWriter(TsvIobWriter):
+    def tags(self, n_tokens: int, spans: list[Span], line: Line) -> list[str]:
+        return io_tags(n_tokens, spans, self.report, self.document.name, line)
 
 
-FORMAT = Format(
-    id="TSV_NON_IOB",
-    kinds=frozenset({TOKEN_BASED}),
-    files="<document>.tsv",
-    extension=".tsv",
-    writer=TsvNonIobWriter,
-)
+FORMAT = replace(TSV_IOB, id="TSV_NON_IOB", writer=TsvNonIobWriter)
