@@ -138,5 +138,5 @@ def test_span_outside_its_token_is_refused(tmp_path):
     data["data"]["spanLabels"][0]["endCharIndex"] = 40
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    with pytest.raises(InputError, match="past the end of line 0"):
+    with pytest.raises(InputError, match="falls outside its token"):
         list(labelport.load(bad).documents())

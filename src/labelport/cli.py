@@ -17,8 +17,8 @@ from .errors import LabelportError, UsageError
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        raise UsageError(message)
+        # One line, like every other error; the usage is one --help away.
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def _add_read_options(parser: argparse.ArgumentParser) -> None:

@@ -116,9 +116,15 @@ class LabelNames:
         self._met: dict[int, dict[str, None]] = {}
 
     def name(self, layer: int, item_id: Any, given: Any) -> str:
+        """The label's name: as given, else through the label sets."""
         if given is not None:
             return str(given)
-        return self._names.get((layer, str(item_id)), str(item_id))
+        name = self._names.get((layer, str(item_id)))
+        if name is None:
+            if self.label_sets_given:
+                raise KeyError(f"labelSetItemId {item_id!r} is not in label set {layer}")
+            return str(item_id)
+        return name
 
     def item_id(self, layer: int, name: str) -> str | None:
         if self.label_sets_given:
@@ -155,7 +161,7 @@ def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, 
     if not (0 <= start_char < len(first.tokens[start_token]) or len(first.tokens[start_token]) == 0) or not (
         0 <= end_char < len(end_token_text) or len(end_token_text) == 0
     ):
-        raise InputError(f"{what}: ends past the end of line {end_line} (character index out of its token)", where)
+        raise InputError(f"{what}: a character index falls outside its token (line {start_line} to {end_line})", where)
     start = first.starts[start_token] + start_char
     end = last.starts[end_token] + end_char + 1
     if start_line == end_line and end <= start:
@@ -167,15 +173,21 @@ def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, 
         token_start=start_token,
         token_end=end_token,
         end_line=-1 if end_line == start_line else end_line,
-        **_label_fields(entry, names, layer, SPAN_KEYS),
+        **_label_fields(entry, names, layer, SPAN_KEYS, where),
     )
 
 
-def _label_fields(entry: dict[str, Any], names: LabelNames, layer: int, known: tuple[str, ...]) -> dict[str, Any]:
+def _label_fields(
+    entry: dict[str, Any], names: LabelNames, layer: int, known: tuple[str, ...], where: str
+) -> dict[str, Any]:
     """What spans and arrows share: their label, provenance and unmodelled keys."""
     item_id = entry.get("labelSetItemId")
+    try:
+        label = names.name(layer, item_id, entry.get("labelName"))
+    except KeyError as exc:
+        raise InputError(f"label {entry.get('id')!r}: {exc.args[0]}", where) from None
     return {
-        "label": names.name(layer, item_id, entry.get("labelName")),
+        "label": label,
         "label_set": layer,
         "id": None if entry.get("id") is None else str(entry["id"]),
         "label_id": None if item_id is None else str(item_id),
@@ -228,7 +240,7 @@ def arrow_from(entry: dict[str, Any], names: LabelNames, where: str) -> Arrow:
     if origin is None or target is None:
         raise InputError(f"arrow {entry.get('id')!r}: needs originId and targetId", where)
     layer = int(entry.get("layer") or 0)
-    return Arrow(origin=str(origin), target=str(target), **_label_fields(entry, names, layer, ARROW_KEYS))
+    return Arrow(origin=str(origin), target=str(target), **_label_fields(entry, names, layer, ARROW_KEYS, where))
 
 
 def arrow_to(arrow: Arrow, names: LabelNames, with_type: bool) -> dict[str, Any]:
