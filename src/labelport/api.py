@@ -49,6 +49,9 @@ def convert(
     zip: str | None = None,
     strict: bool = False,
     label_separator: str = "|",
+    offset_unit: str = "codepoint",
+    question: str | None = None,
+    transformer: str | None = None,
     progress: bool | None = False,
 ) -> Report:
     """Write ``project`` in ``format`` into the folder ``out``.
@@ -70,7 +73,9 @@ def convert(
         role=role,
         zip_name=zip,
         strict=strict,
-        options=WriteOptions(label_separator=label_separator),
+        options=WriteOptions(
+            label_separator=label_separator, offset_unit=offset_unit, question=question, transformer=transformer
+        ),
         progress=progress,
     )
 

@@ -76,6 +76,10 @@ def run_conversion(
             write_labeler_versions(project, fmt, stage, ctx)
         else:
             fmt.write(project, stage, ctx)
+        if fmt.target:
+            from .validate import validate
+
+            report.findings.extend(validate(stage, fmt.target))
         report.hash_files(stage)
         report.write(stage)
     if report.rejected or (strict and report.lossy):

@@ -109,7 +109,7 @@ class Report:
             "checks": [
                 {k: v for k, v in vars(f).items() if v is not None} for f in self.findings
             ],
-            "ready_for_training": not any(f.rule.startswith("minimum") or f.hard for f in self.findings),
+            "ready_for_training": not self.findings,
             **self.notes,
             "files": self.files,
         }
@@ -132,6 +132,6 @@ class Report:
             lines.append(f"labelport: warning: not carried by {self.format_id}: {loss.count:,} {what}")
         for f in self.findings:
             where = f"{f.file}:{f.line}: " if f.file and f.line else (f"{f.file}: " if f.file else "")
-            level = "error" if f.hard else "warning"
+            level = "error: the service would reject this" if f.hard else "warning: not ready for training"
             lines.append(f"labelport: {level}: {where}{f.message}")
         return lines

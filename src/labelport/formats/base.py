@@ -9,9 +9,9 @@ they stream from the reader, and closes it. A *project-wide* format gives a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
 
 from ..model import CONFLICT, DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Project, Row, Span
 from ..output import FileNamer
@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class WriteOptions:
-    label_separator: str = "|"
-    offset_unit: str = "codepoint"
-    extra: dict[str, Any] = field(default_factory=dict)
+    label_separator: str = "|"  # joins several answers in one table cell
+    offset_unit: str = "codepoint"  # or "utf16", for services that count UTF-16 units
+    question: str | None = None  # the question whose answers are a classifier's labels
+    transformer: str | None = None  # CUSTOM: a converters/ name or a .py path
 
 
 @dataclass
@@ -98,6 +99,8 @@ class Format:
     binary: bool = False
     #: document-labeling documents go to one table per split, ``documents<ext>``
     one_table: bool = False
+    #: the service whose rules (labelport.validate) the output is checked against
+    target: str | None = None
 
     def write(self, project: Project, out: Path, ctx: Context) -> None:
         if self.write_project is not None:
@@ -113,12 +116,56 @@ def served_kind(fmt: Format, document: Document) -> str | None:
     return None
 
 
+@dataclass(slots=True)
+class Item:
+    """One unit a writer places: a line (T), a row (R) or a whole document (D),
+    with the split it goes to. ``item`` is None at the start of a document."""
+
+    document: Document
+    kind: str
+    split: str
+    item: Line | Row | Document | None
+
+
+def items(fmt: Format, project: Project, ctx: Context) -> Iterator[Item]:
+    """Every line, row or document the format serves, in order, each counted
+    in the report and shown in the progress; one ``item=None`` entry opens
+    each document (so writers can make a file even for an empty one)."""
+    splitter, report = ctx.splitter, ctx.report
+    for document in project.documents():
+        kind = served_kind(fmt, document)
+        count_document(document, kind, fmt, report)
+        if kind is None:
+            continue
+        if kind == DOCUMENT_BASED:
+            split = splitter.assign(document.id)
+            yield Item(document, kind, split, None)
+            count_answers(document.answers, report)
+            report.split_count(split, "documents")
+            yield Item(document, kind, split, document)
+        else:
+            yield Item(document, kind, splitter.names[0], None)
+            token_based = kind == TOKEN_BASED
+            for entry in document.lines if token_based else document.rows:
+                split = splitter.assign(document.id, entry.index)
+                if token_based:
+                    count_line(entry, split, report)
+                else:
+                    count_row(entry, split, report)
+                yield Item(document, kind, split, entry)
+                ctx.progress.tick()
+        for note, n in document.notes.items():
+            report.read_notes[note] += n
+        ctx.progress.document()
+
+
 def write_per_document(fmt: Format, project: Project, out: Path, ctx: Context) -> None:
     """Stream each document into ``out/[<split>/]<document><ext>``."""
     assert fmt.writer is not None
     splitter, report = ctx.splitter, ctx.report
     namers: dict[str, FileNamer] = {}
     tables: dict[str, DocumentWriter] = {}  # one_table: split -> writer
+    writers: dict[str, DocumentWriter] = {}  # this document's, by split
 
     def open_writer(document: Document, split: str, name: str | None = None) -> DocumentWriter:
         folder = out / split if splitter.active else out
@@ -129,56 +176,45 @@ def write_per_document(fmt: Format, project: Project, out: Path, ctx: Context) -
         report.split_count(split, "files")
         return fmt.writer(fh, document, ctx, fmt)  # type: ignore[misc]
 
-    try:
-        for document in project.documents():
-            _write_document(fmt, document, ctx, open_writer, tables)
-    finally:
-        for writer in tables.values():
+    def close(open_writers: dict[str, DocumentWriter]) -> None:
+        for writer in open_writers.values():
             writer.close()
             writer.fh.close()
+        open_writers.clear()
 
+    def end_document(start: Item | None) -> None:
+        if start is not None and start.kind != DOCUMENT_BASED and not writers:
+            # a document with no line or row still gets its (empty) file
+            writers[start.split] = open_writer(start.document, start.split)
+        close(writers)
 
-def _write_document(fmt: Format, document: Document, ctx: Context, open_writer, tables) -> None:
-    splitter, report = ctx.splitter, ctx.report
-    kind = served_kind(fmt, document)
-    count_document(document, kind, fmt, report)
-    if kind is None:
-        return
-    writers: dict[str, DocumentWriter] = {}
+    start: Item | None = None
     try:
-        if kind != DOCUMENT_BASED:
-            token_based = kind == TOKEN_BASED
-            for item in document.lines if token_based else document.rows:
-                split = splitter.assign(document.id, item.index)
-                writer = writers.get(split) or writers.setdefault(split, open_writer(document, split))
-                if token_based:
-                    count_line(item, split, report)
-                    writer.line(item)
+        for entry in items(fmt, project, ctx):
+            document, split, item = entry.document, entry.split, entry.item
+            if item is None:
+                end_document(start)
+                start = entry
+            elif entry.kind == DOCUMENT_BASED:
+                if not fmt.one_table:
+                    writers[split] = open_writer(document, split)
+                    writers[split].document_answers(document)
                 else:
-                    count_row(item, split, report)
-                    writer.row(item)
-                ctx.progress.tick()
-        else:
-            split = splitter.assign(document.id)
-            count_answers(document.answers, report)
-            report.split_count(split, "documents")
-            if fmt.one_table:
-                if split not in tables:
-                    tables[split] = open_writer(document, split, "documents")
-                tables[split].document_answers(document)
+                    if split not in tables:
+                        tables[split] = open_writer(document, split, "documents")
+                    tables[split].document_answers(document)
             else:
-                writers[split] = open_writer(document, split)
-                writers[split].document_answers(document)
-        if not writers and not (kind == DOCUMENT_BASED and fmt.one_table):
-            # an empty document still gets its (empty) file
-            writers[splitter.names[0]] = open_writer(document, splitter.names[0])
+                writer = writers.get(split)
+                if writer is None:
+                    writer = writers[split] = open_writer(document, split)
+                if entry.kind == TOKEN_BASED:
+                    writer.line(item)  # type: ignore[arg-type]
+                else:
+                    writer.row(item)  # type: ignore[arg-type]
+        end_document(start)
     finally:
-        for writer in writers.values():
-            writer.close()
-            writer.fh.close()
-    for note, n in document.notes.items():
-        report.read_notes[note] += n
-    ctx.progress.document()
+        close(writers)
+        close(tables)
 
 
 # -- counting what the source holds (the report's "counts") -------------------

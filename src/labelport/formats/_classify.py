@@ -1,0 +1,80 @@
+"""Row and document labeling as classification examples: a text and its
+labels, for the formats that train classifiers (Comprehend, Azure, Vertex,
+Hugging Face, the tuning transformers).
+
+The labels come from one question: ``--question NAME``, else the project's
+first (row questions for row labeling, document questions for document
+labeling). The text of a row is the project's text column; of a document, its
+text, or its lines joined by newlines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..errors import UsageError
+from ..model import DOCUMENT_BASED, ROW_BASED, Document, Project, Question, Row
+from .base import Context, Format, items
+
+UNLABELED = "examples without an answer (not written)"
+
+
+@dataclass(slots=True)
+class Example:
+    split: str
+    text: str
+    labels: list[str]
+    document: str
+    row: int | None  # None for a whole document
+
+
+def label_question(project: Project, kind: str, name: str | None) -> Question:
+    questions = project.questions if kind == ROW_BASED else project.document_questions
+    if name is not None:
+        for question in questions:
+            if question.name == name:
+                return question
+        there = ", ".join(repr(q.name) for q in questions) or "none"
+        raise UsageError(f"--question: no question {name!r}; the project's are {there}", file=project.source)
+    if not questions:
+        raise UsageError("the project has no question whose answers could be labels", file=project.source)
+    return questions[0]
+
+
+def classification_kind(project: Project) -> str:
+    return ROW_BASED if ROW_BASED in project.kinds else DOCUMENT_BASED
+
+
+def examples(fmt: Format, project: Project, ctx: Context, question: Question) -> Iterator[Example]:
+    """Every row (or document) the format serves as an Example, in order."""
+    text_index: dict[str, int] = {}
+    for entry in items(fmt, project, ctx):
+        document, item = entry.document, entry.item
+        if item is None:
+            continue
+        if isinstance(item, Row):
+            column = text_index.get(document.id)
+            if column is None:
+                column = text_index[document.id] = _text_column(document, project)
+            text, answers, row = item.cells[column], item.answers, item.index
+        else:
+            text, answers, row = document_text(document), document.answers, None
+        value = answers.get(question.id)
+        labels = [] if value in (None, "") else [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        yield Example(entry.split, text, labels, document.name, row)
+
+
+def _text_column(document: Document, project: Project) -> int:
+    if project.text_column is None:
+        return 0
+    try:
+        return document.columns.index(project.text_column)
+    except ValueError:
+        raise UsageError(f"document {document.name!r} has no column {project.text_column!r}", file=project.source) from None
+
+
+def document_text(document: Document) -> str:
+    if document.text is not None:
+        return document.text
+    return "\n".join(line.text for line in document.lines)

@@ -1,0 +1,32 @@
+"""The rules of each target service, as checks on files on disk.
+
+``labelport validate DIR --target NAME`` runs them on any folder (labelport's
+output or another tool's); every cloud format runs the same checks on what it
+has just written. A check module defines ``check(folder) -> list[Finding]``:
+a *hard* finding breaks a rule the service enforces (the job would fail); a
+soft one misses a minimum or a recommendation (not ready for training).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+
+from ..errors import InputError, UsageError
+from ..report import Finding
+
+TARGETS: dict[str, str] = {
+    "comprehend": "labelport.validate.comprehend",
+    "azure": "labelport.validate.azure",
+    "vertex": "labelport.validate.vertex",
+    "hf": "labelport.validate.hf",
+}
+
+
+def validate(folder: str | Path, target: str) -> list[Finding]:
+    if target not in TARGETS:
+        raise UsageError(f"unknown target {target!r}; labelport validates for {', '.join(TARGETS)}")
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("no such folder", folder)
+    return import_module(TARGETS[target]).check(folder)
