@@ -145,18 +145,55 @@ def items(fmt: Format, project: Project, ctx: Context) -> Iterator[Item]:
             yield Item(document, kind, split, document)
         else:
             yield Item(document, kind, splitter.names[0], None)
-            token_based = kind == TOKEN_BASED
-            for entry in document.lines if token_based else document.rows:
-                split = splitter.assign(document.id, entry.index)
-                if token_based:
-                    count_line(entry, split, report)
-                else:
-                    count_row(entry, split, report)
-                yield Item(document, kind, split, entry)
-                ctx.progress.tick()
+            yield from _stream(document, kind, ctx)
         for note, n in document.notes.items():
             report.read_notes[note] += n
         ctx.progress.document()
+
+
+def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
+    """The lines or rows of one document with their splits, counted.
+
+    The hot loop of every conversion: counts are kept in locals and added to
+    the report once per document.
+    """
+    splitter, report = ctx.splitter, ctx.report
+    assign = splitter.assign if splitter.active else None
+    only = splitter.names[0]
+    per_split: dict[str, int] = {}
+    n_items = n_tokens = 0
+    try:
+        if kind == TOKEN_BASED:
+            per_label = report.spans_per_label
+            for line in document.lines:
+                split = assign(document.id, line.index) if assign else only
+                per_split[split] = per_split.get(split, 0) + 1
+                n_items += 1
+                n_tokens += len(line.tokens)
+                if line.spans:
+                    report.count("spans", len(line.spans))
+                    for span in line.spans:
+                        per_label[span.label] += 1
+                yield Item(document, kind, split, line)
+                if not n_items & 1023:
+                    ctx.progress.tick(1024)
+        else:
+            for row in document.rows:
+                split = assign(document.id, row.index) if assign else only
+                per_split[split] = per_split.get(split, 0) + 1
+                n_items += 1
+                count_answers(row.answers, report)
+                yield Item(document, kind, split, row)
+                if not n_items & 1023:
+                    ctx.progress.tick(1024)
+    finally:
+        unit = "lines" if kind == TOKEN_BASED else "rows"
+        report.count(unit, n_items)
+        if n_tokens:
+            report.count("tokens", n_tokens)
+        for split, n in per_split.items():
+            report.split_count(split, unit, n)
+        ctx.progress.tick(n_items & 1023)
 
 
 def write_per_document(fmt: Format, project: Project, out: Path, ctx: Context) -> None:
@@ -276,23 +313,6 @@ def _span_order(span: Span) -> tuple[int, int, int]:
 def _span_example(document_name: str, line: Line, span: Span) -> dict[str, Any]:
     text = line.text[span.start : span.end] if span.last_line == line.index else line.text[span.start :]
     return {"document": document_name, "line": line.index, "label": span.label, "text": text}
-
-
-def count_line(line: Line, split: str, report: Report) -> None:
-    report.count("lines")
-    report.count("tokens", len(line.tokens))
-    report.split_count(split, "lines")
-    if line.spans:
-        report.count("spans", len(line.spans))
-        per_label = report.spans_per_label
-        for span in line.spans:
-            per_label[span.label] += 1
-
-
-def count_row(row: Row, split: str, report: Report) -> None:
-    report.count("rows")
-    report.split_count(split, "rows")
-    count_answers(row.answers, report)
 
 
 def count_answers(answers: dict[str, Any], report: Report) -> None:

@@ -16,7 +16,7 @@ class TsvIobWriter(DocumentWriter):
     def line(self, line: Line) -> None:
         tokens = writable_tokens(line, False, self.report, self.document.name)
         tags = self.tags(len(tokens), self.spans(line), line)
-        body = "\n".join([f"{token}\t{tag}" for token, tag in zip(tokens, tags)])
+        body = "\n".join(map("\t".join, zip(tokens, tags)))
         self.fh.write(body + "\n" if self.first else "\n" + body + "\n")
         self.first = False
 

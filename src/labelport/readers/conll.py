@@ -13,6 +13,7 @@ time, so memory stays flat whatever its size.
 
 from __future__ import annotations
 
+from itertools import accumulate
 from typing import IO, Iterator
 
 from ..errors import InputError
@@ -34,40 +35,56 @@ def read(source: Source, options: ReadOptions, format_id: str) -> Project:
     )
 
 
+_BLOCK = 1 << 20
+
+
 class _Stream:
-    """The state of one pass over a file: position, scheme, column count."""
+    """The state of one pass over a file: position, scheme, column count.
+
+    The file is read and decoded a block at a time, not a line at a time:
+    the per-line work is the cost of reading CoNLL, so it is kept minimal.
+    """
 
     def __init__(self, fh: IO[bytes], source: Source):
         self.fh = fh
         self.label = source.label
-        self.number = 0  # physical line number of the last line read
         self.scheme: str | None = None
         self.columns = 0
         self.tab = True
-        self.pending: str | None = None  # a -DOCSTART- line read ahead
+        self.pending = False  # stopped at a -DOCSTART- line
+        self.lines: list[str] = []  # the current block's lines
+        self.pos = 0  # the next line to read in ``lines``
+        self.base = 0  # physical number of the line before ``lines[0]``
+        self._rest = b""
 
-    def next_text(self) -> str | None:
-        raw = self.fh.readline()
-        if not raw:
-            return None
-        self.number += 1
-        try:
-            return raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not valid UTF-8 (byte {exc.start + 1} of the line)", self.label, self.number) from None
-
-    def fail(self, what: str) -> InputError:
-        return InputError(what, self.label, self.number)
-
-    def split(self, text: str) -> list[str]:
-        if not self.columns:
-            self.tab = "\t" in text
-        parts = text.split("\t") if self.tab else text.split()
-        if len(parts) != self.columns:
-            if self.columns:
-                raise self.fail(f"{len(parts)} columns, the lines before it have {self.columns}")
-            self.columns = len(parts)
-        return parts
+    def _refill(self) -> bool:
+        """Read the next block of whole lines; False at the end of the file."""
+        self.base += len(self.lines)
+        self.lines, self.pos = [], 0
+        while not self.lines:
+            block = self.fh.read(_BLOCK)
+            if not block:
+                if not self._rest:
+                    return False
+                block, self._rest = self._rest + b"\n", b""
+            else:
+                block = self._rest + block
+                cut = block.rfind(b"\n") + 1
+                block, self._rest = block[:cut], block[cut:]
+                if not block:
+                    continue
+            try:
+                text = block.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                number = self.base + block.count(b"\n", 0, exc.start) + 1
+                column = exc.start - block.rfind(b"\n", 0, exc.start)
+                raise InputError(f"not valid UTF-8 (byte {column} of the line)", self.label, number) from None
+            lines = text.split("\n")
+            lines.pop()  # after the last newline
+            if "\r" in text:
+                lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+            self.lines = lines
+        return True
 
     def sentences(self) -> Iterator[tuple[list[str], list[str], int]]:
         """(tokens, tags, first line number) of each sentence up to the next
@@ -75,20 +92,34 @@ class _Stream:
         tokens: list[str] = []
         tags: list[str] = []
         first = 0
-        while (text := self.next_text()) is not None:
-            if not text or text.isspace():
-                if tokens:
-                    yield tokens, tags, first
-                    tokens, tags = [], []
-                continue
-            if not tokens:
-                first = self.number
-            if text.startswith(DOCSTART) and text.split(maxsplit=1)[0] == DOCSTART:
-                self.pending = text
-                break
-            parts = self.split(text)
-            tokens.append(parts[0])
-            tags.append(parts[-1] if len(parts) > 1 else "")
+        while self.pos < len(self.lines) or self._refill():
+            lines, base, columns, tab = self.lines, self.base, self.columns, self.tab
+            for i in range(self.pos, len(lines)):
+                text = lines[i]
+                if not text or text.isspace():
+                    if tokens:
+                        self.pos = i + 1
+                        yield tokens, tags, first
+                        tokens, tags = [], []
+                    continue
+                parts = text.split("\t") if tab else text.split()
+                if parts[0] == DOCSTART or (len(parts) != columns and text.startswith(DOCSTART + " ")):
+                    self.pos, self.pending = i + 1, True
+                    if tokens:
+                        yield tokens, tags, first
+                    return
+                if len(parts) != columns:
+                    if columns:
+                        raise InputError(f"{len(parts)} columns, the lines before it have {columns}", self.label, base + i + 1)
+                    # the first token line sets the separator and the column count
+                    tab = self.tab = "\t" in text
+                    parts = text.split("\t") if tab else text.split()
+                    columns = self.columns = len(parts)
+                if not tokens:
+                    first = base + i + 1
+                tokens.append(parts[0])
+                tags.append(parts[-1] if columns > 1 else "")
+            self.pos = len(lines)
         if tokens:
             yield tokens, tags, first
 
@@ -96,6 +127,8 @@ class _Stream:
         self, tags: list[str], first: int, line_index: int, starts: list[int], tokens: list[str], notes: dict[str, int]
     ) -> list[Span]:
         spans: list[Span] = []
+        if tags.count("O") == len(tags):
+            return spans
         current: Span | None = None
         for i, tag in enumerate(tags):
             if tag == "O" or not tag:
@@ -145,8 +178,8 @@ def _documents(source: Source) -> Iterator[Document]:
         if first.has_content():
             yield first.document
             first.drain()
-        while stream.pending is not None:
-            stream.pending = None
+        while stream.pending:
+            stream.pending = False
             section += 1
             doc = _Document(f"{source.name}#{section}", stream)
             yield doc.document
@@ -174,11 +207,8 @@ class _Document:
         sentence = self._first
         while True:
             tokens, tags, first = sentence
-            starts = []
-            position = 0
-            for token in tokens:
-                starts.append(position)
-                position += len(token) + 1
+            starts = list(accumulate([len(token) + 1 for token in tokens], initial=0))
+            starts.pop()
             yield Line(index, " ".join(tokens), tokens, starts, stream.spans(tags, first, index, starts, tokens, notes))
             index += 1
             next_sentence = next(self._sentences, None)
