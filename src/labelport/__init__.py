@@ -11,7 +11,7 @@ need them.
 
 __version__ = "0.1.0"
 
-from .api import convert, inspect, load  # noqa: E402
+from .api import convert, export, inspect, load, push  # noqa: E402
 from .errors import DeliveryError, InputError, LabelportError, UsageError  # noqa: E402
 from .model import Document, Line, Project, Row, Span  # noqa: E402
 
@@ -20,6 +20,8 @@ __all__ = [
     "load",
     "convert",
     "inspect",
+    "export",
+    "push",
     "Project",
     "Document",
     "Line",

@@ -1,16 +1,20 @@
-"""The Python API: ``load``, ``convert``, ``inspect``."""
+"""The Python API: ``load``, ``convert``, ``inspect``, ``export``, ``push``."""
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .formats.base import WriteOptions
 from .model import CONFLICT, Project
 from .readers import ReadOptions
 from .readers import load as _load
 from .report import Report
+
+if TYPE_CHECKING:
+    from .delivery import DeliveryResult
+    from .jobs import Job
 
 
 def load(
@@ -119,3 +123,77 @@ def inspect(project: Project | str | Path) -> dict[str, Any]:
         "questions": [q.name for q in (*project.questions, *project.document_questions)],
         "labelers": [labeler.email for labeler in project.labelers],
     }
+
+
+def push(
+    folder: str | Path,
+    to: str,
+    *,
+    method: str | Iterable[str] = (),
+    url: str | None = None,
+    secret: str | None = None,
+    email: str | None = None,
+    part_size: int = 8 << 20,
+    concurrency: int = 4,
+    private: bool = False,
+    revision: str | None = None,
+    project_id: str | None = None,
+    progress: bool | None = False,
+) -> "DeliveryResult":
+    """Deliver a converted folder to ``to`` (a folder, s3://, gs://, az://,
+    hf://datasets/…), skipping what is already there, then notify by
+    ``method`` (CUSTOM_WEBHOOK with ``url`` and ``secret``, EMAIL with ``email``).
+
+    Raises :class:`labelport.DeliveryError` when the delivery fails.
+    """
+    from .delivery import Notice
+    from .delivery import push as deliver
+    from .destinations.base import DeliveryOptions
+
+    methods = [method] if isinstance(method, str) else list(method)
+    notices = [Notice(m.upper(), url=url, secret=secret, email=email, project_id=project_id) for m in methods]
+    options = DeliveryOptions(part_size=part_size, concurrency=concurrency, private=private, revision=revision,
+                              progress=progress)
+    return deliver(folder, to, options, notices)
+
+
+def export(
+    project: Project | str | Path,
+    format: str,
+    *,
+    to: str | None = None,
+    out: str | Path | None = None,
+    method: str | Iterable[str] = (),
+    url: str | None = None,
+    secret: str | None = None,
+    email: str | None = None,
+    part_size: int = 8 << 20,
+    concurrency: int = 4,
+    private: bool = False,
+    revision: str | None = None,
+    detach: bool = False,
+    **convert_options: Any,
+) -> "Job":
+    """Start an export job and return it at once: convert ``project`` to
+    ``format`` (in ``out``, or a folder under LABELPORT_HOME/exports), check
+    the target's rules, deliver to ``to`` and notify by ``method``.
+
+    ``job.wait(timeout)`` blocks until it is DELIVERED or FAILED; ``job.status``,
+    ``job.progress``, ``job.errors`` and ``job.result`` tell how it went.
+    ``convert_options`` are :func:`convert`'s (split, seed, role, zip, strict…).
+    With ``detach`` the job runs in a process of its own, which outlives this one.
+    """
+    from .exports import make_spec, submit
+
+    source = project.source if isinstance(project, Project) else str(project)
+    methods = [method] if isinstance(method, str) else list(method)
+    spec = make_spec(
+        str(source),
+        format,
+        to=to,
+        out=out,
+        convert=convert_options,
+        delivery={"part_size": part_size, "concurrency": concurrency, "private": private, "revision": revision},
+        notices=[{"method": m.upper(), "url": url, "secret": secret, "email": email} for m in methods],
+    )
+    return submit(spec, detach=detach, project=project if isinstance(project, Project) and not detach else None)

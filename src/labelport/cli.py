@@ -12,7 +12,7 @@ import sys
 from typing import Any, Sequence
 
 from . import __version__
-from .errors import LabelportError, UsageError
+from .errors import LabelportError, RejectedError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,6 +30,38 @@ def _add_read_options(parser: argparse.ArgumentParser) -> None:
                        help="table column holding labels; repeat for several (each becomes a question)")
     group.add_argument("--label-separator", metavar="SEP", help="split multi-label table cells on SEP")
     group.add_argument("--columns", metavar="A,B", help="column names of a table without a header row, e.g. label,text")
+
+
+def _add_convert_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--format", required=True, metavar="FORMAT", help="output format (see `labelport formats`)")
+    parser.add_argument("--split", metavar="NAME=SHARE,...", help="e.g. train=0.8,validation=0.1,test=0.1")
+    parser.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    parser.add_argument("--role", default="REVIEWER", type=str.upper, choices=["REVIEWER", "LABELER"],
+                        help="REVIEWER: the final version (default); LABELER: each labeler's, in DOCUMENT-<labeler>/")
+    parser.add_argument("--zip", metavar="NAME", help="write the export-all zip NAME.zip (REVIEW, DOCUMENT-*, ROOT, project-data.json)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when anything could not be carried")
+    parser.add_argument("--output-separator", default="|", metavar="SEP",
+                        help="joins several answers in one table cell (default |)")
+    parser.add_argument("--offset-unit", default="codepoint", type=str.lower, choices=["codepoint", "utf16"],
+                        help="unit of character offsets in offset-based cloud formats (default codepoint)")
+    parser.add_argument("--question", metavar="NAME",
+                        help="the question whose answers are the labels of a classifier (default: the first)")
+    parser.add_argument("--transformer", metavar="NAME|PATH",
+                        help="CUSTOM: a transformer from converters/ (e.g. gemini_tuning) or a .py file")
+    _add_read_options(parser)
+
+
+def _add_delivery_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("delivery")
+    group.add_argument("--method", type=str.upper, choices=["CUSTOM_WEBHOOK", "EMAIL"], action="append", default=[],
+                       help="also notify: CUSTOM_WEBHOOK (needs --url, --secret) or EMAIL (needs --email); repeatable")
+    group.add_argument("--url", help="webhook URL (PUT, JSON body, X-Datasaur-Signature)")
+    group.add_argument("--secret", help="webhook HMAC-SHA256 secret")
+    group.add_argument("--email", metavar="ADDR", help="e-mail address (SMTP from LABELPORT_SMTP_HOST/PORT/USER/PASSWORD/STARTTLS)")
+    group.add_argument("--part-size", type=int, default=8, metavar="MB", help="upload part size in MiB (default 8)")
+    group.add_argument("--concurrency", type=int, default=4, metavar="N", help="uploads in flight at once (default 4)")
+    group.add_argument("--private", action="store_true", help="hf://: create the dataset repo private")
+    group.add_argument("--revision", help="hf://: the branch to commit to (created if missing)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,17 +86,44 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="Convert INPUT to FORMAT in the folder OUT, with labelport-report.json "
                                               "saying what was written and what the format could not carry.")
     convert.add_argument("input", metavar="INPUT", help="file, folder or zip")
-    convert.add_argument("-f", "--format", required=True, metavar="FORMAT", help="output format (see `labelport formats`)")
     convert.add_argument("-o", "--out", required=True, metavar="OUT", help="output folder (replaced if it holds an earlier output)")
-    convert.add_argument("--split", metavar="NAME=SHARE,...", help="e.g. train=0.8,validation=0.1,test=0.1")
-    convert.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
-    convert.add_argument("--role", default="REVIEWER", type=str.upper, choices=["REVIEWER", "LABELER"],
-                         help="REVIEWER: the final version (default); LABELER: each labeler's, in DOCUMENT-<labeler>/")
-    convert.add_argument("--zip", metavar="NAME", help="write the export-all zip NAME.zip (REVIEW, DOCUMENT-*, ROOT, project-data.json)")
-    convert.add_argument("--strict", action="store_true", help="exit 1 when anything could not be carried")
-    convert.add_argument("--output-separator", default="|", metavar="SEP",
-                         help="joins several answers in one table cell (default |)")
-    _add_read_options(convert)
+    _add_convert_options(convert)
+
+    export = commands.add_parser("export", help="convert, check the target's rules, then deliver",
+                                 description="Convert INPUT to FORMAT, check it against the target service's rules, "
+                                             "deliver it to DEST (a folder, s3://, gs://, az:// or hf://datasets/…) "
+                                             "and send the notices. Nothing is uploaded when the files break a rule.")
+    export.add_argument("input", metavar="INPUT", help="file, folder or zip")
+    export.add_argument("--to", required=True, metavar="DEST", help="folder, s3://bucket/prefix, gs://…, az://container/prefix, hf://datasets/owner/name[@rev]")
+    export.add_argument("-o", "--out", metavar="OUT", help="keep the converted files here (default: under $LABELPORT_HOME/exports/)")
+    export.add_argument("--detach", action="store_true", help="print the job id and return; follow it with `labelport status`")
+    _add_convert_options(export)
+    _add_delivery_options(export)
+
+    push = commands.add_parser("push", help="deliver an already converted folder",
+                               description="Deliver the files of DIR to DEST, skipping what is already there.")
+    push.add_argument("dir", metavar="DIR", help="a folder written by labelport convert (or any folder)")
+    push.add_argument("dest", metavar="DEST", help="folder, s3://bucket/prefix, gs://…, az://container/prefix, hf://datasets/owner/name[@rev]")
+    _add_delivery_options(push)
+
+    validate = commands.add_parser("validate", help="check a folder against a training service's rules",
+                                   description="Check the files in DIR against every rule and limit of the target "
+                                               "service; print each violation with its file and line. Exit 1 when "
+                                               "any rule is broken (with --strict, also below a service's minimums).")
+    validate.add_argument("dir", metavar="DIR", help="a folder of files, labelport's or another tool's")
+    validate.add_argument("--target", required=True, choices=["comprehend", "azure", "vertex", "hf"])
+    validate.add_argument("--strict", action="store_true", help="exit 1 also when below a service's minimums")
+    status = commands.add_parser("status", help="a job's status, progress, errors and result",
+                                 description="Print a job as the Export API's Job: status, progress, errors, result.")
+    status.add_argument("job_id", metavar="JOB_ID")
+    jobs = commands.add_parser("jobs", help="list recent jobs", description="List the most recent jobs.")
+    jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    wait = commands.add_parser("wait", help="wait for a job to finish; exit 3 when it FAILED",
+                               description="Block until the job is DELIVERED (exit 0) or FAILED (exit 3).")
+    wait.add_argument("job_id", metavar="JOB_ID")
+    wait.add_argument("--timeout", type=float, help="give up after this many seconds (exit 3)")
+    run_job = commands.add_parser("run-job")  # what --detach starts; not for people
+    run_job.add_argument("job_id")
     return parser
 
 
@@ -76,6 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         return _COMMANDS[args.command](args)
+    except RejectedError as exc:  # written, but refused: say what was written first
+        if exc.report is not None:
+            _print_lines(exc.report.summary_lines())
+        print(f"labelport: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except LabelportError as exc:
         print(f"labelport: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -89,24 +153,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _load(args: argparse.Namespace):
     from .api import load
 
-    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    return load(
-        args.input,
-        from_format=args.from_format,
-        text_column=args.text_column,
-        label_columns=args.label_column,
-        label_separator=args.label_separator,
-        columns=columns,
-    )
+    return load(args.input, **_read_options(args))
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
-    from .formats.registry import SUMMARY
+    from .formats.registry import all_formats
+    from .model import KIND_LETTER, KINDS
 
-    width = max(map(len, SUMMARY))
+    formats = all_formats()
+    width = max(len(fmt.id) for fmt in formats)
     print(f"{'FORMAT':<{width}}  KINDS   FILES")
-    for format_id, (kinds, files) in SUMMARY.items():
-        print(f"{format_id:<{width}}  {kinds:<6}  {files}")
+    for fmt in formats:
+        kinds = " ".join(KIND_LETTER[k] for k in KINDS if k in fmt.kinds)
+        print(f"{fmt.id:<{width}}  {kinds:<6}  {fmt.files}")
     print("\nKinds: T token labeling (spans), R row labeling, D document labeling.")
     return 0
 
@@ -142,37 +201,168 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print(f"labelers   {', '.join(summary['labelers']) or '-'}")
 
 
-def cmd_convert(args: argparse.Namespace) -> int:
-    from .api import convert
-    from .errors import RejectedError
+def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The conversion the command line asks for, as labelport.convert's keywords."""
     from .formats.registry import get_format
     from .splits import parse_split
 
     get_format(args.format)  # an unknown format fails before any reading
-    split = parse_split(args.split) if args.split else None
-    project = _load(args)
-    try:
-        report = convert(
-            project,
-            args.format,
-            args.out,
-            split=split,
-            seed=args.seed,
-            role=args.role,
-            zip=args.zip,
-            strict=args.strict,
-            label_separator=args.output_separator,
-            progress=None,
-        )
-    except RejectedError as exc:
-        report = exc.report
-        for line in report.summary_lines():
-            print(line, file=sys.stderr)
-        print(f"labelport: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    for line in report.summary_lines():
+    return {
+        "split": parse_split(args.split) if args.split else None,
+        "seed": args.seed,
+        "role": args.role,
+        "zip": args.zip,
+        "strict": args.strict,
+        "label_separator": args.output_separator,
+        "offset_unit": args.offset_unit,
+        "question": args.question,
+        "transformer": args.transformer,
+    }
+
+
+def _read_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The reading the command line asks for, as labelport.load's keywords."""
+    return {
+        "from_format": args.from_format,
+        "text_column": args.text_column,
+        "label_columns": args.label_column,
+        "label_separator": args.label_separator,
+        "columns": [c.strip() for c in args.columns.split(",")] if args.columns else None,
+    }
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
         print(line, file=sys.stderr)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .api import convert
+
+    options = _convert_options(args)
+    report = convert(_load(args), args.format, args.out, progress=None, **options)
+    _print_lines(report.summary_lines())
     return 0
 
 
-_COMMANDS = {"formats": cmd_formats, "inspect": cmd_inspect, "convert": cmd_convert}
+def _delivery_options(args: argparse.Namespace) -> dict[str, Any]:
+    from .destinations.base import MiB
+
+    return {"part_size": args.part_size * MiB, "concurrency": args.concurrency, "private": args.private,
+            "revision": args.revision}
+
+
+def _notices(args: argparse.Namespace) -> list[dict[str, Any]]:
+    return [{"method": m, "url": args.url, "secret": args.secret, "email": args.email} for m in dict.fromkeys(args.method)]
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .exports import make_spec, run_here, store
+    from .jobs import start_detached
+
+    spec = make_spec(
+        args.input,
+        args.format,
+        to=args.to,
+        out=args.out,
+        read=_read_options(args),
+        convert=_convert_options(args),
+        delivery=_delivery_options(args),
+        notices=_notices(args),
+    )
+    job = store().create(spec)
+    if args.detach:
+        start_detached(job.id)
+        print(job.id)
+        return 0
+    print(f"labelport: job {job.id}: converting into {spec['out']}", file=sys.stderr)
+    run_here(job.id, echo=lambda line: print(line, file=sys.stderr), reraise=True)
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from .delivery import Notice, push
+    from .destinations.base import DeliveryOptions
+
+    notices = [Notice(**n) for n in _notices(args)]
+    result = push(args.dir, args.dest, DeliveryOptions(**_delivery_options(args)), notices)
+    print(result.summary(), file=sys.stderr)
+    return 0
+
+
+def _job(job_id: str):
+    from .exports import store
+
+    job = store().get(job_id)
+    if job is None:
+        raise UsageError(f"no job {job_id!r} (see `labelport jobs`)")
+    return job
+
+
+def _print_job(job) -> None:
+    print(json.dumps(job.to_api(), indent=2, ensure_ascii=False))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    _print_job(_job(args.job_id))
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from .exports import store
+
+    jobs = store().list(args.limit)
+    print(f"{'ID':<32}  {'STATUS':<11}  {'%':>3}  {'UPDATED':<24}  WHAT")
+    for job in jobs:
+        what = f"{job.spec.get('input')} -> {job.spec.get('format')}" + (f" -> {job.spec['to']}" if job.spec.get("to") else "")
+        print(f"{job.id:<32}  {job.status:<11}  {job.progress:>3}  {job.updated_at:<24}  {what}")
+    return 0
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    from .jobs import FAILED
+
+    job = _job(args.job_id).wait(args.timeout)
+    if job.status == FAILED:
+        for error in job.errors:
+            print(f"labelport: error: job {job.id}: {error['stack'].splitlines()[0]}", file=sys.stderr)
+        return 3
+    _print_job(job)
+    return 0
+
+
+def cmd_run_job(args: argparse.Namespace) -> int:
+    from .exports import run_here
+
+    run_here(args.job_id)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import validate
+
+    findings = validate(args.dir, args.target)
+    for finding in findings:
+        where = finding.file or args.dir
+        if finding.line is not None:
+            where = f"{where}:{finding.line}"
+        level = "error" if finding.hard else "warning"
+        print(f"{where}: {level}: {finding.message} [{finding.rule}]")
+    hard = sum(f.hard for f in findings)
+    soft = len(findings) - hard
+    print(f"labelport: {args.target}: {hard} rule(s) broken, {soft} warning(s)", file=sys.stderr)
+    return 1 if hard or (args.strict and soft) else 0
+
+
+_COMMANDS = {
+    "formats": cmd_formats,
+    "inspect": cmd_inspect,
+    "convert": cmd_convert,
+    "export": cmd_export,
+    "push": cmd_push,
+    "validate": cmd_validate,
+    "status": cmd_status,
+    "jobs": cmd_jobs,
+    "wait": cmd_wait,
+    "run-job": cmd_run_job,
+}

@@ -70,8 +70,9 @@ def run_conversion(
     out = Path(out)
     with Progress(f"{fmt.id}", enabled=progress) as bar, staged_folder(out) as stage:
         ctx = Context(project, report, splitter, options, bar)
+        tree = None  # the export-all tree, checked before it is zipped
         if zip_name:
-            write_export_all(project, fmt, stage, ctx, zip_name, role)
+            tree = write_export_all(project, fmt, stage, ctx, role)
         elif role == LABELER:
             write_labeler_versions(project, fmt, stage, ctx)
         else:
@@ -79,7 +80,9 @@ def run_conversion(
         if fmt.target:
             from .validate import validate
 
-            report.findings.extend(validate(stage, fmt.target))
+            report.findings.extend(validate(tree or stage, fmt.target))
+        if tree is not None:
+            zip_tree(tree, stage / safe_name(zip_name if zip_name.endswith(".zip") else zip_name + ".zip"))
         report.hash_files(stage)
         report.write(stage)
     if report.rejected or (strict and report.lossy):
@@ -117,8 +120,8 @@ def write_labeler_versions(project: Project, fmt: Format, out: Path, ctx: Contex
         fmt.write(labeler_view(project, labeler), out / f"DOCUMENT-{labeler.folder}", ctx)
 
 
-def write_export_all(project: Project, fmt: Format, out: Path, ctx: Context, zip_name: str, role: str) -> None:
-    """The Export API's "export all files" zip, in ``out/<zip_name>.zip``."""
+def write_export_all(project: Project, fmt: Format, out: Path, ctx: Context, role: str) -> Path:
+    """The Export API's "export all files" tree, to be zipped (:func:`zip_tree`)."""
     tree = out / ".export-all"
     top = tree / safe_name(f"{project.name}-{project.id}")
     top.mkdir(parents=True)
@@ -131,8 +134,13 @@ def write_export_all(project: Project, fmt: Format, out: Path, ctx: Context, zip
     fmt.write(root_view(project), top / root, ctx)
     data = {"project": {"id": project.id, "title": project.name, "tags": project.tags}}
     (top / "project-data.json").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    name = zip_name if zip_name.endswith(".zip") else zip_name + ".zip"
-    with zipfile.ZipFile(out / safe_name(name), "w", zipfile.ZIP_DEFLATED) as archive:
+    return tree
+
+
+def zip_tree(tree: Path, archive_path: Path) -> None:
+    """Zip a tree with fixed entry times, then remove it: the same tree
+    always gives the same bytes."""
+    with zipfile.ZipFile(archive_path, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(tree.rglob("*")):
             arcname = path.relative_to(tree).as_posix() + ("/" if path.is_dir() else "")
             info = zipfile.ZipInfo(arcname, _ZIP_TIME)

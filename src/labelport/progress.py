@@ -59,3 +59,43 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ByteProgress:
+    """Bytes delivered out of a known total; thread-safe ``advance``."""
+
+    def __init__(self, description: str, total: int, enabled: bool | None = None, listener: Any = None):
+        import threading
+
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        self._lock = threading.Lock()
+        self._bar: Any = None
+        self.total, self.done, self._listener = total, 0, listener
+        if enabled:
+            from rich.progress import BarColumn, DownloadColumn, Progress as RichProgress, TextColumn, TransferSpeedColumn
+
+            self._bar = RichProgress(
+                TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True
+            )
+            self._task = self._bar.add_task(description, total=total)
+            self._bar.start()
+
+    def advance(self, n: int) -> None:
+        with self._lock:
+            self.done += n
+            if self._bar is not None:
+                self._bar.update(self._task, advance=n)
+            if self._listener is not None:
+                self._listener(self.done, self.total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __enter__(self) -> "ByteProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

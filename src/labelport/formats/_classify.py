@@ -66,8 +66,9 @@ def examples(fmt: Format, project: Project, ctx: Context, question: Question) ->
 
 
 def _text_column(document: Document, project: Project) -> int:
-    if project.text_column is None:
-        return 0
+    if project.text_column is None:  # a column named text, else the first
+        lowered = [column.lower() for column in document.columns]
+        return lowered.index("text") if "text" in lowered else 0
     try:
         return document.columns.index(project.text_column)
     except ValueError:

@@ -1,8 +1,8 @@
 """Output formats: a plain dict from format id to the module that writes it.
 
-Adding a format is one module defining ``FORMAT`` plus one line here. Modules
-are imported only when their format is used, so heavy dependencies (pyarrow,
-datasets, openpyxl) load only for the formats that need them.
+Adding a format is one module defining ``FORMAT`` plus one line here. A module
+imports its heavy dependencies (pyarrow, datasets, openpyxl) only when it
+writes, so listing the formats stays fast.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from ..model import KIND_LETTER
 
 if TYPE_CHECKING:
     from .base import Format
@@ -28,23 +27,12 @@ FORMATS: dict[str, str] = {
     "TSV": "labelport.formats.tsv_table",
     "XLSX": "labelport.formats.xlsx",
     "JSON_TABULAR": "labelport.formats.json_tabular",
+    "CUSTOM": "labelport.formats.custom",
+    "AMAZON_COMPREHEND_CSV": "labelport.formats.amazon_comprehend",
+    "AZURE_AUTOML_CSV": "labelport.formats.azure_automl",
+    "GCP_VERTEX_AI_CSV": "labelport.formats.gcp_vertex",
+    "HF_DATASET": "labelport.formats.hf_dataset",
 }
-
-#: What ``labelport formats`` prints without importing every module.
-SUMMARY: dict[str, tuple[str, str]] = {
-    "DATASAUR_SCHEMA": ("T R D", "<document>.json (lossless)"),
-    "JSON_ADVANCED": ("T", "<document>.json"),
-    "JSON": ("T R D", "<document>.json"),
-    "TSV_IOB": ("T", "<document>.tsv"),
-    "TSV_NON_IOB": ("T", "<document>.tsv"),
-    "CONLL_2003": ("T", "<document>.conll"),
-    "PLAIN": ("T", "<document>.txt"),
-    "CSV": ("R D T", "<document>.csv"),
-    "TSV": ("R D T", "<document>.tsv"),
-    "XLSX": ("R D", "<document>.xlsx"),
-    "JSON_TABULAR": ("R D", "<document>.json"),
-}
-
 
 def get_format(format_id: str) -> "Format":
     key = format_id.strip().upper()
@@ -53,8 +41,11 @@ def get_format(format_id: str) -> "Format":
     return import_module(FORMATS[key]).FORMAT
 
 
+def all_formats() -> list["Format"]:
+    return [get_format(format_id) for format_id in FORMATS]
+
+
 def formats_for_kinds(kinds: tuple[str, ...] | list[str]) -> list[str]:
     """The formats that can serve a project of ``kinds`` (at least one of them;
     what they cannot carry of the others is reported as not carried)."""
-    letters = {KIND_LETTER[k] for k in kinds}
-    return [fid for fid, (served, _) in SUMMARY.items() if letters & set(served.split())]
+    return [fmt.id for fmt in all_formats() if fmt.kinds & set(kinds)]

@@ -1,0 +1,67 @@
+"""spaCy DocBin: ``train.spacy``, for ``spacy train --paths.train``.
+
+Token labeling: one Doc per line of text, its words the line's tokens (a
+space after a token when the text has white space there) and its ``ents``
+the spans of label set 0 (not CONFLICT), each widened to the tokens it
+touches; a span overlapping one already kept is left out, as spaCy allows
+no overlapping entities. Row and document labeling: one Doc per labeled row
+or document, tokenized by ``spacy.blank("xx")``, with ``cats`` 1.0 for its
+labels and 0.0 for every other label (the question's options and the labels
+met). A document with tokens gives only its lines' Docs. Needs spaCy
+(``pip install spacy``).
+
+    labelport convert wnut17train.conll -f CUSTOM --transformer spacy_docbin -o out/spacy
+"""
+
+from labelport.transformers import (
+    DOCUMENT_BASED,
+    ROW_BASED,
+    TOKEN_BASED,
+    classification_examples,
+    entities,
+    label_question,
+    question_labels,
+    token_starts,
+)
+
+FILE = "train.spacy"
+LANG = "xx"  # spaCy's multi-language tokenizer, for classification texts
+
+
+def transform_project(documents):
+    try:
+        import spacy
+        from spacy.tokens import Doc, DocBin, Span
+    except ImportError as exc:
+        raise ImportError("spacy_docbin needs spaCy: pip install spacy") from exc
+    nlp = spacy.blank(LANG)
+    docs, classified, labels = [], [], {}
+    for data in documents:
+        kinds = data.get("kinds", ())
+        if TOKEN_BASED in kinds:
+            for cell, found in entities(data):
+                docs.append(line_doc(nlp.vocab, Doc, Span, cell, found))
+        elif ROW_BASED in kinds or DOCUMENT_BASED in kinds:
+            labels.update(dict.fromkeys(question_labels(label_question(data))))
+            for text, answer in classification_examples(data):
+                doc = nlp.make_doc(text)
+                docs.append(doc)
+                classified.append((doc, answer))
+                labels.update(dict.fromkeys(answer))
+    for doc, answer in classified:  # every Doc scores every label
+        doc.cats = {label: float(label in answer) for label in labels}
+    return {FILE: DocBin(docs=docs).to_bytes()}
+
+
+def line_doc(vocab, Doc, Span, cell, found):
+    tokens, starts, content = cell["tokens"], token_starts(cell), cell["content"]
+    ends = [start + len(token) for start, token in zip(starts, tokens)]
+    spaces = [end < (starts[i + 1] if i + 1 < len(tokens) else len(content)) for i, end in enumerate(ends)]
+    doc = Doc(vocab, words=tokens, spaces=spaces)
+    ents, last = [], -1
+    for entity in sorted(found, key=lambda e: (e["startToken"], -e["endToken"])):
+        if entity["startToken"] > last:
+            ents.append(Span(doc, entity["startToken"], entity["endToken"] + 1, label=entity["label"]))
+            last = entity["endToken"]
+    doc.ents = ents
+    return doc

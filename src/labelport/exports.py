@@ -1,0 +1,110 @@
+"""An export as a job: read, convert, check, deliver, notify.
+
+The job's spec is plain JSON (input, read options, format, conversion
+options, destination, notices), so any process can run it or pick it up
+again after a crash. Converted files are kept under LABELPORT_HOME/exports/
+(or the folder asked for), so a failed delivery can be pushed again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+from .jobs import Job, JobStore, home, recover, run, start_detached, start_thread
+from .model import Project
+
+#: How much of a job's progress the conversion takes; delivery takes the rest.
+CONVERT_SHARE = 50
+
+
+def export_folder(format_id: str) -> Path:
+    """A new folder name, unique across processes starting exports at once."""
+    return home() / "exports" / f"{time.strftime('%Y%m%d-%H%M%S')}-{format_id.lower()}-{uuid.uuid4().hex[:8]}"
+
+
+def make_spec(
+    input: str,
+    format: str,
+    *,
+    to: str | None,
+    out: str | Path | None = None,
+    read: dict[str, Any] | None = None,
+    convert: dict[str, Any] | None = None,
+    delivery: dict[str, Any] | None = None,
+    notices: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    if "://" not in input:  # a path: the job may be picked up again from another folder
+        input = str(Path(input).resolve())
+    return {
+        "input": input,
+        "read": read or {},
+        "format": format,
+        "convert": convert or {},
+        "out": str(Path(out).resolve() if out else export_folder(format)),
+        "to": to if to is None or "://" in to else str(Path(to).resolve()),
+        "delivery": delivery or {},
+        "notices": notices or [],
+    }
+
+
+def execute(spec: dict[str, Any], progress: Callable[[int], None], project: Project | None = None,
+            echo: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Do what a spec says; return the job's result."""
+    from .api import convert, load
+    from .delivery import Notice, push
+    from .destinations.base import DeliveryOptions
+
+    progress(1)
+    if project is None:
+        project = load(spec["input"], **spec["read"])
+    report = convert(project, spec["format"], spec["out"], **spec["convert"])
+    if echo:
+        for line in report.summary_lines():
+            echo(line)
+    progress(CONVERT_SHARE)
+    result: dict[str, Any] = {"out": spec["out"], "format": spec["format"], "projectId": project.id}
+    if spec.get("to"):
+        share = 100 - CONVERT_SHARE
+        options = DeliveryOptions(
+            **spec["delivery"], listener=lambda done, total: progress(CONVERT_SHARE + share * done // max(total, 1))
+        )
+        notices = [Notice(**{"project_id": project.id, **n}) for n in spec["notices"]]
+        delivered = push(spec["out"], spec["to"], options, notices)
+        if echo:
+            echo(delivered.summary())
+        result.update(
+            destination=spec["to"],
+            fileUrl=delivered.link,
+            uploaded=delivered.uploaded,
+            objects=[o.uri for o in delivered.objects],
+        )
+    return result
+
+
+def store() -> JobStore:
+    """The job store, after picking up the jobs of processes that died."""
+    jobs = JobStore()
+    recover(jobs, start_detached)
+    return jobs
+
+
+def submit(spec: dict[str, Any], *, detach: bool = False, project: Project | None = None) -> Job:
+    """Queue an export and start it: in a process of its own (``detach``),
+    else in a thread of this one. Returns at once."""
+    jobs = store()
+    job = jobs.create(spec)
+    if detach:
+        start_detached(job.id)
+    else:
+        start_thread(jobs, job.id, lambda s, p: execute(s, p, project))
+    return job
+
+
+def run_here(job_id: str, echo: Callable[[str], None] | None = None, reraise: bool = False) -> Job | None:
+    """Run a queued job in this process (``labelport run-job``, or the command
+    line without --detach)."""
+    jobs = JobStore()
+    return run(jobs, job_id, lambda s, p: execute(s, p, echo=echo), reraise=reraise)

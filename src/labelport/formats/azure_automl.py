@@ -1,0 +1,299 @@
+"""AZURE_AUTOML_CSV: training data for Azure Machine Learning AutoML NLP.
+
+Token labeling (task ``text_ner``)::
+
+    OUT/train/train.txt            OUT/train/MLTable
+    OUT/validation/validation.txt  OUT/validation/MLTable   (with --split ...,validation=...)
+    OUT/test/test.txt              OUT/test/MLTable         (a test share, for the user's own evaluation)
+
+Each token is a line ``token tag`` with exactly one space, IOB2 tags (``O``,
+``B-X``, ``I-X``), exactly one blank line between sentences, no blank first
+line, and one ``\\n`` after the last token line: the rules of AutoML's NER
+validator (service-rules.md §2.5). A token holding white space cannot be
+written: it is a hard finding naming the document and line, and the file gets
+the token with its white space replaced by ``_`` so the user can see it.
+
+Row and document labeling (``text_classification`` or
+``text_classification_multilabel``)::
+
+    OUT/train/train.csv  OUT/train/MLTable   (validation/ and test/ likewise)
+
+``text`` then ``label`` (a plain string, multi-class) or ``labels`` (a Python
+list literal ``['a', 'b']``, ``[]`` for none, multi-label), every cell quoted;
+every split has the same header. The MLTable turns off column type inference,
+so a text that looks like a number stays a string in every split (AutoML
+rejects train and validation columns of different types).
+
+Everything streams: one open file per split, a line or row at a time. The
+minimums (50 training sentences or rows, 2 labels, a validation file) are
+checked afterwards on the files, by :mod:`labelport.validate.azure`.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any
+
+from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project
+from ..output import safe_name
+from ..report import Report
+from ._classify import UNLABELED, classification_kind, examples, label_question
+from ._tokens import UNWRITABLE_TOKENS, iob_tags, writable_tokens
+from .base import Context, Format, items, kept_spans
+
+TRAIN = "train"
+VALIDATION_NAMES = ("validation", "valid", "val", "dev")
+
+#: MLTable of a NER split: the text file, as in the azureml-examples NER sample
+#: (the NER reader downloads the file; the MLTable only points at it).
+NER_MLTABLE = "paths:\n  - file: ./{name}\ntransformations:\n  - take: 1\n"
+
+#: MLTable of a classification split: the azureml-examples sample's
+#: read_delimited, plus a header row, quoted line breaks inside cells, and no
+#: column type inference (every column is a string in every split).
+CSV_MLTABLE = (
+    "paths:\n"
+    "  - file: ./{name}\n"
+    "transformations:\n"
+    "  - read_delimited:\n"
+    "      delimiter: ','\n"
+    "      encoding: 'utf8'\n"
+    "      empty_as_string: false\n"
+    "      header: all_files_same_headers\n"
+    "      support_multi_line: true\n"
+    "      infer_column_types: false\n"
+)
+
+UNWRITABLE_TOKEN_RULE = "azure.ner.token_whitespace"
+LABELS_WITH_SPACE = "label names with white space (written with _ in the tags)"
+EMPTY_LINES = "lines without tokens (no sentence to write)"
+SEVERAL_ANSWERS = "several answers to a single-answer question (the first is written)"
+#: token findings listed one by one; the rest are summed up in one more
+MAX_TOKEN_FINDINGS = 20
+
+
+def write_project(project: Project, out: Path, ctx: Context) -> None:
+    if TOKEN_BASED in project.kinds and ctx.options.question is None:
+        _NerWriter(project, out, ctx).write()
+    else:
+        _ClassificationWriter(project, out, ctx).write()
+
+
+def _mltable(folder: Path, template: str, name: str) -> None:
+    (folder / "MLTable").write_text(template.format(name=name), encoding="utf-8", newline="\n")
+
+
+def _split_folder(out: Path, split: str) -> tuple[Path, str]:
+    name = safe_name(split)
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder, name
+
+
+def _validation_folder(files: dict[str, Any]) -> str | None:
+    for split in files:
+        if split.lower() in VALIDATION_NAMES:
+            return safe_name(split) + "/"
+    return None
+
+
+# -- NER --------------------------------------------------------------------------
+
+class _NerFile:
+    def __init__(self, out: Path, split: str):
+        folder, name = _split_folder(out, split)
+        self.name = f"{name}.txt"
+        self.rel = f"{name}/{self.name}"
+        self.fh: IO[str] = open(folder / self.name, "w", encoding="utf-8", newline="\n")
+        self.lines = 0  # lines written so far
+        self.sentences = 0
+        _mltable(folder, NER_MLTABLE, self.name)
+
+
+class _NerWriter:
+    def __init__(self, project: Project, out: Path, ctx: Context):
+        self.project, self.out, self.ctx = project, out, ctx
+        self.report: Report = ctx.report
+        self.fmt = replace(FORMAT, kinds=frozenset({TOKEN_BASED}))
+        self.files: dict[str, _NerFile] = {}
+        self.tags_written: dict[str, str] = {}  # label -> its name in the tags
+        self.labels_by_tag: dict[str, str] = {}
+        self.token_findings = 0
+
+    def write(self) -> None:
+        try:
+            for entry in items(self.fmt, self.project, self.ctx):
+                if entry.item is not None:
+                    self.line(entry.document.name, entry.split, entry.item)  # type: ignore[arg-type]
+            if TRAIN not in self.files:
+                self.file(TRAIN)  # an empty project still gets its (empty) training file
+        finally:
+            for f in self.files.values():
+                f.fh.close()
+        if self.token_findings > MAX_TOKEN_FINDINGS:
+            more = self.token_findings - MAX_TOKEN_FINDINGS
+            self.report.find(UNWRITABLE_TOKEN_RULE, f"{more:,} more tokens hold white space (see not_carried in the "
+                             "report)", hard=True)
+        self.report.notes.setdefault("azure", {
+            "task": "text_ner",
+            "training_data": f"{TRAIN}/",
+            "validation_data": _validation_folder(self.files),
+            "splits": {split: f.rel for split, f in self.files.items()},
+        })
+
+    def file(self, split: str) -> _NerFile:
+        f = self.files.get(split)
+        if f is None:
+            f = self.files[split] = _NerFile(self.out, split)
+            self.report.split_count(split, "files", 2)
+        return f
+
+    def line(self, document: str, split: str, line: Line) -> None:
+        spans = kept_spans(line, self.fmt.carries, self.report, document)
+        if not line.tokens:
+            if spans or line.text:
+                self.report.drop(EMPTY_LINES, {"document": document, "line": line.index})
+            return
+        tokens = self.tokens(line, document)
+        tags = iob_tags(len(tokens), [replace(s, label=self.tag_label(s.label, document)) for s in spans]
+                        if spans and self.needs_mapping(spans) else spans)
+        f = self.file(split)
+        if f.sentences:
+            f.fh.write("\n")
+            f.lines += 1
+        first = f.lines + 1
+        f.fh.write("".join([f"{token} {tag}\n" for token, tag in zip(tokens, tags)]))
+        f.lines += len(tokens)
+        f.sentences += 1
+        if tokens is not line.tokens:
+            self.unwritable(document, line, tokens, f, first)
+
+    def tokens(self, line: Line, document: str) -> list[str]:
+        """The tokens as ``token tag`` lines can hold them: no white space of
+        any kind (writable_tokens leaves ASCII controls such as VT and FF)."""
+        tokens = writable_tokens(line, True, self.report, document)
+        text = line.text
+        if text.count(" ") + 1 == len(text.split()):
+            return tokens  # the only white space is single spaces between words
+        fixed = list(tokens)
+        for i, token in enumerate(tokens):
+            if any(c.isspace() for c in token):
+                fixed[i] = "_".join(token.split()) or "_"
+                self.report.drop(UNWRITABLE_TOKENS, {"document": document, "line": line.index, "token": token,
+                                                     "written": fixed[i]})
+        return fixed if fixed != tokens else tokens
+
+    def needs_mapping(self, spans: list[Any]) -> bool:
+        return any(not s.label or any(c.isspace() for c in s.label) for s in spans)
+
+    def tag_label(self, label: str, document: str) -> str:
+        """The label as the tags can hold it: no white space (it would be a
+        second space on the line), never empty."""
+        written = self.tags_written.get(label)
+        if written is None:
+            written = self.tags_written[label] = "_".join(label.split()) or "_"
+            if written != label:
+                self.report.drop(LABELS_WITH_SPACE, {"label": label, "written": written})
+            other = self.labels_by_tag.setdefault(written, label)
+            if other != label:
+                self.report.find("azure.ner.tag", f"labels {other!r} and {label!r} are both written as {written!r}",
+                                 hard=True, file=document)
+        return written
+
+    def unwritable(self, document: str, line: Line, tokens: list[str], f: _NerFile, first: int) -> None:
+        for i, (token, written) in enumerate(zip(line.tokens, tokens)):
+            if token == written:
+                continue
+            self.token_findings += 1
+            if self.token_findings > MAX_TOKEN_FINDINGS:
+                continue
+            self.report.find(
+                UNWRITABLE_TOKEN_RULE,
+                f"document {document!r}, line {line.index + 1} (index {line.index}), token {i + 1} {token!r}: a "
+                f"token holding white space (or none) cannot be a `token tag` line; written as {written!r} at "
+                f"{f.rel}:{first + i}",
+                hard=True,
+                file=document,
+                line=line.index + 1,
+            )
+
+
+# -- classification ------------------------------------------------------------------
+
+class _CsvFile:
+    def __init__(self, out: Path, split: str, header: list[str]):
+        folder, name = _split_folder(out, split)
+        self.name = f"{name}.csv"
+        self.rel = f"{name}/{self.name}"
+        self.fh = open(folder / self.name, "w", encoding="utf-8", newline="")
+        # every cell quoted: texts that look like numbers, hold a bare "\r" or
+        # start with a quote all read back exactly
+        self.csv = csv.writer(self.fh, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        self.csv.writerow(header)
+        self.rows = 0
+        _mltable(folder, CSV_MLTABLE, self.name)
+
+
+class _ClassificationWriter:
+    def __init__(self, project: Project, out: Path, ctx: Context):
+        self.project, self.out, self.ctx = project, out, ctx
+        self.report: Report = ctx.report
+        kind = classification_kind(project)
+        name = ctx.options.question
+        if name is not None and DOCUMENT_BASED in project.kinds and all(q.name != name for q in project.questions):
+            kind = DOCUMENT_BASED  # --question names a document question
+        self.fmt = replace(FORMAT, kinds=frozenset({kind}))
+        self.question = label_question(project, kind, ctx.options.question)
+        self.multi = self.question.multiple
+        self.header = ["text", "labels" if self.multi else "label"]
+        self.files: dict[str, _CsvFile] = {}
+
+    def file(self, split: str) -> _CsvFile:
+        f = self.files.get(split)
+        if f is None:
+            f = self.files[split] = _CsvFile(self.out, split, self.header)
+            self.report.split_count(split, "files", 2)
+        return f
+
+    def write(self) -> None:
+        report, multi = self.report, self.multi
+        try:
+            for example in examples(self.fmt, self.project, self.ctx, self.question):
+                labels = [label for label in example.labels if label]
+                if multi:
+                    cell = repr(list(dict.fromkeys(labels)))
+                elif not labels:
+                    report.drop(UNLABELED, {"document": example.document, "row": example.row})
+                    continue
+                else:
+                    if len(labels) > 1:
+                        report.drop(SEVERAL_ANSWERS, {"document": example.document, "row": example.row,
+                                                      "answers": labels})
+                    cell = labels[0]
+                f = self.file(example.split)
+                f.csv.writerow([example.text, cell])
+                f.rows += 1
+            if TRAIN not in self.files:
+                self.file(TRAIN)  # the header at least: nothing was labeled
+        finally:
+            for f in self.files.values():
+                f.fh.close()
+        report.notes.setdefault("azure", {
+            "task": "text_classification_multilabel" if multi else "text_classification",
+            "target_column_name": self.header[1],
+            "question": self.question.name,
+            "training_data": f"{TRAIN}/",
+            "validation_data": _validation_folder(self.files),
+            "splits": {split: f.rel for split, f in self.files.items()},
+        })
+
+
+FORMAT = Format(
+    id="AZURE_AUTOML_CSV",
+    kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
+    files="train/train.txt|csv + MLTable (validation/, test/ likewise), for Azure ML AutoML NLP",
+    write_project=write_project,
+    target="azure",
+)

@@ -1,0 +1,244 @@
+"""CUSTOM: a file transformer (``--transformer NAME|PATH``) makes the files.
+
+A transformer gets the DATASAUR_SCHEMA ``data`` of each document, rendered by
+:class:`DatasaurSchemaWriter` and parsed back, so it sees exactly what
+DATASAUR_SCHEMA writes (labelport.transformers says how one is found and
+what it defines).
+
+``transform(document) -> str``: the per-document driver opens
+``OUT/[<split>/]<document><EXTENSION>``, streams the document's lines or rows
+of that split into a DATASAUR_SCHEMA rendering in memory, and writes what
+``transform`` returns for it.
+
+``transform_project(documents) -> dict[str, bytes]``: called once per split
+with an iterator of the data of each document's part in that split (without
+``--split``, once, with every document); the files it returns go under
+``OUT/[<split>/]``. The project is read once: while the first split's call
+consumes its iterator, the other splits' parts wait in spill files (in
+memory while small), and their calls read them back. A split that gets no
+document gets no call.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+import orjson
+
+from ..errors import LabelportError
+from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Project, Row
+from ..output import REPORT_NAME
+from ..transformers import Transformer, load
+from .base import ARROWS, COMMENTS, CONFLICTS, DOCUMENT_ANSWERS, LABEL_SETS, MULTILINE, OVERLAPS
+from .base import Context, DocumentWriter, Format, Item, items, write_per_document
+from .datasaur_schema import DatasaurSchemaWriter
+
+_SPILL_IN_MEMORY = 16 << 20
+
+
+class RenderedDocument(DocumentWriter):
+    """One document's part of one split, rendered as DATASAUR_SCHEMA in memory;
+    :meth:`data` gives its ``data`` dict."""
+
+    def __init__(self, fh: Any, document: Document, ctx: Context, fmt: Format):
+        super().__init__(fh, document, ctx, fmt)
+        self._buffer = io.StringIO()
+        self._inner = DatasaurSchemaWriter(self._buffer, document, ctx, fmt)
+
+    def line(self, line: Line) -> None:
+        self._inner.line(line)
+
+    def row(self, row: Row) -> None:
+        self._inner.row(row)
+
+    def document_answers(self, document: Document) -> None:
+        self._inner.document_answers(document)
+
+    def data(self) -> dict:
+        self._inner.close()
+        text = self._buffer.getvalue()
+        self._buffer = io.StringIO()
+        return orjson.loads(text)["data"]
+
+
+class TransformWriter(RenderedDocument):
+    """Per-document: the file's content is ``transform(data)``."""
+
+    transformer: Transformer  # set on the subclass made for each run
+    failed = False  # set on that subclass once a call failed: the rest are not run
+
+    def __init__(self, fh: IO[str], document: Document, ctx: Context, fmt: Format):
+        super().__init__(fh, document, ctx, fmt)
+        self._closed = False
+
+    def close(self) -> None:
+        if self._closed or type(self).failed:  # the driver closes the rest while unwinding
+            return
+        self._closed = True
+        try:
+            self.fh.write(self.transformer.run(self.data(), self.document.name))
+        except BaseException:
+            type(self).failed = True
+            raise
+
+
+def write(project: Project, out: Path, ctx: Context) -> None:
+    transformer = load(ctx.options.transformer)
+    if transformer.per_document:
+        writer = type("TransformWriter", (TransformWriter,), {"transformer": transformer})
+        fmt = replace(FORMAT, extension=transformer.extension, writer=writer, write_project=None)
+        write_per_document(fmt, project, out, ctx)
+    else:
+        ProjectRun(transformer, project, out, ctx).write()
+
+
+class ProjectRun:
+    """``transform_project`` once per split, in one pass over the project."""
+
+    def __init__(self, transformer: Transformer, project: Project, out: Path, ctx: Context):
+        self.transformer = transformer
+        self.project = project
+        self.out = out
+        self.ctx = ctx
+        self.names = ctx.splitter.names
+        self.first = self.names[0]
+        self.spills: dict[str, IO[bytes]] = {s: tempfile.SpooledTemporaryFile(_SPILL_IN_MEMORY) for s in self.names[1:]}
+        self.parts_in: dict[str, int] = dict.fromkeys(self.names, 0)
+        self.parts = self._parts()
+        self.own_error: BaseException | None = None  # labelport's own failure while reading
+
+    def write(self) -> None:
+        try:
+            head = self._next_first()
+            if head is not None or not self.ctx.splitter.active:
+                self._call(self.first, self._first_split(head))
+            for _ in iter(self._next_first, None):  # what the first call left unread
+                pass
+            for split in self.names[1:]:
+                if self.parts_in[split]:
+                    self._call(split, self._spilled(split))
+        finally:
+            for spill in self.spills.values():
+                spill.close()
+
+    # -- the documents ----------------------------------------------------------------
+    def _parts(self) -> Iterator[tuple[str, dict]]:
+        """(split, data) of each document's part in each split, in document order."""
+        fmt, ctx = FORMAT, self.ctx
+        writers: dict[str, RenderedDocument] = {}
+        start: Item | None = None
+
+        def finish() -> Iterator[tuple[str, dict]]:
+            if start is not None and start.kind != DOCUMENT_BASED and not writers:
+                writers[start.split] = RenderedDocument(None, start.document, ctx, fmt)  # an empty document
+            for split in [s for s in self.names if s in writers]:
+                yield split, writers.pop(split).data()
+
+        try:
+            for entry in items(fmt, self.project, ctx):
+                if entry.item is None:
+                    yield from finish()
+                    start = entry
+                    continue
+                writer = writers.get(entry.split)
+                if writer is None:
+                    writer = writers[entry.split] = RenderedDocument(None, entry.document, ctx, fmt)
+                if entry.kind == TOKEN_BASED:
+                    writer.line(entry.item)  # type: ignore[arg-type]
+                elif entry.kind == ROW_BASED:
+                    writer.row(entry.item)  # type: ignore[arg-type]
+                else:
+                    writer.document_answers(entry.item)  # type: ignore[arg-type]
+            yield from finish()
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            self.own_error = exc
+            raise
+
+    def _next_first(self) -> dict | None:
+        """The next part of the first split; the other splits' parts met on
+        the way go to their spill files."""
+        for split, data in self.parts:
+            self.parts_in[split] += 1
+            if split == self.first:
+                return data
+            self.spills[split].write(orjson.dumps(data) + b"\n")
+        return None
+
+    def _first_split(self, head: dict | None) -> Iterator[dict]:
+        data = head
+        while data is not None:
+            yield data
+            data = self._next_first()
+
+    def _spilled(self, split: str) -> Iterator[dict]:
+        spill = self.spills[split]
+        spill.seek(0)
+        for line in spill:
+            yield orjson.loads(line)
+
+    # -- the call ---------------------------------------------------------------------
+    def _call(self, split: str, documents: Iterator[dict]) -> None:
+        given = _Given(documents)
+        try:
+            result = self.transformer.transform_project(iter(given))  # type: ignore[misc]
+        except LabelportError:
+            raise
+        except Exception as exc:
+            if self.own_error is not None:
+                raise self.own_error from None
+            raise self.transformer.failure(exc, given.where(during=True)) from exc
+        if self.own_error is not None:  # swallowed by the transformer
+            raise self.own_error
+        files = self.transformer.files(result, given.where(during=False))
+        folder = self.out / split if self.ctx.splitter.active else self.out
+        for relative, content in files.items():
+            if not self.ctx.splitter.active and str(relative) == REPORT_NAME:
+                raise self.transformer.error(given.where(during=False), f"path {REPORT_NAME!r} is labelport's report")
+            path = folder.joinpath(*relative.parts)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+            except OSError as exc:
+                raise self.transformer.error(given.where(during=False), f"cannot write {str(relative)!r}: {exc.strerror or exc}") from exc
+            self.ctx.report.split_count(split, "files")
+
+
+class _Given:
+    """The documents a transform_project call is given, remembering which."""
+
+    def __init__(self, documents: Iterator[dict]):
+        self.documents = documents
+        self.names: list[str] = []
+        self.done = False
+
+    def __iter__(self) -> Iterator[dict]:
+        for data in self.documents:
+            self.names.append(str((data.get("document") or {}).get("name")))
+            yield data
+        self.done = True
+
+    def where(self, during: bool) -> str:
+        if not self.names:
+            return "the project before its first document"
+        if during and not self.done:
+            return f"document {self.names[-1]!r}"
+        if len(self.names) == 1:
+            return f"document {self.names[0]!r}"
+        shown = ", ".join(repr(n) for n in self.names[:3])
+        more = f" and {len(self.names) - 3} more" if len(self.names) > 3 else ""
+        return f"documents {shown}{more}"
+
+
+FORMAT = Format(
+    id="CUSTOM",
+    kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
+    files="a transformer's files (--transformer NAME|PATH; converters/)",
+    write_project=write,
+    carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS, MULTILINE, ARROWS, DOCUMENT_ANSWERS, COMMENTS}),
+)

@@ -1,0 +1,210 @@
+"""GCP_VERTEX_AI_CSV: Vertex AI text dataset import files (formats.md).
+
+Token labeling (entity extraction)::
+
+    OUT/vertex_dataset.jsonl  one line per labelport line: {"textContent", "textSegmentAnnotations":
+                              [{"startOffset", "endOffset", "displayName"}], "dataItemResourceLabels"}
+    OUT/vertex_import.csv     lists the JSONL file (relative until the files are uploaded)
+    OUT/vertex_dataset.json   {"importSchemaUri": <extraction>, "gcsSource": {"uris": ["vertex_dataset.jsonl"]}}
+
+Row and document labeling (classification)::
+
+    OUT/vertex_import.csv     no header; ml_use,"text",label[,label...]
+    OUT/vertex_import.jsonl   the same examples as import JSONL lines
+    OUT/vertex_dataset.json   {"importSchemaUri": <single- or multi-label>, "gcsSource": {"uris": ["vertex_import.jsonl"]}}
+
+Offsets are end-exclusive code points into ``textContent`` (``--offset-unit
+utf16`` counts UTF-16 code units instead). With ``--split`` the shares
+``train``, ``validation`` and ``test`` become ``ml_use`` ``training``,
+``validation`` and ``test``; without it ``ml_use`` is left out, so Vertex AI
+splits the items itself (80/10/10). ``vertex_dataset.json`` is an
+ImportDataConfig: with its URIs made gs:// it is the body of a dataset import.
+The files are then checked by :mod:`labelport.validate.vertex`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from ..errors import UsageError
+from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project
+from ..offsets import UTF16, converter, has_astral
+from ..validate.vertex import (
+    EXTRACTION_SCHEMA,
+    ML_USE_KEY,
+    MULTI_LABEL_SCHEMA,
+    SINGLE_LABEL_SCHEMA,
+)
+from ._classify import UNLABELED, classification_kind, examples, label_question
+from .base import Context, Format, items, kept_spans
+
+DATASET_JSONL = "vertex_dataset.jsonl"  # extraction
+IMPORT_JSONL = "vertex_import.jsonl"  # classification
+IMPORT_CSV = "vertex_import.csv"
+MANIFEST = "vertex_dataset.json"
+
+#: labelport split name -> Vertex AI ml_use
+ML_USE = {"train": "training", "validation": "validation", "test": "test"}
+
+EMPTY_TEXT = "lines or examples without text (Vertex AI imports no empty document)"
+EXTRA_LABELS = "labels beyond the first of a single-label question"
+OTHER_QUESTIONS = "answers to questions other than the label question"
+
+
+def write_project(project: Project, out: Path, ctx: Context) -> None:
+    ml_use = ml_use_names(ctx)
+    out.mkdir(parents=True, exist_ok=True)
+    if TOKEN_BASED in project.kinds:
+        _write_extraction(project, out, ctx, ml_use)
+    else:
+        _write_classification(project, out, ctx, ml_use)
+
+
+def ml_use_names(ctx: Context) -> dict[str, str] | None:
+    """Split name -> ml_use; None without --split (Vertex AI then splits)."""
+    if not ctx.splitter.active:
+        return None
+    unknown = [name for name in ctx.splitter.names if name not in ML_USE]
+    if unknown:
+        raise UsageError(
+            f"--split: {', '.join(repr(n) for n in unknown)} has no Vertex AI ml_use; "
+            f"use the shares {', '.join(ML_USE)} (written as ml_use {', '.join(ML_USE.values())})"
+        )
+    return {name: ML_USE[name] for name in ctx.splitter.names}
+
+
+def _notes(ctx: Context, dataset: str, schema: str, ml_use: dict[str, str] | None, **more: Any) -> None:
+    ctx.report.notes["vertex"] = {
+        "dataset": dataset,
+        "import_schema_uri": schema,
+        "ml_use": ml_use
+        or "not set: without --split Vertex AI splits the items itself (80% training, 10% validation, 10% test)",
+        **more,
+    }
+
+
+def _write_manifest(out: Path, schema: str, source: str) -> None:
+    manifest = {"importSchemaUri": schema, "gcsSource": {"uris": [source]}}
+    (out / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+# -- entity extraction ----------------------------------------------------------------
+
+
+def _write_extraction(project: Project, out: Path, ctx: Context, ml_use: dict[str, str] | None) -> None:
+    fmt = replace(FORMAT, kinds=frozenset({TOKEN_BASED}))
+    report, unit = ctx.report, ctx.options.offset_unit
+    astral_lines = 0
+    with open(out / DATASET_JSONL, "wb") as fh:
+        for entry in items(fmt, project, ctx):
+            line = entry.item
+            if not isinstance(line, Line):  # None opens a document
+                continue
+            spans = kept_spans(line, fmt.carries, report, entry.document.name)
+            text = line.text
+            if not text.strip():
+                report.drop(EMPTY_TEXT, {"document": entry.document.name, "line": line.index})
+                if spans:
+                    report.drop("spans on lines without text", {"document": entry.document.name}, len(spans))
+                continue
+            if has_astral(text):
+                astral_lines += 1
+            offset = converter(text, unit)
+            obj: dict[str, Any] = {
+                "textContent": text,
+                "textSegmentAnnotations": [
+                    {"startOffset": offset(s.start), "endOffset": offset(s.end), "displayName": s.label} for s in spans
+                ],
+            }
+            if ml_use is not None:
+                obj["dataItemResourceLabels"] = {ML_USE_KEY: ml_use[entry.split]}
+            fh.write(orjson.dumps(obj) + b"\n")
+    with open(out / IMPORT_CSV, "w", encoding="utf-8", newline="") as fh:
+        fh.write(DATASET_JSONL + "\n")
+    _write_manifest(out, EXTRACTION_SCHEMA, DATASET_JSONL)
+    _notes(
+        ctx,
+        "entity extraction",
+        EXTRACTION_SCHEMA,
+        ml_use,
+        offset_unit="UTF-16 code units" if unit == UTF16 else "code points",
+        lines_outside_bmp=astral_lines,
+    )
+
+
+# -- classification ---------------------------------------------------------------------
+
+
+def _write_classification(project: Project, out: Path, ctx: Context, ml_use: dict[str, str] | None) -> None:
+    kind = classification_kind(project)
+    question = label_question(project, kind, ctx.options.question)
+    multi = question.multiple
+    schema = MULTI_LABEL_SCHEMA if multi else SINGLE_LABEL_SCHEMA
+    fmt = replace(FORMAT, kinds=frozenset({kind}))
+    report = ctx.report
+    with open(out / IMPORT_CSV, "w", encoding="utf-8", newline="") as csv_fh, open(out / IMPORT_JSONL, "wb") as jsonl_fh:
+        for example in examples(fmt, project, ctx, question):
+            where = {"document": example.document, "row": example.row} if example.row is not None else {
+                "document": example.document}
+            labels = list(dict.fromkeys(label for label in example.labels if label.strip()))
+            if not labels:
+                report.drop(UNLABELED, where)
+                continue
+            if not example.text.strip():
+                report.drop(EMPTY_TEXT, where)
+                continue
+            if not multi and len(labels) > 1:
+                report.drop(EXTRA_LABELS, {**where, "labels": labels}, len(labels) - 1)
+                labels = labels[:1]
+            use = ml_use[example.split] if ml_use is not None else ""
+            _csv_row(csv_fh, use, example.text, labels)
+            obj: dict[str, Any] = {"textContent": example.text}
+            if multi:
+                obj["classificationAnnotations"] = [{"displayName": label} for label in labels]
+            else:
+                obj["classificationAnnotation"] = {"displayName": labels[0]}
+            if use:
+                obj["dataItemResourceLabels"] = {ML_USE_KEY: use}
+            jsonl_fh.write(orjson.dumps(obj) + b"\n")
+    others = project.questions if kind == ROW_BASED else project.document_questions
+    for other in others:
+        n = report.answers_per_question.get(other.id, 0)
+        if other.id != question.id and n:
+            report.drop(OTHER_QUESTIONS, {"question": other.name, "labels_from": question.name}, n)
+    _write_manifest(out, schema, IMPORT_JSONL)
+    _notes(
+        ctx,
+        "multi-label classification" if multi else "single-label classification",
+        schema,
+        ml_use,
+        label_question=question.name,
+        labels_from="rows" if kind == ROW_BASED else "documents",
+    )
+
+
+def _csv_row(fh: IO[str], ml_use: str, text: str, labels: list[str]) -> None:
+    """``ml_use,"text",label[,label...]``: RFC 4180, the text always quoted."""
+    fh.write(",".join([ml_use, _quoted(text), *(_field(label) for label in labels)]) + "\n")
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _field(value: str) -> str:
+    if any(c in value for c in ',"\r\n') or value != value.strip():
+        return _quoted(value)
+    return value
+
+
+FORMAT = Format(
+    id="GCP_VERTEX_AI_CSV",
+    kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
+    files="T: vertex_dataset.jsonl + vertex_import.csv; R D: vertex_import.csv + vertex_import.jsonl; vertex_dataset.json (import config)",
+    write_project=write_project,
+    target="vertex",
+)

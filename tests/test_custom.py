@@ -1,0 +1,374 @@
+"""CUSTOM (file transformers) and the converters in converters/, through the
+command line.
+
+Outputs are checked independently of labelport: the sources (CoNLL, TSV,
+the Datasaur fixture JSON) are parsed here, IOB is decoded here, splits are
+recomputed here from formats.md's rule, and what the transformers wrote is
+read with json (and spaCy's own DocBin). Nothing from labelport is imported.
+"""
+
+from __future__ import annotations
+
+import json
+from hashlib import sha256
+from pathlib import Path
+
+import pytest
+
+try:  # tests/ may be a package or a plain folder
+    from .conftest import FIXTURES, WNUT17_FIXTURES, run_cli
+except ImportError:
+    from conftest import FIXTURES, WNUT17_FIXTURES, run_cli  # type: ignore[no-redef]
+
+WNUT_HEAD = WNUT17_FIXTURES / "wnut17train.head.conll"
+WNUT_SLICES = sorted(p for p in WNUT17_FIXTURES.iterdir() if p.suffix != ".md")
+SMS = FIXTURES / "tables" / "sms_slice.tsv"
+SMS_ARGS = ("--from", "TSV", "--columns", "label,text")
+TICKETS = FIXTURES / "datasaur" / "support-tickets-r7Tt"
+NEWSROOM = FIXTURES / "datasaur" / "newsroom-p8Xk2Lq9"
+CONVERTERS = ("gemini_tuning", "openai_chat", "spacy_docbin")
+
+# -- independent readers -----------------------------------------------------------
+
+
+def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
+    """(tokens, tags) per sentence: a line empty or only white space ends a
+    sentence; columns split on tab, the token first, the tag last."""
+    sentences, tokens, tags = [], [], []
+    for line in path.read_bytes().decode("utf-8").split("\n"):
+        if not line.strip():
+            if tokens:
+                sentences.append((tokens, tags))
+                tokens, tags = [], []
+            continue
+        columns = line.split("\t")
+        tokens.append(columns[0])
+        tags.append(columns[-1])
+    if tokens:
+        sentences.append((tokens, tags))
+    return sentences
+
+
+def iob_entities(tokens: list[str], tags: list[str]) -> list[tuple[int, int, str]]:
+    """IOB2 decoded: (first token, last token inclusive, type); B-X starts,
+    I-X continues an X, else starts one."""
+    found: list[list] = []
+    previous = "O"
+    for i, tag in enumerate(tags):
+        if tag == "O" or not tag:
+            previous = "O"
+            continue
+        prefix, label = tag.split("-", 1)
+        if prefix == "I" and previous != "O" and previous.split("-", 1)[1] == label:
+            found[-1][1] = i
+        else:
+            found.append([i, i, label])
+        previous = tag
+    return [tuple(e) for e in found]
+
+
+def entity_dicts(tokens: list[str], tags: list[str]) -> list[dict]:
+    return [{"text": " ".join(tokens[a : b + 1]), "type": label} for a, b, label in iob_entities(tokens, tags)]
+
+
+def read_sms() -> list[tuple[str, str]]:
+    """(label, text) per row of the header-less TSV (no quoting, text kept as is)."""
+    rows = []
+    for line in SMS.read_bytes().decode("utf-8").split("\n"):
+        if line:
+            label, text = line.split("\t", 1)
+            rows.append((label, text))
+    return rows
+
+
+def split_of(seed: int, document_id: str, index: int | None, shares: list[tuple[str, float]]) -> str:
+    """formats.md, "Splits": sha256("<seed>:<document id>:<index>"), its first 8
+    bytes as a fraction of 2**64, against the cumulative shares."""
+    key = f"{seed}:{document_id}" if index is None else f"{seed}:{document_id}:{index}"
+    point = int.from_bytes(sha256(key.encode("utf-8")).digest()[:8], "big")
+    total = 0.0
+    for name, share in shares:
+        total += share
+        if point < int(total * 2**64):
+            return name
+    return shares[-1][0]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    text = path.read_bytes().decode("utf-8")
+    assert text.endswith("\n") or not text
+    return [json.loads(line) for line in text.split("\n") if line]
+
+
+def gemini_turns(obj: dict) -> tuple[str, str, str]:
+    """(system, user, model) of one Gemini tuning line, its shape checked."""
+    assert set(obj) == {"systemInstruction", "contents"}
+    system = obj["systemInstruction"]
+    assert system["role"] == "system" and len(system["parts"]) == 1
+    contents = obj["contents"]
+    assert [turn["role"] for turn in contents] == ["user", "model"]
+    assert all(len(turn["parts"]) == 1 and set(turn["parts"][0]) == {"text"} for turn in contents)
+    return system["parts"][0]["text"], contents[0]["parts"][0]["text"], contents[1]["parts"][0]["text"]
+
+
+def openai_turns(obj: dict) -> tuple[str, str, str]:
+    assert set(obj) == {"messages"}
+    messages = obj["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant"]
+    assert all(set(m) == {"role", "content"} and isinstance(m["content"], str) for m in messages)
+    return messages[0]["content"], messages[1]["content"], messages[2]["content"]
+
+
+TURNS = {"gemini_tuning": gemini_turns, "openai_chat": openai_turns}
+
+
+def convert(*args: object, cwd: Path | None = None) -> None:
+    code, _, err = run_cli("convert", *args, cwd=cwd)
+    assert code == 0, err
+
+
+def write_transformer(folder: Path, name: str, source: str) -> Path:
+    path = folder / name
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
+UPPER = '''
+EXTENSION = ".txt"
+
+
+def transform(document):
+    return "".join(cell["content"].upper() + "\\n" for cell in document["cells"])
+'''
+
+# -- per-document transformers ------------------------------------------------------
+
+
+def test_per_document_transformer(tmp_path: Path) -> None:
+    upper = write_transformer(tmp_path, "upper.py", UPPER)
+    out = tmp_path / "out"
+    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", upper, "-o", out)
+    assert sorted(p.name for p in out.iterdir()) == ["labelport-report.json", "wnut17train.head.conll.txt"]
+    expected = "".join(" ".join(tokens).upper() + "\n" for tokens, _ in read_conll(WNUT_HEAD))
+    assert (out / "wnut17train.head.conll.txt").read_bytes().decode("utf-8") == expected
+    report = json.loads((out / "labelport-report.json").read_text(encoding="utf-8"))
+    assert report["format"] == "CUSTOM" and "wnut17train.head.conll.txt" in report["files"]
+
+
+def test_per_document_transformer_with_split(tmp_path: Path) -> None:
+    upper = write_transformer(tmp_path, "upper.py", UPPER)
+    out = tmp_path / "out"
+    shares = [("train", 0.5), ("test", 0.5)]
+    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", upper, "--split", "train=0.5,test=0.5", "--seed", "7", "-o", out)
+    expected: dict[str, list[str]] = {"train": [], "test": []}
+    for index, (tokens, _) in enumerate(read_conll(WNUT_HEAD)):
+        expected[split_of(7, WNUT_HEAD.name, index, shares)].append(" ".join(tokens).upper() + "\n")
+    assert expected["train"] and expected["test"]
+    for split, lines in expected.items():
+        assert (out / split / "wnut17train.head.conll.txt").read_bytes().decode("utf-8") == "".join(lines)
+    assert sorted(p.name for p in out.iterdir()) == ["labelport-report.json", "test", "train"]
+
+
+def test_transformer_gets_exactly_the_datasaur_schema_data(tmp_path: Path) -> None:
+    identity = write_transformer(
+        tmp_path, "identity.py", 'import json\nEXTENSION = ".json"\n\ndef transform(document):\n    return json.dumps(document)\n'
+    )
+    for source, extra in ((NEWSROOM, ()), (TICKETS, ()), (SMS, SMS_ARGS)):
+        schema, custom = tmp_path / f"schema-{source.stem}", tmp_path / f"custom-{source.stem}"
+        convert(source, *extra, "-f", "DATASAUR_SCHEMA", "-o", schema)
+        convert(source, *extra, "-f", "CUSTOM", "--transformer", identity, "-o", custom)
+        files = sorted(p.name for p in schema.glob("*.json") if p.name != "labelport-report.json")
+        assert files and files == sorted(p.name for p in custom.glob("*.json") if p.name != "labelport-report.json")
+        for name in files:
+            written = json.loads((schema / name).read_bytes())["data"]
+            assert json.loads((custom / name).read_bytes()) == written
+
+
+def test_transformer_found_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    write_transformer(folder, "shout.py", UPPER)
+    monkeypatch.setenv("LABELPORT_CONVERTERS", str(folder))
+    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", "shout", "-o", tmp_path / "out")
+    assert (tmp_path / "out" / "wnut17train.head.conll.txt").exists()
+    # ./converters/ of the working folder
+    monkeypatch.delenv("LABELPORT_CONVERTERS")
+    (tmp_path / "converters").mkdir()
+    write_transformer(tmp_path / "converters", "loud.py", UPPER.replace('".txt"', '".up"'))
+    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", "loud", "-o", "out2", cwd=tmp_path)
+    assert (tmp_path / "out2" / "wnut17train.head.conll.up").exists()
+
+
+# -- gemini_tuning and openai_chat ---------------------------------------------------
+
+
+@pytest.mark.parametrize("converter", ["gemini_tuning", "openai_chat"])
+def test_classification(tmp_path: Path, converter: str) -> None:
+    out = tmp_path / "out"
+    convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", converter, "-o", out)
+    lines = read_jsonl(out / f"{converter}.jsonl")
+    rows = read_sms()
+    assert len(lines) == len(rows) == 200
+    for obj, (label, text) in zip(lines, rows):
+        system, user, answer = TURNS[converter](obj)
+        assert user == text
+        assert answer == label
+        assert "ham" in system and "spam" in system
+    assert sorted(p.name for p in out.iterdir()) == sorted(["labelport-report.json", f"{converter}.jsonl"])
+
+
+def test_classification_with_split(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shares = [("train", 0.8), ("validation", 0.2)]
+    convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", "gemini_tuning",
+            "--split", "train=0.8,validation=0.2", "--seed", "5", "-o", out)
+    expected: dict[str, list[tuple[str, str]]] = {"train": [], "validation": []}
+    for index, (label, text) in enumerate(read_sms()):
+        expected[split_of(5, SMS.name, index, shares)].append((text, label))
+    for split, examples in expected.items():
+        got = [gemini_turns(obj)[1:] for obj in read_jsonl(out / split / "gemini_tuning.jsonl")]
+        assert got == examples
+    report = json.loads((out / "labelport-report.json").read_text(encoding="utf-8"))
+    assert set(report["files"]) >= {"train/gemini_tuning.jsonl", "validation/gemini_tuning.jsonl"}
+
+
+def test_a_split_with_nothing_gets_no_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", "openai_chat", "--split", "train=1,test=0", "-o", out)
+    assert sorted(p.name for p in out.iterdir()) == ["labelport-report.json", "train"]
+    assert len(read_jsonl(out / "train" / "openai_chat.jsonl")) == 200
+
+
+@pytest.mark.parametrize("converter", ["gemini_tuning", "openai_chat"])
+def test_classification_of_a_datasaur_row_project(tmp_path: Path, converter: str) -> None:
+    """The first question's answers; CONFLICT answers and unanswered rows left out."""
+    data = json.loads((TICKETS / "REVIEW" / "tickets.csv.json").read_bytes())["data"]
+    question = data["questions"][0]
+    column = data["columns"].index("text")
+    answers: dict[int, str] = {}
+    for entry in data["rowAnswers"]:
+        if entry["labeledBy"] != "CONFLICT":
+            answers.setdefault(entry["rowIndex"], entry["answers"][str(question["id"])])
+    expected = [(row["cells"][column], answers[row["index"]]) for row in data["rows"] if row["index"] in answers]
+    assert len(expected) == len(data["rows"]) - 1  # one row is an unresolved conflict
+    out = tmp_path / "out"
+    convert(TICKETS, "-f", "CUSTOM", "--transformer", converter, "-o", out)
+    got = [TURNS[converter](obj) for obj in read_jsonl(out / f"{converter}.jsonl")]
+    assert [(user, answer) for _, user, answer in got] == expected
+    options = [o["label"] for o in question["config"]["options"]]
+    assert all(system == f"Classify the text into one of: {', '.join(options)}." for system, _, _ in got)
+
+
+@pytest.mark.parametrize("converter", ["gemini_tuning", "openai_chat"])
+@pytest.mark.parametrize("source", WNUT_SLICES, ids=lambda p: p.name)
+def test_extraction(tmp_path: Path, converter: str, source: Path) -> None:
+    out = tmp_path / "out"
+    convert(source, "-f", "CUSTOM", "--transformer", converter, "-o", out)
+    lines = read_jsonl(out / f"{converter}.jsonl")
+    sentences = read_conll(source)
+    assert len(lines) == len(sentences)
+    types = set()
+    for obj, (tokens, tags) in zip(lines, sentences):
+        system, user, answer = TURNS[converter](obj)
+        assert user == " ".join(tokens)
+        model = json.loads(answer)
+        assert isinstance(model, list)
+        assert model == entity_dicts(tokens, tags)
+        types.update(e["type"] for e in model)
+        assert system.startswith("Extract the entities")
+    assert types
+    for label in types:
+        assert label in system
+
+
+# -- spacy_docbin -----------------------------------------------------------------------
+
+
+def test_spacy_docbin_entities(tmp_path: Path) -> None:
+    spacy = pytest.importorskip("spacy")
+    from spacy.tokens import DocBin
+
+    out = tmp_path / "out"
+    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", "spacy_docbin", "-o", out)
+    docs = list(DocBin().from_disk(out / "train.spacy").get_docs(spacy.blank("xx").vocab))
+    sentences = read_conll(WNUT_HEAD)
+    assert len(docs) == len(sentences)
+    for doc, (tokens, tags) in zip(docs, sentences):
+        assert [t.text for t in doc] == tokens
+        assert doc.text == " ".join(tokens)
+        assert [(e.start, e.end - 1, e.label_) for e in doc.ents] == iob_entities(tokens, tags)
+    assert any(doc.ents for doc in docs)
+
+
+def test_spacy_docbin_cats(tmp_path: Path) -> None:
+    spacy = pytest.importorskip("spacy")
+    from spacy.tokens import DocBin
+
+    out = tmp_path / "out"
+    convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", "spacy_docbin", "-o", out)
+    docs = list(DocBin().from_disk(out / "train.spacy").get_docs(spacy.blank("xx").vocab))
+    rows = read_sms()
+    assert len(docs) == len(rows)
+    for doc, (label, text) in zip(docs, rows):
+        assert doc.text == text
+        assert doc.cats == {"ham": float(label == "ham"), "spam": float(label == "spam")}
+
+
+# -- errors -----------------------------------------------------------------------------
+
+BROKEN = {
+    "raises.py": ("def transform(document):\n    raise ValueError('cannot cope')\n", "ValueError: cannot cope"),
+    "number.py": ("def transform(document):\n    return 42\n", "returned int, expected str"),
+    "escape.py": ("def transform_project(documents):\n    list(documents)\n    return {'../x': b'x'}\n", "'../x'"),
+    "absolute.py": ("def transform_project(documents):\n    list(documents)\n    return {'/tmp/x': b'x'}\n", "'/tmp/x'"),
+    "wrong.py": ("def transform_project(documents):\n    list(documents)\n    return ['x']\n", "returned list"),
+    "midway.py": ("def transform_project(documents):\n    for d in documents:\n        raise KeyError('k')\n", "KeyError"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_failing_transformer_is_an_error(tmp_path: Path, name: str) -> None:
+    source, what = BROKEN[name]
+    path = write_transformer(tmp_path, name, source)
+    out = tmp_path / "out"
+    code, _, err = run_cli("convert", WNUT_HEAD, "-f", "CUSTOM", "--transformer", path, "-o", out)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("labelport: error: ")
+    assert f"transformer '{path}'" in lines[0]
+    assert "document 'wnut17train.head.conll'" in lines[0]
+    assert what in lines[0]
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing staged is left
+
+
+def test_unknown_transformer_lists_the_names(tmp_path: Path) -> None:
+    code, _, err = run_cli("convert", WNUT_HEAD, "-f", "CUSTOM", "--transformer", "no_such_converter", "-o", tmp_path / "out")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("labelport: error: ")
+    assert "no_such_converter" in lines[0]
+    for name in CONVERTERS:
+        assert name in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "args, what",
+    [
+        ((), "CUSTOM needs --transformer"),
+        (("--transformer", "missing.py"), "no such file"),
+        (("--transformer", "NEITHER"), "defines neither"),
+        (("--transformer", "SYNTAX"), "SyntaxError"),
+    ],
+)
+def test_transformer_usage_errors(tmp_path: Path, args: tuple[str, ...], what: str) -> None:
+    neither = write_transformer(tmp_path, "neither.py", "EXTENSION = '.txt'\n")
+    syntax = write_transformer(tmp_path, "syntax.py", "def transform(document)\n    return ''\n")
+    args = tuple({"NEITHER": str(neither), "SYNTAX": str(syntax)}.get(a, a) for a in args)
+    code, _, err = run_cli("convert", WNUT_HEAD, "-f", "CUSTOM", *args, "-o", tmp_path / "out")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("labelport: error: ") and what in lines[0], err
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,519 @@
+"""HF_DATASET, labelport.to_hf and `labelport validate --target hf`.
+
+Written datasets are checked with datasets.load_dataset and pyarrow only,
+never with labelport's readers, and sources are parsed here independently
+(CoNLL: a blank or white-space-only line ends a sentence, ``token<TAB>tag``;
+SMS Spam: split on "\\n", each line ``label<TAB>text``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+datasets = pytest.importorskip("datasets")
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+import labelport  # noqa: E402
+from labelport.errors import UsageError  # noqa: E402
+from labelport.hf import to_hf  # noqa: E402
+from labelport.model import (  # noqa: E402
+    CONFLICT,
+    DOCUMENT_BASED,
+    ROW_BASED,
+    TOKEN_BASED,
+    AnswerSet,
+    Document,
+    Label,
+    LabelSet,
+    Line,
+    Project,
+    Question,
+    Row,
+    Span,
+)
+
+try:  # tests/ may or may not be a package
+    from .conftest import SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST
+except ImportError:
+    from conftest import SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST  # type: ignore[no-redef]
+
+DEV_SLICE = WNUT17_FIXTURES / "emerging.dev.slice.conll"
+TEST_SLICE = WNUT17_FIXTURES / "emerging.test.slice.annotated"
+TRAIN_HEAD = WNUT17_FIXTURES / "wnut17train.head.conll"
+SMS_SLICE = Path(__file__).resolve().parent / "fixtures" / "tables" / "sms_slice.tsv"
+SHARD = "train-00000-of-00001.parquet"
+
+
+@pytest.fixture(autouse=True)
+def _quiet_datasets(tmp_path, monkeypatch):
+    """datasets' cache in the test's folder, no progress bars."""
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
+    datasets.disable_progress_bars()
+    yield
+    datasets.enable_progress_bars()
+
+
+# -- independent readers -----------------------------------------------------------
+
+def conll_sentences(path: Path) -> list[tuple[list[str], list[str]]]:
+    """(tokens, IOB2 tags) per sentence. An I-X that starts an entity (after
+    O or another label) is read as B-X, as the spec's reader does."""
+    sentences: list[tuple[list[str], list[str]]] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    for raw in path.read_bytes().decode("utf-8").split("\n"):
+        line = raw.rstrip("\r")
+        if not line or line.isspace():
+            if tokens:
+                sentences.append((tokens, tags))
+                tokens, tags = [], []
+            continue
+        token, tag = line.split("\t")
+        if tag.startswith("I-") and (not tags or tags[-1][2:] != tag[2:] or tags[-1] == "O"):
+            tag = "B-" + tag[2:]
+        tokens.append(token)
+        tags.append(tag)
+    if tokens:
+        sentences.append((tokens, tags))
+    return sentences
+
+
+def entities(tokens: list[str], tags: list[str]) -> list[tuple[int, int, str]]:
+    """(start, end, label) in code points of ' '.join(tokens), from IOB2 tags."""
+    starts, position = [], 0
+    for token in tokens:
+        starts.append(position)
+        position += len(token) + 1
+    found: list[list] = []
+    for i, tag in enumerate(tags):
+        if tag.startswith("B-"):
+            found.append([i, i, tag[2:]])
+        elif tag.startswith("I-"):
+            assert found and found[-1][1] == i - 1 and found[-1][2] == tag[2:]
+            found[-1][1] = i
+    return [(starts[a], starts[b] + len(tokens[b]), label) for a, b, label in found]
+
+
+def sms_rows(path: Path) -> list[tuple[str, str]]:
+    lines = path.read_bytes().decode("utf-8").split("\n")
+    assert lines[-1] == ""
+    return [tuple(line.split("\t", 1)) for line in lines[:-1]]  # type: ignore[misc]
+
+
+def load_train(out: Path):
+    return datasets.load_dataset("parquet", data_files={"train": str(out / "data" / "train-*.parquet")})["train"]
+
+
+def convert_cli(run_cli, source: Path, out: Path, *args: str) -> str:
+    code, stdout, stderr = run_cli("convert", source, "-f", "HF_DATASET", "-o", out, *args)
+    assert code == 0, stderr
+    return stderr
+
+
+# -- 1. token labeling: tokens, IOB tags, spans ---------------------------------------
+
+TOKEN_SOURCES = [
+    pytest.param(DEV_SLICE, id="dev-slice"),
+    pytest.param(TEST_SLICE, id="test-slice"),
+    pytest.param(WNUT17_DEV, id="emerging.dev", marks=pytest.mark.skipif(not WNUT17_DEV.exists(), reason="dataset not available")),
+    pytest.param(WNUT17_TEST, id="emerging.test", marks=pytest.mark.skipif(not WNUT17_TEST.exists(), reason="dataset not available")),
+]
+
+
+@pytest.mark.parametrize("source", TOKEN_SOURCES)
+def test_token_labeling_round_trip(source: Path, tmp_path: Path, run_cli) -> None:
+    out = tmp_path / "out"
+    convert_cli(run_cli, source, out)
+    assert sorted(p.name for p in (out / "data").iterdir()) == [SHARD]
+    ds = load_train(out)
+    names = ds.features["ner_tags"].feature.names
+    assert names[0] == "O"
+    assert all(n.startswith(("B-", "I-")) for n in names[1:])
+    labels = [n[2:] for n in names[1::2]]
+    assert names[1:] == [p + label for label in labels for p in ("B-", "I-")]
+    assert isinstance(ds.features["ner_tags"].feature, datasets.ClassLabel)
+
+    expected = conll_sentences(source)
+    assert ds.num_rows == len(expected)
+    seen_labels = set()
+    for i, (row, (tokens, tags)) in enumerate(zip(ds, expected)):
+        assert row["id"] == f"{source.name}:{i}"
+        assert row["tokens"] == tokens
+        assert [names[t] for t in row["ner_tags"]] == tags
+        assert row["text"] == " ".join(tokens)
+        spans = [(s["start"], s["end"], s["label"]) for s in row["spans"]]
+        assert spans == entities(tokens, tags)
+        for start, end, label in spans:
+            assert row["text"][start:end].split(" ")  # slices the text to the entity
+        seen_labels.update(t[2:] for t in tags if t != "O")
+    assert sorted(labels) == labels  # no label set in CoNLL: sorted
+    assert seen_labels <= set(labels)
+
+
+def test_spans_slice_the_entity_text(tmp_path: Path, run_cli) -> None:
+    out = tmp_path / "out"
+    convert_cli(run_cli, DEV_SLICE, out)
+    table = pq.read_table(out / "data" / SHARD)
+    for row, (tokens, tags) in zip(table.to_pylist(), conll_sentences(DEV_SLICE)):
+        pieces = []
+        for i, tag in enumerate(tags):
+            if tag.startswith("B-"):
+                pieces.append([tokens[i]])
+            elif tag.startswith("I-"):
+                pieces[-1].append(tokens[i])
+        assert [row["text"][s["start"] : s["end"]] for s in row["spans"]] == [" ".join(p) for p in pieces]
+
+
+def test_schema_metadata_and_card(tmp_path: Path, run_cli) -> None:
+    out = tmp_path / "out"
+    convert_cli(run_cli, DEV_SLICE, out)
+    schema = pq.read_schema(out / "data" / SHARD)
+    meta = json.loads(schema.metadata[b"huggingface"])
+    features = datasets.Features.from_dict(meta["info"]["features"])
+    assert features["ner_tags"].feature.names[0] == "O"
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\n")
+    import yaml
+
+    front = yaml.safe_load(card.split("\n---\n", 1)[0][4:])
+    assert front["configs"] == [{"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*"}]}]
+    info = datasets.DatasetInfo._from_yaml_dict(front["dataset_info"])
+    assert info.features == features
+    assert info.splits["train"].num_examples == len(conll_sentences(DEV_SLICE))
+    assert "labelport" in card and "emerging.dev.slice.conll" in card
+    for label in features["ner_tags"].feature.names[1::2]:
+        assert f"`{label[2:]}`" in card
+
+
+# -- 2. splits ------------------------------------------------------------------------
+
+def test_split_files_and_folder_loading(tmp_path: Path, run_cli) -> None:
+    out = tmp_path / "out"
+    convert_cli(run_cli, TRAIN_HEAD, out, "--split", "train=0.8,test=0.2")
+    assert sorted(p.name for p in (out / "data").iterdir()) == [
+        "test-00000-of-00001.parquet",
+        "train-00000-of-00001.parquet",
+    ]
+    dd = datasets.load_dataset(str(out))
+    assert list(dd) == ["train", "test"]
+    assert dd["train"].num_rows and dd["test"].num_rows
+    expected = conll_sentences(TRAIN_HEAD)
+    ids = sorted(list(dd["train"]["id"]) + list(dd["test"]["id"]), key=lambda s: int(s.rsplit(":", 1)[1]))
+    assert ids == [f"{TRAIN_HEAD.name}:{i}" for i in range(len(expected))]
+    by_id = {row["id"]: row for split in dd.values() for row in split}
+    names = dd["train"].features["ner_tags"].feature.names
+    assert dd["test"].features == dd["train"].features
+    for i, (tokens, tags) in enumerate(expected):
+        row = by_id[f"{TRAIN_HEAD.name}:{i}"]
+        assert row["tokens"] == tokens and [names[t] for t in row["ner_tags"]] == tags
+
+
+def test_same_seed_same_files(tmp_path: Path, run_cli) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        convert_cli(run_cli, TRAIN_HEAD, out, "--split", "train=0.5,validation=0.5", "--seed", "7")
+    for name in ("README.md", "data/train-00000-of-00001.parquet", "data/validation-00000-of-00001.parquet"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+
+
+def test_empty_split_left_out(tmp_path: Path) -> None:
+    project = labelport.load(TRAIN_HEAD)
+    out = tmp_path / "out"
+    report = labelport.convert(project, "HF_DATASET", out, split={"train": 1.0, "test": 0.0})
+    assert sorted(p.name for p in (out / "data").iterdir()) == [SHARD]
+    assert any("'test' got no rows" in f.message and not f.hard for f in report.findings)
+    assert list(datasets.load_dataset(str(out))) == ["train"]
+
+
+def test_split_name_datasets_rejects(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="split"):
+        labelport.convert(labelport.load(TRAIN_HEAD), "HF_DATASET", tmp_path / "out", split={"train": 0.5, "my-test": 0.5})
+    assert not (tmp_path / "out").exists()
+
+
+def test_large_split_is_sharded(tmp_path: Path, monkeypatch) -> None:
+    from labelport.formats import hf_dataset
+
+    monkeypatch.setattr(hf_dataset, "BATCH_ROWS", 4)
+    monkeypatch.setattr(hf_dataset, "MAX_SHARD_BYTES", 1)  # every batch ends a shard
+    out = tmp_path / "out"
+    labelport.convert(labelport.load(TRAIN_HEAD), "HF_DATASET", out)
+    expected = conll_sentences(TRAIN_HEAD)
+    n = -(-len(expected) // 4)
+    assert sorted(p.name for p in (out / "data").iterdir()) == [f"train-{i:05d}-of-{n:05d}.parquet" for i in range(n)]
+    for path in (out / "data").iterdir():
+        assert pq.ParquetFile(path).metadata.num_rows <= 4
+    ds = datasets.load_dataset(str(out))["train"]
+    assert list(ds["tokens"]) == [tokens for tokens, _ in expected]
+    assert labelport_validate(out)[0] == 0
+
+
+# -- 3. row labeling ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(SMS_SLICE, id="slice"),
+        pytest.param(SMS_SPAM, id="full", marks=pytest.mark.skipif(not SMS_SPAM.exists(), reason="dataset not available")),
+    ],
+)
+def test_sms_spam(source: Path, tmp_path: Path, run_cli) -> None:
+    out = tmp_path / "out"
+    convert_cli(run_cli, source, out, "--columns", "label,text")
+    ds = load_train(out)
+    expected = sms_rows(source)
+    assert ds.features["label"] == datasets.ClassLabel(names=["ham", "spam"])
+    assert ds.column_names == ["id", "text", "label"]
+    assert ds.num_rows == len(expected)
+    if source == SMS_SPAM:
+        assert ds.num_rows == 5574
+    assert list(ds["text"]) == [text for _, text in expected]
+    names = ds.features["label"].names
+    assert [names[i] for i in list(ds["label"])] == [label for label, _ in expected]
+
+
+# -- Projects built in code: overlaps, label sets, multi-label, unlabeled rows --------
+
+def _project(kinds, documents, **fields) -> Project:
+    return Project(id="p", name="p", kinds=kinds, documents_factory=lambda: iter(documents), **fields)
+
+
+def test_overlaps_stay_in_spans_and_label_set_order(tmp_path: Path) -> None:
+    line = Line(
+        index=0,
+        text="New York City is big",
+        tokens=["New", "York", "City", "is", "big"],
+        starts=[0, 4, 9, 14, 17],
+        spans=[
+            Span("LOC", 0, 0, 13, 0, 2),
+            Span("CITY", 0, 0, 8, 0, 1),  # overlaps the first
+            Span("GPE", 0, 17, 20, 4, 4, labeled_by=CONFLICT),
+            Span("X", 0, 14, 16, 3, 3, label_set=1),
+        ],
+    )
+    labels = [Label("1", "LOC"), Label("2", "CITY"), Label("3", "GPE")]
+    project = _project(
+        (TOKEN_BASED,),
+        [Document(id="d", name="doc", kinds=(TOKEN_BASED,), lines=[line])],
+        label_sets=[LabelSet(0, "ner", labels), LabelSet(1, "other", [Label("9", "X")])],
+    )
+    out = tmp_path / "out"
+    report = labelport.convert(project, "HF_DATASET", out)
+    ds = load_train(out)
+    names = ds.features["ner_tags"].feature.names
+    assert names == ["O", "B-LOC", "I-LOC", "B-CITY", "I-CITY", "B-GPE", "I-GPE"]  # label set order
+    row = ds[0]
+    assert row["id"] == "d:0"
+    assert [names[t] for t in row["ner_tags"]] == ["B-LOC", "I-LOC", "I-LOC", "O", "O"]
+    assert row["spans"] == [{"start": 0, "end": 13, "label": "LOC"}, {"start": 0, "end": 8, "label": "CITY"}]
+    losses = report.to_dict()["not_carried"]
+    assert losses["overlapping spans (kept in the spans column, left out of ner_tags)"]["count"] == 1
+    assert losses["unresolved (CONFLICT) entries"]["count"] == 1
+    assert losses["spans of a second label set"]["count"] == 1
+
+
+def test_multi_label_and_unlabeled_rows(tmp_path: Path) -> None:
+    rows = [
+        Row(0, ["a cat", "x"], [AnswerSet({"q": ["pets", "cute"]})]),
+        Row(1, ["nothing", "y"], []),
+        Row(2, ["a dog", "z"], [AnswerSet({"q": "pets"})]),
+    ]
+    project = _project(
+        (ROW_BASED,),
+        [Document(id="t", name="t.csv", kinds=(ROW_BASED,), columns=["body", "other"], rows=rows)],
+        questions=[Question(id="q", name="topic", multiple=True)],
+        text_column="body",
+    )
+    out = tmp_path / "out"
+    report = labelport.convert(project, "HF_DATASET", out)
+    ds = load_train(out)
+    assert ds.column_names == ["id", "text", "labels"]
+    names = ds.features["labels"].feature.names
+    assert names == ["cute", "pets"]  # no options: sorted
+    assert list(ds["text"]) == ["a cat", "a dog"]
+    assert list(ds["id"]) == ["t.csv:0", "t.csv:2"]
+    assert [[names[i] for i in labels] for labels in list(ds["labels"])] == [["pets", "cute"], ["pets"]]
+    assert report.to_dict()["not_carried"]["examples without an answer (not written)"]["count"] == 1
+
+
+def test_document_labeling_with_options(tmp_path: Path) -> None:
+    documents = [
+        Document(id="a", name="a.txt", kinds=(DOCUMENT_BASED,), text="first", answer_sets=[AnswerSet({"q": "neg"})]),
+        Document(id="b", name="b.txt", kinds=(DOCUMENT_BASED,), text="second", answer_sets=[AnswerSet({"q": "pos"})]),
+    ]
+    project = _project(
+        (DOCUMENT_BASED,), documents, document_questions=[Question(id="q", name="sentiment", options=["pos", "neg", "mixed"])]
+    )
+    out = tmp_path / "out"
+    labelport.convert(project, "HF_DATASET", out)
+    ds = load_train(out)
+    assert ds.features["label"] == datasets.ClassLabel(names=["pos", "neg", "mixed"])  # the options, in order
+    assert list(ds["text"]) == ["first", "second"] and list(ds["label"]) == [1, 0]
+
+
+# -- 4. to_hf ------------------------------------------------------------------------------
+
+def _same_as_files(dd, out: Path) -> None:
+    files = datasets.load_dataset(str(out))
+    assert list(dd) == list(files)
+    for split in files:
+        assert dd[split].features == files[split].features
+        assert dd[split].to_list() == files[split].to_list()
+
+
+def test_to_hf_tokens(tmp_path: Path, run_cli) -> None:
+    out = tmp_path / "out"
+    convert_cli(run_cli, DEV_SLICE, out)
+    dd = to_hf(labelport.load(DEV_SLICE))
+    assert isinstance(dd, datasets.DatasetDict)
+    _same_as_files(dd, out)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(SMS_SLICE, id="slice"),
+        pytest.param(SMS_SPAM, id="full", marks=pytest.mark.skipif(not SMS_SPAM.exists(), reason="dataset not available")),
+    ],
+)
+def test_to_hf_sms_with_split(source: Path, tmp_path: Path, run_cli) -> None:
+    out = tmp_path / "out"
+    convert_cli(run_cli, source, out, "--columns", "label,text", "--split", "train=0.8,validation=0.1,test=0.1", "--seed", "5")
+    project = labelport.load(source, columns=["label", "text"])
+    dd = to_hf(project, split={"train": 0.8, "validation": 0.1, "test": 0.1}, seed=5)
+    assert list(dd) == ["train", "validation", "test"]
+    _same_as_files(dd, out)
+    assert sum(ds.num_rows for ds in dd.values()) == len(sms_rows(source))
+
+
+def test_to_hf_touches_no_network_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("to_hf touched the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    dd = to_hf(DEV_SLICE)
+    assert dd["train"].num_rows == len(conll_sentences(DEV_SLICE))
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_to_hf_cache_dir_keeps_memory_mapped(tmp_path: Path) -> None:
+    dd = to_hf(DEV_SLICE, cache_dir=tmp_path / "cache")
+    assert dd["train"].cache_files and all(str(tmp_path / "cache") in f["filename"] for f in dd["train"].cache_files)
+
+
+# -- 5. validate -----------------------------------------------------------------------------
+
+def labelport_validate(folder: Path, *args: str) -> tuple[int, str]:
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "labelport", "validate", str(folder), "--target", "hf", *args],
+        capture_output=True, env=env, stdin=subprocess.DEVNULL, timeout=120,
+    )
+    return proc.returncode, proc.stdout.decode("utf-8") + proc.stderr.decode("utf-8")
+
+
+def test_own_output_validates(tmp_path: Path, run_cli) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    convert_cli(run_cli, DEV_SLICE, a, "--split", "train=0.8,validation=0.2")
+    convert_cli(run_cli, SMS_SLICE, b, "--columns", "label,text")
+    code, output = labelport_validate(a)
+    assert code == 0 and "0 rule(s) broken, 0 warning(s)" in output, output
+    code, output = labelport_validate(b)  # train only: a warning, not an error
+    assert code == 0 and "no validation or test split" in output, output
+    assert labelport_validate(b, "--strict")[0] == 1
+
+
+def test_broken_folder(tmp_path: Path, run_cli) -> None:
+    out = tmp_path / "out"
+    convert_cli(run_cli, DEV_SLICE, out)
+    # the card names a split whose files do not exist
+    card = out / "README.md"
+    text = card.read_text(encoding="utf-8")
+    text = text.replace(
+        "    path: data/train-*\n",
+        "    path: data/train-*\n  - split: validation\n    path: data/validation-*\n",
+    )
+    card.write_text(text, encoding="utf-8")
+    # a row with one tag too few, a row with a tag out of range
+    path = out / "data" / SHARD
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    rows[3]["ner_tags"] = rows[3]["ner_tags"][:-1]
+    rows[5]["ner_tags"][0] = 99
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+
+    code, output = labelport_validate(out)
+    assert code == 1, output
+    assert "'data/validation-*' matches no file" in output
+    assert f"data/{SHARD}:4: error:" in output and "tokens but" in output
+    n = len(json.loads(table.schema.metadata[b"huggingface"])["info"]["features"]["ner_tags"]["feature"]["names"])
+    assert f"data/{SHARD}:6: error:" in output and f"ClassLabel value 99 is outside [-1, {n})" in output
+    assert output.count(": error:") == 4, output  # and: 'validation' missing from dataset_info splits
+
+
+def test_validator_checks_card_against_files(tmp_path: Path, run_cli) -> None:
+    from labelport.validate.hf import check
+
+    out = tmp_path / "out"
+    convert_cli(run_cli, SMS_SLICE, out, "--columns", "label,text")
+    card = out / "README.md"
+    text = card.read_text(encoding="utf-8")
+    card.write_text(text.replace("'1': spam", "'1': junk").replace("num_examples: 200", "num_examples: 201"), encoding="utf-8")
+    (out / "data" / "stray.parquet").write_bytes(b"not parquet")
+    findings = check(out)
+    messages = [f.message for f in findings if f.hard]
+    assert any("disagree with the card's dataset_info" in m and "junk" in m for m in messages), messages
+    assert any("201 examples" in m for m in messages), messages
+    assert any(f.file == "data/stray.parquet" and "no configs/data_files pattern" in f.message for f in findings)
+
+    (out / "README.md").unlink()
+    assert any(f.file == "README.md" and f.hard for f in check(out))
+
+
+def test_convert_fails_when_output_would_be_rejected(tmp_path: Path) -> None:
+    """An empty project writes an unloadable dataset: exit 1, output kept."""
+    project = _project((ROW_BASED,), [Document(id="t", name="t", kinds=(ROW_BASED,), columns=["text"], rows=[])],
+                       questions=[Question(id="q", name="label")])
+    out = tmp_path / "out"
+    with pytest.raises(labelport.LabelportError) as info:
+        labelport.convert(project, "HF_DATASET", out)
+    assert info.value.exit_code == 1
+    assert (out / "data" / SHARD).exists()
+
+
+def test_labeler_versions_validate(tmp_path: Path) -> None:
+    fixture = Path(__file__).resolve().parent / "fixtures" / "datasaur" / "newsroom-p8Xk2Lq9"
+    if not fixture.exists():
+        pytest.skip("Datasaur fixture not available")
+    out = tmp_path / "out"
+    report = labelport.convert(fixture, "HF_DATASET", out, role="LABELER")
+    assert not report.rejected
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert folders and all(name.startswith("DOCUMENT-") for name in folders)
+    for name in folders:
+        assert datasets.load_dataset(str(out / name))["train"].num_rows > 0
+
+
+# -- import cost ---------------------------------------------------------------------------------
+
+def test_import_loads_no_heavy_dependency() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import labelport, labelport.hf, labelport.formats.hf_dataset, labelport.validate.hf"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
+    assert not imported & {"pyarrow", "datasets", "pandas", "yaml", "huggingface_hub"}
