@@ -57,12 +57,14 @@ def convert(
     question: str | None = None,
     transformer: str | None = None,
     progress: bool | None = False,
+    jobs: int = 1,
 ) -> Report:
     """Write ``project`` in ``format`` into the folder ``out``.
 
     Raises :class:`labelport.errors.RejectedError` (after writing) when the
     target would reject the files, or with ``strict`` when anything was not
-    carried; the report says what.
+    carried; the report says what. ``jobs`` > 1 converts a project of many
+    files in that many processes (per-document formats; same bytes).
     """
     from .pipeline import run_conversion
 
@@ -81,6 +83,7 @@ def convert(
             label_separator=label_separator, offset_unit=offset_unit, question=question, transformer=transformer
         ),
         progress=progress,
+        jobs=jobs,
     )
 
 

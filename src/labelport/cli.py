@@ -48,6 +48,8 @@ def _add_convert_options(parser: argparse.ArgumentParser) -> None:
                         help="the question whose answers are the labels of a classifier (default: the first)")
     parser.add_argument("--transformer", metavar="NAME|PATH",
                         help="CUSTOM: a transformer from converters/ (e.g. gemini_tuning) or a .py file")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="convert a project of many files in N processes (per-document formats; same output)")
     _add_read_options(parser)
 
 
@@ -124,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_argument("--timeout", type=float, help="give up after this many seconds (exit 3)")
     run_job = commands.add_parser("run-job")  # what --detach starts; not for people
     run_job.add_argument("job_id")
+    # serve
+    from .service import add_serve_command
+    add_serve_command(commands)
     return parser
 
 
@@ -217,6 +222,7 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
         "offset_unit": args.offset_unit,
         "question": args.question,
         "transformer": args.transformer,
+        "jobs": args.jobs,
     }
 
 
@@ -366,3 +372,7 @@ _COMMANDS = {
     "wait": cmd_wait,
     "run-job": cmd_run_job,
 }
+
+# serve
+from .service import cmd_serve  # noqa: E402
+_COMMANDS["serve"] = cmd_serve

@@ -219,6 +219,8 @@ class Project:
     text_column: str | None = None
     #: id and name come from the data (a Datasaur file), not from a file name
     id_from_data: bool = False
+    #: the one-file projects this one is made of, in order (lets --jobs share them out)
+    parts: list["Project"] | None = field(default=None, repr=False)
 
     def documents(self) -> Iterator[Document]:
         """A fresh iterator over the documents (reads the source again)."""

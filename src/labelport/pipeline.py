@@ -17,6 +17,7 @@ from typing import Iterator
 import orjson
 
 from .errors import RejectedError, UsageError
+from . import parallel
 from .formats.base import Context, Format, WriteOptions
 from .formats.registry import formats_for_kinds, get_format
 from .model import Document, Labeler, Project
@@ -54,6 +55,7 @@ def run_conversion(
     strict: bool = False,
     options: WriteOptions | None = None,
     progress: bool | None = None,
+    jobs: int = 1,
 ) -> Report:
     fmt = get_format(format_id)
     check_kinds(fmt, project)
@@ -66,6 +68,7 @@ def run_conversion(
         project.source,
         fmt.id,
         {"split": splitter.shares or None, "seed": seed, "role": role, "zip": zip_name},
+        # (jobs is left out: the same conversion gives the same report whatever it is)
     )
     out = Path(out)
     with Progress(f"{fmt.id}", enabled=progress) as bar, staged_folder(out) as stage:
@@ -75,7 +78,7 @@ def run_conversion(
             tree = write_export_all(project, fmt, stage, ctx, role)
         elif role == LABELER:
             write_labeler_versions(project, fmt, stage, ctx)
-        else:
+        elif not (parallel.applicable(fmt, project, jobs) and parallel.write_parallel(fmt, project, stage, ctx, jobs)):
             fmt.write(project, stage, ctx)
         if fmt.target:
             from .validate import validate

@@ -73,6 +73,21 @@ class Report:
     def find(self, rule: str, message: str, *, hard: bool, file: str | None = None, line: int | None = None) -> None:
         self.findings.append(Finding(rule, message, hard, file, line))
 
+    def merge(self, other: "Report") -> None:
+        """Add up another report of the same conversion (a --jobs worker's)."""
+        self.counts.update(other.counts)
+        self.spans_per_label.update(other.spans_per_label)
+        self.answers_per_question.update(other.answers_per_question)
+        self.read_notes.update(other.read_notes)
+        for split, counts in other.splits.items():
+            self.splits.setdefault(split, Counter()).update(counts)
+        for what, loss in other.losses.items():
+            mine = self.losses.setdefault(what, Loss())
+            mine.count += loss.count
+            mine.examples.extend(loss.examples[: MAX_EXAMPLES - len(mine.examples)])
+        self.findings.extend(other.findings)
+        self.notes.update(other.notes)
+
     # -- results --------------------------------------------------------------
     @property
     def rejected(self) -> bool:

@@ -21,6 +21,7 @@ import orjson
 from ..errors import InputError
 from ..model import Document, Labeler, Project
 from ..output import REPORT_NAME
+from ..ziputil import check_entry
 from . import ReadOptions, Source, detect, reader_module
 
 #: Files that are never data.
@@ -42,7 +43,7 @@ class Tree:
             with zipfile.ZipFile(root) as archive:
                 names = []
                 for info in archive.infolist():
-                    _check_entry(root, info.filename)
+                    check_entry(root, info.filename)  # shared with the Export API client: ..ziputil
                     if not info.is_dir():
                         names.append(info.filename)
         else:
@@ -73,13 +74,6 @@ def _hidden(path: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(path).parts)
 
 
-def _check_entry(zip_path: Path, name: str) -> None:
-    """Refuse entries that would land outside the folder they are unpacked to."""
-    posix = PurePosixPath(name.replace("\\", "/"))
-    if posix.is_absolute() or ".." in posix.parts or (posix.parts and ":" in posix.parts[0]):
-        raise InputError(f"zip entry {name!r} escapes the target folder", zip_path)
-
-
 def load_path(path: Path, options: ReadOptions) -> Project:
     if not path.exists():
         raise InputError("no such file or folder", path)
@@ -103,22 +97,30 @@ def read_source(source: Source, options: ReadOptions) -> Project:
 
 
 def _merge(path: Path, sources: list[Source], options: ReadOptions) -> Project:
-    """A folder or zip of files: one project, the files' documents in order."""
-    projects = [read_source(source, options) for source in sources]
-    first = projects[0]
-    kinds = tuple(dict.fromkeys(k for p in projects for k in p.kinds))
+    """A folder or zip of files: one project, the files' documents in order.
+
+    Only the first file is read up front (for the project's kinds, label sets
+    and questions); each other file is read when its documents are wanted, so
+    memory holds one file at a time however many there are.
+    """
+    first = read_source(sources[0], options)
+    if len(sources) == 1:
+        return replace(first, source=str(path))
+
+    def part(source: Source) -> Project:
+        return replace(first, documents_factory=lambda: read_source(source, options).documents(), source=source.label)
+
+    parts = [first, *(part(source) for source in sources[1:])]
 
     def documents() -> Iterator[Document]:
-        for project in projects:
+        for project in parts:
             yield from project.documents()
 
-    if len(projects) == 1:
-        return replace(first, source=str(path))
     if first.id_from_data:
         project_id, name = first.id, first.name
     else:
         project_id = name = path.stem if path.is_file() else path.name
-    return replace(first, id=project_id, name=name, kinds=kinds, documents_factory=documents, source=str(path))
+    return replace(first, id=project_id, name=name, documents_factory=documents, source=str(path), parts=parts)
 
 
 # -- export-all ----------------------------------------------------------------
