@@ -340,7 +340,7 @@ def test_multi_label_and_unlabeled_rows(tmp_path: Path) -> None:
     names = ds.features["labels"].feature.names
     assert names == ["cute", "pets"]  # no options: sorted
     assert list(ds["text"]) == ["a cat", "a dog"]
-    assert list(ds["id"]) == ["t.csv:0", "t.csv:2"]
+    assert list(ds["id"]) == ["t:0", "t:2"]  # <document id>:<row>
     assert [[names[i] for i in labels] for labels in list(ds["labels"])] == [["pets", "cute"], ["pets"]]
     assert report.to_dict()["not_carried"]["examples without an answer (not written)"]["count"] == 1
 
@@ -358,6 +358,27 @@ def test_document_labeling_with_options(tmp_path: Path) -> None:
     ds = load_train(out)
     assert ds.features["label"] == datasets.ClassLabel(names=["pos", "neg", "mixed"])  # the options, in order
     assert list(ds["text"]) == ["first", "second"] and list(ds["label"]) == [1, 0]
+
+
+def test_awkward_label_names_survive_the_card(tmp_path: Path) -> None:
+    """YAML look-alikes, quotes, line breaks, pipes and emoji as class names."""
+    names = ["yes", "a: b", "x\n---\ny", "'q\"", "\U0001F602 emoji", "null", "1", "|pipe|", "`tick`"]
+    rows = [Row(i, [f"text {i}"], [AnswerSet({"q": name})]) for i, name in enumerate(names)]
+    project = _project(
+        (ROW_BASED,),
+        [Document(id="d", name="d", kinds=(ROW_BASED,), columns=["text"], rows=rows)],
+        questions=[Question(id="q", name="label")],
+    )
+    out = tmp_path / "out"
+    labelport.convert(project, "HF_DATASET", out)
+    ds = datasets.load_dataset(str(out))["train"]  # features from the card
+    assert ds.features["label"].names == sorted(names)
+    assert [ds.features["label"].names[i] for i in ds["label"]] == names
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(out / "README.md")
+    assert card.data.configs[0]["data_files"] == [{"split": "train", "path": "data/train-*"}]
+    assert labelport_validate(out)[0] == 0
 
 
 # -- 4. to_hf ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 from .api import convert, export, inspect, load, push  # noqa: E402
 from .errors import DeliveryError, InputError, LabelportError, UsageError  # noqa: E402
+from .hf import to_hf  # noqa: E402
 from .model import Document, Line, Project, Row, Span  # noqa: E402
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "inspect",
     "export",
     "push",
+    "to_hf",
     "Project",
     "Document",
     "Line",

@@ -68,10 +68,7 @@ def to_hf(
         )
         for what, loss in report.losses.items():
             warnings.warn(f"labelport: not carried by HF_DATASET: {loss.count:,} {what}", stacklevel=2)
-        data_files = {
-            name: [str(out / file) for file in files]
-            for name, files in _split_files(out).items()
-        }
+        data_files = _split_files(out / "data", list(split) if split else ["train"])
         if progress_bars:
             datasets.disable_progress_bars()
         return datasets.load_dataset(
@@ -86,14 +83,14 @@ def to_hf(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _split_files(out: Path) -> dict[str, list[str]]:
-    """Split name -> its shards (relative to ``out``), in the card's order."""
-    import yaml
+def _split_files(folder: Path, order: list[str]) -> dict[str, list[str]]:
+    """Split name -> its shards, in the order the splits were asked for
+    (a split that got no rows has no shard and is left out)."""
+    from .formats.hf_dataset import SHARD_NAME
 
-    text = (out / "README.md").read_text(encoding="utf-8")
-    front = text.split("\n---\n", 1)[0].removeprefix("---\n")
-    config = yaml.safe_load(front)["configs"][0]
-    splits: dict[str, list[str]] = {}
-    for entry in config["data_files"]:
-        splits[entry["split"]] = sorted(p.relative_to(out).as_posix() for p in out.glob(entry["path"]))
-    return splits
+    splits: dict[str, list[str]] = {name: [] for name in order}
+    for path in sorted(folder.glob("*.parquet")):
+        match = SHARD_NAME.match(path.name)
+        if match:
+            splits.setdefault(match["split"], []).append(str(path))
+    return {name: files for name, files in splits.items() if files}

@@ -192,14 +192,15 @@ def md5_b64(digest: bytes) -> str:
 
 _SECRET = re.compile(
     r"(AccountKey=|SharedAccessSignature=|sig=|X-Amz-Signature=|X-Amz-Credential=|Signature=|token=|password=|"
-    r"aws_secret_access_key=|hf_)[^;&\s'\"]*",
+    r"aws_secret_access_key=)[^;&\s'\"]*",
     re.IGNORECASE,
 )
+_HF_TOKEN = re.compile(r"\b(hf_|api_org_)[A-Za-z0-9]{6,}")  # not HF_TOKEN, the variable's name
 
 
 def redact(text: str) -> str:
     """An error message with anything that looks like a secret cut out."""
-    return _SECRET.sub(lambda m: m.group(1) + "***", text)
+    return _HF_TOKEN.sub(lambda m: m.group(1) + "***", _SECRET.sub(lambda m: m.group(1) + "***", text))
 
 
 def delivery_error(what: str, exc: BaseException | None = None) -> DeliveryError:

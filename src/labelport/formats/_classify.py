@@ -25,8 +25,9 @@ class Example:
     split: str
     text: str
     labels: list[str]
-    document: str
+    document: str  # its name
     row: int | None  # None for a whole document
+    document_id: str = ""
 
 
 def label_question(project: Project, kind: str, name: str | None) -> Question:
@@ -62,7 +63,7 @@ def examples(fmt: Format, project: Project, ctx: Context, question: Question) ->
             text, answers, row = document_text(document), document.answers, None
         value = answers.get(question.id)
         labels = [] if value in (None, "") else [str(v) for v in value] if isinstance(value, list) else [str(value)]
-        yield Example(entry.split, text, labels, document.name, row)
+        yield Example(entry.split, text, labels, document.name, row, document.id)
 
 
 def _text_column(document: Document, project: Project) -> int:

@@ -42,18 +42,17 @@ def io_tags(n_tokens: int, spans: list[Span], report: Report, document: str, lin
 def writable_tokens(line: Line, forbidden_space: bool, report: Report, document: str) -> list[str]:
     """The line's tokens, each repaired if it cannot stand alone on a line
     (``forbidden_space``: the format separates columns with spaces)."""
-    text, tokens = line.text, line.tokens
-    if text.isascii() and not ("\t" in text or "\n" in text or "\r" in text) and "" not in tokens:
-        if not forbidden_space or all(" " not in t for t in tokens):
-            return tokens
+    tokens = line.tokens
+    if " ".join(tokens).split() == tokens:  # no token is empty or holds white space: the common case
+        return tokens
     repaired = []
     for token in tokens:
         fixed = token
         if not token or token.isspace():
             fixed = "_"
         elif forbidden_space:
-            fixed = "_".join(token.split()) if any(c.isspace() for c in token) else token
-        elif "\t" in token or "\n" in token or "\r" in token:
+            fixed = "_".join(token.split())
+        elif any(c.isspace() and c != " " for c in token):  # a space is fine between tabs
             fixed = " ".join(token.split())
         if fixed != token:
             report.drop(UNWRITABLE_TOKENS, {"document": document, "line": line.index, "token": token, "written": fixed})

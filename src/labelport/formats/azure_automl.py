@@ -157,8 +157,11 @@ class _NerWriter:
                 self.report.drop(EMPTY_LINES, {"document": document, "line": line.index})
             return
         tokens = self.tokens(line, document)
-        tags = iob_tags(len(tokens), [replace(s, label=self.tag_label(s.label, document)) for s in spans]
-                        if spans and self.needs_mapping(spans) else spans)
+        if spans:
+            labels = [self.tag_label(span.label, document) for span in spans]
+            if labels != [span.label for span in spans]:
+                spans = [replace(span, label=label) for span, label in zip(spans, labels)]
+        tags = iob_tags(len(tokens), spans)
         f = self.file(split)
         if f.sentences:
             f.fh.write("\n")
@@ -184,9 +187,6 @@ class _NerWriter:
                 self.report.drop(UNWRITABLE_TOKENS, {"document": document, "line": line.index, "token": token,
                                                      "written": fixed[i]})
         return fixed if fixed != tokens else tokens
-
-    def needs_mapping(self, spans: list[Any]) -> bool:
-        return any(not s.label or any(c.isspace() for c in s.label) for s in spans)
 
     def tag_label(self, label: str, document: str) -> str:
         """The label as the tags can hold it: no white space (it would be a

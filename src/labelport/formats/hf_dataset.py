@@ -181,6 +181,9 @@ def _pyarrow() -> tuple[Any, Any]:
 
 # -- shards ---------------------------------------------------------------------
 
+SHARD_NAME = re.compile(r"^(?P<split>.+?)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$")
+
+
 def shard_name(split: str, index: int, count: int) -> str:
     return f"{split}-{index:05d}-of-{count:05d}.parquet"
 
@@ -336,7 +339,10 @@ def answer_labels(project: Project, kind: str, question: Question) -> list[str]:
         value = answers.get(question.id)
         if value in (None, "", []):
             return
-        found.update(str(v) for v in value) if isinstance(value, list) else found.add(str(value))
+        if isinstance(value, list):
+            found.update(str(v) for v in value)
+        else:
+            found.add(str(value))
 
     for document in project.documents():
         if kind == ROW_BASED:
@@ -448,8 +454,7 @@ def _write_classes(project: Project, out: Path, ctx: Context):
                 report.drop(EXTRA_ANSWERS, {**where, "answers": labels})
                 labels = labels[:1]
             value: Any = [index[label] for label in labels] if multi else index[labels[0]]
-            document_id = getattr(example, "document_id", example.document)
-            row_id = document_id if example.row is None else f"{document_id}:{example.row}"
+            row_id = example.document_id if example.row is None else f"{example.document_id}:{example.row}"
             split = shards.add(example.split, (row_id, example.text, value), 2 * len(example.text) + 64)
             split.info.per_label.update(labels)
         splits = shards.close()
@@ -546,7 +551,7 @@ def write_card(
             + ("row" if ROW_BASED in project.kinds else "document")
             + " (rows without an answer are left out):",
             "",
-            "- `id`: `<document>:<row index>` (a document's id for whole documents)",
+            "- `id`: `<document>:<row index>` (the document alone in document labeling)",
             "- `text`: the text to classify",
             f"- `{column}`: {shape}",
             "",
@@ -561,7 +566,8 @@ def write_card(
         for i, name in enumerate(names):
             cells = " | ".join(f"{s.per_label[name]:,}" for s in splits)
             number = 2 * i + 1 if task_kind == "ner" else i
-            body.append(f"| {number} | {_code(name).replace('|', '&#124;')} | {cells} |")
+            cell = _code(name).replace("|", "\\|")  # GFM: a pipe in a table cell, even in code
+            body.append(f"| {number} | {cell} | {cells} |")
         if task_kind == "ner":
             body += ["", "`ner_tags` names: `O` = 0, then `B-<label>`, `I-<label>` for each label in this order."]
     else:

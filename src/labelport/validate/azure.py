@@ -6,7 +6,9 @@ zip archives. Data files are found through the ``paths`` of each ``MLTable``
 and, in folders without one, by name (``train``, ``training``, ``valid``,
 ``validation``, ``val``, ``dev``, ``test`` in the file or folder name). A
 ``.csv``/``.tsv`` file is classification data, any other (``.txt``,
-``.conll``) NER data. The split of a file comes from its folder's name, else
+``.conll``) NER data; a ``label`` column holds one class per row (multi-class), a
+``labels`` column Python list literals when its first value starts with ``[``
+(multi-label, as AutoML decides) and single classes otherwise. The split of a file comes from its folder's name, else
 its own; files whose folder names a split are grouped with the other splits
 under the same parent (``OUT/train/``, ``OUT/validation/``), for the checks
 across splits.
@@ -29,10 +31,12 @@ import io
 import posixpath
 import re
 import zipfile
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 from ..output import REPORT_NAME
 from ..report import Finding
@@ -51,7 +55,7 @@ SPLIT_WORDS = {
     "test": "test", "testing": "test",
 }
 DOCSTART = "-DOCSTART-"
-TAG = re.compile(r"(?:O|[BI]-.+)\Z", re.S)
+TAG = re.compile(r"(?:O|[BI]-.+)\Z", re.DOTALL)
 #: MLTable ``encoding`` values and Python's names for them
 ENCODINGS = {"utf8": "utf-8", "utf-8": "utf-8", "utf8bom": "utf-8-sig", "iso88591": "iso-8859-1",
              "latin1": "latin-1", "ascii": "ascii", "utf16": "utf-16", "utf32": "utf-32",
@@ -82,9 +86,9 @@ class _Tree:
                         continue
                     if posixpath.basename(name) == REPORT_NAME:
                         continue
-                    self.files[f"{rel}/{name}"] = (lambda a=archive, n=name: a.open(n))
+                    self.files[f"{rel}/{name}"] = partial(archive.open, name)
             else:
-                self.files[rel] = (lambda p=path: open(p, "rb"))
+                self.files[rel] = _opener(path)
 
     def open(self, rel: str) -> IO[bytes]:
         return self.files[rel]()
@@ -92,6 +96,13 @@ class _Tree:
     def read_text(self, rel: str) -> str:
         with self.open(rel) as fh:
             return fh.read().decode("utf-8-sig")
+
+
+def _opener(path: Path) -> Callable[[], IO[bytes]]:
+    def open_binary() -> IO[bytes]:
+        return path.open("rb")
+
+    return open_binary
 
 
 # -- findings, capped per file and rule ---------------------------------------------------
@@ -130,7 +141,7 @@ def _parse_mltable(tree: _Tree, rel: str) -> _MLTable:
     table = _MLTable(rel)
     try:
         data = _load_yaml(tree.read_text(rel))
-    except Exception as exc:  # any YAML or decoding error: the job cannot read it either
+    except Exception as exc:  # noqa: BLE001 -- any YAML or decoding error: the job cannot read it either
         table.error = f"not a readable MLTable (YAML): {exc}".splitlines()[0]
         return table
     if not isinstance(data, dict):
@@ -376,14 +387,13 @@ class _Checker:
             stats.samples += 1
         return stats
 
-    def ner_line(self, rel: str, st: "_NerState", text: str, bad: bool) -> None:
+    def ner_line(self, rel: str, st: _NerState, text: str, bad: bool) -> None:
         """One line, every rule, with the reason for each it breaks."""
         add, number = self.out.add, st.number
         if bad and _SURROGATE.search(text):
             add("azure.encoding", "not valid UTF-8", True, rel, number)
             text = _SURROGATE.sub("\ufffd", text)
-        if text.endswith("\r"):
-            text = text[:-1]  # CRLF: Python's text mode, as AutoML reads, makes it "\n"
+        text = text.removesuffix("\r")  # CRLF: Python's text mode, as AutoML reads, makes it "\n"
         if number == 1 and text.startswith(DOCSTART):
             st.skip = True  # AutoML skips a first -DOCSTART- line and the line after it
             return
@@ -507,7 +517,8 @@ class _Checker:
                     "is written [])", True, rel, number)
                 continue
             if stats.multi is None:
-                stats.multi = value.lstrip().startswith("[")  # AutoML decides on the first row, too
+                # `label` is one class; `labels` a list when its first value looks like one, as AutoML decides
+                stats.multi = label_column == "labels" and value.lstrip().startswith("[")
             if stats.multi:
                 labels = self.label_list(rel, number, value)
                 if labels is None:
@@ -620,11 +631,11 @@ class _Checker:
 #: a token line that breaks no rule: a token without white space, one space, a tag
 _GOOD_LINE = re.compile(r"\S+ (O|[BI]-\S+)")
 _SURROGATE = re.compile("[\udc80-\udcff]")
-_BLOCK = 1 << 20
+_BLOCK = 1 << 18
 
 
 class _NerState:
-    __slots__ = ("number", "blank", "skip", "in_sentence", "previous", "samples")
+    __slots__ = ("blank", "in_sentence", "number", "previous", "samples", "skip")
 
     def __init__(self) -> None:
         self.number = 0
@@ -678,7 +689,7 @@ def _records(reader: Any) -> Iterator[tuple[int, int, list[str]]]:
 
 
 _INT = re.compile(r"[+-]?\d+\Z")
-_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|nan)\Z", re.I)
+_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|nan)\Z", re.IGNORECASE)
 _BOOL = {"true", "false"}
 _ORDER = {"int": 0, "float": 1}
 

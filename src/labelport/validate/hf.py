@@ -262,9 +262,9 @@ def read_card(root: Path, rel: str) -> Card:
     except UnicodeDecodeError:
         return Card(None, [Finding("card", "README.md is not UTF-8", True, name)])
     lines = text.lstrip("\ufeff").splitlines()
-    if not lines or lines[0].strip() != "---":
+    if not lines or lines[0].rstrip() != "---":
         return Card(None, [Finding("card", "README.md has no YAML front matter (a first line ---)", True, name, 1)])
-    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
     if end is None:
         return Card(None, [Finding("card", "the YAML front matter is not closed by a line ---", True, name, 1)])
     try:
@@ -436,11 +436,17 @@ class _Check:
                 else:
                     self.check_class_labels(features, card, label)
             raw_splits = config.info.get("splits")
-            if isinstance(raw_splits, list):
-                expected = {}
-                for entry in raw_splits:
-                    if isinstance(entry, dict) and "name" in entry and isinstance(entry.get("num_examples"), int):
-                        expected[str(entry["name"])] = entry["num_examples"]
+            if raw_splits is not None:
+                # datasets checks num_examples only when every entry is whole;
+                # otherwise it ignores the splits (with a logged warning)
+                whole = isinstance(raw_splits, list) and all(
+                    isinstance(e, dict) and "name" in e and isinstance(e.get("num_examples"), int) and "num_bytes" in e
+                    for e in raw_splits
+                )
+                if whole:
+                    expected = {str(e["name"]): e["num_examples"] for e in raw_splits}
+                else:
+                    self.find("splits", f"{label}: dataset_info splits lack name, num_bytes or num_examples: datasets ignores them", False, card)
         else:
             self.find("features", f"{label}: the card has no dataset_info: features come from the files alone", False, card)
         splits_seen = []
