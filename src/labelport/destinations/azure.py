@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import missing_extra
-from .base import Destination as BaseDestination
+from .base import BucketDestination
 from .base import DeliveryOptions, LocalFile, Remote, delivery_error, md5_b64
 
 #: Azure metadata names must be C# identifiers: no dashes.
@@ -75,16 +75,12 @@ def _first_line(exc: BaseException) -> str:
     return f"{text} ({code})" if code and code not in text else text
 
 
-class Destination(BaseDestination):
+class Destination(BucketDestination):
     scheme = "az"
 
     def __init__(self, url: str, options: DeliveryOptions):
         super().__init__(url, options)
-        rest = url.split("://", 1)[1]
-        self.container_name, _, prefix = rest.partition("/")
-        self.prefix = prefix.strip("/")
-        if not self.container_name:
-            raise delivery_error(f"{url}: no container named (az://container/prefix)")
+        self.container_name = self.bucket
         if not _CONTAINER.match(self.container_name):
             raise delivery_error(
                 f"az://{self.container_name}: not a valid container name "
@@ -138,12 +134,6 @@ class Destination(BaseDestination):
         return service, "the identity DefaultAzureCredential signs in with and its role on the account (Storage Blob Data Contributor)"
 
     # -- names -----------------------------------------------------------------------
-    def key(self, rel: str) -> str:
-        return f"{self.prefix}/{rel}" if self.prefix else rel
-
-    def uri(self, rel: str) -> str:
-        return f"az://{self.container_name}/{self.key(rel)}"
-
     def _endpoint(self) -> str:
         parts = urlsplit(self.service.url)  # without the query: a SAS connection string puts its token there
         return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")

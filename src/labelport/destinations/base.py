@@ -125,6 +125,24 @@ class Destination(ABC):
             return list(pool.map(one, files))
 
 
+class BucketDestination(Destination):
+    """A destination addressed as ``scheme://bucket/prefix`` (S3, GCS, Azure)."""
+
+    def __init__(self, url: str, options: DeliveryOptions):
+        super().__init__(url, options)
+        self.bucket, _, prefix = url.split("://", 1)[1].partition("/")
+        self.prefix = prefix.strip("/")
+        if not self.bucket:
+            raise delivery_error(f"{url}: no bucket or container named")
+
+    def key(self, rel: str) -> str:
+        """The object key of a file, under the prefix."""
+        return f"{self.prefix}/{rel}" if self.prefix else rel
+
+    def uri(self, rel: str) -> str:
+        return f"{self.scheme}://{self.bucket}/{self.key(rel)}"
+
+
 # -- the local side ---------------------------------------------------------------
 
 def scan(folder: Path) -> list[LocalFile]:

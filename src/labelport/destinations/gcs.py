@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 from ..errors import missing_extra
 from .base import DeliveryOptions, LocalFile, Remote, delivery_error
-from .base import Destination as BaseDestination
+from .base import BucketDestination
 
 SHA256_KEY = "labelport-sha256"
 #: Resumable uploads move in multiples of 256 KiB.
@@ -75,16 +75,11 @@ def _clean(text: str) -> str:
     return _URL.sub("<url>", line)[:300]
 
 
-class Destination(BaseDestination):
+class Destination(BucketDestination):
     scheme = "gs"
 
     def __init__(self, url: str, options: DeliveryOptions):
         super().__init__(url, options)
-        rest = url.split("://", 1)[1]
-        self.bucket, _, prefix = rest.partition("/")
-        self.prefix = prefix.strip("/")
-        if not self.bucket:
-            raise delivery_error(f"{url}: no bucket named")
         storage, retry, self._errors, auth, self._crc = _sdk()
         self._storage = storage
         self._retry = retry.DEFAULT_RETRY  # exponential backoff with jitter on 429, 5xx, timeouts, resets
@@ -136,12 +131,6 @@ class Destination(BaseDestination):
         return self.client().bucket(self.bucket).blob(self.key(rel))
 
     # -- naming -----------------------------------------------------------------
-    def key(self, rel: str) -> str:
-        return f"{self.prefix}/{rel}" if self.prefix else rel
-
-    def uri(self, rel: str) -> str:
-        return f"gs://{self.bucket}/{self.key(rel)}"
-
     # -- errors -----------------------------------------------------------------
     def _reason(self, exc: BaseException) -> str:
         response = getattr(exc, "response", None)

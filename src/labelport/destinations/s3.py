@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 from ..errors import missing_extra
-from .base import Destination as BaseDestination
+from .base import BucketDestination
 from .base import DeliveryOptions, LocalFile, Remote, delivery_error
 
 SHA256_KEY = "labelport-sha256"
@@ -31,16 +31,11 @@ def _sdk() -> Any:
     return boto3, botocore
 
 
-class Destination(BaseDestination):
+class Destination(BucketDestination):
     scheme = "s3"
 
     def __init__(self, url: str, options: DeliveryOptions):
         super().__init__(url, options)
-        rest = url.split("://", 1)[1]
-        self.bucket, _, prefix = rest.partition("/")
-        self.prefix = prefix.strip("/")
-        if not self.bucket:
-            raise delivery_error(f"{url}: no bucket named")
         boto3, botocore = _sdk()
         self._errors = botocore.exceptions
         # backoff with jitter on 5xx, throttling and resets; AWS_MAX_ATTEMPTS and
@@ -63,12 +58,6 @@ class Destination(BaseDestination):
             multipart_chunksize=options.part_size,
             max_concurrency=options.concurrency,
         )
-
-    def key(self, rel: str) -> str:
-        return f"{self.prefix}/{rel}" if self.prefix else rel
-
-    def uri(self, rel: str) -> str:
-        return f"s3://{self.bucket}/{self.key(rel)}"
 
     def _fail(self, what: str, exc: Exception) -> Exception:
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", "") if hasattr(exc, "response") else ""
