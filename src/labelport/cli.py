@@ -101,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--detach", action="store_true", help="print the job id and return; follow it with `labelport status`")
     _add_convert_options(export)
     _add_delivery_options(export)
+    # -- Export API client (labelport.fetch): datasaur:// inputs
+    fetching = export.add_argument_group("datasaur:// input (an Export API server: DATASAUR_BASE_URL, "
+                                         "DATASAUR_CLIENT_ID, DATASAUR_CLIENT_SECRET)")
+    fetching.add_argument("--convert-locally", action="store_true",
+                          help="fetch DATASAUR_SCHEMA and convert with labelport's writers, even for "
+                               "AMAZON_COMPREHEND_CSV, AZURE_AUTOML_CSV, GCP_VERTEX_AI_CSV and CSV (fetched as the "
+                               "server writes them by default)")
+    fetching.add_argument("--timeout", type=float, metavar="SECONDS",
+                          help="give up fetching after this long: export, polling and download (default 600, "
+                               "or DATASAUR_TIMEOUT)")
+    # -- end Export API client
 
     push = commands.add_parser("push", help="deliver an already converted folder",
                                description="Deliver the files of DIR to DEST, skipping what is already there.")
@@ -276,6 +287,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         delivery=_delivery_options(args),
         notices=_notices(args),
     )
+    # -- Export API client: datasaur:// options ride with the conversion's (labelport.fetch.split_options)
+    spec["convert"].update(convert_locally=args.convert_locally, timeout=args.timeout)
     job = store().create(spec)
     if args.detach:
         start_detached(job.id)

@@ -53,25 +53,43 @@ def make_spec(
 def execute(spec: dict[str, Any], progress: Callable[[int], None], project: Project | None = None,
             echo: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Do what a spec says; return the job's result."""
+    if "service" in spec:  # an export `labelport serve` took: picked up again after a crash
+        from .service.exporter import run_service_export
+
+        return run_service_export(spec["service"], progress)
     from .api import convert, load
     from .delivery import Notice, push
     from .destinations.base import DeliveryOptions
 
     progress(1)
-    if project is None:
-        project = load(spec["input"], **spec["read"])
-    report = convert(project, spec["format"], spec["out"], **spec["convert"])
+    # -- Export API client (labelport.fetch): a datasaur:// input in a format the
+    # server writes itself is fetched, laid out and checked instead of converted.
+    from .fetch import SERVER_FORMATS, fetch_export, fetch_timeout, is_datasaur, split_options
+
+    convert_options, fetch_options = split_options(spec["convert"])
+    if (project is None and is_datasaur(spec["input"]) and not fetch_options["convert_locally"]
+            and spec["format"].upper() in SERVER_FORMATS):
+        fetched = fetch_export(spec["input"], spec["format"], spec["out"], timeout=fetch_options["timeout"],
+                               convert_options=convert_options)
+        report, project_id = fetched.report, fetched.project_id
+    else:
+        if project is None:
+            with fetch_timeout(fetch_options["timeout"]):
+                project = load(spec["input"], **spec["read"])
+        report = convert(project, spec["format"], spec["out"], **convert_options)
+        project_id = project.id
+    # -- end Export API client
     if echo:
         for line in report.summary_lines():
             echo(line)
     progress(CONVERT_SHARE)
-    result: dict[str, Any] = {"out": spec["out"], "format": spec["format"], "projectId": project.id}
+    result: dict[str, Any] = {"out": spec["out"], "format": spec["format"], "projectId": project_id}
     if spec.get("to"):
         share = 100 - CONVERT_SHARE
         options = DeliveryOptions(
             **spec["delivery"], listener=lambda done, total: progress(CONVERT_SHARE + share * done // max(total, 1))
         )
-        notices = [Notice(**{"project_id": project.id, **n}) for n in spec["notices"]]
+        notices = [Notice(**{"project_id": project_id, **n}) for n in spec["notices"]]
         delivered = push(spec["out"], spec["to"], options, notices)
         if echo:
             echo(delivered.summary())

@@ -101,4 +101,10 @@ def _sniff_json(source: Source) -> str:
 def load(path: str | Path, options: ReadOptions | None = None):
     from .layout import load_path
 
+    # -- Export API client: datasaur://ID[/DOCUMENT_ID] is fetched first (labelport.fetch)
+    if isinstance(path, str) and path.lower().startswith("datasaur://"):
+        from ..fetch import load_datasaur
+
+        return load_datasaur(path, options or ReadOptions())
+    # -- end Export API client
     return load_path(Path(path), options or ReadOptions())

@@ -1,0 +1,98 @@
+"""``labelport serve``: the Export API (spec/export-api.graphql) over HTTP.
+
+Scripts written for Datasaur's Export API run unchanged against it: they get
+a token from ``/api/oauth/token``, call ``exportTextProject`` /
+``exportTextProjectDocument`` on ``/graphql``, poll
+``getExportDeliveryStatus`` and download ``fileUrl``. Every export is a
+labelport job run by the service's workers.
+
+This module stays light (the command line imports it for ``--help``);
+starlette, uvicorn and graphql-core are imported only when the service starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def add_serve_command(commands: Any) -> argparse.ArgumentParser:
+    """Add ``serve`` to the command line's subparsers."""
+    serve = commands.add_parser(
+        "serve",
+        help="run the Export API (GraphQL) as an HTTP service",
+        description="Serve the projects of DIR through the Export API: POST /graphql (exportTextProject, "
+                    "exportTextProjectDocument, getExportDeliveryStatus, getJob, getJobs) and POST "
+                    "/api/oauth/token (client credentials). Each subfolder or .zip of DIR is a project whose id "
+                    "is its name. Needs labelport[serve].",
+    )
+    serve.add_argument("--projects", default=".", metavar="DIR",
+                       help="folder whose subfolders and .zip files are the projects (default: .)")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    serve.add_argument("--client", action="append", default=[], metavar="ID:SECRET[:EMAIL]",
+                       help="an OAuth client; repeatable; also LABELPORT_OAUTH_CLIENTS=id:secret,id2:secret2. "
+                            "EMAIL: where its EMAIL exports go (else LABELPORT_SERVE_EMAIL)")
+    serve.add_argument("--storages", metavar="FILE",
+                       help='external object storages, JSON or TOML: {"<id>": "s3://bucket/prefix", ...} '
+                            "(gs://, az:// and folders too)")
+    serve.add_argument("--token-ttl", type=float, default=3600, metavar="S",
+                       help="seconds an access token lasts (default 3600)")
+    serve.add_argument("--file-expiry", type=float, default=6 * 3600, metavar="S",
+                       help="seconds a FILE_STORAGE fileUrl works (default 21600, 6 h)")
+    serve.add_argument("--base-url", metavar="URL",
+                       help="the URL clients reach the service at, for fileUrl (default: the request's own)")
+    serve.add_argument("--workers", type=int, default=4, metavar="N", help="exports run at once (default 4)")
+    return serve
+
+
+def make_config(args: argparse.Namespace):
+    """The service's configuration from the command line; UsageError when it cannot start."""
+    from ..errors import UsageError
+    from .auth import clients_from
+    from .exporter import ServeConfig
+
+    clients = clients_from(args.client)
+    if not clients:
+        raise UsageError("no OAuth client: pass --client ID:SECRET or set LABELPORT_OAUTH_CLIENTS")
+    projects = Path(args.projects).expanduser()
+    if not projects.is_dir():
+        raise UsageError("--projects: no such folder", projects)
+    if args.token_ttl <= 0 or args.file_expiry <= 0:
+        raise UsageError("--token-ttl and --file-expiry must be positive")
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    return ServeConfig(
+        projects=projects.resolve(),
+        clients=clients,
+        storages=args.storages,
+        token_ttl=args.token_ttl,
+        file_expiry=args.file_expiry,
+        base_url=args.base_url,
+        workers=args.workers,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ..errors import missing_extra
+
+    config = make_config(args)
+    try:
+        import uvicorn
+
+        from .app import create_app
+    except ModuleNotFoundError as exc:
+        raise missing_extra(exc.name or "starlette", "serve", "labelport serve") from None
+    app = create_app(config)  # a bad --storages file stops it here, before listening
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"labelport: serving the Export API on http://{host}:{args.port}/graphql "
+          f"(projects in {config.projects}; {len(config.clients)} client(s); "
+          f"jobs in {os.environ.get('LABELPORT_HOME') or '~/.labelport'})", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    return 0
+

@@ -1,0 +1,154 @@
+"""The ASGI app of ``labelport serve`` (Starlette).
+
+Routes:
+
+``POST /api/oauth/token``
+    OAuth 2.0 client-credentials grant. Form fields ``grant_type=client_credentials``,
+    ``client_id``, ``client_secret`` (or the id and secret as HTTP Basic) ->
+    ``{"access_token": <40 hex>, "token_type": "bearer", "expires_in": <s>}``;
+    a wrong id or secret -> 401 ``{"error": "invalid_client"}``.
+``POST /graphql``
+    The Export API: a JSON body ``{operationName, variables, query}`` with
+    ``Authorization: Bearer <token>``. Always HTTP 200 with a JSON body; a
+    missing, unknown or expired token gives the error "Unauthorized" with
+    ``extensions.type`` "AuthenticationError", as Datasaur's API does.
+``GET /files/<token>/<name>``
+    FILE_STORAGE results (see :mod:`.files`): 404 until ready, 410 once
+    expired, Range requests answered 206.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import logging
+import mimetypes
+from typing import Any, AsyncIterator
+from urllib.parse import parse_qsl, unquote
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from . import files as file_states
+from .auth import bearer
+from .exporter import Caller, ServeConfig, Service
+from .schema import UNAUTHORIZED, Context, error_body, execute, make_schema
+
+log = logging.getLogger("labelport.serve")
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def create_app(config: ServeConfig) -> Starlette:
+    service = Service(config)
+    schema = make_schema()
+
+    async def graphql(request: Request) -> Response:
+        client = service.tokens.check(bearer(request.headers.get("authorization")))
+        if client is None:
+            return JSONResponse(UNAUTHORIZED)
+        try:
+            body = await request.json()
+        except Exception:
+            return JSONResponse(error_body("the body must be JSON: {operationName, variables, query}", "UserInputError"))
+        context = Context(service, Caller(client, str(request.base_url)))
+        try:
+            answer = await run_in_threadpool(execute, schema, body, context)
+        except Exception:  # graphql-core itself failed: still a GraphQL error, never a 500
+            log.exception("GraphQL request failed")
+            answer = error_body("internal error", "InternalError")
+        return JSONResponse(answer)
+
+    async def token(request: Request) -> Response:
+        fields = await _fields(request)
+        client_id, client_secret = fields.get("client_id"), fields.get("client_secret")
+        basic = _basic(request.headers.get("authorization"))
+        if basic is not None:
+            client_id, client_secret = basic
+        grant = fields.get("grant_type")
+        if grant != "client_credentials":
+            error = "invalid_request" if not grant else "unsupported_grant_type"
+            return JSONResponse({"error": error, "error_description": "grant_type must be client_credentials"},
+                                status_code=400, headers=_NO_STORE)
+        client = service.tokens.authenticate(client_id, client_secret)
+        if client is None:
+            return JSONResponse({"error": "invalid_client"}, status_code=401,
+                                headers={**_NO_STORE, "WWW-Authenticate": 'Basic realm="labelport"'})
+        issued = service.tokens.issue(client)
+        return JSONResponse({"access_token": issued.value, "token_type": "bearer",
+                             "expires_in": int(service.tokens.ttl)}, headers=_NO_STORE)
+
+    async def stored_file(request: Request) -> Response:
+        token, name = request.path_params["token"], request.path_params["name"]
+        state, stored = await run_in_threadpool(service.files.lookup, token, name)
+        if state == file_states.EXPIRED:
+            return JSONResponse({"error": "expired", "expiredAt": stored.expires_at if stored else None},
+                                status_code=410)
+        if state != file_states.READY or stored is None:
+            return JSONResponse({"error": "not found (or not ready yet)"}, status_code=404)
+        media_type = "application/zip" if name.endswith(".zip") else (
+            mimetypes.guess_type(name)[0] or "application/octet-stream")
+        return FileResponse(stored.path, media_type=media_type, filename=name)
+
+    async def index(request: Request) -> Response:
+        return JSONResponse({"service": "labelport", "graphql": "/graphql", "token": "/api/oauth/token"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await run_in_threadpool(service.start)
+        try:
+            yield
+        finally:
+            service.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Route("/graphql", graphql, methods=["POST"]),
+            Route("/api/oauth/token", token, methods=["POST"]),
+            Route("/files/{token}/{name}", stored_file, methods=["GET", "HEAD"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    return app
+
+
+async def _fields(request: Request) -> dict[str, Any]:
+    """Form fields (urlencoded, parsed here: no python-multipart needed) or a JSON object."""
+    body = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            import orjson
+
+            data = orjson.loads(body)
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _basic(authorization: str | None) -> tuple[str, str] | None:
+    """Client id and secret of an HTTP Basic header (RFC 6749 §2.3.1: form-encoded, then base64)."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return None
+    return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))

@@ -1,0 +1,564 @@
+"""What an export request does: checked at once, then run as a labelport job.
+
+:class:`Service` holds what ``labelport serve`` serves (projects, clients,
+storages, file storage, the job store and the workers). A request is checked
+while the caller waits — unknown project or document, a format the project
+kind cannot serve, a transformer that does not exist, a method without what it
+needs — so that every mistake is a GraphQL error with a message; then it
+becomes a job (the exportId is the job id) whose spec says everything needed
+to run it again after a crash, and the answer goes back at once.
+
+The job converts (the export-all zip for ``exportTextProject``, one
+document's REVIEW version for ``exportTextProjectDocument``), then delivers:
+to the service's file storage (FILE_STORAGE, and the link that CUSTOM_WEBHOOK
+and EMAIL send), or to a registered external object storage.
+
+Result names: ``exportTextProject`` always gives ``<fileName>.zip``.
+``exportTextProjectDocument`` gives the one file a per-document format writes
+for the document, named ``<fileName><format extension>`` (DATASAUR_SCHEMA,
+JSON_ADVANCED, JSON, TSV_IOB, TSV_NON_IOB, CONLL_2003, PLAIN, CSV, TSV, XLSX,
+JSON_TABULAR, and CUSTOM with a ``transform(document)`` transformer, whose
+EXTENSION it takes), and ``<fileName>.zip`` holding the files of the formats
+that lay out a folder (the cloud CSVs, HF_DATASET, CUSTOM with
+``transform_project``). The name is known when the request is answered, so
+``fileUrl`` and ``key`` are final at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import threading
+import uuid
+import zipfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import orjson
+
+from ..errors import LabelportError, RejectedError, UsageError
+from ..jobs import FAILED, QUEUED, Job, JobStore, home
+from ..output import REPORT_NAME
+from .auth import Client, TokenStore
+from .files import FileStorage
+from .projects import NotFoundError, ProjectDirectory
+
+if TYPE_CHECKING:
+    from ..formats.base import Format
+    from ..model import Project
+
+log = logging.getLogger("labelport.serve")
+
+FILE_STORAGE, EMAIL, CUSTOM_WEBHOOK, EXTERNAL_OBJECT_STORAGE = (
+    "FILE_STORAGE", "EMAIL", "CUSTOM_WEBHOOK", "EXTERNAL_OBJECT_STORAGE")
+METHODS = (FILE_STORAGE, EMAIL, CUSTOM_WEBHOOK, EXTERNAL_OBJECT_STORAGE)
+REVIEWER, LABELER = "REVIEWER", "LABELER"
+ENV_EMAIL = "LABELPORT_SERVE_EMAIL"
+
+#: Legacy (lower-case, 2020-22 docs) format names and their current ids.
+FORMAT_ALIASES = {"IOB": "TSV_IOB", "NON_IOB": "TSV_NON_IOB", "CONLL": "CONLL_2003", "CONLL2003": "CONLL_2003"}
+
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+# -- registered external object storages ---------------------------------------------------
+
+class Storages:
+    """``--storages FILE``: JSON or TOML mapping a storage id to an ``s3://``,
+    ``gs://`` or ``az://`` URL or a folder (relative to the file's folder).
+    Read again whenever the file changes."""
+
+    def __init__(self, path: str | Path | None):
+        self.path = Path(path).resolve() if path else None
+        self._cache: tuple[tuple[int, int], dict[str, str]] | None = None
+        self._lock = threading.Lock()
+        if self.path is not None:
+            self.all()  # a broken file stops the service from starting
+
+    def all(self) -> dict[str, str]:
+        if self.path is None:
+            return {}
+        try:
+            stat = self.path.stat()
+            mtime = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            raise UsageError("--storages: no such file", self.path) from None
+        with self._lock:
+            if self._cache is not None and self._cache[0] == mtime:
+                return self._cache[1]
+        storages = self._read()
+        with self._lock:
+            self._cache = (mtime, storages)
+        return storages
+
+    def _read(self) -> dict[str, str]:
+        assert self.path is not None
+        raw = self.path.read_bytes()
+        try:
+            if self.path.suffix.lower() == ".toml":
+                try:
+                    import tomllib
+                except ModuleNotFoundError:  # Python 3.10
+                    import tomli as tomllib  # type: ignore[no-redef]
+                data = tomllib.loads(raw.decode("utf-8"))
+            else:
+                data = orjson.loads(raw)
+        except Exception as exc:
+            raise UsageError(f"--storages: not valid {'TOML' if self.path.suffix.lower() == '.toml' else 'JSON'}: {exc}",
+                             self.path) from None
+        if not isinstance(data, dict):
+            raise UsageError('--storages: expected a mapping {"<id>": "s3://bucket/prefix", ...}', self.path)
+        storages: dict[str, str] = {}
+        for key, value in data.items():
+            if isinstance(value, dict):
+                value = value.get("url")
+            if not isinstance(value, str) or not value.strip():
+                raise UsageError(f"--storages: storage {key!r}: expected a URL or folder, not {value!r}", self.path)
+            value = value.strip()
+            if "://" not in value:
+                value = str((self.path.parent / value).resolve())
+            storages[str(key)] = value
+        return storages
+
+    def get(self, storage_id: str) -> str:
+        storages = self.all()
+        if storage_id not in storages:
+            known = ", ".join(storages) or "none are registered (--storages FILE)"
+            raise NotFoundError(f"external object storage {storage_id!r} not found; known: {known}")
+        return storages[storage_id]
+
+
+def object_location(storage_url: str, prefix: str, name: str) -> tuple[str, str]:
+    """(destination URL for labelport's destinations, object key) of ``name``
+    under ``prefix`` in a storage. The key is the whole key in the bucket or
+    container (the storage URL's own path included), or the path inside a
+    storage folder."""
+    parts = [p for p in prefix.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UsageError(f"externalObjectStorageParameter.prefix {prefix!r} must not hold '..'")
+    clean = "/".join(parts)
+    if "://" in storage_url and not storage_url.startswith("file://"):
+        base = storage_url.rstrip("/")
+        inside = base.split("://", 1)[1].partition("/")[2]
+        destination = f"{base}/{clean}" if clean else base
+        key = "/".join(p for p in (inside, clean, name) if p)
+    else:
+        root = Path(storage_url.split("://", 1)[1] if storage_url.startswith("file://") else storage_url)
+        destination = str(root.joinpath(*parts))
+        key = "/".join(p for p in (clean, name) if p)
+    return destination, key
+
+
+# -- the service ---------------------------------------------------------------------------
+
+@dataclass
+class ServeConfig:
+    projects: Path
+    clients: dict[str, Client]
+    storages: str | Path | None = None
+    token_ttl: float = 3600
+    file_expiry: float = 6 * 3600
+    base_url: str | None = None  # the URL clients reach the service at; default: the request's
+    workers: int = 4
+
+
+@dataclass
+class Caller:
+    """Who asks, and the URL they reached the service at."""
+
+    client: Client
+    base_url: str
+
+
+class Service:
+    def __init__(self, config: ServeConfig):
+        self.config = config
+        self.projects = ProjectDirectory(config.projects)
+        self.tokens = TokenStore(config.clients, config.token_ttl)
+        self.storages = Storages(config.storages)
+        self.store = JobStore()
+        self.files = FileStorage(home() / "serve" / "files", config.file_expiry, ready=self._file_ready)
+        self.workers = Workers(self.store, execute, config.workers)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the workers and pick up the jobs of a service that stopped."""
+        from ..jobs import _alive, recover
+
+        self.workers.start()
+        resumed = recover(self.store, self.workers.submit)
+        for job in self.store.list(limit=100_000):
+            creator = ((job.spec or {}).get("service") or {}).get("pid")
+            if job.status == QUEUED and creator and not _alive(creator):
+                self.workers.submit(job.id)
+                resumed.append(job.id)
+        if resumed:
+            log.info("resumed %d export job(s) of a stopped service: %s", len(resumed), ", ".join(resumed))
+
+    def stop(self) -> None:
+        self.workers.stop()
+
+    def _file_ready(self, job_id: str) -> bool:
+        """A stored file is served once complete, unless its job FAILED. (It is
+        moved in place whole, as the job's last step before the notices, so a
+        webhook receiver can fetch it as soon as it is told.)"""
+        job = self.store.get(job_id)
+        return job is not None and job.status != FAILED
+
+    # -- jobs --------------------------------------------------------------------------
+    def job(self, caller: Caller, job_id: str) -> Job | None:
+        """A job this client started (others' jobs are not found)."""
+        job = self.store.get(job_id)
+        if job is None:
+            return None
+        owner = ((job.spec or {}).get("service") or {}).get("client")
+        return job if owner == caller.client.id else None
+
+    # -- exports -----------------------------------------------------------------------
+    def export_project(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
+        project_ids = list(dict.fromkeys(str(p).strip() for p in data.get("projectIds") or []))
+        if not project_ids or not all(project_ids):
+            raise UsageError("projectIds: give at least one project id")
+        file_name = check_file_name(data.get("fileName"))
+        fmt = resolve_format(data.get("format"))
+        role = (data.get("role") or REVIEWER).upper()
+        transformer, _ = check_transformer(fmt, data.get("fileTransformerId"))
+        check_unsupported(data)
+        projects = []
+        tops: dict[str, str] = {}
+        for project_id in project_ids:
+            path = self.projects.path(project_id)
+            project = self.projects.load(project_id)
+            check_kinds(fmt, project, project_id)
+            top = _top_folder(project)
+            if top in tops:
+                raise UsageError(f"projects {tops[top]!r} and {project_id!r} are the same project ({top}); "
+                                 "export one of them")
+            tops[top] = project_id
+            projects.append({"id": project_id, "path": str(path)})
+        task = {"kind": "project", "projects": projects, "role": role, "result": f"{file_name}.zip"}
+        return self._submit(caller, data, fmt, transformer, file_name, task, project_ids[0] if len(project_ids) == 1
+                            else ",".join(project_ids), None)
+
+    def export_document(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
+        reference = str(data.get("documentId") or "")
+        file_name = check_file_name(data.get("fileName"))
+        fmt = resolve_format(data.get("format"))
+        transformer, loaded = check_transformer(fmt, data.get("fileTransformerId"))
+        check_unsupported(data)
+        match = self.projects.find_document(reference)
+        info = match.document
+        if not set(info.kinds) & fmt.kinds:
+            from ..formats.registry import formats_for_kinds
+
+            raise UsageError(f"document {info.name!r}: {fmt.id} cannot serve a {', '.join(info.kinds) or 'empty'} "
+                             f"document; formats that can: {', '.join(formats_for_kinds(info.kinds))}")
+        single = fmt.writer is not None or (loaded is not None and loaded.per_document)
+        extension = (loaded.extension if loaded is not None else fmt.extension) if single else ".zip"
+        task = {
+            "kind": "document",
+            "projects": [{"id": match.project_id, "path": str(match.path)}],
+            "document": {"id": info.id, "name": info.name, "position": info.position},
+            "single": single,
+            "result": f"{file_name}{extension}",
+        }
+        return self._submit(caller, data, fmt, transformer, file_name, task, match.project_id, info.id)
+
+    def _submit(self, caller: Caller, data: dict[str, Any], fmt: "Format", transformer: str | None, file_name: str,
+                task: dict[str, Any], project_id: str, document_id: str | None) -> dict[str, Any]:
+        method = str(data.get("method") or "").upper()
+        if method not in METHODS:
+            raise UsageError(f"method {method!r}: one of {', '.join(METHODS)}")
+        job_id = uuid.uuid4().hex
+        result_name = task["result"]
+        answer: dict[str, Any] = {"exportId": job_id, "fileUrl": None, "fileUrlExpiredAt": None, "queued": True,
+                                  "redirect": None, "key": None}
+        service: dict[str, Any] = {
+            **task,
+            "client": caller.client.id,
+            "pid": os.getpid(),
+            "work": uuid.uuid4().hex,
+            "format": fmt.id,
+            "transformer": transformer,
+            "fileName": file_name,
+            "method": method,
+            "storage": None,
+            "eos": None,
+            "notice": None,
+        }
+        notice: dict[str, Any] | None = None
+        if method == CUSTOM_WEBHOOK:
+            url, secret = data.get("url"), data.get("secret")
+            if not url or not secret:
+                raise UsageError("CUSTOM_WEBHOOK needs url and secret")
+            if not str(url).lower().startswith(("http://", "https://")):
+                raise UsageError(f"url {url!r}: a CUSTOM_WEBHOOK url must be http:// or https://")
+            notice = {"method": CUSTOM_WEBHOOK, "url": url, "secret": secret}
+        elif method == EMAIL:
+            address = caller.client.email or os.environ.get(ENV_EMAIL)
+            if not address:
+                raise UsageError(f"EMAIL: no address for client {caller.client.id!r}; register it as "
+                                 f"--client ID:SECRET:EMAIL or set {ENV_EMAIL}")
+            if not os.environ.get("LABELPORT_SMTP_HOST"):
+                raise UsageError("EMAIL: the service has no SMTP server (LABELPORT_SMTP_HOST)")
+            notice = {"method": EMAIL, "email": address}
+        if notice is not None:
+            notice.update(user_id=caller.client.id, project_id=project_id, document_id=document_id)
+            service["notice"] = notice
+        if method == EXTERNAL_OBJECT_STORAGE:
+            parameter = data.get("externalObjectStorageParameter") or {}
+            storage_id = parameter.get("externalObjectStorageId")
+            if not storage_id:
+                raise UsageError("EXTERNAL_OBJECT_STORAGE needs externalObjectStorageParameter.externalObjectStorageId")
+            destination, key = object_location(self.storages.get(str(storage_id)), parameter.get("prefix") or "",
+                                               result_name)
+            service["eos"] = {"id": str(storage_id), "destination": destination, "key": key}
+            answer["key"] = key
+            to = destination
+        else:
+            stored = self.files.create(job_id, result_name)
+            url = stored.url(self.config.base_url or caller.base_url)
+            service["storage"] = {"token": stored.token, "folder": str(stored.folder), "url": url,
+                                  "expiresAt": stored.expires_at}
+            if method == FILE_STORAGE:
+                answer.update(fileUrl=url, fileUrlExpiredAt=stored.expires_at)
+            to = url
+        first = task["projects"][0]["path"]
+        spec = {"input": first, "format": fmt.id, "to": to, "service": service}
+        self.store.create(spec, job_id=job_id)
+        self.workers.submit(job_id)
+        return answer
+
+
+# -- checks made while the caller waits ----------------------------------------------------
+
+def check_file_name(value: Any) -> str:
+    name = str(value or "").strip()
+    if name.lower().endswith(".zip"):
+        name = name[: -len(".zip")]
+    if not name or name in (".", "..") or any(c in name for c in "/\\\x00") or any(ord(c) < 32 for c in name):
+        raise UsageError(f"fileName {value!r}: give a file name without folders (the extension is added)")
+    return name
+
+
+def resolve_format(value: Any) -> "Format":
+    from ..formats.registry import get_format
+
+    key = str(value or "").strip().upper().replace("-", "_")
+    if not key:
+        raise UsageError("format: give a format, e.g. TSV_IOB or DATASAUR_SCHEMA")
+    return get_format(FORMAT_ALIASES.get(key, key))
+
+
+def check_transformer(fmt: "Format", value: Any) -> tuple[str | None, Any]:
+    """The transformer name of a CUSTOM export, loaded (so a missing or broken
+    one is a GraphQL error, not a failed job). Only names of transformers the
+    service has (converters/, LABELPORT_CONVERTERS) are accepted: a client
+    cannot make the service run a file of its choosing."""
+    if fmt.id != "CUSTOM":
+        if value:
+            raise UsageError(f"fileTransformerId is for format CUSTOM, not {fmt.id}")
+        return None, None
+    from .. import transformers
+
+    available = ", ".join(transformers.available()) or "none"
+    name = str(value or "").strip()
+    if not name:
+        raise UsageError(f"format CUSTOM needs fileTransformerId (a transformer name; available: {available})")
+    if name.endswith(".py") or "/" in name or "\\" in name or name.startswith("_"):
+        raise UsageError(f"fileTransformerId {name!r}: give the name of a transformer (available: {available})")
+    if name not in transformers.available():
+        raise NotFoundError(f"fileTransformerId {name!r}: no such transformer (available: {available})")
+    return name, transformers.load(name)
+
+
+def check_unsupported(data: dict[str, Any]) -> None:
+    if data.get("maskPIIEntities"):
+        raise UsageError("maskPIIEntities is not supported by labelport serve")
+
+
+def check_kinds(fmt: "Format", project: "Project", project_id: str) -> None:
+    from ..pipeline import check_kinds as check
+
+    try:
+        check(fmt, project)
+    except UsageError as exc:
+        raise UsageError(f"project {project_id!r}: {exc.what}") from None
+
+
+def _top_folder(project: "Project") -> str:
+    from ..output import safe_name
+
+    return safe_name(f"{project.name}-{project.id}")
+
+
+# -- running a job -------------------------------------------------------------------------
+
+def execute(spec: dict[str, Any], progress: Callable[[int], None]) -> dict[str, Any]:
+    """Run an export job's spec: a service export, or any other labelport
+    export job (jobs of a stopped process are resumed by whoever starts next)."""
+    if "service" not in spec:
+        from ..exports import execute as execute_export
+
+        return execute_export(spec, progress)
+    return run_service_export(spec["service"], progress)
+
+
+def run_service_export(task: dict[str, Any], progress: Callable[[int], None]) -> dict[str, Any]:
+    work = home() / "serve" / "work" / task["work"]
+    shutil.rmtree(work, ignore_errors=True)  # what an attempt that died left
+    try:
+        progress(2)
+        deliver = work / "deliver"
+        deliver.mkdir(parents=True)
+        if task["kind"] == "project":
+            _convert_projects(task, work, deliver / task["result"])
+        else:
+            _convert_document(task, work, deliver / task["result"])
+        progress(70)
+        return _deliver(task, deliver, progress)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _convert(project: "Project", task: dict[str, Any], out: Path, **options: Any) -> None:
+    from ..api import convert
+
+    try:
+        convert(project, task["format"], out, transformer=task.get("transformer"), **options)
+    except RejectedError as exc:
+        problems = [f.message for f in (exc.report.findings if exc.report else []) if f.hard]
+        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+        raise RejectedError(f"{task['format']}: the target service would reject the files"
+                            + (f": {shown}" if shown else ""), report=exc.report) from None
+
+
+def _convert_projects(task: dict[str, Any], work: Path, target: Path) -> None:
+    from ..api import load
+
+    zips = []
+    for i, entry in enumerate(task["projects"]):
+        out = work / f"p{i}"
+        _convert(load(entry["path"]), task, out, zip=task["fileName"], role=task["role"])
+        zips.append(out / f"{task['fileName']}.zip")
+    if len(zips) == 1:
+        os.replace(zips[0], target)
+        return
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as merged:  # each project's folder, in order
+        for path in zips:
+            with zipfile.ZipFile(path) as part:
+                for info in part.infolist():
+                    copy = zipfile.ZipInfo(info.filename, info.date_time)
+                    copy.external_attr = info.external_attr
+                    if info.is_dir():
+                        merged.writestr(copy, b"")
+                        continue
+                    copy.compress_type = zipfile.ZIP_DEFLATED
+                    with part.open(info) as src, merged.open(copy, "w") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _convert_document(task: dict[str, Any], work: Path, target: Path) -> None:
+    from ..api import load
+
+    project = load(task["projects"][0]["path"])
+    wanted = task["document"]
+
+    def documents():
+        for i, document in enumerate(project.documents()):
+            if i == wanted["position"] and str(document.id) == wanted["id"]:
+                yield document
+                return
+        for document in project.documents():  # the project changed since the request
+            if str(document.id) == wanted["id"]:
+                yield document
+                return
+        raise LabelportError(f"document {wanted['name']!r} is no longer in project {task['projects'][0]['id']!r}")
+
+    view = replace(project, labelers=[], owner=None, documents_factory=documents)
+    out = work / "document"
+    _convert(view, task, out)
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.relative_to(out).as_posix() != REPORT_NAME)
+    if not files:
+        raise LabelportError(f"{task['format']} wrote no file for document {wanted['name']!r}")
+    if task["single"] and len(files) == 1:
+        os.replace(files[0], target)
+        return
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(out).as_posix(), _ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with open(path, "rb") as src, archive.open(info, "w") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _deliver(task: dict[str, Any], folder: Path, progress: Callable[[int], None]) -> dict[str, Any]:
+    from ..delivery import DeliveryResult, Notice, push
+    from ..destinations.base import DeliveryOptions
+
+    options = DeliveryOptions(listener=lambda done, total: progress(70 + 20 * done // max(total, 1)))
+    name = task["result"]
+    result: dict[str, Any] = {"fileName": name, "method": task["method"], "format": task["format"],
+                              "projectIds": [p["id"] for p in task["projects"]]}
+    if task.get("document"):
+        result["documentId"] = task["document"]["id"]
+    if task.get("eos"):
+        eos = task["eos"]
+        delivered = push(folder, eos["destination"], options)
+        result.update(resultId=eos["key"], key=eos["key"], externalObjectStorageId=eos["id"],
+                      objects=[o.uri for o in delivered.objects])
+        return result
+    storage = task["storage"]
+    delivered = push(folder, storage["folder"], options)
+    result.update(resultId=storage["token"], fileUrl=storage["url"], fileUrlExpiredAt=storage["expiresAt"])
+    if task.get("notice"):
+        from ..notices import send
+
+        progress(95)
+        link = DeliveryResult(storage["url"], delivered.objects, link=storage["url"])
+        send(Notice(**task["notice"]), link, folder)
+        result["notified"] = task["notice"]["method"]
+    return result
+
+
+# -- workers -------------------------------------------------------------------------------
+
+@dataclass
+class Workers:
+    """A few threads running queued jobs, so the service stays responsive.
+    Daemon threads: a stopped service leaves its jobs to be resumed by the
+    next one (jobs.recover)."""
+
+    store: JobStore
+    execute: Callable[[dict[str, Any], Callable[[int], None]], dict[str, Any]]
+    size: int = 4
+    _queue: "queue.Queue[str | None]" = field(default_factory=queue.Queue)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        for i in range(max(1, self.size)):
+            thread = threading.Thread(target=self._loop, name=f"labelport-serve-worker-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def submit(self, job_id: str) -> None:
+        self._queue.put(job_id)
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        self._threads.clear()
+
+    def _loop(self) -> None:
+        from ..jobs import run
+
+        while (job_id := self._queue.get()) is not None:
+            try:
+                run(self.store, job_id, self.execute)
+            except Exception:  # the store itself failed: the job stays for recovery
+                log.exception("job %s could not be run", job_id)
+

@@ -1,0 +1,130 @@
+"""FILE_STORAGE: the results ``labelport serve`` keeps and serves itself.
+
+An export delivered to file storage gets a folder
+``LABELPORT_HOME/serve/files/<token>/`` holding the result and a
+``.meta.json`` (its job, its name, when it expires). The token is random (32
+URL-safe characters), so the URL ``{base}/files/<token>/<name>`` is the
+capability, like a presigned URL: no bearer token is needed to download.
+
+``GET`` (and ``HEAD``) of that URL answers 404 until the job is DELIVERED and
+the file is there (the Export API's "404 until it is uploaded"), then the
+file, with ``Range`` requests answered 206; after the expiry (6 h by default,
+``--file-expiry``) the file is deleted and the URL answers 410 Gone. The
+folders of expired files are removed a day later.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import orjson
+
+DEFAULT_FILE_EXPIRY = 6 * 3600
+#: How long the folder of an expired file is kept, so its URL answers 410.
+KEEP_EXPIRED = 24 * 3600
+SWEEP_EVERY = 60.0
+META = ".meta.json"
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+
+MISSING, PENDING, EXPIRED, READY = "missing", "pending", "expired", "ready"
+
+
+def iso(epoch: float) -> str:
+    """ISO 8601 in UTC with milliseconds, like the jobs' timestamps."""
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    token: str
+    name: str
+    job_id: str
+    expires: float  # epoch seconds
+    folder: Path
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.name
+
+    @property
+    def expires_at(self) -> str:
+        return iso(self.expires)
+
+    def url(self, base: str) -> str:
+        from urllib.parse import quote
+
+        return f"{base.rstrip('/')}/files/{self.token}/{quote(self.name)}"
+
+
+class FileStorage:
+    def __init__(self, root: str | Path, expiry: float = DEFAULT_FILE_EXPIRY,
+                 ready: Callable[[str], bool] = lambda job_id: True):
+        self.root = Path(root)
+        self.expiry = expiry
+        self.ready = ready  # whether the job that writes a file has DELIVERED
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._last_sweep = 0.0
+        self._lock = threading.Lock()
+
+    def create(self, job_id: str, name: str) -> StoredFile:
+        """Reserve a URL for the result ``name`` that job ``job_id`` will write."""
+        self.sweep()
+        token = secrets.token_urlsafe(24)
+        folder = self.root / token
+        folder.mkdir(parents=True)
+        stored = StoredFile(token, name, job_id, time.time() + self.expiry, folder)
+        meta = {"job": job_id, "name": name, "expires": stored.expires, "expiresAt": stored.expires_at}
+        (folder / META).write_bytes(orjson.dumps(meta))
+        return stored
+
+    def get(self, token: str) -> StoredFile | None:
+        if not _TOKEN.match(token):
+            return None
+        try:
+            meta = orjson.loads((self.root / token / META).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        return StoredFile(token, meta["name"], meta["job"], float(meta["expires"]), self.root / token)
+
+    def lookup(self, token: str, name: str) -> tuple[str, StoredFile | None]:
+        """(MISSING | PENDING | EXPIRED | READY, the file)."""
+        self.sweep()
+        stored = self.get(token)
+        if stored is None or stored.name != name:
+            return MISSING, None
+        if time.time() >= stored.expires:
+            stored.path.unlink(missing_ok=True)
+            return EXPIRED, stored
+        if not stored.path.is_file() or not self.ready(stored.job_id):
+            return PENDING, stored
+        return READY, stored
+
+    def sweep(self, force: bool = False) -> None:
+        """Delete expired files (at most once a minute unless forced)."""
+        now = time.time()
+        with self._lock:
+            if not force and now - self._last_sweep < SWEEP_EVERY:
+                return
+            self._last_sweep = now
+        for folder in self.root.iterdir():
+            stored = self.get(folder.name)
+            if stored is None or now < stored.expires:
+                continue
+            if now >= stored.expires + KEEP_EXPIRED:
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                for child in folder.iterdir():
+                    if child.name != META:
+                        if child.is_dir():
+                            shutil.rmtree(child, ignore_errors=True)
+                        else:
+                            child.unlink(missing_ok=True)
