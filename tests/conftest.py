@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,28 @@ WNUT17_TRAIN = WNUT17 / "wnut17train.conll"
 WNUT17_DEV = WNUT17 / "emerging.dev.conll"
 WNUT17_TEST = WNUT17 / "emerging.test.annotated"
 SMS_SPAM = DATASETS / "sms_spam" / "SMSSpamCollection"
+SMS_SLICE = FIXTURES / "tables" / "sms_slice.tsv"
+
+# for @pytest.mark.parametrize("source", SMS_SOURCES): the slice, and the full set (skips when absent)
+SMS_SOURCES = [
+    pytest.param(SMS_SLICE, id="slice"),
+    pytest.param(SMS_SPAM, id="full", marks=pytest.mark.skipif(not SMS_SPAM.exists(), reason="dataset not available")),
+]
+
+
+def dataset_params(paths: dict[str, Path], *names: str, full: Collection[str]) -> list:
+    """For @pytest.mark.parametrize: one param a source name, the name its id;
+    the names in ``full`` (full sets) skip when absent, a slice never does."""
+    return [
+        pytest.param(
+            name,
+            id=name,
+            marks=[pytest.mark.skipif(not paths[name].exists(), reason=f"dataset not available: {paths[name]}")]
+            if name in full
+            else [],
+        )
+        for name in names
+    ]
 
 
 def run_cli(*args: object, cwd: str | Path | None = None, timeout: float = 120) -> tuple[int, str, str]:

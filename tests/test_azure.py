@@ -3,16 +3,15 @@
 Written files are checked independently: NER files with plain string code
 against every rule of AutoML's NER validator (service-rules.md §2.5), CSV
 files with csv and ast.literal_eval, MLTable files as text; sources are parsed
-here too (WNUT-17: a line empty or only white space ends a sentence, columns
-split on the tab; SMS Spam: ``label<TAB>text`` per line). Splits are
-recomputed from formats.md's hash.
+independently too, by tests/sources.py (WNUT-17: a line empty or only white
+space ends a sentence, ``token<TAB>tag``; SMS Spam: ``label<TAB>text`` per
+line). Splits are recomputed from formats.md's hash (sources.split_of).
 """
 
 from __future__ import annotations
 
 import ast
 import csv
-import hashlib
 import json
 import tracemalloc
 from collections import Counter
@@ -34,67 +33,41 @@ from labelport.model import (
     Span,
 )
 
+from sources import (
+    REPORT,
+    Sentence,
+    files_under,
+    read_conll,
+    read_csv_rows,
+    read_token_lines,
+    report_of,
+    sms_pairs,
+    split_of,
+)
+
 HERE = Path(__file__).resolve().parent
 SMS_SLICE = HERE / "fixtures" / "tables" / "sms_slice.tsv"
 WNUT17_FIXTURES = HERE / "fixtures" / "wnut17"
-REPORT = "labelport-report.json"
 FORMAT = "AZURE_AUTOML_CSV"
 
-Sentence = tuple[tuple[str, ...], tuple[str, ...]]
 
-
-# -- independent readers and checks ----------------------------------------------------
-
-def read_conll(path: Path) -> list[Sentence]:
-    """The source's sentences: (tokens, tags); a line empty or only white
-    space ends a sentence; columns split on the tab, tag in the last."""
-    sentences: list[Sentence] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    for line in path.read_bytes().decode("utf-8").split("\n"):
-        line = line.removesuffix("\r")
-        if not line or line.isspace():
-            if tokens:
-                sentences.append((tuple(tokens), tuple(tags)))
-                tokens, tags = [], []
-            continue
-        parts = line.split("\t")
-        tokens.append(parts[0])
-        tags.append(parts[-1])
-    if tokens:
-        sentences.append((tuple(tokens), tuple(tags)))
-    return sentences
-
+# -- independent readers and checks (the shared ones are in sources.py) ---------------------
 
 def read_azure_ner(path: Path) -> list[Sentence]:
     """A written NER file, asserting every AutoML rule on the way: exactly one
     space per token line, a token without white space, an ``O``/``B-X``/``I-X``
     tag, no blank first line, one blank line between sentences, one ``\\n``
     after the last token line, no carriage return."""
-    text = path.read_bytes().decode("utf-8")
-    assert "\r" not in text
-    assert text.endswith("\n") and not text.endswith("\n\n"), "the file ends with one \\n after the last token line"
-    lines = text.split("\n")[:-1]
-    assert lines[0] != "", "blank first line"
-    sentences: list[Sentence] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    for number, line in enumerate(lines, 1):
-        if line == "":
-            assert tokens, f"{path.name}:{number}: two blank lines in a row"
-            sentences.append((tuple(tokens), tuple(tags)))
-            tokens, tags = [], []
-            continue
-        assert line.count(" ") == 1, f"{path.name}:{number}: {line!r}"
-        token, tag = line.split(" ")
-        assert token and not any(c.isspace() for c in token), f"{path.name}:{number}: {token!r}"
-        assert tag == "O" or (tag[:2] in ("B-", "I-") and len(tag) > 2), f"{path.name}:{number}: {tag!r}"
-        assert not any(c.isspace() for c in tag), f"{path.name}:{number}: {tag!r}"
-        if tag.startswith("I-"):  # IOB2: an entity starts with B-
-            assert tags and tags[-1][2:] == tag[2:], f"{path.name}:{number}: {tag} after {tags[-1:]}"
-        tokens.append(token)
-        tags.append(tag)
-    sentences.append((tuple(tokens), tuple(tags)))
+    assert "\r" not in path.read_bytes().decode("utf-8")
+    sentences = read_token_lines(path, " ", 2)  # one space a line; the blank lines and the final \n
+    for number, sentence in enumerate(sentences, 1):
+        where = f"{path.name}: sentence {number}"
+        for i, (token, tag) in enumerate(zip(sentence.tokens, sentence.tags)):
+            assert token and not any(c.isspace() for c in token), f"{where}: {token!r}"
+            assert tag == "O" or (tag[:2] in ("B-", "I-") and len(tag) > 2), f"{where}: {tag!r}"
+            assert not any(c.isspace() for c in tag), f"{where}: {tag!r}"
+            if tag.startswith("I-"):  # IOB2: an entity starts with B-
+                assert i and sentence.tags[i - 1][2:] == tag[2:], f"{where}: {tag} after {sentence.tags[:i][-1:]}"
     return sentences
 
 
@@ -106,38 +79,8 @@ def mltable_names(folder: Path) -> str:
 
 
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        header, *rows = list(csv.reader(fh, strict=True))
+    header, *rows = read_csv_rows(path)
     return header, rows
-
-
-def sms_rows(path: Path) -> list[tuple[str, str]]:
-    lines = path.read_bytes().decode("utf-8").split("\n")
-    assert lines[-1] == ""
-    rows = []
-    for line in lines[:-1]:
-        label, tab, message = line.partition("\t")
-        assert tab
-        rows.append((label, message))
-    return rows
-
-
-def assigned_split(seed: int, document_id: str, index: int, shares: list[tuple[str, float]]) -> str:
-    point = int.from_bytes(hashlib.sha256(f"{seed}:{document_id}:{index}".encode()).digest()[:8], "big")
-    total = 0.0
-    for name, share in shares:
-        total += share
-        if point < total * 2**64:
-            return name
-    return shares[-1][0]
-
-
-def files_under(out: Path) -> list[str]:
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-
-
-def report_of(out: Path) -> dict:
-    return json.loads((out / REPORT).read_bytes())
 
 
 # -- 1. NER: WNUT-17 dev and test, split 0.8/0.2 -------------------------------------------
@@ -167,7 +110,7 @@ def test_ner_split_keeps_every_token_and_tag(
     written = {split: read_azure_ner(out / split / f"{split}.txt") for split in ("train", "validation")}
     # every sentence where formats.md's hash puts it, in source order
     shares = [("train", 0.8), ("validation", 0.2)]
-    assigned = [assigned_split(0, source.name, i, shares) for i in range(len(sentences))]
+    assigned = [split_of(0, source.name, i, shares) for i in range(len(sentences))]
     for split in ("train", "validation"):
         assert written[split] == [s for s, a in zip(sentences, assigned) if a == split], split
     assert Counter(written["train"] + written["validation"]) == Counter(sentences)
@@ -191,7 +134,7 @@ def test_ner_test_share_goes_to_test(tmp_path: Path, run_cli) -> None:
     assert code == 0, stderr
     sentences = read_conll(source)
     shares = [("train", 0.6), ("validation", 0.2), ("test", 0.2)]
-    assigned = [assigned_split(3, source.name, i, shares) for i in range(len(sentences))]
+    assigned = [split_of(3, source.name, i, shares) for i in range(len(sentences))]
     for split in {a for a in assigned}:
         assert mltable_names(out / split) == f"{split}.txt"
         assert read_azure_ner(out / split / f"{split}.txt") == [s for s, a in zip(sentences, assigned) if a == split]
@@ -218,7 +161,7 @@ def _check_sms(out: Path, expected: list[tuple[str, str]]) -> None:
 
 
 def test_sms_full(tmp_path: Path, sms_spam: Path, run_cli) -> None:
-    expected = sms_rows(sms_spam)
+    expected = sms_pairs(sms_spam)
     assert len(expected) == 5574
     out = tmp_path / "OUT"
     code, _, stderr = run_cli("convert", sms_spam, "--columns", "label,text", "-f", FORMAT, "-o", out)
@@ -237,7 +180,7 @@ def test_sms_slice(tmp_path: Path, run_cli) -> None:
     out = tmp_path / "OUT"
     code, _, stderr = run_cli("convert", SMS_SLICE, "--columns", "label,text", "-f", FORMAT, "-o", out)
     assert code == 0, stderr
-    expected = sms_rows(SMS_SLICE)
+    expected = sms_pairs(SMS_SLICE)
     _check_sms(out, expected)
     assert sum(t != t.strip() for _, t in expected) == 12
 
@@ -247,12 +190,12 @@ def test_sms_split_headers_match(tmp_path: Path, run_cli) -> None:
     code, _, stderr = run_cli("convert", SMS_SLICE, "--columns", "label,text", "-f", FORMAT, "-o", out,
                               "--split", "train=0.7,validation=0.2,test=0.1")
     assert code == 0, stderr
-    expected = sms_rows(SMS_SLICE)
+    expected = sms_pairs(SMS_SLICE)
     shares = [("train", 0.7), ("validation", 0.2), ("test", 0.1)]
     for split in ("train", "validation", "test"):
         header, rows = read_csv(out / split / f"{split}.csv")
         assert header == ["text", "label"]
-        want = [(t, l) for i, (l, t) in enumerate(expected) if assigned_split(0, SMS_SLICE.name, i, shares) == split]
+        want = [(t, l) for i, (l, t) in enumerate(expected) if split_of(0, SMS_SLICE.name, i, shares) == split]
         assert [tuple(r) for r in rows] == want
     assert report_of(out)["ready_for_training"] is True
 
@@ -290,7 +233,7 @@ def test_multi_label(tmp_path: Path, run_cli) -> None:
         header, written = read_csv(out / split / f"{split}.csv")
         headers.append(header)
         assert header == ["text", "labels"]
-        want = [(t, ls) for i, (t, ls) in enumerate(rows) if assigned_split(0, source.name, i, shares) == split]
+        want = [(t, ls) for i, (t, ls) in enumerate(rows) if split_of(0, source.name, i, shares) == split]
         assert want, split
         got = [(text, ast.literal_eval(cell)) for text, cell in written]
         assert got == want
@@ -344,8 +287,8 @@ def test_token_with_white_space_is_an_error_naming_document_and_line(tmp_path: P
     assert "city.txt:2:" in error[0] and "document 'city.txt', line 2" in error[0]
     # still written, with the white space made visible
     assert read_azure_ner(out / "train" / "train.txt") == [
-        (("I", "love", "it"), ("O", "O", "O")),
-        (("New_York", "is", "big"), ("B-LOC", "O", "O")),
+        Sentence(("I", "love", "it"), ("O", "O", "O")),
+        Sentence(("New_York", "is", "big"), ("B-LOC", "O", "O")),
     ]
     report = report_of(out)
     hard = [c for c in report["checks"] if c["hard"]]
@@ -363,7 +306,7 @@ def test_control_white_space_in_a_token_is_an_error_too(tmp_path: Path, run_cli)
     code, _, stderr = run_cli("convert", source, "-f", FORMAT, "-o", out)
     assert code == 1, stderr
     assert read_azure_ner(out / "train" / "train.txt") == [
-        (("a", "g_h", "i_j"), ("O", "B-y", "I-y")), (("fine",), ("O",))]
+        Sentence(("a", "g_h", "i_j"), ("O", "B-y", "I-y")), Sentence(("fine",), ("O",))]
     hard = [c for c in report_of(out)["checks"] if c["hard"]]
     assert [(c["file"], c["line"]) for c in hard] == [("controls.conll", 1), ("controls.conll", 1)]
 
@@ -378,7 +321,7 @@ def test_label_with_space_is_written_with_underscore(tmp_path: Path, run_cli) ->
     out = tmp_path / "OUT"
     code, _, stderr = run_cli("convert", source, "-f", FORMAT, "-o", out)
     assert code == 0, stderr
-    assert read_azure_ner(out / "train" / "train.txt")[1] == (
+    assert read_azure_ner(out / "train" / "train.txt")[1] == Sentence(
         ("New", "York", "is", "big"), ("B-big_city", "I-big_city", "O", "O"))
     assert "label names with white space" in stderr
 

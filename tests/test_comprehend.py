@@ -2,8 +2,8 @@
 the command line.
 
 Everything is checked independently of labelport's code: the source CoNLL
-and TSV are parsed here, and the written files are parsed here with csv and
-json. Nothing from labelport is imported.
+and TSV are parsed by tests/sources.py, and the written files are parsed here
+with csv and json. Nothing from labelport is imported.
 
 Full-set tests (WNUT-17 dev and test, the SMS Spam Collection) skip when
 ../shared/datasets is absent; the same checks run on the slices in
@@ -21,62 +21,18 @@ from pathlib import Path
 import pytest
 
 try:  # tests/ as a package, or as a plain folder on sys.path
-    from .conftest import FIXTURES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, run_cli
+    from .conftest import FIXTURES, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, dataset_params, run_cli
 except ImportError:
-    from conftest import FIXTURES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, run_cli  # type: ignore[no-redef]
+    from conftest import (  # type: ignore[no-redef]
+        FIXTURES, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, dataset_params, run_cli,
+    )
+from sources import REPORT, astral_tokens, entities, files_under, read_conll, report_of, sms_pairs
 
-REPORT = "labelport-report.json"
 FORMAT = "AMAZON_COMPREHEND_CSV"
 HEADER = ["File", "Line", "Begin Offset", "End Offset", "Type"]
 NEWSROOM = FIXTURES / "datasaur" / "newsroom-p8Xk2Lq9"
-SMS_SLICE = FIXTURES / "tables" / "sms_slice.tsv"
 
-# -- independent readers ---------------------------------------------------------------
-
-
-def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
-    """Sentences as (tokens, tags): an empty or white-space-only line ends a
-    sentence; columns split on tab; the token first, the tag last."""
-    sentences, tokens, tags = [], [], []
-    for line in path.read_bytes().decode("utf-8").split("\n"):
-        if not line.strip():
-            if tokens:
-                sentences.append((tokens, tags))
-                tokens, tags = [], []
-            continue
-        columns = line.split("\t")
-        tokens.append(columns[0])
-        tags.append(columns[-1])
-    if tokens:
-        sentences.append((tokens, tags))
-    return sentences
-
-
-def entities(tokens: list[str], tags: list[str]) -> list[tuple[int, int, str, str]]:
-    """IOB2 decoded into (start, end, label, text), code points in the
-    sentence text (tokens joined by single spaces), end exclusive; an I-X
-    that does not continue an X starts one."""
-    starts, position = [], 0
-    for token in tokens:
-        starts.append(position)
-        position += len(token) + 1
-    found: list[list] = []
-    current = None
-    for i, tag in enumerate(tags):
-        if tag == "O":
-            current = None
-            continue
-        prefix, label = tag[:2], tag[2:]
-        if prefix == "I-" and current is not None and current[2] == label:
-            current[1] = i
-            continue
-        current = [i, i, label]
-        found.append(current)
-    out = []
-    for first, last, label in found:
-        start, end = starts[first], starts[last] + len(tokens[last])
-        out.append((start, end, label, " ".join(tokens[first : last + 1])))
-    return out
+# -- independent readers (the shared ones are in sources.py) ----------------------------
 
 
 def read_lines(path: Path) -> list[str]:
@@ -99,10 +55,6 @@ def read_annotations(path: Path) -> list[tuple[str, int, int, int, str]]:
     return out
 
 
-def report_of(out: Path) -> dict:
-    return json.loads((out / REPORT).read_text(encoding="utf-8"))
-
-
 def to_type(label: str) -> str:
     return label.upper().replace("-", "_")
 
@@ -123,16 +75,7 @@ ASTRAL_TOKENS = {"dev": 123, "test": 47}
 
 
 def wnut_params(*names: str):
-    return [
-        pytest.param(
-            name,
-            id=name,
-            marks=[pytest.mark.skipif(not WNUT[name].exists(), reason=f"dataset not available: {WNUT[name]}")]
-            if name in ASTRAL_TOKENS
-            else [],
-        )
-        for name in names
-    ]
+    return dataset_params(WNUT, *names, full=ASTRAL_TOKENS)
 
 
 _converted: dict[tuple, Path] = {}
@@ -161,23 +104,22 @@ def converted(tmp_path_factory):
 def test_annotations_slice_to_entities(name, converted):
     sentences = read_conll(WNUT[name])
     if name in ASTRAL_TOKENS:
-        astral = sum(1 for tokens, _ in sentences for t in tokens if any(c > "\uffff" for c in t))
-        assert astral == ASTRAL_TOKENS[name]
+        assert astral_tokens(sentences) == ASTRAL_TOKENS[name]
     out = converted(name)
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+    assert files_under(out) == [
         "entity_recognizer.json",
         REPORT,
         "train/annotations/annotations.csv",
         "train/documents/documents.txt",
     ]
     lines = read_lines(out / "train/documents/documents.txt")
-    assert lines == [" ".join(tokens) for tokens, _ in sentences]
+    assert lines == [s.text for s in sentences]
     for line in lines:
         assert 1 <= len(line.encode("utf-8")) <= 5000
     expected = Counter()
-    for number, (tokens, tags) in enumerate(sentences):
-        for start, end, label, text in entities(tokens, tags):
-            expected[(number, start, end, to_type(label))] += 1
+    for number, sentence in enumerate(sentences):
+        for e in entities(sentence):
+            expected[(number, e.start, e.end, to_type(e.label))] += 1
     rows = read_annotations(out / "train/annotations/annotations.csv")
     assert len(rows) == sum(expected.values())
     assert Counter((line, b, e, t) for _, line, b, e, t in rows) == expected
@@ -185,7 +127,7 @@ def test_annotations_slice_to_entities(name, converted):
         assert file == "documents.txt"
         assert begin < end
     # each annotation's slice is the entity's text
-    texts = {(n, s, e): text for n, (tk, tg) in enumerate(sentences) for s, e, _, text in entities(tk, tg)}
+    texts = {(n, e.start, e.end): e.text for n, s in enumerate(sentences) for e in entities(s)}
     for _, line, begin, end, _ in rows:
         assert lines[line][begin:end] == texts[(line, begin, end)]
 
@@ -212,9 +154,9 @@ def test_utf16_offsets(name, converted):
     lines = read_lines(out / "train/documents/documents.txt")
     rows = read_annotations(out / "train/annotations/annotations.csv")
     wanted = Counter(
-        (number, text, to_type(label))
-        for number, (tokens, tags) in enumerate(sentences)
-        for _, _, label, text in entities(tokens, tags)
+        (number, e.text, to_type(e.label))
+        for number, sentence in enumerate(sentences)
+        for e in entities(sentence)
     )
     got = Counter()
     moved = 0
@@ -247,12 +189,8 @@ def test_train_test_split(name, tmp_path):
         for _, line, begin, end, kind in rows:
             assert 0 <= line < len(lines)  # Line counts from 0 in each split's file
             found[(lines[line], lines[line][begin:end], kind)] += 1
-    assert every == Counter(" ".join(tokens) for tokens, _ in sentences)
-    assert found == Counter(
-        (" ".join(tokens), text, to_type(label))
-        for tokens, tags in sentences
-        for _, _, label, text in entities(tokens, tags)
-    )
+    assert every == Counter(s.text for s in sentences)
+    assert found == Counter((s.text, e.text, to_type(e.label)) for s in sentences for e in entities(s))
     config = json.loads((out / "entity_recognizer.json").read_text(encoding="utf-8"))
     assert config["Documents"] == {
         "S3Uri": "train/documents/",
@@ -289,20 +227,9 @@ def test_other_split_name_is_refused(tmp_path):
 # -- 3. classifier ------------------------------------------------------------------------------
 
 
-def read_tsv(path: Path) -> list[tuple[str, str]]:
-    data = path.read_bytes().decode("utf-8")
-    return [tuple(line.split("\t", 1)) for line in data.split("\n") if line]  # type: ignore[misc]
-
-
-@pytest.mark.parametrize(
-    "source",
-    [
-        pytest.param(SMS_SLICE, id="slice"),
-        pytest.param(SMS_SPAM, id="full", marks=pytest.mark.skipif(not SMS_SPAM.exists(), reason="dataset not available")),
-    ],
-)
+@pytest.mark.parametrize("source", SMS_SOURCES)
 def test_sms_classifier(source, tmp_path):
-    pairs = read_tsv(source)
+    pairs = sms_pairs(source)
     out = tmp_path / "out"
     code, _, err = convert(source, out, "--from", "TSV", "--columns", "label,text")
     assert code == 0, err
@@ -312,7 +239,7 @@ def test_sms_classifier(source, tmp_path):
     with open(out / "train" / "classifier.csv", encoding="utf-8", newline="") as fh:
         rows = [tuple(row) for row in csv.reader(fh)]
     assert rows == pairs  # in order, texts byte for byte, and no header row
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+    assert files_under(out) == [
         "document_classifier.json",
         REPORT,
         "train/classifier.csv",

@@ -2,15 +2,15 @@
 command line.
 
 Outputs are checked independently of labelport: the sources (CoNLL, TSV,
-the Datasaur fixture JSON) are parsed here, IOB is decoded here, splits are
-recomputed here from formats.md's rule, and what the transformers wrote is
-read with json (and spaCy's own DocBin). Nothing from labelport is imported.
+the Datasaur fixture JSON) are parsed here and in tests/sources.py, IOB is
+decoded and splits are recomputed from formats.md's rule there, and what the
+transformers wrote is read with json (and spaCy's own DocBin). Nothing from
+labelport is imported.
 """
 
 from __future__ import annotations
 
 import json
-from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ try:  # tests/ may be a package or a plain folder
     from .conftest import FIXTURES, WNUT17_FIXTURES, run_cli
 except ImportError:
     from conftest import FIXTURES, WNUT17_FIXTURES, run_cli  # type: ignore[no-redef]
+from sources import entities, read_conll, read_jsonl, report_of, sms_pairs, split_of
 
 WNUT_HEAD = WNUT17_FIXTURES / "wnut17train.head.conll"
 WNUT_SLICES = sorted(p for p in WNUT17_FIXTURES.iterdir() if p.suffix != ".md")
@@ -28,76 +29,7 @@ TICKETS = FIXTURES / "datasaur" / "support-tickets-r7Tt"
 NEWSROOM = FIXTURES / "datasaur" / "newsroom-p8Xk2Lq9"
 CONVERTERS = ("gemini_tuning", "openai_chat", "spacy_docbin")
 
-# -- independent readers -----------------------------------------------------------
-
-
-def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
-    """(tokens, tags) per sentence: a line empty or only white space ends a
-    sentence; columns split on tab, the token first, the tag last."""
-    sentences, tokens, tags = [], [], []
-    for line in path.read_bytes().decode("utf-8").split("\n"):
-        if not line.strip():
-            if tokens:
-                sentences.append((tokens, tags))
-                tokens, tags = [], []
-            continue
-        columns = line.split("\t")
-        tokens.append(columns[0])
-        tags.append(columns[-1])
-    if tokens:
-        sentences.append((tokens, tags))
-    return sentences
-
-
-def iob_entities(tokens: list[str], tags: list[str]) -> list[tuple[int, int, str]]:
-    """IOB2 decoded: (first token, last token inclusive, type); B-X starts,
-    I-X continues an X, else starts one."""
-    found: list[list] = []
-    previous = "O"
-    for i, tag in enumerate(tags):
-        if tag == "O" or not tag:
-            previous = "O"
-            continue
-        prefix, label = tag.split("-", 1)
-        if prefix == "I" and previous != "O" and previous.split("-", 1)[1] == label:
-            found[-1][1] = i
-        else:
-            found.append([i, i, label])
-        previous = tag
-    return [tuple(e) for e in found]
-
-
-def entity_dicts(tokens: list[str], tags: list[str]) -> list[dict]:
-    return [{"text": " ".join(tokens[a : b + 1]), "type": label} for a, b, label in iob_entities(tokens, tags)]
-
-
-def read_sms() -> list[tuple[str, str]]:
-    """(label, text) per row of the header-less TSV (no quoting, text kept as is)."""
-    rows = []
-    for line in SMS.read_bytes().decode("utf-8").split("\n"):
-        if line:
-            label, text = line.split("\t", 1)
-            rows.append((label, text))
-    return rows
-
-
-def split_of(seed: int, document_id: str, index: int | None, shares: list[tuple[str, float]]) -> str:
-    """formats.md, "Splits": sha256("<seed>:<document id>:<index>"), its first 8
-    bytes as a fraction of 2**64, against the cumulative shares."""
-    key = f"{seed}:{document_id}" if index is None else f"{seed}:{document_id}:{index}"
-    point = int.from_bytes(sha256(key.encode("utf-8")).digest()[:8], "big")
-    total = 0.0
-    for name, share in shares:
-        total += share
-        if point < int(total * 2**64):
-            return name
-    return shares[-1][0]
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    text = path.read_bytes().decode("utf-8")
-    assert text.endswith("\n") or not text
-    return [json.loads(line) for line in text.split("\n") if line]
+# -- independent readers (the shared ones are in sources.py) ------------------------
 
 
 def gemini_turns(obj: dict) -> tuple[str, str, str]:
@@ -149,9 +81,9 @@ def test_per_document_transformer(tmp_path: Path) -> None:
     out = tmp_path / "out"
     convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", upper, "-o", out)
     assert sorted(p.name for p in out.iterdir()) == ["labelport-report.json", "wnut17train.head.conll.txt"]
-    expected = "".join(" ".join(tokens).upper() + "\n" for tokens, _ in read_conll(WNUT_HEAD))
+    expected = "".join(s.text.upper() + "\n" for s in read_conll(WNUT_HEAD))
     assert (out / "wnut17train.head.conll.txt").read_bytes().decode("utf-8") == expected
-    report = json.loads((out / "labelport-report.json").read_text(encoding="utf-8"))
+    report = report_of(out)
     assert report["format"] == "CUSTOM" and "wnut17train.head.conll.txt" in report["files"]
 
 
@@ -161,8 +93,8 @@ def test_per_document_transformer_with_split(tmp_path: Path) -> None:
     shares = [("train", 0.5), ("test", 0.5)]
     convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", upper, "--split", "train=0.5,test=0.5", "--seed", "7", "-o", out)
     expected: dict[str, list[str]] = {"train": [], "test": []}
-    for index, (tokens, _) in enumerate(read_conll(WNUT_HEAD)):
-        expected[split_of(7, WNUT_HEAD.name, index, shares)].append(" ".join(tokens).upper() + "\n")
+    for index, sentence in enumerate(read_conll(WNUT_HEAD)):
+        expected[split_of(7, WNUT_HEAD.name, index, shares)].append(sentence.text.upper() + "\n")
     assert expected["train"] and expected["test"]
     for split, lines in expected.items():
         assert (out / split / "wnut17train.head.conll.txt").read_bytes().decode("utf-8") == "".join(lines)
@@ -207,7 +139,7 @@ def test_classification(tmp_path: Path, converter: str) -> None:
     out = tmp_path / "out"
     convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", converter, "-o", out)
     lines = read_jsonl(out / f"{converter}.jsonl")
-    rows = read_sms()
+    rows = sms_pairs(SMS)
     assert len(lines) == len(rows) == 200
     for obj, (label, text) in zip(lines, rows):
         system, user, answer = TURNS[converter](obj)
@@ -223,12 +155,12 @@ def test_classification_with_split(tmp_path: Path) -> None:
     convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", "gemini_tuning",
             "--split", "train=0.8,validation=0.2", "--seed", "5", "-o", out)
     expected: dict[str, list[tuple[str, str]]] = {"train": [], "validation": []}
-    for index, (label, text) in enumerate(read_sms()):
+    for index, (label, text) in enumerate(sms_pairs(SMS)):
         expected[split_of(5, SMS.name, index, shares)].append((text, label))
     for split, examples in expected.items():
         got = [gemini_turns(obj)[1:] for obj in read_jsonl(out / split / "gemini_tuning.jsonl")]
         assert got == examples
-    report = json.loads((out / "labelport-report.json").read_text(encoding="utf-8"))
+    report = report_of(out)
     assert set(report["files"]) >= {"train/gemini_tuning.jsonl", "validation/gemini_tuning.jsonl"}
 
 
@@ -268,12 +200,12 @@ def test_extraction(tmp_path: Path, converter: str, source: Path) -> None:
     sentences = read_conll(source)
     assert len(lines) == len(sentences)
     types = set()
-    for obj, (tokens, tags) in zip(lines, sentences):
+    for obj, sentence in zip(lines, sentences):
         system, user, answer = TURNS[converter](obj)
-        assert user == " ".join(tokens)
+        assert user == sentence.text
         model = json.loads(answer)
         assert isinstance(model, list)
-        assert model == entity_dicts(tokens, tags)
+        assert model == [{"text": e.text, "type": e.label} for e in entities(sentence)]
         types.update(e["type"] for e in model)
         assert system.startswith("Extract the entities")
     assert types
@@ -293,10 +225,12 @@ def test_spacy_docbin_entities(tmp_path: Path) -> None:
     docs = list(DocBin().from_disk(out / "train.spacy").get_docs(spacy.blank("xx").vocab))
     sentences = read_conll(WNUT_HEAD)
     assert len(docs) == len(sentences)
-    for doc, (tokens, tags) in zip(docs, sentences):
-        assert [t.text for t in doc] == tokens
-        assert doc.text == " ".join(tokens)
-        assert [(e.start, e.end - 1, e.label_) for e in doc.ents] == iob_entities(tokens, tags)
+    for doc, sentence in zip(docs, sentences):
+        assert [t.text for t in doc] == list(sentence.tokens)
+        assert doc.text == sentence.text
+        assert [(e.start, e.end - 1, e.label_) for e in doc.ents] == [
+            (entity.token_start, entity.token_end, entity.label) for entity in entities(sentence)
+        ]
     assert any(doc.ents for doc in docs)
 
 
@@ -307,7 +241,7 @@ def test_spacy_docbin_cats(tmp_path: Path) -> None:
     out = tmp_path / "out"
     convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", "spacy_docbin", "-o", out)
     docs = list(DocBin().from_disk(out / "train.spacy").get_docs(spacy.blank("xx").vocab))
-    rows = read_sms()
+    rows = sms_pairs(SMS)
     assert len(docs) == len(rows)
     for doc, (label, text) in zip(docs, rows):
         assert doc.text == text

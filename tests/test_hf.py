@@ -1,9 +1,9 @@
 """HF_DATASET, labelport.to_hf and `labelport validate --target hf`.
 
 Written datasets are checked with datasets.load_dataset and pyarrow only,
-never with labelport's readers, and sources are parsed here independently
-(CoNLL: a blank or white-space-only line ends a sentence, ``token<TAB>tag``;
-SMS Spam: split on "\\n", each line ``label<TAB>text``).
+never with labelport's readers, and sources are parsed independently by
+tests/sources.py (CoNLL: a blank or white-space-only line ends a sentence,
+``token<TAB>tag``; SMS Spam: split on "\\n", each line ``label<TAB>text``).
 """
 
 from __future__ import annotations
@@ -42,14 +42,14 @@ from labelport.model import (  # noqa: E402
 )
 
 try:  # tests/ may or may not be a package
-    from .conftest import SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST
+    from .conftest import SMS_SLICE, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST
 except ImportError:
-    from conftest import SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST  # type: ignore[no-redef]
+    from conftest import SMS_SLICE, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST  # type: ignore[no-redef]
+from sources import Sentence, entities, iob2_tags, read_conll, sms_pairs  # noqa: E402
 
 DEV_SLICE = WNUT17_FIXTURES / "emerging.dev.slice.conll"
 TEST_SLICE = WNUT17_FIXTURES / "emerging.test.slice.annotated"
 TRAIN_HEAD = WNUT17_FIXTURES / "wnut17train.head.conll"
-SMS_SLICE = Path(__file__).resolve().parent / "fixtures" / "tables" / "sms_slice.tsv"
 SHARD = "train-00000-of-00001.parquet"
 
 
@@ -62,51 +62,12 @@ def _quiet_datasets(tmp_path, monkeypatch):
     datasets.enable_progress_bars()
 
 
-# -- independent readers -----------------------------------------------------------
+# -- independent readers (the shared ones are in sources.py) ------------------------
 
-def conll_sentences(path: Path) -> list[tuple[list[str], list[str]]]:
-    """(tokens, IOB2 tags) per sentence. An I-X that starts an entity (after
-    O or another label) is read as B-X, as the spec's reader does."""
-    sentences: list[tuple[list[str], list[str]]] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    for raw in path.read_bytes().decode("utf-8").split("\n"):
-        line = raw.rstrip("\r")
-        if not line or line.isspace():
-            if tokens:
-                sentences.append((tokens, tags))
-                tokens, tags = [], []
-            continue
-        token, tag = line.split("\t")
-        if tag.startswith("I-") and (not tags or tags[-1][2:] != tag[2:] or tags[-1] == "O"):
-            tag = "B-" + tag[2:]
-        tokens.append(token)
-        tags.append(tag)
-    if tokens:
-        sentences.append((tokens, tags))
-    return sentences
-
-
-def entities(tokens: list[str], tags: list[str]) -> list[tuple[int, int, str]]:
-    """(start, end, label) in code points of ' '.join(tokens), from IOB2 tags."""
-    starts, position = [], 0
-    for token in tokens:
-        starts.append(position)
-        position += len(token) + 1
-    found: list[list] = []
-    for i, tag in enumerate(tags):
-        if tag.startswith("B-"):
-            found.append([i, i, tag[2:]])
-        elif tag.startswith("I-"):
-            assert found and found[-1][1] == i - 1 and found[-1][2] == tag[2:]
-            found[-1][1] = i
-    return [(starts[a], starts[b] + len(tokens[b]), label) for a, b, label in found]
-
-
-def sms_rows(path: Path) -> list[tuple[str, str]]:
-    lines = path.read_bytes().decode("utf-8").split("\n")
-    assert lines[-1] == ""
-    return [tuple(line.split("\t", 1)) for line in lines[:-1]]  # type: ignore[misc]
+def tokens_and_tags(sentence: Sentence) -> tuple[list[str], list[str]]:
+    """A source sentence as a row holds it: its tokens and IOB2 tags (an I-X
+    that starts an entity read as B-X, as the spec's reader does), as lists."""
+    return list(sentence.tokens), list(iob2_tags(sentence))
 
 
 def load_train(out: Path):
@@ -142,16 +103,17 @@ def test_token_labeling_round_trip(source: Path, tmp_path: Path, run_cli) -> Non
     assert names[1:] == [p + label for label in labels for p in ("B-", "I-")]
     assert isinstance(ds.features["ner_tags"].feature, datasets.ClassLabel)
 
-    expected = conll_sentences(source)
+    expected = read_conll(source)
     assert ds.num_rows == len(expected)
     seen_labels = set()
-    for i, (row, (tokens, tags)) in enumerate(zip(ds, expected)):
+    for i, (row, sentence) in enumerate(zip(ds, expected)):
+        tokens, tags = tokens_and_tags(sentence)
         assert row["id"] == f"{source.name}:{i}"
         assert row["tokens"] == tokens
         assert [names[t] for t in row["ner_tags"]] == tags
         assert row["text"] == " ".join(tokens)
         spans = [(s["start"], s["end"], s["label"]) for s in row["spans"]]
-        assert spans == entities(tokens, tags)
+        assert spans == [(e.start, e.end, e.label) for e in entities(sentence)]
         for start, end, label in spans:
             assert row["text"][start:end].split(" ")  # slices the text to the entity
         seen_labels.update(t[2:] for t in tags if t != "O")
@@ -163,7 +125,8 @@ def test_spans_slice_the_entity_text(tmp_path: Path, run_cli) -> None:
     out = tmp_path / "out"
     convert_cli(run_cli, DEV_SLICE, out)
     table = pq.read_table(out / "data" / SHARD)
-    for row, (tokens, tags) in zip(table.to_pylist(), conll_sentences(DEV_SLICE)):
+    for row, sentence in zip(table.to_pylist(), read_conll(DEV_SLICE)):
+        tokens, tags = tokens_and_tags(sentence)
         pieces = []
         for i, tag in enumerate(tags):
             if tag.startswith("B-"):
@@ -188,7 +151,7 @@ def test_schema_metadata_and_card(tmp_path: Path, run_cli) -> None:
     assert front["configs"] == [{"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*"}]}]
     info = datasets.DatasetInfo._from_yaml_dict(front["dataset_info"])
     assert info.features == features
-    assert info.splits["train"].num_examples == len(conll_sentences(DEV_SLICE))
+    assert info.splits["train"].num_examples == len(read_conll(DEV_SLICE))
     assert "labelport" in card and "emerging.dev.slice.conll" in card
     for label in features["ner_tags"].feature.names[1::2]:
         assert f"`{label[2:]}`" in card
@@ -206,13 +169,14 @@ def test_split_files_and_folder_loading(tmp_path: Path, run_cli) -> None:
     dd = datasets.load_dataset(str(out))
     assert list(dd) == ["train", "test"]
     assert dd["train"].num_rows and dd["test"].num_rows
-    expected = conll_sentences(TRAIN_HEAD)
+    expected = read_conll(TRAIN_HEAD)
     ids = sorted(list(dd["train"]["id"]) + list(dd["test"]["id"]), key=lambda s: int(s.rsplit(":", 1)[1]))
     assert ids == [f"{TRAIN_HEAD.name}:{i}" for i in range(len(expected))]
     by_id = {row["id"]: row for split in dd.values() for row in split}
     names = dd["train"].features["ner_tags"].feature.names
     assert dd["test"].features == dd["train"].features
-    for i, (tokens, tags) in enumerate(expected):
+    for i, sentence in enumerate(expected):
+        tokens, tags = tokens_and_tags(sentence)
         row = by_id[f"{TRAIN_HEAD.name}:{i}"]
         assert row["tokens"] == tokens and [names[t] for t in row["ner_tags"]] == tags
 
@@ -247,30 +211,24 @@ def test_large_split_is_sharded(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(hf_dataset, "MAX_SHARD_BYTES", 1)  # every batch ends a shard
     out = tmp_path / "out"
     labelport.convert(labelport.load(TRAIN_HEAD), "HF_DATASET", out)
-    expected = conll_sentences(TRAIN_HEAD)
+    expected = read_conll(TRAIN_HEAD)
     n = -(-len(expected) // 4)
     assert sorted(p.name for p in (out / "data").iterdir()) == [f"train-{i:05d}-of-{n:05d}.parquet" for i in range(n)]
     for path in (out / "data").iterdir():
         assert pq.ParquetFile(path).metadata.num_rows <= 4
     ds = datasets.load_dataset(str(out))["train"]
-    assert list(ds["tokens"]) == [tokens for tokens, _ in expected]
+    assert list(ds["tokens"]) == [list(s.tokens) for s in expected]
     assert labelport_validate(out)[0] == 0
 
 
 # -- 3. row labeling ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(
-    "source",
-    [
-        pytest.param(SMS_SLICE, id="slice"),
-        pytest.param(SMS_SPAM, id="full", marks=pytest.mark.skipif(not SMS_SPAM.exists(), reason="dataset not available")),
-    ],
-)
+@pytest.mark.parametrize("source", SMS_SOURCES)
 def test_sms_spam(source: Path, tmp_path: Path, run_cli) -> None:
     out = tmp_path / "out"
     convert_cli(run_cli, source, out, "--columns", "label,text")
     ds = load_train(out)
-    expected = sms_rows(source)
+    expected = sms_pairs(source)
     assert ds.features["label"] == datasets.ClassLabel(names=["ham", "spam"])
     assert ds.column_names == ["id", "text", "label"]
     assert ds.num_rows == len(expected)
@@ -399,13 +357,7 @@ def test_to_hf_tokens(tmp_path: Path, run_cli) -> None:
     _same_as_files(dd, out)
 
 
-@pytest.mark.parametrize(
-    "source",
-    [
-        pytest.param(SMS_SLICE, id="slice"),
-        pytest.param(SMS_SPAM, id="full", marks=pytest.mark.skipif(not SMS_SPAM.exists(), reason="dataset not available")),
-    ],
-)
+@pytest.mark.parametrize("source", SMS_SOURCES)
 def test_to_hf_sms_with_split(source: Path, tmp_path: Path, run_cli) -> None:
     out = tmp_path / "out"
     convert_cli(run_cli, source, out, "--columns", "label,text", "--split", "train=0.8,validation=0.1,test=0.1", "--seed", "5")
@@ -413,7 +365,7 @@ def test_to_hf_sms_with_split(source: Path, tmp_path: Path, run_cli) -> None:
     dd = to_hf(project, split={"train": 0.8, "validation": 0.1, "test": 0.1}, seed=5)
     assert list(dd) == ["train", "validation", "test"]
     _same_as_files(dd, out)
-    assert sum(ds.num_rows for ds in dd.values()) == len(sms_rows(source))
+    assert sum(ds.num_rows for ds in dd.values()) == len(sms_pairs(source))
 
 
 def test_to_hf_touches_no_network_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
@@ -426,7 +378,7 @@ def test_to_hf_touches_no_network_and_leaves_nothing(tmp_path: Path, monkeypatch
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     dd = to_hf(DEV_SLICE)
-    assert dd["train"].num_rows == len(conll_sentences(DEV_SLICE))
+    assert dd["train"].num_rows == len(read_conll(DEV_SLICE))
     assert list((tmp_path / "tmp").iterdir()) == []
 
 

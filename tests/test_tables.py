@@ -1,8 +1,8 @@
 """Tables in and out: CSV, TSV, XLSX readers; CSV, TSV, XLSX, JSON_TABULAR writers.
 
 Written files are checked with csv, openpyxl and json directly, never with
-labelport's own code, and sources are read independently (SMS Spam: split
-on "\\n", each line ``label<TAB>text``).
+labelport's own code, and sources are read independently by tests/sources.py
+(SMS Spam: split on "\\n", each line ``label<TAB>text``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from labelport.model import (
     Span,
 )
 
+from sources import sms_pairs
+
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures" / "tables"
 SLICE = FIXTURES / "sms_slice.tsv"
@@ -37,19 +39,7 @@ SLICE = FIXTURES / "sms_slice.tsv"
 EXT = {"CSV": ".csv", "TSV": ".tsv", "XLSX": ".xlsx", "JSON_TABULAR": ".json"}
 
 
-# -- independent readers ---------------------------------------------------------
-
-def sms_rows(path: Path) -> list[tuple[str, str]]:
-    text = path.read_bytes().decode("utf-8")
-    lines = text.split("\n")
-    assert lines[-1] == ""
-    rows = []
-    for line in lines[:-1]:
-        label, tab, message = line.partition("\t")
-        assert tab
-        rows.append((label, message))
-    return rows
-
+# -- independent readers (the shared ones are in sources.py) ---------------------
 
 def read_table(path: Path) -> list[dict[str, str]]:
     """A written table as a list of {header: cell}, read without labelport."""
@@ -100,7 +90,7 @@ def test_sms_slice_round_trip(tmp_path: Path, fmt: str) -> None:
     assert project.text_column == "text"
     labelport.convert(project, fmt, tmp_path / "out")
     rows = read_table(only_file(tmp_path / "out", EXT[fmt]))
-    expected = sms_rows(SLICE)
+    expected = sms_pairs(SLICE)
     check_sms(rows, expected)
     assert list(rows[0]) == ["text", "label"]  # the columns, then the questions
     assert sum(t != t.strip() for _, t in expected) == 12
@@ -109,7 +99,7 @@ def test_sms_slice_round_trip(tmp_path: Path, fmt: str) -> None:
 @pytest.mark.parametrize("fmt", ["CSV", "XLSX", "JSON_TABULAR"])
 def test_sms_full_round_trip(tmp_path: Path, fmt: str, sms_spam: Path) -> None:
     # sms_spam (conftest.py): the full set beside the repository; skips when absent
-    expected = sms_rows(sms_spam)
+    expected = sms_pairs(sms_spam)
     assert len(expected) == 5574
     project = labelport.load(sms_spam, columns=["label", "text"])
     report = labelport.convert(project, fmt, tmp_path / "out")
@@ -132,7 +122,7 @@ def dataset_path(request: pytest.FixtureRequest, dataset: str) -> Path:
 @pytest.mark.parametrize("dataset", ["slice", "full"])
 @pytest.mark.parametrize("fmt", ["CSV", "XLSX", "JSON_TABULAR"])
 def test_csv_with_header(tmp_path: Path, dataset: str, fmt: str, request: pytest.FixtureRequest) -> None:
-    expected = sms_rows(dataset_path(request, dataset))
+    expected = sms_pairs(dataset_path(request, dataset))
     path = tmp_path / "sms.csv"
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)  # \r\n line ends, as Excel and most tools write
@@ -159,7 +149,7 @@ def test_rows_stream_and_reread() -> None:
     first = [(r.index, r.cells, r.answers) for r in document.rows]
     again = [(r.index, r.cells, r.answers) for d in project.documents() for r in d.rows]
     assert first == again
-    assert first[0] == (0, [sms_rows(SLICE)[0][1]], {"0": "ham"})
+    assert first[0] == (0, [sms_pairs(SLICE)[0][1]], {"0": "ham"})
 
 
 # -- 3. XLSX: text, never formulas; what XML cannot hold ----------------------------
@@ -297,7 +287,7 @@ def test_split(tmp_path: Path, dataset: str, request: pytest.FixtureRequest) -> 
     path = dataset_path(request, dataset)
     project = labelport.load(path, columns=["label", "text"])
     report = labelport.convert(project, "CSV", tmp_path / "out", split={"train": 0.8, "test": 0.2}, seed=7)
-    expected = sms_rows(path)
+    expected = sms_pairs(path)
     parts = {}
     for split in ("train", "test"):
         parts[split] = [(r["label"], r["text"]) for r in read_table(only_file(tmp_path / "out" / split, ".csv"))]

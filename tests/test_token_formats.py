@@ -2,10 +2,9 @@
 against WNUT-17, through the command line.
 
 Everything is checked independently of labelport's code: the source CoNLL is
-parsed here (a line that is empty or only white space ends a sentence;
-columns split on tab; the tag is the last column; IOB decoded here), and the
-written files are parsed here with str/json. Nothing from labelport is
-imported.
+parsed by tests/sources.py (a line that is empty or only white space ends a
+sentence; ``token<TAB>tag``; IOB decoded there), and the written files are
+parsed with str/json. Nothing from labelport is imported.
 
 Tests marked by a full-set fixture (wnut17_train, wnut17_dev) skip when
 ../shared/datasets is absent; the same checks run on the slices in
@@ -17,97 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conftest import WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, WNUT17_TRAIN, run_cli
+from conftest import WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, WNUT17_TRAIN, dataset_params, run_cli
+from sources import REPORT, Sentence, entities, files_under, iob2_tags, read_conll, read_token_lines, report_of, split_of
 
-REPORT = "labelport-report.json"
-
-# -- independent readers -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sentence:
-    tokens: tuple[str, ...]
-    tags: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        return " ".join(self.tokens)
-
-
-@dataclass(frozen=True)
-class Entity:
-    token_start: int
-    token_end: int  # inclusive
-    label: str
-    start: int  # code points in the sentence text, end exclusive
-    end: int
-    text: str
-
-
-def read_conll(path: Path) -> list[Sentence]:
-    """A CoNLL file as sentences: an empty or white-space-only line ends a
-    sentence; columns split on tab; the token first, the tag last."""
-    data = path.read_bytes().decode("utf-8")
-    assert "\r" not in data, "these tests expect LF files"
-    sentences: list[Sentence] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    for line in data.split("\n"):
-        if not line.strip():
-            if tokens:
-                sentences.append(Sentence(tuple(tokens), tuple(tags)))
-                tokens, tags = [], []
-            continue
-        columns = line.split("\t")
-        assert len(columns) >= 2, line
-        tokens.append(columns[0])
-        tags.append(columns[-1])
-    if tokens:
-        sentences.append(Sentence(tuple(tokens), tuple(tags)))
-    return sentences
-
-
-def entities(sentence: Sentence) -> list[Entity]:
-    """IOB2 decoded: B-X starts; I-X continues an X, else starts one."""
-    starts, position = [], 0
-    for token in sentence.tokens:
-        starts.append(position)
-        position += len(token) + 1
-    found: list[list] = []  # [token_start, token_end, label]
-    current = None
-    for i, tag in enumerate(sentence.tags):
-        if tag == "O":
-            current = None
-            continue
-        prefix, label = tag[:2], tag[2:]
-        assert prefix in ("B-", "I-") and label, tag
-        if prefix == "I-" and current is not None and current[2] == label:
-            current[1] = i
-            continue
-        current = [i, i, label]
-        found.append(current)
-    text = sentence.text
-    out = []
-    for first, last, label in found:
-        start, end = starts[first], starts[last] + len(sentence.tokens[last])
-        out.append(Entity(first, last, label, start, end, text[start:end]))
-        assert text[start:end] == " ".join(sentence.tokens[first : last + 1])
-    return out
-
-
-def iob2_tags(sentence: Sentence) -> tuple[str, ...]:
-    """The tags an IOB2 writer gives back (an I- that starts an entity becomes B-)."""
-    tags = ["O"] * len(sentence.tokens)
-    for e in entities(sentence):
-        tags[e.token_start] = "B-" + e.label
-        for i in range(e.token_start + 1, e.token_end + 1):
-            tags[i] = "I-" + e.label
-    return tuple(tags)
+# -- independent readers (the shared ones are in sources.py) ------------------------
 
 
 def io_tags(sentence: Sentence) -> tuple[str, ...]:
@@ -116,39 +32,6 @@ def io_tags(sentence: Sentence) -> tuple[str, ...]:
         for i in range(e.token_start, e.token_end + 1):
             tags[i] = e.label
     return tuple(tags)
-
-
-def read_token_lines(path: Path, separator: str, columns: int, header: list[str] | None = None) -> list[Sentence]:
-    """A token-per-line output: ``columns`` fields joined by ``separator``,
-    exactly one blank line between sentences, a final newline, no other
-    blank lines. ``header`` lines (without their blank line) come first."""
-    data = path.read_bytes().decode("utf-8")
-    assert data.endswith("\n"), f"{path.name} does not end with a newline"
-    assert not data.endswith("\n\n"), f"{path.name} ends with a blank line"
-    lines = data[:-1].split("\n")
-    if header:
-        assert lines[: len(header)] == header, lines[: len(header) + 1]
-        assert lines[len(header)] == "", "a blank line must follow the header"
-        lines = lines[len(header) + 1 :]
-    assert lines and lines[0] != "", "blank first line"
-    sentences: list[Sentence] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    for number, line in enumerate(lines, 1):
-        if line == "":
-            assert tokens, f"{path.name}: two blank lines in a row near line {number}"
-            sentences.append(Sentence(tuple(tokens), tuple(tags)))
-            tokens, tags = [], []
-            continue
-        fields = line.split(separator)
-        assert len(fields) == columns, f"{path.name} line {number}: {line!r}"
-        tokens.append(fields[0])
-        tags.append(fields[-1])
-        if columns == 4:
-            assert fields[1:3] == ["-X-", "_"], f"{path.name} line {number}: {line!r}"
-    assert tokens
-    sentences.append(Sentence(tuple(tokens), tuple(tags)))
-    return sentences
 
 
 def only_file(folder: Path, name: str) -> Path:
@@ -176,16 +59,7 @@ FULL = {"train", "dev", "test"}
 
 
 def source_param(*names: str):
-    return [
-        pytest.param(
-            name,
-            id=name,
-            marks=[pytest.mark.skipif(not SOURCES[name].exists(), reason=f"dataset not available: {SOURCES[name]}")]
-            if name in FULL
-            else [],
-        )
-        for name in names
-    ]
+    return dataset_params(SOURCES, *names, full=FULL)
 
 
 _parsed: dict[Path, list[Sentence]] = {}
@@ -440,27 +314,15 @@ SPLIT = ",".join(f"{n}={s}" for n, s in SHARES)
 SEED = 7
 
 
-def expected_split(seed: int, document_id: str, index: int, shares=SHARES) -> str:
-    """formats.md "Splits", recomputed: sha256("<seed>:<document id>:<index>"),
-    its first 8 bytes big-endian as a fraction of 2**64, against cumulative shares."""
-    point = int.from_bytes(hashlib.sha256(f"{seed}:{document_id}:{index}".encode("utf-8")).digest()[:8], "big")
-    total = 0.0
-    for name, share in shares:
-        total += share
-        if point < total * 2**64:
-            return name
-    return shares[-1][0]
-
-
 def split_outputs(out: Path, file_name: str) -> dict[str, list[Sentence]]:
-    found = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    found = files_under(out)
     assert found == sorted([REPORT] + [f"{n}/{file_name}" for n, _ in SHARES]), found
     return {n: read_token_lines(out / n / file_name, "\t", 2) for n, _ in SHARES}
 
 
 def check_split(out: Path, path: Path, sentences: list[Sentence]) -> dict[str, list[Sentence]]:
     written = split_outputs(out, path.name + ".tsv")
-    assigned = [expected_split(SEED, path.name, i) for i in range(len(sentences))]
+    assigned = [split_of(SEED, path.name, i, SHARES) for i in range(len(sentences))]
     for name, _ in SHARES:
         want = [s for s, a in zip(sentences, assigned) if a == name]
         got = written[name]
@@ -489,7 +351,7 @@ def test_split_places_each_sentence_by_its_hash(split_runs):
     # every sentence in exactly one split: the multiset union is the source
     union = Counter(s for part in written.values() for s in part)
     assert union == Counter(sentences)
-    report = json.loads((split_runs[0] / REPORT).read_bytes())
+    report = report_of(split_runs[0])
     for name, _ in SHARES:
         assert report["splits"][name]["lines"] == len(written[name])
     assert report["counts"]["lines"] == len(sentences)
@@ -569,7 +431,7 @@ def test_split_keeps_existing_sentences_when_more_are_appended(split_runs, tmp_p
 def test_report_counts_and_checksums(convert, name, fmt):
     path, sentences = source(name)
     out = convert(path, fmt)
-    report = json.loads((out / REPORT).read_bytes())
+    report = report_of(out)
     spans = Counter(e.label for s in sentences for e in entities(s))
     counts = report["counts"]
     assert counts["documents"] == 1
@@ -621,7 +483,7 @@ def test_docstart_sections_become_documents(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted(["news.conll#1.tsv", "news.conll#2.tsv", REPORT])
     assert (out / "news.conll#1.tsv").read_bytes().decode("utf-8") == DOC1
     assert (out / "news.conll#2.tsv").read_bytes().decode("utf-8") == DOC2
-    report = json.loads((out / REPORT).read_bytes())
+    report = report_of(out)
     assert report["counts"]["documents"] == 2
     assert report["counts"]["lines"] == 3
     assert report["counts"]["tokens"] == 13
@@ -648,7 +510,7 @@ def test_docstart_documents_are_split_by_their_own_ids(tmp_path):
     assert code == 0, stderr
     for split, _ in shares:
         for doc in ("news.conll#1", "news.conll#2"):
-            want = [tokens for d, i, tokens in sentences if d == doc and expected_split(3, d, i, shares) == split]
+            want = [tokens for d, i, tokens in sentences if d == doc and split_of(3, d, i, shares) == split]
             path = out / split / f"{doc}.tsv"
             got = [s.tokens for s in read_token_lines(path, "\t", 2)] if path.exists() and path.stat().st_size else []
             assert got == want, (split, doc)

@@ -1,10 +1,10 @@
 """GCP_VERTEX_AI_CSV and `labelport validate --target vertex`, through the command line.
 
 Everything written is checked independently of labelport's code: the source
-CoNLL is parsed here (a line that is empty or only white space ends a
-sentence; columns split on tab; the tag is the last column; IOB2 decoded
-here), SMS Spam is split on "\\n" and "\\t" here, and the output is re-read
-with json and csv. Split placement is recomputed from formats.md's rule.
+CoNLL is parsed by tests/sources.py (a line that is empty or only white space
+ends a sentence; ``token<TAB>tag``; IOB2 decoded there), SMS Spam is split on
+"\\n" and "\\t" there, and the output is re-read with json and csv. Split
+placement is recomputed from formats.md's rule (sources.split_of).
 
 Full-set tests (wnut17_dev, wnut17_test, sms_spam) skip when
 ../shared/datasets is absent; the same checks run on the slices in
@@ -13,21 +13,18 @@ tests/fixtures everywhere.
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 try:  # tests/ may or may not be a package
-    from .conftest import FIXTURES, WNUT17_FIXTURES, run_cli
+    from .conftest import FIXTURES, SMS_SLICE, WNUT17_FIXTURES, run_cli
 except ImportError:
-    from conftest import FIXTURES, WNUT17_FIXTURES, run_cli  # type: ignore[no-redef]
+    from conftest import FIXTURES, SMS_SLICE, WNUT17_FIXTURES, run_cli  # type: ignore[no-redef]
+from sources import astral_tokens, entities, read_conll, read_csv_rows, read_jsonl, report_of, sms_pairs, split_of
 
-REPORT = "labelport-report.json"
 ML_USE_KEY = "aiplatform.googleapis.com/ml_use"
 IOFORMAT = "gs://google-cloud-aiplatform/schema/dataset/ioformat/"
 EXTRACTION_SCHEMA = IOFORMAT + "text_extraction_io_format_1.0.0.yaml"
@@ -37,101 +34,9 @@ FORMAT = "GCP_VERTEX_AI_CSV"
 
 DEV_SLICE = WNUT17_FIXTURES / "emerging.dev.slice.conll"
 TEST_SLICE = WNUT17_FIXTURES / "emerging.test.slice.annotated"
-SMS_SLICE = FIXTURES / "tables" / "sms_slice.tsv"
 
 
-# -- independent readers -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Entity:
-    label: str
-    start: int  # code points, end exclusive
-    end: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Sentence:
-    tokens: tuple[str, ...]
-    tags: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        return " ".join(self.tokens)
-
-    def entities(self) -> list[Entity]:
-        """IOB2: B-X starts an entity; I-X continues an X, else starts one."""
-        starts, position = [], 0
-        for token in self.tokens:
-            starts.append(position)
-            position += len(token) + 1
-        runs: list[list] = []  # [first token, last token, label]
-        current = None
-        for i, tag in enumerate(self.tags):
-            if tag == "O":
-                current = None
-                continue
-            prefix, label = tag[:2], tag[2:]
-            assert prefix in ("B-", "I-") and label, tag
-            if prefix == "I-" and current is not None and current[2] == label:
-                current[1] = i
-            else:
-                current = [i, i, label]
-                runs.append(current)
-        out = []
-        for first, last, label in runs:
-            start, end = starts[first], starts[last] + len(self.tokens[last])
-            text = " ".join(self.tokens[first : last + 1])
-            assert self.text[start:end] == text
-            out.append(Entity(label, start, end, text))
-        return out
-
-
-def read_conll(path: Path) -> list[Sentence]:
-    data = path.read_bytes().decode("utf-8")
-    sentences: list[Sentence] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    for line in data.split("\n"):
-        if not line.strip():
-            if tokens:
-                sentences.append(Sentence(tuple(tokens), tuple(tags)))
-                tokens, tags = [], []
-            continue
-        columns = line.split("\t")
-        tokens.append(columns[0])
-        tags.append(columns[-1])
-    if tokens:
-        sentences.append(Sentence(tuple(tokens), tuple(tags)))
-    return sentences
-
-
-def sms_pairs(path: Path) -> list[tuple[str, str]]:
-    """label<TAB>text per line, no quoting, nothing stripped."""
-    lines = path.read_bytes().decode("utf-8").split("\n")
-    assert lines[-1] == ""
-    pairs = []
-    for line in lines[:-1]:
-        label, tab, text = line.partition("\t")
-        assert tab
-        pairs.append((label, text))
-    return pairs
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    data = path.read_bytes().decode("utf-8")
-    assert data.endswith("\n") and not data.endswith("\n\n")
-    return [json.loads(line) for line in data[:-1].split("\n")]
-
-
-def read_csv_rows(path: Path) -> list[list[str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.reader(fh, strict=True))
-
-
-def astral_tokens(sentences: list[Sentence]) -> int:
-    return sum(1 for s in sentences for t in s.tokens if any(ord(c) > 0xFFFF for c in t))
+# -- independent readers (the shared ones are in sources.py) ----------------------------
 
 
 def utf16_offset(text: str, i: int) -> int:
@@ -142,23 +47,10 @@ def utf16_slice(text: str, start: int, end: int) -> str:
     return text.encode("utf-16-le")[2 * start : 2 * end].decode("utf-16-le")
 
 
-def placement(seed: int, document_id: str, index: int | None, shares: list[tuple[str, float]]) -> str:
-    """formats.md, "Splits": sha256("<seed>:<document id>[:<index>]"), first 8
-    bytes big-endian as a fraction of 2**64, against the cumulative shares."""
-    key = f"{seed}:{document_id}" if index is None else f"{seed}:{document_id}:{index}"
-    point = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") / 2**64
-    total = 0.0
-    for name, share in shares:
-        total += share
-        if point < total:
-            return name
-    return shares[-1][0]
-
-
 def convert(source: Path, out: Path, *args: object, expect: int = 0) -> dict:
     code, _, stderr = run_cli("convert", source, "-f", FORMAT, "-o", out, *args)
     assert code == expect, stderr
-    return json.loads((out / REPORT).read_text(encoding="utf-8"))
+    return report_of(out)
 
 
 def validate(folder: Path, *args: object) -> tuple[int, str, str]:
@@ -180,7 +72,7 @@ def _check_extraction(source: Path, out: Path, unit: str) -> list[dict]:
         assert text == sentence.text, number
         assert "dataItemResourceLabels" not in obj  # no --split: Vertex splits
         got = obj["textSegmentAnnotations"]
-        expected = sentence.entities()
+        expected = entities(sentence)
         assert len(got) == len(expected), number
         annotations += len(got)
         for a, e in zip(got, expected):
@@ -192,7 +84,7 @@ def _check_extraction(source: Path, out: Path, unit: str) -> list[dict]:
             else:
                 assert (a["startOffset"], a["endOffset"]) == (e.start, e.end)
                 assert text[a["startOffset"] : a["endOffset"]] == e.text
-    assert annotations == sum(len(s.entities()) for s in sentences)
+    assert annotations == sum(len(entities(s)) for s in sentences)
     assert read_csv_rows(out / "vertex_import.csv") == [["vertex_dataset.jsonl"]]
     manifest = json.loads((out / "vertex_dataset.json").read_text(encoding="utf-8"))
     assert manifest == {"importSchemaUri": EXTRACTION_SCHEMA, "gcsSource": {"uris": ["vertex_dataset.jsonl"]}}
@@ -246,7 +138,7 @@ def _check_split(source: Path, out: Path, seed: int) -> dict[str, int]:
     assert len(lines) == len(sentences)
     counts = {"training": 0, "validation": 0, "test": 0}
     for index, obj in enumerate(lines):
-        expected = ML_USE[placement(seed, source.name, index, SHARES)]
+        expected = ML_USE[split_of(seed, source.name, index, SHARES)]
         assert obj["dataItemResourceLabels"] == {ML_USE_KEY: expected}, index
         counts[expected] += 1
     return counts
@@ -271,7 +163,7 @@ def test_split_rows_ml_use(tmp_path):
     lines = read_jsonl(out / "vertex_import.jsonl")
     assert len(rows) == len(lines) == len(pairs)
     for index, (row, obj, (label, text)) in enumerate(zip(rows, lines, pairs)):
-        expected = ML_USE[placement(5, SMS_SLICE.name, index, SHARES)]
+        expected = ML_USE[split_of(5, SMS_SLICE.name, index, SHARES)]
         assert row == [expected, text, label]
         assert obj["dataItemResourceLabels"] == {ML_USE_KEY: expected}
 
@@ -311,7 +203,7 @@ def test_sms_full(sms_spam, tmp_path):
     pairs = _check_sms(sms_spam, tmp_path / "out")
     assert len(pairs) == 5574
     assert sum(text != text.strip() for _, text in pairs) == 187
-    report = json.loads((tmp_path / "out" / REPORT).read_text(encoding="utf-8"))
+    report = report_of(tmp_path / "out")
     assert report["ready_for_training"] is True, report["checks"]
 
 
@@ -358,7 +250,7 @@ def test_document_labeling(tmp_path):
     report = labelport.convert(project, FORMAT, out, split={"train": 0.5, "test": 0.5}, seed=1)
     rows = read_csv_rows(out / "vertex_import.csv")
     expected = [
-        [ML_USE[placement(1, f"d{i}", None, [("train", 0.5), ("test", 0.5)])], texts[i], "even" if i % 2 == 0 else "odd"]
+        [ML_USE[split_of(1, f"d{i}", None, [("train", 0.5), ("test", 0.5)])], texts[i], "even" if i % 2 == 0 else "odd"]
         for i in range(29)
     ]
     assert rows == expected
