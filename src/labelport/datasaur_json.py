@@ -64,7 +64,11 @@ def line_from(cell: dict[str, Any], where: str) -> Line:
         tokens = list(cell.get("tokens") or content.split())
     except (KeyError, TypeError, ValueError):
         raise InputError("a line without line number or content", where) from None
-    return Line(index, content, tokens, token_starts(content, tokens, where, index), [], cell.get("metadata"))
+    # Tokens joined by single spaces (the usual case) need no search: their
+    # offsets are worked out if and when asked for.
+    joined = content == " ".join(tokens)
+    starts = None if joined else token_starts(content, tokens, where, index)
+    return Line(index, content, tokens, starts, [], cell.get("metadata"))
 
 
 def line_to(line: Line) -> dict[str, Any]:

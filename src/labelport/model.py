@@ -17,6 +17,7 @@ exclusive; each writer converts to its target's unit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Callable, Iterable, Iterator
 
 TOKEN_BASED = "TOKEN_BASED"
@@ -121,16 +122,43 @@ class Arrow:
     extra: dict[str, Any] | None = None
 
 
-@dataclass(slots=True)
 class Line:
-    """One labeled unit of text (a sentence, a cell line) and its tokens."""
+    """One labeled unit of text (a sentence, a cell line) and its tokens.
 
-    index: int
-    text: str
-    tokens: list[str]
-    starts: list[int]  # start offset of each token in ``text``
-    spans: list[Span] = field(default_factory=list)  # spans starting on this line
-    metadata: list[Any] | None = None
+    ``starts`` are the token offsets in ``text``; a reader whose text is the
+    tokens joined by single spaces (CoNLL) leaves them out, and they are
+    worked out only if a writer asks (most lines of NER data have no span,
+    and flat formats never need them).
+    """
+
+    __slots__ = ("index", "text", "tokens", "_starts", "spans", "metadata")
+
+    def __init__(
+        self,
+        index: int,
+        text: str,
+        tokens: list[str],
+        starts: list[int] | None = None,
+        spans: list[Span] | None = None,
+        metadata: list[Any] | None = None,
+    ):
+        self.index = index
+        self.text = text
+        self.tokens = tokens
+        self._starts = starts
+        self.spans: list[Span] = [] if spans is None else spans  # spans starting on this line
+        self.metadata = metadata
+
+    @property
+    def starts(self) -> list[int]:
+        if self._starts is None:
+            starts = list(accumulate([len(token) + 1 for token in self.tokens], initial=0))
+            starts.pop()
+            self._starts = starts
+        return self._starts
+
+    def __repr__(self) -> str:
+        return f"Line({self.index}, {self.text!r}, spans={self.spans!r})"
 
 
 @dataclass(slots=True)
@@ -192,7 +220,7 @@ class Document:
             name=self.name,
             kinds=self.kinds,
             lines=(
-                Line(line.index, line.text, line.tokens, line.starts, [], line.metadata)
+                Line(line.index, line.text, line.tokens, line._starts, [], line.metadata)
                 for line in self.lines
             ),
             columns=self.columns,

@@ -43,7 +43,9 @@ def writable_tokens(line: Line, forbidden_space: bool, report: Report, document:
     """The line's tokens, each repaired if it cannot stand alone on a line
     (``forbidden_space``: the format separates columns with spaces)."""
     tokens = line.tokens
-    if " ".join(tokens).split() == tokens:  # no token is empty or holds white space: the common case
+    # text.split() holds no empty or white-space token: if it equals the
+    # tokens (it does for CoNLL), none needs repairing
+    if line.text.split() == tokens or " ".join(tokens).split() == tokens:
         return tokens
     repaired = []
     for token in tokens:

@@ -19,8 +19,11 @@ class Conll2003Writer(DocumentWriter):
 
     def line(self, line: Line) -> None:
         tokens = writable_tokens(line, True, self.report, self.document.name)
-        tags = iob_tags(len(tokens), self.spans(line))
-        self.fh.write("\n" + "".join([f"{token} -X- _ {tag}\n" for token, tag in zip(tokens, tags)]))
+        if line.spans:
+            tags = iob_tags(len(tokens), self.spans(line))
+            self.fh.write("\n" + "".join([f"{token} -X- _ {tag}\n" for token, tag in zip(tokens, tags)]))
+        else:
+            self.fh.write("\n" + " -X- _ O\n".join(tokens) + " -X- _ O\n")
 
 
 FORMAT = Format(

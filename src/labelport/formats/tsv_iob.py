@@ -15,8 +15,10 @@ class TsvIobWriter(DocumentWriter):
 
     def line(self, line: Line) -> None:
         tokens = writable_tokens(line, False, self.report, self.document.name)
-        tags = self.tags(len(tokens), self.spans(line), line)
-        body = "\n".join(map("\t".join, zip(tokens, tags)))
+        if line.spans:
+            body = "\n".join(map("\t".join, zip(tokens, self.tags(len(tokens), self.spans(line), line))))
+        else:
+            body = "\tO\n".join(tokens) + "\tO"
         self.fh.write(body + "\n" if self.first else "\n" + body + "\n")
         self.first = False
 

@@ -13,7 +13,6 @@ time, so memory stays flat whatever its size.
 
 from __future__ import annotations
 
-from itertools import accumulate
 from typing import IO, Iterator
 
 from ..errors import InputError
@@ -127,8 +126,6 @@ class _Stream:
         self, tags: list[str], first: int, line_index: int, starts: list[int], tokens: list[str], notes: dict[str, int]
     ) -> list[Span]:
         spans: list[Span] = []
-        if tags.count("O") == len(tags):
-            return spans
         current: Span | None = None
         for i, tag in enumerate(tags):
             if tag == "O" or not tag:
@@ -207,9 +204,10 @@ class _Document:
         sentence = self._first
         while True:
             tokens, tags, first = sentence
-            starts = list(accumulate([len(token) + 1 for token in tokens], initial=0))
-            starts.pop()
-            yield Line(index, " ".join(tokens), tokens, starts, stream.spans(tags, first, index, starts, tokens, notes))
+            line = Line(index, " ".join(tokens), tokens)
+            if tags.count("O") != len(tags):  # most sentences hold no entity: no offsets needed
+                line.spans = stream.spans(tags, first, index, line.starts, tokens, notes)
+            yield line
             index += 1
             next_sentence = next(self._sentences, None)
             if next_sentence is None:
