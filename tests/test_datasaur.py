@@ -140,3 +140,31 @@ def test_span_outside_its_token_is_refused(tmp_path):
     bad.write_text(json.dumps(data))
     with pytest.raises(InputError, match="falls outside its token"):
         list(labelport.load(bad).documents())
+
+
+TWO_DOCUMENTS = """-DOCSTART- -X- -X- O
+
+Alice\tB-person
+said\tO
+
+-DOCSTART- -X- -X- O
+
+Paris\tB-location
+met\tO
+Bob\tB-person
+"""
+
+
+def test_labels_the_first_file_does_not_list_survive_a_folder(tmp_path):
+    """A project read from a folder takes its label sets from the first file;
+    labels only later files use must still resolve in what is written."""
+    source = tmp_path / "two.conll"
+    source.write_text(TWO_DOCUMENTS, encoding="utf-8")
+    labelport.convert(labelport.load(source), "DATASAUR_SCHEMA", tmp_path / "schema")
+    labelport.convert(labelport.load(tmp_path / "schema"), "JSON_ADVANCED", tmp_path / "advanced")
+    second = json.loads((tmp_path / "advanced" / "two.conll#2.json").read_text(encoding="utf-8"))
+    items = {(ls["index"], item["id"]): item["labelName"] for ls in second["labelSets"] for item in ls["labelItems"]}
+    named = sorted(items[(label["layer"], label["labelSetItemId"])] for label in second["labels"])
+    assert named == ["location", "person"]
+    report = labelport.convert(labelport.load(tmp_path / "schema"), "TSV_IOB", tmp_path / "tsv")
+    assert report.counts["spans"] == 3 and not report.losses

@@ -108,16 +108,17 @@ def label_sets_to(label_sets: list[LabelSet]) -> list[dict[str, Any]]:
 class LabelNames:
     """labelSetItemId <-> label name, per label set (layer).
 
-    A project read from a format without label sets (CoNLL) has none: then
-    each label is its own id, and :meth:`label_sets` lists the labels met,
-    so the file written still resolves every label through its label sets.
+    The label sets written are the project's, extended with every label met
+    that they do not list (a project read from CoNLL has none; one read from
+    a folder has the first file's): a file labelport writes resolves every
+    label through its own label sets.
     """
 
     def __init__(self, label_sets: list[LabelSet]):
         self.label_sets_given = label_sets
         self._names = {(ls.index, label.id): label.name for ls in label_sets for label in ls.labels}
         self._ids = {(ls.index, label.name): label.id for ls in label_sets for label in ls.labels}
-        self._met: dict[int, dict[str, None]] = {}
+        self._added: dict[int, dict[str, str]] = {}  # layer -> item id -> name, beyond the given sets
 
     def name(self, layer: int, item_id: Any, given: Any) -> str:
         """The label's name: as given, else through the label sets."""
@@ -130,19 +131,25 @@ class LabelNames:
             return str(item_id)
         return name
 
-    def item_id(self, layer: int, name: str) -> str | None:
-        if self.label_sets_given:
-            return self._ids.get((layer, name))
-        self._met.setdefault(layer, {})[name] = None
-        return name
+    def item_id(self, layer: int, name: str, given_id: str | None = None) -> str:
+        """The id a label is written with; a label the sets lack is added."""
+        if given_id is not None and self._names.get((layer, given_id)) == name:
+            return given_id
+        known = self._ids.get((layer, name))
+        if known is not None:
+            return known
+        item = given_id if given_id is not None and (layer, given_id) not in self._names else name
+        self._added.setdefault(layer, {})[item] = name
+        self._names[(layer, item)] = name
+        self._ids[(layer, name)] = item
+        return item
 
     def label_sets(self) -> list[LabelSet]:
-        if self.label_sets_given:
-            return self.label_sets_given
-        return [
-            LabelSet(layer, f"Label set {layer + 1}", [Label(name, name) for name in names])
-            for layer, names in sorted(self._met.items())
-        ]
+        sets = {ls.index: LabelSet(ls.index, ls.name, list(ls.labels), ls.id) for ls in self.label_sets_given}
+        for layer, added in sorted(self._added.items()):
+            label_set = sets.setdefault(layer, LabelSet(layer, f"Label set {layer + 1}"))
+            label_set.labels.extend(Label(item, name) for item, name in added.items())
+        return [sets[index] for index in sorted(sets)]
 
 
 def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, where: str) -> Span:
@@ -206,7 +213,7 @@ def _label_head(item: Span | Arrow, item_id: Any, type_name: str, names: LabelNa
     entry: dict[str, Any] = {"id": item_id}
     if with_type:
         entry["type"] = type_name
-    label_id = item.label_id if item.label_id is not None else names.item_id(item.label_set, item.label)
+    label_id = names.item_id(item.label_set, item.label, item.label_id)
     entry.update(layer=item.label_set, labelSetItemId=label_id, labelName=item.label)
     return entry
 

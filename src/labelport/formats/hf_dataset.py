@@ -313,11 +313,15 @@ def _unique(names: Iterable[str]) -> list[str]:
 
 
 def span_labels(project: Project) -> list[str]:
-    """Label set 0 in order, else the sorted labels of a first pass."""
+    """Label set 0 in order, else the sorted labels of a first pass. A project
+    of several files may use labels its first file's label sets lack: there the
+    first pass adds them, after label set 0's."""
+    given: list[str] = []
     if project.label_sets:
         label_set = next((ls for ls in project.label_sets if ls.index == 0), project.label_sets[0])
-        if label_set.labels:
-            return _unique(label.name for label in label_set.labels)
+        given = _unique(label.name for label in label_set.labels)
+        if given and not project.parts:
+            return given
     found: set[str] = set()
     for document in project.documents():
         if TOKEN_BASED not in document.kinds:
@@ -326,7 +330,7 @@ def span_labels(project: Project) -> list[str]:
             for span in line.spans:
                 if span.label_set == 0:
                     found.add(span.label)
-    return sorted(found)
+    return given + sorted(found.difference(given))
 
 
 def answer_labels(project: Project, kind: str, question: Question) -> list[str]:
