@@ -13,6 +13,7 @@ time, so memory stays flat whatever its size.
 
 from __future__ import annotations
 
+import re
 from typing import IO, Iterator
 
 from ..errors import InputError
@@ -35,13 +36,17 @@ def read(source: Source, options: ReadOptions, format_id: str) -> Project:
 
 
 _BLOCK = 1 << 20
+#: One or more lines that are empty or only white space: the end of a sentence.
+_BLANK_RUN = re.compile(r"^[^\S\n]*\n(?:[^\S\n]*\n)*", re.MULTILINE)
 
 
 class _Stream:
     """The state of one pass over a file: position, scheme, column count.
 
-    The file is read and decoded a block at a time, not a line at a time:
-    the per-line work is the cost of reading CoNLL, so it is kept minimal.
+    The file is read and decoded a block at a time, and a sentence's lines
+    are split into columns all at once (a few C-level string operations per
+    sentence, none per line); a line is looked at on its own only to name
+    the line of an error or of a -DOCSTART-.
     """
 
     def __init__(self, fh: IO[bytes], source: Source):
@@ -51,19 +56,23 @@ class _Stream:
         self.columns = 0
         self.tab = True
         self.pending = False  # stopped at a -DOCSTART- line
-        self.lines: list[str] = []  # the current block's lines
-        self.pos = 0  # the next line to read in ``lines``
-        self.base = 0  # physical number of the line before ``lines[0]``
-        self._rest = b""
+        self.text = ""  # decoded whole lines, "\r\n" read as "\n"
+        self.docstart_in_text = False
+        self.pos = 0  # where the next unread line starts in ``text``
+        self.number = 0  # physical number of the line before ``pos``
+        self._rest = b""  # a line not yet whole
+        self._short_line: re.Pattern[str] | None = None  # a line with too few tabs, between newlines
 
     def _refill(self) -> bool:
-        """Read the next block of whole lines; False at the end of the file."""
-        self.base += len(self.lines)
-        self.lines, self.pos = [], 0
-        while not self.lines:
+        """Add the next block of whole lines to what is unread; False at the
+        end of the file."""
+        unread = self.text[self.pos :]
+        while True:
             block = self.fh.read(_BLOCK)
             if not block:
                 if not self._rest:
+                    self.text, self.pos = unread, 0
+                    self.docstart_in_text = DOCSTART in unread
                     return False
                 block, self._rest = self._rest + b"\n", b""
             else:
@@ -75,52 +84,83 @@ class _Stream:
             try:
                 text = block.decode("utf-8")
             except UnicodeDecodeError as exc:
-                number = self.base + block.count(b"\n", 0, exc.start) + 1
+                number = self.number + unread.count("\n") + block.count(b"\n", 0, exc.start) + 1
                 column = exc.start - block.rfind(b"\n", 0, exc.start)
                 raise InputError(f"not valid UTF-8 (byte {column} of the line)", self.label, number) from None
-            lines = text.split("\n")
-            lines.pop()  # after the last newline
             if "\r" in text:
-                lines = [line[:-1] if line.endswith("\r") else line for line in lines]
-            self.lines = lines
-        return True
+                text = text.replace("\r\n", "\n")
+            self.text, self.pos = unread + text, 0
+            self.docstart_in_text = DOCSTART in self.text
+            return True
 
     def sentences(self) -> Iterator[tuple[list[str], list[str], int]]:
         """(tokens, tags, first line number) of each sentence up to the next
         -DOCSTART- or the end of the file."""
+        while True:
+            text = self.text
+            for blank in _BLANK_RUN.finditer(text, self.pos):
+                start, end = blank.span()
+                sentence = self._take(text, self.pos, start) if start > self.pos else None
+                if self.pending:
+                    if sentence:
+                        yield sentence
+                    return
+                self.number += text.count("\n", start, end)
+                self.pos = end
+                if sentence:
+                    yield sentence
+            if not self._refill():
+                if self.pos < len(self.text):  # the last sentence, with no blank line after it
+                    sentence = self._take(self.text, self.pos, len(self.text))
+                    if sentence:
+                        yield sentence
+                return
+
+    def _take(self, text: str, start: int, end: int) -> tuple[list[str], list[str], int] | None:
+        """The sentence of the lines ``text[start:end]`` (no blank line among
+        them); stops at a -DOCSTART- line, setting ``pending``."""
+        chunk = text[start : end - 1]  # without the last newline
+        first = self.number + 1
+        if self.docstart_in_text and DOCSTART in chunk:
+            lines = chunk.split("\n")
+            for k, line in enumerate(lines):
+                if line.split(maxsplit=1)[0] == DOCSTART or line.split("\t", 1)[0] == DOCSTART:
+                    self.number += k + 1
+                    self.pos = start + sum(len(before) + 1 for before in lines[: k + 1])
+                    self.pending = True
+                    return self._columns(lines[:k], first) if k else None
+        self.number += chunk.count("\n") + 1
+        self.pos = end
+        columns = self.columns
+        if columns and self.tab:
+            n_lines = chunk.count("\n") + 1
+            parts = chunk.replace("\n", "\t").split("\t")
+            # the right number of tabs, and no line short of them: every line is right
+            if len(parts) == columns * n_lines and (
+                columns == 1 or self._short_line.search(f"\n{chunk}\n") is None  # type: ignore[union-attr]
+            ):
+                tags = parts[columns - 1 :: columns] if columns > 1 else [""] * n_lines
+                return parts[::columns], tags, first
+        return self._columns(chunk.split("\n"), first)
+
+    def _columns(self, lines: list[str], first: int) -> tuple[list[str], list[str], int]:
+        """Token and tag of each line, one line at a time: the first token
+        line of the file sets the separator and the column count; a line
+        whose count differs is an error naming it."""
         tokens: list[str] = []
         tags: list[str] = []
-        first = 0
-        while self.pos < len(self.lines) or self._refill():
-            lines, base, columns, tab = self.lines, self.base, self.columns, self.tab
-            for i in range(self.pos, len(lines)):
-                text = lines[i]
-                if not text or text.isspace():
-                    if tokens:
-                        self.pos = i + 1
-                        yield tokens, tags, first
-                        tokens, tags = [], []
-                    continue
-                parts = text.split("\t") if tab else text.split()
-                if parts[0] == DOCSTART or (len(parts) != columns and text.startswith(DOCSTART + " ")):
-                    self.pos, self.pending = i + 1, True
-                    if tokens:
-                        yield tokens, tags, first
-                    return
-                if len(parts) != columns:
-                    if columns:
-                        raise InputError(f"{len(parts)} columns, the lines before it have {columns}", self.label, base + i + 1)
-                    # the first token line sets the separator and the column count
-                    tab = self.tab = "\t" in text
-                    parts = text.split("\t") if tab else text.split()
-                    columns = self.columns = len(parts)
-                if not tokens:
-                    first = base + i + 1
-                tokens.append(parts[0])
-                tags.append(parts[-1] if columns > 1 else "")
-            self.pos = len(lines)
-        if tokens:
-            yield tokens, tags, first
+        for number, line in enumerate(lines, first):
+            parts = line.split("\t") if self.tab else line.split()
+            if len(parts) != self.columns:
+                if self.columns:
+                    raise InputError(f"{len(parts)} columns, the lines before it have {self.columns}", self.label, number)
+                self.tab = "\t" in line
+                parts = line.split("\t") if self.tab else line.split()
+                self.columns = len(parts)
+                self._short_line = re.compile(rf"\n(?:[^\t\n]*\t){{0,{max(self.columns - 2, 0)}}}[^\t\n]*\n")
+            tokens.append(parts[0])
+            tags.append(parts[-1] if self.columns > 1 else "")
+        return tokens, tags, first
 
     def spans(
         self, tags: list[str], first: int, line_index: int, starts: list[int], tokens: list[str], notes: dict[str, int]
