@@ -37,9 +37,17 @@ def parse(source_label: str, data: bytes) -> Any:
         raise InputError(f"not valid JSON: {exc.msg}", source_label, exc.lineno) from None
 
 
+_KNOWN: dict[tuple[str, ...], frozenset[str]] = {}
+
+
 def _extra(entry: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any] | None:
-    extra = {k: v for k, v in entry.items() if k not in known}
-    return extra or None
+    """The entry's keys labelport does not model (usually none: one C-level
+    set difference tells)."""
+    known_set = _KNOWN.get(known)
+    if known_set is None:
+        known_set = _KNOWN[known] = frozenset(known)
+    unknown = entry.keys() - known_set
+    return {k: entry[k] for k in entry if k in unknown} if unknown else None
 
 
 # -- lines ---------------------------------------------------------------------

@@ -103,12 +103,22 @@ def _merge(path: Path, sources: list[Source], options: ReadOptions) -> Project:
     and questions); each other file is read when its documents are wanted, so
     memory holds one file at a time however many there are.
     """
-    first = read_source(sources[0], options)
+    first_format = detect(sources[0], options)
+    first = reader_module(first_format).read(sources[0], options, first_format)
     if len(sources) == 1:
         return replace(first, source=str(path))
+    suffix = PurePosixPath(sources[0].name).suffix.lower()
 
     def part(source: Source) -> Project:
-        return replace(first, documents_factory=lambda: read_source(source, options).documents(), source=source.label)
+        # Files named like the first are read as its format without opening
+        # them twice to find out (a reader still refuses a file not of it).
+        same = PurePosixPath(source.name).suffix.lower() == suffix
+
+        def documents() -> Iterator[Document]:
+            format_id = first_format if same else detect(source, options)
+            return reader_module(format_id).read(source, options, format_id).documents()
+
+        return replace(first, documents_factory=documents, source=source.label)
 
     parts = [first, *(part(source) for source in sources[1:])]
 
