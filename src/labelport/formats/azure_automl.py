@@ -24,7 +24,8 @@ every split has the same header. The MLTable turns off column type inference,
 so a text that looks like a number stays a string in every split (AutoML
 rejects train and validation columns of different types).
 
-Everything streams: one open file per split, a line or row at a time. The
+Everything streams: one open file per split, a line or row at a time (NER
+sentences are written a batch of ``BATCH`` at a time). The
 minimums (50 training sentences or rows, 2 labels, a validation file) are
 checked afterwards on the files, by :mod:`labelport.validate.azure`.
 """
@@ -36,7 +37,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
-from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project
+from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Span
 from ..output import safe_name
 from ..report import Report
 from ._classify import UNLABELED, classification_kind, examples, label_question
@@ -72,6 +73,8 @@ EMPTY_LINES = "lines without tokens (no sentence to write)"
 SEVERAL_ANSWERS = "several answers to a single-answer question (the first is written)"
 #: token findings listed one by one; the rest are summed up in one more
 MAX_TOKEN_FINDINGS = 20
+#: NER sentences written at a time (one write of their lines)
+BATCH = 256
 
 
 def write_project(project: Project, out: Path, ctx: Context) -> None:
@@ -107,9 +110,25 @@ class _NerFile:
         self.name = f"{name}.txt"
         self.rel = f"{name}/{self.name}"
         self.fh: IO[str] = open(folder / self.name, "w", encoding="utf-8", newline="\n")
-        self.lines = 0  # lines written so far
-        self.sentences = 0
+        self.sentences = 0  # so far, written or pending
+        self.tokens = 0  # token lines so far
+        self.pending: list[str] = []  # the last sentences' lines, written a batch at a time
+        self.flushed = False  # a sentence was written
         _mltable(folder, NER_MLTABLE, self.name)
+
+    def flush(self) -> None:
+        """Write the pending sentences, a blank line between each two."""
+        if self.pending:
+            text = "\n".join(self.pending)
+            self.fh.write("\n" + text if self.flushed else text)
+            self.flushed = True
+            self.pending.clear()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.fh.close()
 
 
 class _NerWriter:
@@ -123,15 +142,53 @@ class _NerWriter:
         self.token_findings = 0
 
     def write(self) -> None:
+        """Every line, as lean as the work allows: a line without spans is
+        its tokens joined with ``" O\\n"``; tags are made only for lines with
+        spans (:meth:`tagged`)."""
+        report, carries, files = self.report, self.fmt.carries, self.files
+        split: str | None = None
+        f: _NerFile
+        pending: list[str] = []
         try:
             for entry in items(self.fmt, self.project, self.ctx):
-                if entry.item is not None:
-                    self.line(entry.document.name, entry.split, entry.item)  # type: ignore[arg-type]
-            if TRAIN not in self.files:
+                line: Line | None = entry.item  # type: ignore[assignment]
+                if line is None:
+                    continue
+                document = entry.document.name
+                tokens = line.tokens
+                if not tokens:
+                    if kept_spans(line, carries, report, document) or line.text:
+                        report.drop(EMPTY_LINES, {"document": document, "line": line.index})
+                    continue
+                joined = "".join(tokens)
+                # every white-space character but the space is unprintable: such tokens need no repair
+                if joined.isprintable() and " " not in joined and "" not in tokens:
+                    written = tokens
+                else:
+                    written = writable_tokens(line, True, report, document)
+                    if written is not tokens:
+                        written = self.repaired(line, written, document)
+                if line.spans:
+                    body = self.tagged(written, kept_spans(line, carries, report, document), document)
+                else:
+                    body = " O\n".join(written) + " O\n"
+                if entry.split != split:
+                    split = entry.split
+                    f = files.get(split) or self.file(split)
+                    pending = f.pending
+                pending.append(body)
+                if len(pending) == BATCH:
+                    f.flush()
+                if written is not tokens:
+                    # the sentence's first line: after the lines of those before it and a blank line each
+                    self.unwritable(document, line, written, f, f.tokens + f.sentences + 1)
+                f.tokens += len(written)
+                f.sentences += 1
+            if TRAIN not in files:
                 self.file(TRAIN)  # an empty project still gets its (empty) training file
         finally:
-            for f in self.files.values():
-                f.fh.close()
+            for f in files.values():
+                f.close()
         if self.token_findings > MAX_TOKEN_FINDINGS:
             more = self.token_findings - MAX_TOKEN_FINDINGS
             self.report.find(UNWRITABLE_TOKEN_RULE, f"{more:,} more tokens hold white space (see not_carried in the "
@@ -150,36 +207,34 @@ class _NerWriter:
             self.report.split_count(split, "files", 2)
         return f
 
-    def line(self, document: str, split: str, line: Line) -> None:
-        spans = kept_spans(line, self.fmt.carries, self.report, document)
-        if not line.tokens:
-            if spans or line.text:
-                self.report.drop(EMPTY_LINES, {"document": document, "line": line.index})
-            return
-        tokens = self.tokens(line, document)
-        if spans:
-            labels = [self.tag_label(span.label, document) for span in spans]
-            if labels != [span.label for span in spans]:
-                spans = [replace(span, label=label) for span, label in zip(spans, labels)]
-        tags = iob_tags(len(tokens), spans)
-        f = self.file(split)
-        if f.sentences:
-            f.fh.write("\n")
-            f.lines += 1
-        first = f.lines + 1
-        f.fh.write("".join([f"{token} {tag}\n" for token, tag in zip(tokens, tags)]))
-        f.lines += len(tokens)
-        f.sentences += 1
-        if tokens is not line.tokens:
-            self.unwritable(document, line, tokens, f, first)
+    def tagged(self, tokens: list[str], spans: list[Span], document: str) -> str:
+        """The ``token tag`` lines of a line with IOB2 tags: the tokens
+        between spans joined as ``O`` lines, a span's inside ones likewise."""
+        tags_written = self.tags_written
+        n = len(tokens)
+        parts = []
+        at = 0
+        for span in spans:
+            start, end = span.token_start, span.token_end
+            if not at <= start <= end < n:  # not in order, apart and on the line, as kept_spans and readers make them
+                spans = [replace(span, label=self.tag_label(span.label, document)) for span in spans]
+                return "".join([f"{token} {tag}\n" for token, tag in zip(tokens, iob_tags(n, spans))])
+            label = tags_written.get(span.label) or self.tag_label(span.label, document)
+            if start > at:
+                parts.append(" O\n".join(tokens[at:start]) + " O\n")
+            parts.append(f"{tokens[start]} B-{label}\n")
+            if end > start:
+                inside = f" I-{label}\n"
+                parts.append(inside.join(tokens[start + 1 : end + 1]) + inside)
+            at = end + 1
+        if at < n:
+            parts.append(" O\n".join(tokens[at:]) + " O\n")
+        return "".join(parts)
 
-    def tokens(self, line: Line, document: str) -> list[str]:
-        """The tokens as ``token tag`` lines can hold them: no white space of
-        any kind (writable_tokens leaves ASCII controls such as VT and FF)."""
-        tokens = writable_tokens(line, True, self.report, document)
-        text = line.text
-        if text.count(" ") + 1 == len(text.split()):
-            return tokens  # the only white space is single spaces between words
+    def repaired(self, line: Line, tokens: list[str], document: str) -> list[str]:
+        """The tokens writable_tokens repaired, as ``token tag`` lines can
+        hold them: no white space of any kind (its fast path returns the
+        line's own tokens only when they hold none)."""
         fixed = list(tokens)
         for i, token in enumerate(tokens):
             if any(c.isspace() for c in token):

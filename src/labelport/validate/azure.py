@@ -17,9 +17,10 @@ Hard findings are what AutoML's validators reject (the job fails); soft ones
 are its minimums (50 training sentences or rows, 2 labels, a validation set),
 and what it accepts but likely not as meant (an ``I-X`` that starts an
 entity). Every finding names the file (relative to the folder) and, when it is
-about one line, its 1-based line number. Files are read a line or a row at a
-time; at most ``MAX_PER_RULE`` findings of one rule are listed per file, the
-rest are counted in one more.
+about one line, its 1-based line number. Files stream: NER files a block of
+lines at a time (checked whole, line by line only where a rule may be
+broken), CSV files a row at a time; at most ``MAX_PER_RULE`` findings of one
+rule are listed per file, the rest are counted in one more.
 """
 
 from __future__ import annotations
@@ -346,34 +347,25 @@ class _Checker:
         ``O``/``B-``/``I-`` tag; no blank first line, no two blank lines, one
         ``\\n`` after the last token line.
 
-        The file is read a block at a time; a line that passes is handled by
-        one regular expression, any other by :meth:`ner_line`, which says why."""
+        The file is read a block of whole lines at a time; a block that
+        breaks no rule (the usual case) is checked as a whole by
+        :meth:`ner_block`, with a few C-level operations. Any other block is
+        read a line at a time by :meth:`ner_lines`, which finds and
+        describes what is wrong."""
         rel = df.rel
         st = _NerState()
-        fullmatch = _GOOD_LINE.fullmatch
         add = self.out.add
         with self.tree.open(rel) as fh:
             blocks = _Blocks(fh)
-            for lines, bad in blocks:
-                for text in lines:
-                    st.number += 1
-                    if not bad and st.number > 2:
-                        if text:
-                            m = fullmatch(text)
-                            if m is not None:
-                                tag = m.group(1)
-                                if tag[0] == "I" and st.previous[2:] != tag[2:]:
-                                    add("azure.ner.iob2", f"{tag} follows {st.previous}: AutoML accepts it, but an "
-                                        f"entity should start with B-{tag[2:]} (IOB2)", False, rel, st.number)
-                                st.previous = tag
-                                st.blank = False
-                                st.in_sentence = True
-                                continue
-                        elif st.blank is False:
-                            st.blank, st.in_sentence, st.previous = True, False, "O"
-                            st.samples += 1
-                            continue
-                    self.ner_line(rel, st, text, bad)
+            for text, bad in blocks:
+                if not bad:
+                    while st.number < 2 and text:  # a first -DOCSTART- line and the line after it
+                        cut = text.find("\n") + 1 or len(text)
+                        self.ner_lines(rel, st, text[:cut], False)
+                        text = text[cut:]
+                    if not text or self.ner_block(st, text):
+                        continue
+                self.ner_lines(rel, st, text, bad)
         number, stats = st.number, _Stats(samples=st.samples)
         if number == 0 or (st.skip or st.blank is None) and not st.in_sentence:
             add("azure.ner.empty", "no sentence: the file is empty", True, rel)
@@ -386,6 +378,57 @@ class _Checker:
         if st.in_sentence:
             stats.samples += 1
         return stats
+
+    def ner_block(self, st: _NerState, text: str) -> bool:
+        """Whole lines (after the first two) that break no rule: counted, and
+        True; False, with nothing counted, when one of them may break one."""
+        if text[-1] != "\n":
+            return False  # the last line, cut
+        m = _GOOD_LINES.fullmatch(text)
+        if m is None:
+            return False  # a line that is not `token tag`, two blank lines in a row, an I-X after no X
+        if text[0] == "\n" and st.blank is not False:
+            return False  # a blank first line, or two blank lines across blocks
+        if m.group(1) is not None and m.group(1) != st.previous[2:]:
+            return False  # the first line's I-X does not follow an X
+        lines = text.count("\n")
+        st.number += lines
+        st.samples += lines - text.count(" ")  # one space a token line; each blank line ends a sentence
+        last = text[text.rfind("\n", 0, -1) + 1 : -1]
+        if last:
+            st.blank, st.in_sentence, st.previous = False, True, last[last.index(" ") + 1 :]
+        else:
+            st.blank, st.in_sentence, st.previous = True, False, "O"
+        return True
+
+    def ner_lines(self, rel: str, st: _NerState, block: str, bad: bool) -> None:
+        """The lines of ``block`` one at a time: a line that passes is handled
+        by one regular expression, any other by :meth:`ner_line`, which says
+        why."""
+        fullmatch = _GOOD_LINE.fullmatch
+        add = self.out.add
+        lines = block.split("\n")
+        if block.endswith("\n"):
+            lines.pop()  # after the last "\n"
+        for text in lines:
+            st.number += 1
+            if not bad and st.number > 2:
+                if text:
+                    m = fullmatch(text)
+                    if m is not None:
+                        tag = m.group(1)
+                        if tag[0] == "I" and st.previous[2:] != tag[2:]:
+                            add("azure.ner.iob2", f"{tag} follows {st.previous}: AutoML accepts it, but an "
+                                f"entity should start with B-{tag[2:]} (IOB2)", False, rel, st.number)
+                        st.previous = tag
+                        st.blank = False
+                        st.in_sentence = True
+                        continue
+                elif st.blank is False:
+                    st.blank, st.in_sentence, st.previous = True, False, "O"
+                    st.samples += 1
+                    continue
+            self.ner_line(rel, st, text, bad)
 
     def ner_line(self, rel: str, st: _NerState, text: str, bad: bool) -> None:
         """One line, every rule, with the reason for each it breaks."""
@@ -630,6 +673,28 @@ class _Checker:
 
 #: a token line that breaks no rule: a token without white space, one space, a tag
 _GOOD_LINE = re.compile(r"\S+ (O|[BI]-\S+)")
+
+
+def _good_lines(possessive: str) -> re.Pattern[str]:
+    """Lines that break no rule, each ending with "\\n": an optional blank
+    line (it must follow a token line: checked apart) or token lines tagged
+    I-X (group 1: X, which the line before must end, checked apart), then
+    sentences: token lines, each B-X followed by its I-X lines, and a blank
+    line; then token lines. Each of its parts can match only one way, so a
+    text it does not match fails in linear time."""
+    p = possessive
+
+    def token_line(group: int) -> str:
+        return rf"\S+{p} (?:O\n|B-(\S+{p})\n(?:\S+{p} I-\{group}\n)*{p})"
+
+    inside = rf"\S+{p} I-(\S+{p})\n(?:\S+{p} I-\1\n)*{p}"
+    return re.compile(rf"(?:{inside}\n?|\n)?(?:(?:{token_line(2)})+{p}\n)*{p}(?:{token_line(3)})*{p}")
+
+
+try:
+    _GOOD_LINES = _good_lines("+")
+except re.error:  # Python 3.10: no possessive quantifiers
+    _GOOD_LINES = _good_lines("")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _BLOCK = 1 << 18
 
@@ -647,15 +712,16 @@ class _NerState:
 
 
 class _Blocks:
-    """The lines of a binary stream, a block at a time: (lines, bad), bad when
-    the block is not valid UTF-8 (its lines then hold surrogate escapes).
-    Lines are split on "\\n" only; ``ended`` says whether the last ended with one."""
+    """A binary stream's text, a block of whole lines at a time: (text, bad),
+    bad when the block is not valid UTF-8 (its text then holds surrogate
+    escapes). Every block but the last ends with "\\n"; ``ended`` says
+    whether the last does."""
 
     def __init__(self, fh: IO[bytes]):
         self.fh = fh
         self.ended = True
 
-    def __iter__(self) -> Iterator[tuple[list[str], bool]]:
+    def __iter__(self) -> Iterator[tuple[str, bool]]:
         rest = b""
         while True:
             block = self.fh.read(_BLOCK)
@@ -665,19 +731,17 @@ class _Blocks:
             cut = block.rfind(b"\n") + 1
             block, rest = block[:cut], block[cut:]
             if block:
-                lines, bad = _decode(block)
-                lines.pop()  # after the last "\n"
-                yield lines, bad
+                yield _decode(block)
         if rest:
             self.ended = False
             yield _decode(rest)
 
 
-def _decode(block: bytes) -> tuple[list[str], bool]:
+def _decode(block: bytes) -> tuple[str, bool]:
     try:
-        return block.decode("utf-8").split("\n"), False
+        return block.decode("utf-8"), False
     except UnicodeDecodeError:
-        return block.decode("utf-8", "surrogateescape").split("\n"), True
+        return block.decode("utf-8", "surrogateescape"), True
 
 
 def _records(reader: Any) -> Iterator[tuple[int, int, list[str]]]:
