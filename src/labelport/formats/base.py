@@ -161,6 +161,7 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
     assign = splitter.assign if splitter.active else None
     only = splitter.names[0]
     per_split: dict[str, int] = {}
+    answered: dict[str, int] = {}  # question id -> rows answering it
     n_items = n_tokens = 0
     try:
         if kind == TOKEN_BASED:
@@ -182,11 +183,16 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
                 split = assign(document.id, row.index) if assign else only
                 per_split[split] = per_split.get(split, 0) + 1
                 n_items += 1
-                count_answers(row.answers, report)
+                for question_id, value in row.answers.items():
+                    if value not in (None, "", []):
+                        answered[question_id] = answered.get(question_id, 0) + 1
                 yield Item(document, kind, split, row)
                 if not n_items & 1023:
                     ctx.progress.tick(1024)
     finally:
+        if answered:
+            report.count("answers", sum(answered.values()))
+            report.answers_per_question.update(answered)
         unit = "lines" if kind == TOKEN_BASED else "rows"
         report.count(unit, n_items)
         if n_tokens:
