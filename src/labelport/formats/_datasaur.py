@@ -17,7 +17,7 @@ from ..model import Document, Line, Span
 from ..report import Report
 from .base import MULTILINE
 
-_SPILL_IN_MEMORY = 16 << 20
+_SPILL_IN_MEMORY = 1 << 20  # past this, label entries wait on disk: memory stays flat
 
 
 def dumps(value: Any) -> str:
