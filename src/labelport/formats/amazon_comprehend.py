@@ -24,6 +24,7 @@ import re
 import unicodedata
 from contextlib import ExitStack
 from dataclasses import replace
+from itertools import filterfalse
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,6 +58,8 @@ EMPTY_SPANS = "empty spans (no characters; not written)"
 VALIDATION_TO_TEST = "validation share (Comprehend has no validation set; written to test/)"
 EXTRA_ANSWERS = "answers beyond the first of a multi-class example (not written)"
 ASTRAL = "lines with characters outside the BMP"
+#: Lines of documents.txt kept before they are written, in one piece.
+_PENDING = 1024
 
 #: LabelDelimiter candidates, in order of preference: the API accepts one of
 #: `` ~!@#$%^*-_+=|\:;<TAB>>?/`` (API_DocumentClassifierInputDataConfig).
@@ -117,13 +120,30 @@ def write_project(project: Project, out: Path, ctx: Context) -> None:
 
 
 class _EntitySplit:
-    """The documents and annotations files of one split."""
+    """The documents and annotations files of one split. Lines and rows are
+    kept in lists and written a block at a time."""
 
     def __init__(self, out: Path, name: str, files: ExitStack):
         self.documents: IO[str] = files.enter_context(_create(out / name / "documents" / DOCUMENTS))
         self.annotations: IO[str] = files.enter_context(_create(out / name / "annotations" / ANNOTATIONS))
         self.annotations.write(HEADER)
-        self.line = 0  # the next line's number in documents.txt
+        self.line = 0  # lines written to documents.txt
+        self.pending: list[str] = []  # the next lines of documents.txt
+        self.rows: list[str] = []  # the next rows of annotations.csv
+        self.astral = 0  # lines written with characters outside the BMP
+
+    def flush(self) -> None:
+        pending = self.pending
+        if pending:
+            block = "\n".join(pending)
+            if not block.isascii():
+                self.astral += sum(map(has_astral, filterfalse(str.isascii, pending)))
+            self.documents.write(block + "\n")
+            self.line += len(pending)
+            pending.clear()
+        if self.rows:
+            self.annotations.write("".join(self.rows))
+            self.rows.clear()
 
 
 def _create(path: Path) -> IO[str]:
@@ -137,36 +157,42 @@ def write_entities(project: Project, out: Path, ctx: Context) -> None:
     asked = [name for name in (TRAIN, TEST) if name == TRAIN or name in names]
     types: dict[str, str] = {}  # label -> type
     labels_of: dict[str, str] = {}  # type -> first label mapped to it
-    astral = moved = 0
+    moved = 0
     fmt = replace(FORMAT, kinds=frozenset({TOKEN_BASED}))
+    carries: frozenset[str] = frozenset()
     with ExitStack() as stack:
         files = {name: _EntitySplit(out, name, stack) for name in asked}
+        targets = {name: files[_file_split(name)] for name in ctx.splitter.names}
         for entry in items(fmt, project, ctx):
-            line = entry.item
-            if line is None:
+            line: Line | None = entry.item  # type: ignore[assignment]  (a T format's items are lines)
+            if line is None:  # a document starts
                 continue
-            assert isinstance(line, Line)
-            document = entry.document.name
-            if entry.split == VALIDATION:
+            split = entry.split
+            if split == VALIDATION:
                 moved += 1
             text = line.text
             if not text:
-                report.drop(EMPTY_LINES, {"document": document, "line": line.index})
+                report.drop(EMPTY_LINES, {"document": entry.document.name, "line": line.index})
                 continue
-            text = _one_line(text, report, {"document": document, "line": line.index})
-            target = files[_file_split(entry.split)]
-            number = target.line
-            target.line += 1
-            target.documents.write(text + "\n")
-            offset = None
-            if not text.isascii() and has_astral(text):
-                astral += 1
-                if unit != CODEPOINT:
-                    offset = converter(text, unit)
+            if not text.isprintable() and _BREAKS.search(text) is not None:  # (every break is unprintable)
+                report.drop(LINE_BREAKS, {"document": entry.document.name, "line": line.index})
+                text = _BREAKS.sub(" ", text)
+            target = targets[split]
+            pending = target.pending
             if not line.spans:
+                pending.append(text)
+                if len(pending) >= _PENDING:
+                    target.flush()
                 continue
-            rows = []
-            for span in kept_spans(line, frozenset(), report, document):
+            # a line with spans: its number in documents.txt, its annotations
+            number = target.line + len(pending)
+            pending.append(text)
+            document = entry.document.name
+            offset = None
+            if unit != CODEPOINT and not text.isascii() and has_astral(text):
+                offset = converter(text, unit)
+            rows = target.rows
+            for span in kept_spans(line, carries, report, document):
                 if span.end <= span.start:
                     report.drop(EMPTY_SPANS, {"document": document, "line": line.index, "label": span.label})
                     continue
@@ -184,7 +210,11 @@ def write_entities(project: Project, out: Path, ctx: Context) -> None:
                         )
                 begin, end = (span.start, span.end) if offset is None else (offset(span.start), offset(span.end))
                 rows.append(f"{DOCUMENTS},{number},{begin},{end},{kind}\n")
-            target.annotations.write("".join(rows))
+            if len(pending) >= _PENDING:
+                target.flush()
+        for target in files.values():
+            target.flush()
+    astral = sum(target.astral for target in files.values())
     if moved:
         report.drop(VALIDATION_TO_TEST, {"split": VALIDATION, "lines": moved, "written to": TEST}, moved)
     config: dict[str, Any] = {

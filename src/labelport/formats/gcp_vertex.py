@@ -54,6 +54,11 @@ EMPTY_TEXT = "lines or examples without text (Vertex AI imports no empty documen
 EXTRA_LABELS = "labels beyond the first of a single-label question"
 OTHER_QUESTIONS = "answers to questions other than the label question"
 
+#: JSON lines kept before they are written, in one piece.
+_PENDING = 512
+_LINE_START = b'{"textContent":'  # how every JSON line starts
+_LINE_SEP = b"\n" + _LINE_START
+
 
 def write_project(project: Project, out: Path, ctx: Context) -> None:
     ml_use = ml_use_names(ctx)
@@ -96,33 +101,63 @@ def _write_manifest(out: Path, schema: str, source: str) -> None:
 
 
 def _write_extraction(project: Project, out: Path, ctx: Context, ml_use: dict[str, str] | None) -> None:
+    """One JSON line per line: ``{"textContent":…,"textSegmentAnnotations":[…]}``
+    (and ``dataItemResourceLabels`` with --split), the bytes orjson.dumps
+    gives for that object, built from the dumped text and kept in a list
+    written a block at a time."""
     fmt = replace(FORMAT, kinds=frozenset({TOKEN_BASED}))
     report, unit = ctx.report, ctx.options.offset_unit
     astral_lines = 0
+    dumps = orjson.dumps
+    # what follows the annotations in a line of each split; the same for all without --split
+    tails = {
+        name: (b',"dataItemResourceLabels":' + dumps({ML_USE_KEY: ml_use[name]}) if ml_use is not None else b"") + b"}"
+        for name in ctx.splitter.names
+    }
+    no_spans = {name: b',"textSegmentAnnotations":[]' + tail for name, tail in tails.items()}
+    pending: list[bytes] = []  # lines without '{"textContent":' and the newline
     with open(out / DATASET_JSONL, "wb") as fh:
+
+        def flush() -> None:
+            if pending:
+                fh.write(_LINE_START)
+                fh.write(_LINE_SEP.join(pending))
+                fh.write(b"\n")
+                pending.clear()
+
         for entry in items(fmt, project, ctx):
-            line = entry.item
-            if not isinstance(line, Line):  # None opens a document
+            line: Line | None = entry.item  # type: ignore[assignment]  (a T format's items are lines)
+            if line is None:  # a document starts
+                continue
+            text = line.text
+            if not line.spans:
+                if not text or text.isspace():
+                    report.drop(EMPTY_TEXT, {"document": entry.document.name, "line": line.index})
+                    continue
+                if not text.isascii() and has_astral(text):
+                    astral_lines += 1
+                pending.append(dumps(text) + no_spans[entry.split])
+                if len(pending) >= _PENDING:
+                    flush()
                 continue
             spans = kept_spans(line, fmt.carries, report, entry.document.name)
-            text = line.text
-            if not text.strip():
+            if not text or text.isspace():
                 report.drop(EMPTY_TEXT, {"document": entry.document.name, "line": line.index})
                 if spans:
                     report.drop("spans on lines without text", {"document": entry.document.name}, len(spans))
                 continue
-            if has_astral(text):
+            if not text.isascii() and has_astral(text):
                 astral_lines += 1
-            offset = converter(text, unit)
-            obj: dict[str, Any] = {
-                "textContent": text,
-                "textSegmentAnnotations": [
+                offset = converter(text, unit)
+                annotations = [
                     {"startOffset": offset(s.start), "endOffset": offset(s.end), "displayName": s.label} for s in spans
-                ],
-            }
-            if ml_use is not None:
-                obj["dataItemResourceLabels"] = {ML_USE_KEY: ml_use[entry.split]}
-            fh.write(orjson.dumps(obj) + b"\n")
+                ]
+            else:
+                annotations = [{"startOffset": s.start, "endOffset": s.end, "displayName": s.label} for s in spans]
+            pending.append(dumps(text) + b',"textSegmentAnnotations":' + dumps(annotations) + tails[entry.split])
+            if len(pending) >= _PENDING:
+                flush()
+        flush()
     with open(out / IMPORT_CSV, "w", encoding="utf-8", newline="") as fh:
         fh.write(DATASET_JSONL + "\n")
     _write_manifest(out, EXTRACTION_SCHEMA, DATASET_JSONL)

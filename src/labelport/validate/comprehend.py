@@ -16,8 +16,15 @@ What is checked is found from the files alone:
 Hard findings break a rule the service enforces (training would fail); soft
 ones miss a minimum (not ready for training). Files are streamed: what is
 kept per documents file is its lines' lengths, per annotations file the
-annotations of one line at a time (plus the few lines whose annotations are
-scattered through the file), per set a count per type or class.
+annotations of one line at a time and the highest line started per documents
+file (plus a key per line whose annotations are out of line order), per set a
+count per type or class.
+
+Documents and annotations files are read in blocks of whole lines, checked
+with C-level operations over a block (str methods, map over its lines); a
+line is looked at on its own only to say what is wrong with it. What the
+blocks cannot read exactly (quoted CSV fields, CR line ends, bytes that are
+not UTF-8) is read again line by line, as it always was.
 """
 
 from __future__ import annotations
@@ -27,9 +34,12 @@ import re
 import tempfile
 import zipfile
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress, count, islice, repeat
+from operator import ge, le, lt, ne, not_, or_
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +73,11 @@ DELIMITERS = " ~!@#$%^*-_+=|\\:;\t>?/"
 MAX_PER_RULE = 20
 
 _INT = re.compile(r"[0-9]+")
+#: Characters read at a time from a documents file, an annotations file (small
+#: blocks: what is made of one block is several times its size; the memory used
+#: must not grow with the files).
+_BLOCK = 1 << 16
+_ROWS_BLOCK = 1 << 15
 _TYPE_FORBIDDEN = ("\n", "\r", "\t", " ", ",", "\\n", "\\r", "\\t")
 
 
@@ -93,6 +108,14 @@ class Findings:
         self._seen[key] += 1
         if self._seen[key] <= MAX_PER_RULE:
             self.items.append(Finding(rule, message, hard, name, line))
+
+    def mark(self) -> tuple[int, Counter[tuple[str, str | None]]]:
+        return len(self.items), self._seen.copy()
+
+    def restore(self, mark: tuple[int, Counter[tuple[str, str | None]]]) -> None:
+        """Forget what was added since :meth:`mark`."""
+        del self.items[mark[0] :]
+        self._seen = mark[1].copy()
 
     def done(self) -> list[Finding]:
         for (rule, name), n in self._seen.items():
@@ -275,12 +298,23 @@ def _files(config: Path, key: str, uri: str | None, out: Findings, claimed: set[
 @dataclass
 class DocumentsFile:
     """What is kept of a documents file: each document's length in code
-    points, and in UTF-16 units where that differs."""
+    points (two bytes each while no document is longer than 65,535), and in
+    UTF-16 units where that differs."""
 
     path: Path
-    lengths: array = field(default_factory=lambda: array("I"))
+    lengths: array = field(default_factory=lambda: array("H"))
     wide: dict[int, int] = field(default_factory=dict)
     bytes: int = 0
+
+    def append(self, length: int) -> None:
+        if length > 0xFFFF and self.lengths.typecode == "H":
+            self.lengths = array("I", self.lengths)
+        self.lengths.append(length)
+
+    def extend(self, lengths: list[int]) -> None:
+        if self.lengths.typecode == "H" and max(lengths, default=0) > 0xFFFF:
+            self.lengths = array("I", self.lengths)
+        self.lengths.extend(lengths)
 
 
 @dataclass
@@ -314,81 +348,93 @@ class EntitySet:
 
     # annotations --------------------------------------------------------------
     def annotations(self, path: Path, split: str, find: Callable[[str], Path | None]) -> None:
-        out = self.out
         counts = self.counts.setdefault(split, Counter())
-        expected = HEADER_PER_FILE if self.per_file else HEADER
-        width = expected.count(",") + 1
-        bad_types: set[str] = set()
-        missing: set[str] = set()
-        closed: set[tuple[str, int]] = set()
-        scattered: set[tuple[str, int]] = set()
-        reported: set[int] = set()
-        key: tuple[str, int] | None = None
-        group: list[tuple[int, int, int]] = []  # (begin, end, csv line) of one document
-
-        def close_group() -> None:
-            if key is None:
+        if not self.per_file:
+            # Blocks of lines at a time; anything the blocks cannot take exactly
+            # (quotes, CR, undecodable bytes, ...) and the file is read again row
+            # by row, as if the block reading had never happened.
+            mark = self.out.mark(), counts.copy(), {k: set(v) for k, v in self.documents.items()}, set(self.scanned)
+            try:
+                self._annotation_blocks(path, split, find, counts)
                 return
-            if key in closed:
-                scattered.add(key)
-            closed.add(key)
-            for number in _overlapping(group):
-                reported.add(number)
-                self._overlap(path, number, key)
+            except _Fallback:
+                findings, saved, documents, scanned = mark
+                self.out.restore(findings)
+                counts.clear()
+                counts.update(saved)
+                self.documents = documents
+                for key in [key for key in self.scanned if key not in scanned]:
+                    del self.scanned[key]
+        self._annotation_rows(path, split, find, counts)
 
+    def _header(self, path: Path, first: str) -> tuple[str, list[int]]:
+        expected = HEADER_PER_FILE if self.per_file else HEADER
+        header = first.rstrip("\r\n")
+        if header != expected:
+            self.out.add(
+                "comprehend.annotations.header",
+                f"header is {header!r}; Comprehend needs exactly {expected!r} (no spaces after commas)",
+                hard=True,
+                file=path,
+                line=1,
+            )
+        return expected, _columns(header, expected)
+
+    def _annotation_rows(self, path: Path, split: str, find: Callable[[str], Path | None], counts: Counter[str]) -> None:
+        """The file row by row (csv.reader): any CSV, either layout."""
+        out = self.out
         try:
             with open(path, encoding="utf-8", newline="") as fh:
-                first = fh.readline()
-                header = first.rstrip("\r\n")
-                if header != expected:
-                    out.add(
-                        "comprehend.annotations.header",
-                        f"header is {header!r}; Comprehend needs exactly {expected!r} (no spaces after commas)",
-                        hard=True,
-                        file=path,
-                        line=1,
-                    )
-                index = _columns(header, expected)
+                expected, index = self._header(path, fh.readline())
+                rows = _Rows(self, path, split, find, counts, expected, index)
                 reader = csv.reader(fh)
                 end_line = 1
                 for row in reader:
                     number, end_line = end_line + 1, reader.line_num + 1
-                    if not row:
-                        continue
-                    if len(row) != width:
-                        out.add(
-                            "comprehend.annotations.fields",
-                            f"{len(row)} fields; a row has {width} ({expected})",
-                            hard=True,
-                            file=path,
-                            line=number,
-                        )
-                        continue
-                    values = [row[i] for i in index]
-                    if self.per_file:
-                        name, line_text, begin_text, end_text, kind = values[0], "0", *values[1:]
-                    else:
-                        name, line_text, begin_text, end_text, kind = values
-                    kind_ok = self._type(kind, path, number, bad_types)
-                    if kind_ok:
-                        counts[kind] += 1
-                    span = self._span(path, number, split, name, line_text, begin_text, end_text, find, missing)
-                    if span is None:
-                        continue
-                    line, begin, end = span
-                    if (name, line) != key:
-                        close_group()
-                        key, group = (name, line), []
-                    group.append((begin, end, number))
-                close_group()
+                    if row:
+                        rows.row(row, number)
+                rows.close()
         except UnicodeDecodeError as exc:
             out.add("comprehend.annotations.encoding", f"not UTF-8: {exc.reason} at byte {exc.start}", hard=True, file=path)
             return
         except csv.Error as exc:
             out.add("comprehend.annotations.csv", f"not a CSV file: {exc}", hard=True, file=path)
             return
-        if scattered:
-            self._scattered(path, index, scattered, reported, find)
+        if rows.suspects:
+            self._scattered(path, index, rows.suspects, rows.reported, find)
+
+    def _annotation_blocks(self, path: Path, split: str, find: Callable[[str], Path | None], counts: Counter[str]) -> None:
+        """A ONE_DOC_PER_LINE annotations file read in blocks of whole lines,
+        each checked with C-level operations over the block (:meth:`_Rows.block`);
+        a block with something to say goes row by row. Raises :class:`_Fallback`
+        for what only csv.reader over the file reads exactly."""
+        limit = csv.field_size_limit()
+        try:
+            with open(path, encoding="utf-8", newline="") as fh:
+                expected, index = self._header(path, fh.readline())
+                rows = _Rows(self, path, split, find, counts, expected, index)
+                number = 2  # the CSV line of the block's first row
+                carry = ""
+                while True:
+                    chunk = fh.read(_ROWS_BLOCK)
+                    if not chunk:
+                        break
+                    if '"' in chunk or "\r" in chunk or "\0" in chunk:
+                        raise _Fallback  # quoted fields, CR line ends: csv.reader's own reading
+                    lines = (carry + chunk).split("\n")
+                    carry = lines.pop()
+                    if len(carry) >= limit:
+                        raise _Fallback
+                    if lines:
+                        rows.block(lines, number, limit)
+                        number += len(lines)
+                if carry:
+                    rows.block([carry], number, limit)
+                rows.close()
+        except (UnicodeDecodeError, csv.Error):
+            raise _Fallback from None
+        if rows.suspects:
+            self._scattered(path, index, rows.suspects, rows.reported, find)
 
     def _type(self, kind: str, path: Path, number: int, bad: set[str]) -> bool:
         problem = _type_problem(kind)
@@ -579,6 +625,177 @@ class EntitySet:
                     )
 
 
+class _Fallback(Exception):
+    """A block reading met what only the row-by-row reading handles exactly."""
+
+
+class _Rows:
+    """The checks of one annotations file's rows, in order.
+
+    Annotations of one document (File and Line) are a group, checked for
+    overlaps when the next group starts. A group that starts again after
+    others (annotations of a document scattered through the file) is found
+    again in a second reading (:meth:`EntitySet._scattered`). What is kept to
+    find them is bounded: per File the highest Line started so far; a group
+    starting at or below it is a *suspect* (it may have been seen before) and
+    goes to the second reading. Files written in line order (labelport's)
+    have no suspect; others keep one key per group out of order.
+    """
+
+    def __init__(
+        self,
+        entity_set: EntitySet,
+        path: Path,
+        split: str,
+        find: Callable[[str], Path | None],
+        counts: Counter[str],
+        expected: str,
+        index: list[int],
+    ):
+        self.set = entity_set
+        self.out = entity_set.out
+        self.path = path
+        self.split = split
+        self.find = find
+        self.counts = counts
+        self.per_file = entity_set.per_file
+        self.width = expected.count(",") + 1
+        self.index = index
+        self.bad_types: set[str] = set()
+        self.good_types: set[str] = set()
+        self.missing: set[str] = set()
+        self.key: tuple[str, int] | None = None
+        self.group: list[tuple[int, int, int]] = []  # (begin, end, csv line) of the open group
+        self.high: dict[str, int] = {}  # File -> highest Line a group started at
+        self.suspects: set[tuple[str, int]] = set()
+        self.reported: set[int] = set()  # csv lines found overlapping
+
+    def row(self, row: list[str], number: int) -> None:
+        """One non-empty row."""
+        entity_set = self.set
+        if len(row) != self.width:
+            expected = HEADER_PER_FILE if self.per_file else HEADER
+            self.out.add(
+                "comprehend.annotations.fields",
+                f"{len(row)} fields; a row has {self.width} ({expected})",
+                hard=True,
+                file=self.path,
+                line=number,
+            )
+            return
+        values = [row[i] for i in self.index]
+        if self.per_file:
+            name, line_text, begin_text, end_text, kind = values[0], "0", *values[1:]
+        else:
+            name, line_text, begin_text, end_text, kind = values
+        if entity_set._type(kind, self.path, number, self.bad_types):
+            self.counts[kind] += 1
+        span = entity_set._span(self.path, number, self.split, name, line_text, begin_text, end_text, self.find, self.missing)
+        if span is None:
+            return
+        line, begin, end = span
+        if (name, line) != self.key:
+            self.close()
+            self.start(name, line)
+        self.group.append((begin, end, number))
+
+    def start(self, name: str, line: int) -> None:
+        high = self.high.get(name, -1)
+        if line <= high:
+            self.suspects.add((name, line))
+        else:
+            self.high[name] = line
+        self.key, self.group = (name, line), []
+
+    def close(self) -> None:
+        """Check the open group for overlaps."""
+        if self.key is None or len(self.group) < 2:
+            return
+        for number in _overlapping(self.group):
+            self.reported.add(number)
+            self.set._overlap(self.path, number, self.key)
+
+    def block(self, lines: list[str], first: int, limit: int) -> None:
+        """Whole lines (no quote, CR or NUL in them) from CSV line ``first`` on."""
+        if max(map(len, lines)) >= limit:
+            raise _Fallback  # csv.reader's field limit: its error, its way
+        if not self.fast(lines, first):
+            for number, row in enumerate(csv.reader(lines), first):  # without quotes: one line, one row
+                if row:
+                    self.row(row, number)
+
+    def fast(self, lines: list[str], first: int) -> bool:
+        """The block checked as a whole: True when every row is a valid
+        annotation of one documents file, in line order, without overlaps
+        (nothing to report), and counted; else False, and nothing done."""
+        n = len(lines)
+        if self.per_file or set(map(str.count, lines, repeat(","))) != {4}:
+            return False
+        fields = ",".join(lines).split(",")
+        names, line_texts, begin_texts, end_texts, kinds = (fields[i::5] for i in self.index)
+        name = names[0]
+        if names.count(name) != n or "/" in name or "\\" in name:
+            return False
+        lines_, begins, ends = _whole_numbers(line_texts), _whole_numbers(begin_texts), _whole_numbers(end_texts)
+        if lines_ is None or begins is None or ends is None:
+            return False
+        types = set(kinds)
+        if not types <= self.good_types:
+            if any(_type_problem(kind) for kind in types):
+                return False
+            self.good_types |= types
+        documents = self.find(name)
+        if documents is None or documents not in self.set.scanned:
+            return False  # (a file first named here is scanned where the row by row reading would)
+        info = self.set.scan(documents, self.split)
+        if not all(map(le, lines_, islice(lines_, 1, None))) or lines_[-1] >= len(info.lengths):
+            return False
+        if not all(map(lt, begins, ends)):
+            return False
+        limits = map(info.lengths.__getitem__, lines_)
+        if info.wide:
+            limits = map(info.wide.get, lines_, limits)
+        if not all(map(le, ends, limits)):
+            return False
+        # one document's annotations in order, each after the one before
+        if not all(map(or_, map(ne, lines_, islice(lines_, 1, None)), map(ge, islice(begins, 1, None), ends))):
+            return False
+        head = lines_[0]
+        cont = self.key == (name, head)  # the open group goes on
+        p = bisect_right(lines_, head) if cont else 0
+        if p < n and lines_[p] <= self.high.get(name, -1):
+            return False  # out of order: the row by row bookkeeping
+        # nothing to report: count, and carry the last group on
+        self.counts.update(kinds)
+        if cont:
+            self.group.extend(zip(begins[:p], ends[:p], range(first, first + p)))
+            if p == n:
+                return True
+        self.close()
+        last = lines_[-1]
+        q = bisect_left(lines_, last)
+        self.key = (name, last)
+        self.group = list(zip(begins[q:], ends[q:], range(first + q, first + n)))
+        self.high[name] = last
+        return True
+
+
+def _whole_numbers(texts: list[str]) -> list[int] | None:
+    """``texts`` as numbers when each is digits only (``_INT``), in one
+    orjson.loads; None when one is not (or has a leading zero, which JSON
+    does not take: the row by row reading says what it is)."""
+    joined = ",".join(texts)
+    if "-" in joined or " " in joined or "\t" in joined:  # what JSON takes in a number, or around it
+        return None
+    try:
+        numbers = orjson.loads("[" + joined + "]")
+    except orjson.JSONDecodeError:
+        return None
+    if len(numbers) != len(texts) or set(map(type, numbers)) != {int}:  # not 1.5, 1e3, true, [1] or 2**64
+        return None
+    return numbers
+
+
 def _columns(header: str, expected: str) -> list[int]:
     """Where each expected column is in a (possibly misspelt) header: by
     name, spaces and case ignored; else in the expected order."""
@@ -625,9 +842,91 @@ def _overlapping(group: list[tuple[int, int, int]]) -> Iterator[int]:
 
 def _scan_lines(path: Path, out: Findings) -> DocumentsFile:
     """A ONE_DOC_PER_LINE documents file: each line 1 to 5,000 UTF-8 bytes.
-    Lines end with LF, CR or CRLF."""
+    Lines end with LF, CR or CRLF.
+
+    Read in blocks of whole lines; a line is looked at on its own only when
+    it is not ASCII or the block has an empty or long line. A file that is
+    not UTF-8 is read again line by line (:func:`_scan_lines_by_line`), as
+    if the block reading had never happened."""
+    mark = out.mark()
+    try:
+        return _scan_line_blocks(path, out)
+    except UnicodeDecodeError:
+        out.restore(mark)
+        return _scan_lines_by_line(path, out)
+
+
+def _scan_line_blocks(path: Path, out: Findings) -> DocumentsFile:
     info = DocumentsFile(path)
-    lengths, wide = info.lengths, info.wide
+    total = 0
+    head: list[str] = []  # the line not ended yet, in pieces (a long one in many)
+    with open(path, encoding="utf-8", newline=None) as fh:
+        while True:
+            chunk = fh.read(_BLOCK)
+            if not chunk:
+                break
+            head.append(chunk)
+            if "\n" not in chunk:
+                continue
+            text = "".join(head)
+            lines = text.split("\n")
+            head = [lines.pop()]
+            total += _documents_block(lines, text.isascii(), info, out)
+    carry = "".join(head)
+    if carry:
+        total += _documents_block([carry], carry.isascii(), info, out)
+    info.bytes = total
+    return info
+
+
+def _documents_block(lines: list[str], ascii: bool, info: DocumentsFile, out: Findings) -> int:
+    """Record the lengths of some lines (documents) of ``info``'s file; report
+    the empty and the long ones; return their size in UTF-8 bytes. ``ascii``:
+    whether all the lines are ASCII."""
+    base = len(info.lengths)
+    sizes = list(map(len, lines))
+    info.extend(sizes)
+    total = sum(sizes)
+    longest = max(sizes)
+    long_other = False  # a line that is not ASCII and may be more than 5,000 bytes
+    for i in () if ascii else compress(count(), map(not_, map(str.isascii, lines))):
+        text = lines[i]
+        length = sizes[i]
+        size = len(text.encode("utf-8"))
+        total += size - length
+        if size > MAX_DOCUMENT_BYTES:
+            long_other = True
+        if max(text) > "\uffff":
+            units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+            if units != length:
+                info.wide[base + i] = units
+    if min(sizes) == 0 or longest > MAX_DOCUMENT_BYTES or long_other:
+        for i, text in enumerate(lines):
+            size = sizes[i] if text.isascii() else len(text.encode("utf-8"))
+            if size == 0:
+                out.add(
+                    "comprehend.documents.empty",
+                    "empty line: each line is a document of 1 to 5,000 bytes",
+                    hard=True,
+                    file=info.path,
+                    line=base + i + 1,
+                )
+            elif size > MAX_DOCUMENT_BYTES:
+                out.add(
+                    "comprehend.documents.size",
+                    f"line of {size:,} UTF-8 bytes; a document is at most {MAX_DOCUMENT_BYTES:,} bytes",
+                    hard=True,
+                    file=info.path,
+                    line=base + i + 1,
+                )
+    return total
+
+
+def _scan_lines_by_line(path: Path, out: Findings) -> DocumentsFile:
+    """:func:`_scan_lines` one line at a time (for a file that is not UTF-8:
+    what comes before the bad bytes is reported as it always was)."""
+    info = DocumentsFile(path)
+    wide = info.wide
     total = 0
     try:
         with open(path, encoding="utf-8", newline=None) as fh:
@@ -641,7 +940,7 @@ def _scan_lines(path: Path, out: Findings) -> DocumentsFile:
                     units = len(text.encode("utf-16-le", "surrogatepass")) // 2
                     if units != length:
                         wide[n] = units
-                lengths.append(length)
+                info.append(length)
                 total += size
                 if size == 0:
                     out.add(
@@ -662,10 +961,10 @@ def _scan_lines(path: Path, out: Findings) -> DocumentsFile:
     except UnicodeDecodeError as exc:
         out.add(
             "comprehend.documents.encoding",
-            f"not UTF-8: {exc.reason} after line {len(lengths)}",
+            f"not UTF-8: {exc.reason} after line {len(info.lengths)}",
             hard=True,
             file=path,
-            line=len(lengths) + 1,
+            line=len(info.lengths) + 1,
         )
     info.bytes = total
     return info
@@ -682,7 +981,7 @@ def _scan_file(path: Path, out: Findings) -> DocumentsFile:
                 units += len(chunk.encode("utf-16-le", "surrogatepass")) // 2 if not chunk.isascii() else len(chunk)
     except UnicodeDecodeError as exc:
         out.add("comprehend.documents.encoding", f"not UTF-8: {exc.reason}", hard=True, file=path)
-    info.lengths.append(length)
+    info.append(length)
     if units != length:
         info.wide[0] = units
     info.bytes = size = path.stat().st_size

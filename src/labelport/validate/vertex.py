@@ -8,9 +8,13 @@ Reads only the files: every ``vertex_dataset.json`` (an ImportDataConfig:
 ``*.csv`` (classification rows ``[ml_use],"text",label[,label...]``, or a list
 of JSONL files to import) under the folder, labelport's or another tool's.
 
-Each file is read line by line; what is kept across lines is bounded (label
-counts, up to :data:`CAP` findings per rule and file), so memory does not grow
-with the size of the dataset.
+Each file is streamed; what is kept across lines is bounded (label counts,
+up to :data:`CAP` findings per rule and file), so memory does not grow with
+the size of the dataset. JSONL files are read in blocks of whole lines: a
+block of extraction lines is checked with C-level operations over all its
+lines (map, set, itemgetter), and a line is looked at on its own only to say
+what is wrong with it (or when its offsets' unit or a long entity needs a
+closer look); CSV files are read row by row.
 
 Hard findings break a rule the import enforces; soft ones miss a minimum or a
 recommendation (not ready for training). Minimums are checked per dataset:
@@ -27,7 +31,8 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import chain, compress, count, islice, pairwise, repeat
+from operator import ge, itemgetter, le, lt, ne, not_, or_, sub
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +80,11 @@ _ML_USE_LIKE = {
     "eval", "evaluation", "unassigned", "ml_use", "mluse",
 }
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: Bytes read at a time from a JSONL file.
+_BLOCK = 1 << 16
+_BOM = b"\xef\xbb\xbf"
+_RESOURCE_LABELS = "dataItemResourceLabels"
+_ML_USE_OR_NONE = {None, *ML_USES}
 
 
 def check(folder: Path) -> list[Finding]:
@@ -298,27 +308,26 @@ class _Checker:
 
     # -- JSONL ------------------------------------------------------------------
     def check_jsonl(self, path: Path) -> _FileResult:
-        rel = self.rel(path)
-        schema = self.schema(path)
-        state = _LineState(self.f, rel, schema)
+        """Read in blocks of whole lines (:meth:`_LineState.block`)."""
+        state = _LineState(self.f, self.rel(path), self.schema(path))
         with open(path, "rb") as fh:
-            for number, raw in enumerate(fh, 1):
-                state.line = number
-                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    self.f.add("vertex.jsonl.json", "the file starts with a byte-order mark", hard=True, file=rel, line=1)
-                    raw = raw[3:]
-                if not raw.strip():
-                    self.f.add("vertex.jsonl.json", "empty line (every line must be a JSON object)", hard=True, file=rel, line=number)
+            number = 1  # the line number of the block's first line
+            head: list[bytes] = []  # the line not ended yet, in pieces (a long one in many)
+            while True:
+                chunk = fh.read(_BLOCK)
+                if not chunk:
+                    break
+                head.append(chunk)
+                if b"\n" not in chunk:
                     continue
-                try:
-                    obj = orjson.loads(raw)
-                except orjson.JSONDecodeError as exc:
-                    self.f.add("vertex.jsonl.json", f"not valid JSON: {exc}", hard=True, file=rel, line=number)
-                    continue
-                if not isinstance(obj, dict):
-                    self.f.add("vertex.jsonl.json", "not a JSON object", hard=True, file=rel, line=number)
-                    continue
-                state.item(obj)
+                data = b"".join(head)
+                lines = data.split(b"\n")
+                head = [lines.pop()]
+                state.block(lines, number, _plain(data))
+                number += len(lines)
+            carry = b"".join(head)
+            if carry:
+                state.block([carry], number, _plain(carry))
         state.finish()
         return _FileResult(state.stats)
 
@@ -497,6 +506,127 @@ class _LineState:
 
     def add(self, rule: str, message: str, hard: bool = True) -> None:
         self.f.add(rule, message, hard=hard, file=self.rel, line=self.line)
+
+    def block(self, lines: list[bytes], first: int, plain: bool = False) -> None:
+        """Lines ``first``, ``first + 1``, ... (without their newlines): all
+        parsed at once, checked as a whole when they are extraction lines
+        (:meth:`extraction_block`), else one by one (:meth:`lines`).
+        ``plain``: the lines are ASCII without escapes (so are their strings)."""
+        objs = None
+        if first != 1 or not lines[0].startswith(_BOM):
+            try:
+                objs = list(map(orjson.loads, lines))
+            except orjson.JSONDecodeError:
+                pass
+        if objs is None or not self.extraction_block(objs, first, plain):
+            self.lines(lines, first, objs)
+
+    def lines(self, lines: list[bytes], first: int, objs: list[Any] | None) -> None:
+        """Lines one by one (``objs``: when they all parsed, what they hold)."""
+        f, rel = self.f, self.rel
+        for i, raw in enumerate(lines):
+            number = self.line = first + i
+            if objs is not None:
+                obj = objs[i]
+            else:
+                if number == 1 and raw.startswith(_BOM):
+                    f.add("vertex.jsonl.json", "the file starts with a byte-order mark", hard=True, file=rel, line=1)
+                    raw = raw[3:]
+                if not raw.strip():
+                    f.add("vertex.jsonl.json", "empty line (every line must be a JSON object)", hard=True, file=rel, line=number)
+                    continue
+                try:
+                    obj = orjson.loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    f.add("vertex.jsonl.json", f"not valid JSON: {exc}", hard=True, file=rel, line=number)
+                    continue
+            if not isinstance(obj, dict):
+                f.add("vertex.jsonl.json", "not a JSON object", hard=True, file=rel, line=number)
+                continue
+            self.item(obj)
+
+    def extraction_block(self, objs: list[Any], first: int, plain: bool = False) -> bool:
+        """Extraction lines checked as a whole, with C-level operations over
+        all of them: True when there is nothing to report but on lines with
+        characters outside the BMP or with a long entity (those are checked
+        one by one, in order); False when something is not as labelport
+        writes it (nothing is done then, :meth:`lines` does it all)."""
+        stats = self.stats
+        if stats.kind not in (None, EXTRACTION) or self.schema not in (None, EXTRACTION):
+            return False
+        # (X.__len__ and the like take an X only: they check the types too)
+        try:
+            sizes = set(map(dict.__len__, objs))
+            if not sizes <= {2, 3}:
+                return False
+            texts = list(map(itemgetter("textContent"), objs))
+            segments = list(map(itemgetter("textSegmentAnnotations"), objs))
+            per_line = list(map(list.__len__, segments))
+            if "" in texts or any(map(str.isspace, texts)):
+                return False
+        except (KeyError, TypeError):
+            return False
+        if 3 in sizes:  # dataItemResourceLabels
+            labels = [obj.get(_RESOURCE_LABELS) for obj in objs if len(obj) == 3]
+            if (
+                set(map(type, labels)) != {dict}
+                or not set(map(type, chain.from_iterable(map(dict.values, labels)))) <= {str}
+                or not set(map(dict.get, labels, repeat(ML_USE_KEY))) <= _ML_USE_OR_NONE
+            ):
+                return False
+        n = len(objs)
+        # lines with characters outside the BMP: one by one (the offsets' unit)
+        special = set() if plain else {
+            i for i in compress(count(), map(not_, map(str.isascii, texts))) if max(texts[i]) > "\uffff"
+        }
+        given = segments
+        if special:
+            segments = segments.copy()
+            for i in special:
+                segments[i] = []
+                per_line[i] = 0
+        flat = list(chain.from_iterable(segments))
+        found: Counter[str] = Counter()
+        if flat:
+            try:
+                if set(map(dict.__len__, flat)) != {3}:
+                    return False
+                names = list(map(itemgetter("displayName"), flat))
+                starts = list(map(itemgetter("startOffset"), flat))
+                ends = list(map(itemgetter("endOffset"), flat))
+                name_lengths = set(map(str.__len__, names))
+            except (KeyError, TypeError):
+                return False
+            low, high = EXTRACTION_LABEL_CHARS
+            if min(name_lengths) < low or max(name_lengths) > high or set(map(type, chain(starts, ends))) != {int}:
+                return False
+            if min(starts) < 0 or not all(map(lt, starts, ends)):
+                return False
+            # annotation -> its line (a repeat for each line with annotations)
+            owner = list(chain.from_iterable(map(repeat, compress(range(n), per_line), compress(per_line, per_line))))
+            if not all(map(le, ends, map(len, map(texts.__getitem__, owner)))):
+                return False
+            # a line's annotations in order, each after the one before
+            if not all(map(or_, map(ne, owner, islice(owner, 1, None)), map(ge, islice(starts, 1, None), ends))):
+                return False
+            # an entity of more than 10 words is more than 20 characters long
+            for k in compress(count(), map(lt, repeat(2 * ENTITY_MAX_WORDS), map(sub, ends, starts))):
+                if len(texts[owner[k]][starts[k] : ends[k]].split()) > ENTITY_MAX_WORDS:
+                    special.add(owner[k])
+            pairs = set(zip(owner, names))  # each label once per line
+            if special:
+                pairs = {pair for pair in pairs if pair[0] not in special}
+            found.update(map(itemgetter(1), pairs))
+        # at most this many labels new to the file: past LABEL_CAP, which are counted depends on the order
+        if len(stats.label_documents) + len(found) + sum(len(given[i]) for i in special) > LABEL_CAP:
+            return False
+        stats.kind = EXTRACTION
+        stats.documents += n - len(special)
+        stats.label_documents.update(found)
+        for i in sorted(special):
+            self.line = first + i
+            self.item(objs[i])
+        return True
 
     def item(self, obj: dict[str, Any]) -> None:
         text = obj.get("textContent")
@@ -696,6 +826,11 @@ class _LineState:
 
 
 # -- helpers -----------------------------------------------------------------------
+
+
+def _plain(data: bytes) -> bool:
+    """Whether JSON text is ASCII without \\u escapes: then so are its strings."""
+    return data.isascii() and b"\\u" not in data
 
 
 def _integer(value: Any) -> int | None:
