@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 from . import __version__
 from .errors import LabelportError, RejectedError, UsageError
+from .offsets import UNITS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,7 +43,7 @@ def _add_convert_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="exit 1 when anything could not be carried")
     parser.add_argument("--output-separator", default="|", metavar="SEP",
                         help="joins several answers in one table cell (default |)")
-    parser.add_argument("--offset-unit", default="codepoint", type=str.lower, choices=["codepoint", "utf16"],
+    parser.add_argument("--offset-unit", default="codepoint", type=str.lower, choices=UNITS,
                         help="unit of character offsets in offset-based cloud formats (default codepoint)")
     parser.add_argument("--question", metavar="NAME",
                         help="the question whose answers are the labels of a classifier (default: the first)")

@@ -28,8 +28,6 @@ KIND_LETTER = {TOKEN_BASED: "T", ROW_BASED: "R", DOCUMENT_BASED: "D"}
 
 #: ``labeledBy`` of an entry the labelers disagree on and nobody resolved.
 CONFLICT = "CONFLICT"
-#: Version key of the final state of a document.
-REVIEW = "REVIEW"
 
 
 @dataclass(slots=True)
@@ -253,9 +251,3 @@ class Project:
     def documents(self) -> Iterator[Document]:
         """A fresh iterator over the documents (reads the source again)."""
         return self.documents_factory()
-
-    def question_named(self, name: str) -> Question | None:
-        for question in (*self.questions, *self.document_questions):
-            if question.name == name:
-                return question
-        return None

@@ -28,11 +28,6 @@ from . import ReadOptions, Source, detect, reader_module
 _SKIP = {REPORT_NAME, "project-data.json", ".DS_Store", "README.md"}
 
 
-@dataclass(frozen=True)
-class Entry:
-    path: str  # relative, POSIX
-
-
 class Tree:
     """The files of a folder or a zip, by relative path, opened on demand."""
 

@@ -42,6 +42,7 @@ import orjson
 from ..errors import LabelportError, RejectedError, UsageError
 from ..jobs import FAILED, QUEUED, Job, JobStore, home
 from ..output import REPORT_NAME
+from ..pipeline import zip_tree
 from .auth import Client, TokenStore
 from .files import FileStorage
 from .projects import NotFoundError, ProjectDirectory
@@ -61,7 +62,6 @@ ENV_EMAIL = "LABELPORT_SERVE_EMAIL"
 #: Legacy (lower-case, 2020-22 docs) format names and their current ids.
 FORMAT_ALIASES = {"IOB": "TSV_IOB", "NON_IOB": "TSV_NON_IOB", "CONLL": "CONLL_2003", "CONLL2003": "CONLL_2003"}
 
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 # -- registered external object storages ---------------------------------------------------
@@ -487,13 +487,8 @@ def _convert_document(task: dict[str, Any], work: Path, target: Path) -> None:
     if task["single"] and len(files) == 1:
         os.replace(files[0], target)
         return
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            info = zipfile.ZipInfo(path.relative_to(out).as_posix(), _ZIP_TIME)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with open(path, "rb") as src, archive.open(info, "w") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+    (out / REPORT_NAME).unlink(missing_ok=True)  # the service's own bookkeeping, not the result
+    zip_tree(out, target)
 
 
 def _deliver(task: dict[str, Any], folder: Path, progress: Callable[[int], None]) -> dict[str, Any]:
