@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 FLOORS = HERE / "floors"
 WORK = HERE / "work"
+OUT = WORK / f"out-{os.getpid()}"  # outputs of this run: two benchmarks at once keep apart
 
 WNUT = "wnut17/wnut17train.conll"
 SMS = "sms_spam/SMSSpamCollection"
@@ -363,8 +364,7 @@ def cases(data: dict, only: set[str] | None) -> list[dict]:
 def run_case(case: dict, data: dict, small: dict | None, runs: int) -> dict:
     shape, fmt = case["shape"], case["format"]
     source = data[shape]["path"]
-    out = WORK / "out"
-    lp_out, floor_out = out / "labelport", out / "floor"
+    lp_out, floor_out = OUT / "labelport", OUT / "floor"
     floor_cmd = [sys.executable, str(FLOORS / case["floor"]), source]
     lp_runs, floor_runs = [], []
     result = {"shape": shape, "format": fmt, "input": source, "floor": f"benchmarks/floors/{case['floor']}"}
@@ -485,8 +485,7 @@ def jobs_supported() -> bool:
 def jobs_check(project: dict, formats: list[str], runs: int) -> list[dict]:
     """--jobs 1 vs --jobs 2 on the DATASAUR_SCHEMA project: same files, speedup."""
     results = []
-    out = WORK / "out"
-    one, two = out / "jobs1", out / "jobs2"
+    one, two = OUT / "jobs1", OUT / "jobs2"
     for fmt in formats:
         t1, t2, c1, c2, same, detail = [], [], [], [], True, ""
         error = None
@@ -657,10 +656,14 @@ def main(argv: list[str] | None = None) -> int:
     if load is not None and load[0] > 0.5:
         log("  note: the machine is not idle; other work shows up in the wall times (the CPU ratio minds it less)")
     log(f"building the data at K={args.k} in {WORK.relative_to(REPO)} ...")
-    data = build(datasets, args.k)
-    small = build(datasets, MEMORY_K) if args.k != MEMORY_K else None
+    # the project is made only when something reads it (a token format is
+    # asked for): a table-only run leaves it alone
+    with_project = only is None or any(f in only for f, _ in TOKEN_FORMATS)
+    data = build(datasets, args.k, with_project)
+    small = build(datasets, MEMORY_K, with_project) if args.k != MEMORY_K else None
+    documents = f"{data['datasaur']['documents']:,}" if with_project else "not built"
     log(f"  CoNLL: {data['conll']['sentences']:,} sentences, {data['conll']['tokens']:,} tokens, "
-        f"{data['conll']['bytes'] / 2**20:.1f} MiB; DATASAUR_SCHEMA: {data['datasaur']['documents']:,} documents; "
+        f"{data['conll']['bytes'] / 2**20:.1f} MiB; DATASAUR_SCHEMA: {documents} documents; "
         f"SMS: {data['sms']['rows']:,} rows")
 
     results = []
@@ -754,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
     (WORK / "results.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     log(f"\nwrote {(WORK / 'results.json').relative_to(REPO)} and {(WORK / 'results.md').relative_to(REPO)} "
         f"({(finished - started).total_seconds():.0f} s)")
+    shutil.rmtree(OUT, ignore_errors=True)
     return 0 if passed else 1
 
 

@@ -67,9 +67,11 @@ def token_starts(content: str, tokens: list[str], where: str, line: int) -> list
 
 def line_from(cell: dict[str, Any], where: str) -> Line:
     try:
-        index = int(cell.get("line", cell.get("id")))
+        index = int(cell["line"] if "line" in cell else cell.get("id"))
         content = cell["content"]
-        tokens = list(cell.get("tokens") or content.split())
+        tokens = cell.get("tokens") or content.split()
+        if type(tokens) is not list:
+            tokens = list(tokens)
     except (KeyError, TypeError, ValueError):
         raise InputError("a line without line number or content", where) from None
     # Tokens joined by single spaces (the usual case) need no search: their
@@ -162,59 +164,67 @@ class LabelNames:
 
 def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, where: str) -> Span:
     """A Datasaur span entry -> a Span, checked against its lines' tokens."""
+    get = entry.get
     try:
-        layer = int(entry.get("layer") or 0)
+        layer = int(get("layer") or 0)
         start_line, end_line = int(entry["startCellLine"]), int(entry["endCellLine"])
         start_token, end_token = int(entry["startTokenIndex"]), int(entry["endTokenIndex"])
-        start_char, end_char = int(entry.get("startCharIndex") or 0), entry.get("endCharIndex")
+        start_char, end_char = int(get("startCharIndex") or 0), get("endCharIndex")
+        if end_char is not None:
+            end_char = int(end_char)
     except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"label {entry.get('id')!r}: missing or bad position ({exc})", where) from None
-    first, last = lines.get(start_line), lines.get(end_line)
-    what = f"label {entry.get('id')!r}"
+        raise InputError(f"{_what(entry)}: missing or bad position ({exc})", where) from None
+    first = lines.get(start_line)
+    last = first if end_line == start_line else lines.get(end_line)
     if first is None or last is None:
-        raise InputError(f"{what}: line {start_line if first is None else end_line} does not exist", where)
-    if not (0 <= start_token < len(first.tokens)) or not (0 <= end_token < len(last.tokens)):
-        raise InputError(f"{what}: ends past the end of line {end_line} (token index out of range)", where)
-    end_token_text = last.tokens[end_token]
-    end_char = len(end_token_text) - 1 if end_char is None else int(end_char)
-    if not (0 <= start_char < len(first.tokens[start_token]) or len(first.tokens[start_token]) == 0) or not (
-        0 <= end_char < len(end_token_text) or len(end_token_text) == 0
-    ):
-        raise InputError(f"{what}: a character index falls outside its token (line {start_line} to {end_line})", where)
+        raise InputError(f"{_what(entry)}: line {start_line if first is None else end_line} does not exist", where)
+    if not (0 <= start_token < len(first.tokens) and 0 <= end_token < len(last.tokens)):
+        raise InputError(f"{_what(entry)}: ends past the end of line {end_line} (token index out of range)", where)
+    start_size, end_size = len(first.tokens[start_token]), len(last.tokens[end_token])
+    if end_char is None:
+        end_char = end_size - 1
+    if not ((0 <= start_char < start_size or start_size == 0) and (0 <= end_char < end_size or end_size == 0)):
+        raise InputError(
+            f"{_what(entry)}: a character index falls outside its token (line {start_line} to {end_line})", where
+        )
     start = first.starts[start_token] + start_char
     end = last.starts[end_token] + end_char + 1
-    if start_line == end_line and end <= start:
-        raise InputError(f"{what}: ends before it starts", where)
-    return Span(
-        line=start_line,
-        start=start,
-        end=end,
-        token_start=start_token,
-        token_end=end_token,
-        end_line=-1 if end_line == start_line else end_line,
-        **_label_fields(entry, names, layer, SPAN_KEYS, where),
+    if end_line == start_line:
+        if end <= start:
+            raise InputError(f"{_what(entry)}: ends before it starts", where)
+        end_line = -1
+    label, *fields = _label_fields(entry, names, layer, SPAN_KEYS, where)
+    return Span(label, start_line, start, end, start_token, end_token, end_line, *fields)
+
+
+def _what(entry: dict[str, Any]) -> str:
+    return f"label {entry.get('id')!r}"
+
+
+def _label_fields(entry: dict[str, Any], names: LabelNames, layer: int, known: tuple[str, ...], where: str) -> tuple:
+    """The label, then what spans and arrows share in their field order:
+    label set, id, label id, provenance and the keys labelport does not model."""
+    get = entry.get
+    item_id = get("labelSetItemId")
+    given = get("labelName")
+    if given is not None:
+        label = str(given)
+    else:
+        try:
+            label = names.name(layer, item_id, None)
+        except KeyError as exc:
+            raise InputError(f"{_what(entry)}: {exc.args[0]}", where) from None
+    entry_id = get("id")
+    return (
+        label,
+        layer,
+        None if entry_id is None else str(entry_id),
+        None if item_id is None else str(item_id),
+        get("labeledBy"),
+        get("labeledByUserId"),
+        get("status"),
+        _extra(entry, known),
     )
-
-
-def _label_fields(
-    entry: dict[str, Any], names: LabelNames, layer: int, known: tuple[str, ...], where: str
-) -> dict[str, Any]:
-    """What spans and arrows share: their label, provenance and unmodelled keys."""
-    item_id = entry.get("labelSetItemId")
-    try:
-        label = names.name(layer, item_id, entry.get("labelName"))
-    except KeyError as exc:
-        raise InputError(f"label {entry.get('id')!r}: {exc.args[0]}", where) from None
-    return {
-        "label": label,
-        "label_set": layer,
-        "id": None if entry.get("id") is None else str(entry["id"]),
-        "label_id": None if item_id is None else str(item_id),
-        "labeled_by": entry.get("labeledBy"),
-        "labeled_by_user_id": entry.get("labeledByUserId"),
-        "status": entry.get("status"),
-        "extra": _extra(entry, known),
-    }
 
 
 def _label_head(item: Span | Arrow, item_id: Any, type_name: str, names: LabelNames, with_type: bool) -> dict[str, Any]:
@@ -259,7 +269,8 @@ def arrow_from(entry: dict[str, Any], names: LabelNames, where: str) -> Arrow:
     if origin is None or target is None:
         raise InputError(f"arrow {entry.get('id')!r}: needs originId and targetId", where)
     layer = int(entry.get("layer") or 0)
-    return Arrow(origin=str(origin), target=str(target), **_label_fields(entry, names, layer, ARROW_KEYS, where))
+    label, *fields = _label_fields(entry, names, layer, ARROW_KEYS, where)
+    return Arrow(label, str(origin), str(target), *fields)
 
 
 def arrow_to(arrow: Arrow, names: LabelNames, with_type: bool) -> dict[str, Any]:

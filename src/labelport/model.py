@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any, Callable, Iterable, Iterator
+from operator import add
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 TOKEN_BASED = "TOKEN_BASED"
 ROW_BASED = "ROW_BASED"
@@ -150,9 +151,9 @@ class Line:
     @property
     def starts(self) -> list[int]:
         if self._starts is None:
-            starts = list(accumulate([len(token) + 1 for token in self.tokens], initial=0))
-            starts.pop()
-            self._starts = starts
+            # start i = the lengths of the tokens before it + i spaces
+            tokens = self.tokens
+            self._starts = list(map(add, accumulate(map(len, tokens), initial=0), range(len(tokens))))
         return self._starts
 
     def __repr__(self) -> str:
@@ -246,7 +247,7 @@ class Project:
     #: id and name come from the data (a Datasaur file), not from a file name
     id_from_data: bool = False
     #: the one-file projects this one is made of, in order (lets --jobs share them out)
-    parts: list["Project"] | None = field(default=None, repr=False)
+    parts: Sequence["Project"] | None = field(default=None, repr=False)
 
     def documents(self) -> Iterator[Document]:
         """A fresh iterator over the documents (reads the source again)."""

@@ -14,6 +14,7 @@ time, so memory stays flat whatever its size.
 from __future__ import annotations
 
 import re
+from itertools import accumulate, compress
 from typing import IO, Iterator
 
 from ..errors import InputError
@@ -38,6 +39,9 @@ def read(source: Source, options: ReadOptions, format_id: str) -> Project:
 _BLOCK = 1 << 20
 #: One or more lines that are empty or only white space: the end of a sentence.
 _BLANK_RUN = re.compile(r"^[^\S\n]*\n(?:[^\S\n]*\n)*", re.MULTILINE)
+#: The newline ending a sentence's last line and the blank lines after it (a
+#: capturing split of a block: sentence, separator, sentence, ...).
+_SENTENCE_END = re.compile(r"(\n(?:[^\S\n]*\n)+)")
 
 
 class _Stream:
@@ -62,6 +66,7 @@ class _Stream:
         self.number = 0  # physical number of the line before ``pos``
         self._rest = b""  # a line not yet whole
         self._short_line: re.Pattern[str] | None = None  # a line with too few tabs, between newlines
+        self._long_line: re.Pattern[str] | None = None  # a line with too many tabs
 
     def _refill(self) -> bool:
         """Add the next block of whole lines to what is unread; False at the
@@ -98,23 +103,64 @@ class _Stream:
         -DOCSTART- or the end of the file."""
         while True:
             text = self.text
-            for blank in _BLANK_RUN.finditer(text, self.pos):
-                start, end = blank.span()
-                sentence = self._take(text, self.pos, start) if start > self.pos else None
-                if self.pending:
+            if self._regular(text):
+                yield from self._split_block(text)
+            else:
+                for blank in _BLANK_RUN.finditer(text, self.pos):
+                    start, end = blank.span()
+                    sentence = self._take(text, self.pos, start) if start > self.pos else None
+                    if self.pending:
+                        if sentence:
+                            yield sentence
+                        return
+                    self.number += text.count("\n", start, end)
+                    self.pos = end
                     if sentence:
                         yield sentence
-                    return
-                self.number += text.count("\n", start, end)
-                self.pos = end
-                if sentence:
-                    yield sentence
             if not self._refill():
                 if self.pos < len(self.text):  # the last sentence, with no blank line after it
                     sentence = self._take(self.text, self.pos, len(self.text))
                     if sentence:
                         yield sentence
                 return
+
+    def _regular(self, text: str) -> bool:
+        """Whether the unread text can be split all at once: the columns are
+        known and tab-separated, no -DOCSTART- comes, and no line has more
+        tabs than the columns need (so a sentence with the right number of
+        tabs in all has the right number on every line)."""
+        if not self.columns and not self.docstart_in_text:
+            self._first_line_columns(text)
+        return (
+            self.tab
+            and self.columns > 1
+            and not self.docstart_in_text
+            and self._long_line.search(text, self.pos) is None  # type: ignore[union-attr]
+        )
+
+    def _split_block(self, text: str) -> Iterator[tuple[list[str], list[str], int]]:
+        """Every sentence of a regular block, split with a few C-level
+        string operations per sentence; the last, unfinished one stays
+        unread for the next block."""
+        blanks = _BLANK_RUN.match(text, self.pos)
+        if blanks is not None:
+            self.number += text.count("\n", self.pos, blanks.end())
+            self.pos = blanks.end()
+        pieces = _SENTENCE_END.split(text[self.pos :])
+        columns = self.columns
+        last = len(pieces) - 1
+        for k in range(0, last, 2):
+            chunk = pieces[k]
+            n_lines = chunk.count("\n") + 1
+            first = self.number + 1
+            parts = chunk.replace("\n", "\t").split("\t")
+            if len(parts) == columns * n_lines:
+                sentence = parts[::columns], parts[columns - 1 :: columns], first
+            else:
+                sentence = self._columns(chunk.split("\n"), first)
+            self.number += n_lines - 1 + pieces[k + 1].count("\n")
+            yield sentence
+        self.pos = len(text) - len(pieces[last])
 
     def _take(self, text: str, start: int, end: int) -> tuple[list[str], list[str], int] | None:
         """The sentence of the lines ``text[start:end]`` (no blank line among
@@ -154,21 +200,41 @@ class _Stream:
             if len(parts) != self.columns:
                 if self.columns:
                     raise InputError(f"{len(parts)} columns, the lines before it have {self.columns}", self.label, number)
-                self.tab = "\t" in line
-                parts = line.split("\t") if self.tab else line.split()
-                self.columns = len(parts)
-                self._short_line = re.compile(rf"\n(?:[^\t\n]*\t){{0,{max(self.columns - 2, 0)}}}[^\t\n]*\n")
+                parts = self._set_columns(line)
             tokens.append(parts[0])
             tags.append(parts[-1] if self.columns > 1 else "")
         return tokens, tags, first
 
-    def spans(
-        self, tags: list[str], first: int, line_index: int, starts: list[int], tokens: list[str], notes: dict[str, int]
-    ) -> list[Span]:
+    def _set_columns(self, line: str) -> list[str]:
+        """Take the separator and column count from the file's first token
+        line; its columns."""
+        self.tab = "\t" in line
+        parts = line.split("\t") if self.tab else line.split()
+        self.columns = len(parts)
+        self._short_line = re.compile(rf"\n(?:[^\t\n]*\t){{0,{max(self.columns - 2, 0)}}}[^\t\n]*\n")
+        self._long_line = re.compile(rf"\t(?:[^\t\n]*\t){{{self.columns - 1}}}")
+        return parts
+
+    def _first_line_columns(self, text: str) -> None:
+        blanks = _BLANK_RUN.match(text, self.pos)
+        start = blanks.end() if blanks is not None else self.pos
+        end = text.find("\n", start)
+        if end > start:
+            self._set_columns(text[start:end])
+
+    def spans(self, tags: list[str], first: int, line_index: int, tokens: list[str], notes: dict[str, int]) -> list[Span]:
+        """The spans of a sentence's tags; offsets in the tokens joined by spaces."""
         spans: list[Span] = []
         current: Span | None = None
-        for i, tag in enumerate(tags):
-            if tag == "O" or not tag:
+        ends = list(accumulate(map(len, tokens)))  # token i ends at ends[i] + i
+        previous = -2
+        # only the tags that are not O, found at C speed: most tokens are outside
+        for i in compress(range(len(tags)), map("O".__ne__, tags)):
+            tag = tags[i]
+            if i != previous + 1:  # an O came between
+                current = None
+            previous = i
+            if not tag:
                 current = None
                 continue
             prefix = tag[:2]
@@ -180,7 +246,7 @@ class _Stream:
                     raise InputError(f"tag {tag!r} has no label", self.label, first + i)
                 if prefix == "I-" and current is not None and current.label == label:
                     current.token_end = i
-                    current.end = starts[i] + len(tokens[i])
+                    current.end = ends[i] + i
                     continue
                 if prefix == "I-":
                     notes[STRAY_I] = notes.get(STRAY_I, 0) + 1
@@ -190,9 +256,10 @@ class _Stream:
                 label = tag
                 if current is not None and current.label == label:
                     current.token_end = i
-                    current.end = starts[i] + len(tokens[i])
+                    current.end = ends[i] + i
                     continue
-            current = Span(label, line_index, starts[i], starts[i] + len(tokens[i]), i, i)
+            end = ends[i] + i
+            current = Span(label, line_index, end - len(tokens[i]), end, i, i)
             spans.append(current)
         return spans
 
@@ -246,7 +313,7 @@ class _Document:
             tokens, tags, first = sentence
             line = Line(index, " ".join(tokens), tokens)
             if tags.count("O") != len(tags):  # most sentences hold no entity: no offsets needed
-                line.spans = stream.spans(tags, first, index, line.starts, tokens, notes)
+                line.spans = stream.spans(tags, first, index, tokens, notes)
             yield line
             index += 1
             next_sentence = next(self._sentences, None)

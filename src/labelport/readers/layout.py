@@ -14,7 +14,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence, overload
 
 import orjson
 
@@ -69,6 +69,29 @@ def _hidden(path: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(path).parts)
 
 
+class _Parts(Sequence[Project]):
+    """A project per file, each made when it is wanted: a folder of many
+    files holds only their names until then."""
+
+    def __init__(self, part: Callable[[int], Project], count: int):
+        self._part = part
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, n: int) -> Project: ...
+    @overload
+    def __getitem__(self, n: slice) -> list[Project]: ...
+    def __getitem__(self, n: int | slice) -> Project | list[Project]:
+        if isinstance(n, slice):
+            return [self._part(i) for i in range(*n.indices(self._count))]
+        if not -self._count <= n < self._count:
+            raise IndexError(n)
+        return self._part(n % self._count)
+
+
 def load_path(path: Path, options: ReadOptions) -> Project:
     if not path.exists():
         raise InputError("no such file or folder", path)
@@ -83,7 +106,7 @@ def load_path(path: Path, options: ReadOptions) -> Project:
     layout = _export_all(tree)
     if layout is not None:
         return _load_export_all(path, tree, layout, options)
-    return _merge(path, [tree.source(p) for p in tree.paths], options)
+    return _merge(path, tree, options)
 
 
 def read_source(source: Source, options: ReadOptions) -> Project:
@@ -91,20 +114,24 @@ def read_source(source: Source, options: ReadOptions) -> Project:
     return reader_module(format_id).read(source, options, format_id)
 
 
-def _merge(path: Path, sources: list[Source], options: ReadOptions) -> Project:
+def _merge(path: Path, tree: Tree, options: ReadOptions) -> Project:
     """A folder or zip of files: one project, the files' documents in order.
 
     Only the first file is read up front (for the project's kinds, label sets
     and questions); each other file is read when its documents are wanted, so
     memory holds one file at a time however many there are.
     """
-    first_format = detect(sources[0], options)
-    first = reader_module(first_format).read(sources[0], options, first_format)
-    if len(sources) == 1:
+    first_source = tree.source(tree.paths[0])
+    first_format = detect(first_source, options)
+    first = reader_module(first_format).read(first_source, options, first_format)
+    if len(tree.paths) == 1:
         return replace(first, source=str(path))
-    suffix = PurePosixPath(sources[0].name).suffix.lower()
+    suffix = PurePosixPath(first_source.name).suffix.lower()
 
-    def part(source: Source) -> Project:
+    def part(n: int) -> Project:
+        if n == 0:
+            return first
+        source = tree.source(tree.paths[n])
         # Files named like the first are read as its format without opening
         # them twice to find out (a reader still refuses a file not of it).
         same = PurePosixPath(source.name).suffix.lower() == suffix
@@ -115,7 +142,7 @@ def _merge(path: Path, sources: list[Source], options: ReadOptions) -> Project:
 
         return replace(first, documents_factory=documents, source=source.label)
 
-    parts = [first, *(part(source) for source in sources[1:])]
+    parts = _Parts(part, len(tree.paths))
 
     def documents() -> Iterator[Document]:
         for project in parts:
