@@ -28,6 +28,7 @@ ARROW_KEYS = (
     "labeledBy", "labeledByUserId", "status",
 )  # fmt: skip
 ANSWER_KEYS = ("answers", "labeledBy", "labeledByUserId", "status")
+_SPAN_KEY_SET = frozenset(SPAN_KEYS)
 
 
 def parse(source_label: str, data: bytes) -> Any:
@@ -130,10 +131,8 @@ class LabelNames:
         self._ids = {(ls.index, label.name): label.id for ls in label_sets for label in ls.labels}
         self._added: dict[int, dict[str, str]] = {}  # layer -> item id -> name, beyond the given sets
 
-    def name(self, layer: int, item_id: Any, given: Any) -> str:
-        """The label's name: as given, else through the label sets."""
-        if given is not None:
-            return str(given)
+    def name(self, layer: int, item_id: Any) -> str:
+        """The name of a label given by its item id alone."""
         name = self._names.get((layer, str(item_id)))
         if name is None:
             if self.label_sets_given:
@@ -163,15 +162,19 @@ class LabelNames:
 
 
 def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, where: str) -> Span:
-    """A Datasaur span entry -> a Span, checked against its lines' tokens."""
+    """A Datasaur span entry -> a Span, checked against its lines' tokens.
+
+    Called once per span of every document read, so written out flat: no
+    helper calls on the common path.
+    """
     get = entry.get
     try:
-        layer = int(get("layer") or 0)
         start_line, end_line = int(entry["startCellLine"]), int(entry["endCellLine"])
         start_token, end_token = int(entry["startTokenIndex"]), int(entry["endTokenIndex"])
         start_char, end_char = int(get("startCharIndex") or 0), get("endCharIndex")
         if end_char is not None:
             end_char = int(end_char)
+        layer = int(get("layer") or 0)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{_what(entry)}: missing or bad position ({exc})", where) from None
     first = lines.get(start_line)
@@ -193,38 +196,38 @@ def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, 
         if end <= start:
             raise InputError(f"{_what(entry)}: ends before it starts", where)
         end_line = -1
-    label, *fields = _label_fields(entry, names, layer, SPAN_KEYS, where)
-    return Span(label, start_line, start, end, start_token, end_token, end_line, *fields)
+    item_id, span_id = get("labelSetItemId"), get("id")
+    return Span(
+        _label_name(entry, item_id, names, layer, where),
+        start_line,
+        start,
+        end,
+        start_token,
+        end_token,
+        end_line,
+        layer,
+        None if span_id is None else str(span_id),
+        None if item_id is None else str(item_id),
+        get("labeledBy"),
+        get("labeledByUserId"),
+        get("status"),
+        None if _SPAN_KEY_SET.issuperset(entry) else _extra(entry, SPAN_KEYS),
+    )
 
 
 def _what(entry: dict[str, Any]) -> str:
     return f"label {entry.get('id')!r}"
 
 
-def _label_fields(entry: dict[str, Any], names: LabelNames, layer: int, known: tuple[str, ...], where: str) -> tuple:
-    """The label, then what spans and arrows share in their field order:
-    label set, id, label id, provenance and the keys labelport does not model."""
-    get = entry.get
-    item_id = get("labelSetItemId")
-    given = get("labelName")
+def _label_name(entry: dict[str, Any], item_id: Any, names: LabelNames, layer: int, where: str) -> str:
+    """A span's or arrow's label: its labelName, else its item's name."""
+    given = entry.get("labelName")
     if given is not None:
-        label = str(given)
-    else:
-        try:
-            label = names.name(layer, item_id, None)
-        except KeyError as exc:
-            raise InputError(f"{_what(entry)}: {exc.args[0]}", where) from None
-    entry_id = get("id")
-    return (
-        label,
-        layer,
-        None if entry_id is None else str(entry_id),
-        None if item_id is None else str(item_id),
-        get("labeledBy"),
-        get("labeledByUserId"),
-        get("status"),
-        _extra(entry, known),
-    )
+        return str(given)
+    try:
+        return names.name(layer, item_id)
+    except KeyError as exc:
+        raise InputError(f"{_what(entry)}: {exc.args[0]}", where) from None
 
 
 def _label_head(item: Span | Arrow, item_id: Any, type_name: str, names: LabelNames, with_type: bool) -> dict[str, Any]:
@@ -269,8 +272,19 @@ def arrow_from(entry: dict[str, Any], names: LabelNames, where: str) -> Arrow:
     if origin is None or target is None:
         raise InputError(f"arrow {entry.get('id')!r}: needs originId and targetId", where)
     layer = int(entry.get("layer") or 0)
-    label, *fields = _label_fields(entry, names, layer, ARROW_KEYS, where)
-    return Arrow(label, str(origin), str(target), *fields)
+    item_id, arrow_id = entry.get("labelSetItemId"), entry.get("id")
+    return Arrow(
+        _label_name(entry, item_id, names, layer, where),
+        str(origin),
+        str(target),
+        layer,
+        None if arrow_id is None else str(arrow_id),
+        None if item_id is None else str(item_id),
+        entry.get("labeledBy"),
+        entry.get("labeledByUserId"),
+        entry.get("status"),
+        _extra(entry, ARROW_KEYS),
+    )
 
 
 def arrow_to(arrow: Arrow, names: LabelNames, with_type: bool) -> dict[str, Any]:
