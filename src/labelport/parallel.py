@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from itertools import chain
-from multiprocessing import get_context
 from pathlib import Path
 
 from .formats.base import Context, Format, write_per_document
@@ -59,12 +57,16 @@ def _convert_chunk(task: tuple[int, int, str]) -> tuple[Report, int]:
     report.versions_written = ctx.report.versions_written
     with Progress("", enabled=False) as quiet:
         write_per_document(fmt, chunk, Path(folder), replace(ctx, project=chunk, report=report, progress=quiet))
-        return report, quiet.documents
+    report.hash_files(Path(folder))  # here, in parallel, rather than in the parent afterwards
+    return report, quiet.documents
 
 
 def write_parallel(fmt: Format, project: Project, out: Path, ctx: Context, jobs: int) -> bool:
     """Write ``project`` into ``out`` with ``jobs`` processes; False when the
     chunks' files could not be merged exactly (nothing is left in ``out``)."""
+    from concurrent.futures import ProcessPoolExecutor  # only a --jobs run pays for these imports
+    from multiprocessing import get_context
+
     global _WORK
     work = out / ".jobs"
     tasks = [(lo, hi, str(work / f"{n:05}")) for n, (lo, hi) in enumerate(_chunks(len(project.parts or ()), jobs))]
@@ -80,14 +82,13 @@ def write_parallel(fmt: Format, project: Project, out: Path, ctx: Context, jobs:
         _WORK = None
     placed: set[str] = set()
     moves: list[tuple[Path, Path]] = []
-    for _, _, folder in tasks:
-        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-            rel = path.relative_to(folder).as_posix()
+    for (_, _, folder), report in zip(tasks, results):
+        for rel in report.files:
             if rel in placed:
                 shutil.rmtree(work)
                 return False
             placed.add(rel)
-            moves.append((path, out / rel))
+            moves.append((Path(folder, rel), out / rel))
     for source, target in moves:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)

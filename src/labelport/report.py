@@ -87,6 +87,7 @@ class Report:
             mine.examples.extend(loss.examples[: MAX_EXAMPLES - len(mine.examples)])
         self.findings.extend(other.findings)
         self.notes.update(other.notes)
+        self.files.update(other.files)
 
     # -- results --------------------------------------------------------------
     @property
@@ -99,13 +100,12 @@ class Report:
         return bool(self.losses) or any(not f.hard for f in self.findings)
 
     def hash_files(self, root: Path) -> None:
+        """Size and sha256 of every file under ``root``, in path order; a file
+        already hashed (by a --jobs worker, see :meth:`merge`) is not read again."""
+        hashed, self.files = self.files, {}
         for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != REPORT_NAME):
-            digest = hashlib.sha256()
-            with open(path, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
             rel = path.relative_to(root).as_posix()
-            self.files[rel] = {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+            self.files[rel] = hashed.get(rel) or _file_hash(path)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -150,3 +150,11 @@ class Report:
             level = "error: the service would reject this" if f.hard else "warning: not ready for training"
             lines.append(f"labelport: {level}: {where}{f.message}")
         return lines
+
+
+def _file_hash(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
