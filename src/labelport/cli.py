@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Sequence
 
@@ -145,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # pyarrow's default allocator (mimalloc) keeps what it freed: a run writing
+    # or checking Parquet peaks about 25 MiB higher, and higher the larger the
+    # project. This process's arrays are short-lived: the system allocator
+    # gives them back. (A user's own setting wins; the library leaves it alone.)
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

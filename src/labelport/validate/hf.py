@@ -542,7 +542,7 @@ class _Check:
 
     def check_file(self, file: str, card_features: dict[str, tuple] | None):
         try:
-            parquet = self.pq.ParquetFile(self.root / file)
+            parquet = self.pq.ParquetFile(self.root / file, pre_buffer=False, buffer_size=1 << 20)
         except Exception as exc:  # pyarrow raises several kinds
             self.find("parquet", f"not a readable Parquet file: {exc}", True, file)
             return None
@@ -610,7 +610,7 @@ class _Check:
         try:
             if not wanted:
                 return parquet.metadata.num_rows
-            for batch in parquet.iter_batches(batch_size=8_192, columns=wanted):
+            for batch in _batches(parquet, wanted):
                 # 1-based row numbers (from a buffer: pyarrow.array on Python
                 # objects imports pandas, to ask whether they are pandas')
                 numbers = array("q", range(offset + 1, offset + 1 + batch.num_rows))
@@ -726,3 +726,10 @@ def check(folder: Path) -> list[Finding]:
     if not archives:
         findings.append(Finding("card", "no README.md dataset card and no data/ folder", True, README))
     return findings
+
+
+def _batches(parquet: Any, columns: list[str]) -> Iterator[Any]:
+    """The columns' record batches, read as a stream of small batches in one
+    thread: peak memory stays flat however large the file (reading whole row
+    groups, or reading ahead, grows it)."""
+    return parquet.iter_batches(batch_size=1_000, columns=columns, use_threads=False)
