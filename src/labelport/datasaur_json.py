@@ -164,9 +164,42 @@ class LabelNames:
 def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, where: str) -> Span:
     """A Datasaur span entry -> a Span, checked against its lines' tokens.
 
-    Called once per span of every document read, so written out flat: no
-    helper calls on the common path.
+    Called for every span read. The usual entry (every position given, as
+    integers, inside its tokens) is placed here at once; any other goes
+    through :func:`_checked_span`, which reads what can be read and names
+    what is wrong.
     """
+    try:
+        start_line, end_line = entry["startCellLine"], entry["endCellLine"]
+        start_token, end_token = entry["startTokenIndex"], entry["endTokenIndex"]
+        start_char, end_char = entry["startCharIndex"], entry["endCharIndex"]
+        layer = entry["layer"]
+        first = lines[start_line]
+        last = first if end_line == start_line else lines[end_line]
+        if (
+            start_token >= 0
+            and end_token >= 0
+            and type(start_char) is int
+            and type(end_char) is int
+            and type(layer) is int
+            and 0 <= start_char < len(first.tokens[start_token])
+            and 0 <= end_char < len(last.tokens[end_token])
+        ):
+            start = first.starts[start_token] + start_char
+            end = last.starts[end_token] + end_char + 1
+            if last is not first:
+                return _span(entry, names, layer, first.index, start, end, start_token, end_token, last.index, where)
+            if end > start:
+                return _span(entry, names, layer, first.index, start, end, start_token, end_token, -1, where)
+    except (KeyError, IndexError, TypeError):
+        pass
+    return _checked_span(entry, lines, names, where)
+
+
+def _checked_span(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, where: str) -> Span:
+    """:func:`span_from` for any entry: missing character indices default to
+    the whole token, numbers may be strings; an entry that cannot be placed
+    is an error saying why."""
     get = entry.get
     try:
         start_line, end_line = int(entry["startCellLine"]), int(entry["endCellLine"])
@@ -196,14 +229,22 @@ def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, 
         if end <= start:
             raise InputError(f"{_what(entry)}: ends before it starts", where)
         end_line = -1
+    return _span(entry, names, layer, start_line, start, end, start_token, end_token, end_line, where)
+
+
+def _span(
+    entry: dict[str, Any], names: LabelNames, layer: int, line: int, start: int, end: int,
+    token_start: int, token_end: int, end_line: int, where: str,
+) -> Span:  # fmt: skip
+    get = entry.get
     item_id, span_id = get("labelSetItemId"), get("id")
     return Span(
         _label_name(entry, item_id, names, layer, where),
-        start_line,
+        line,
         start,
         end,
-        start_token,
-        end_token,
+        token_start,
+        token_end,
         end_line,
         layer,
         None if span_id is None else str(span_id),
