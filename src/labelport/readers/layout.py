@@ -128,25 +128,26 @@ def _merge(path: Path, tree: Tree, options: ReadOptions) -> Project:
         return replace(first, source=str(path))
     suffix = PurePosixPath(first_source.name).suffix.lower()
 
-    def part(n: int) -> Project:
+    def file_documents(n: int) -> Iterator[Document]:
         if n == 0:
-            return first
+            return first.documents()
         source = tree.source(tree.paths[n])
         # Files named like the first are read as its format without opening
         # them twice to find out (a reader still refuses a file not of it).
         same = PurePosixPath(source.name).suffix.lower() == suffix
+        format_id = first_format if same else detect(source, options)
+        return reader_module(format_id).read(source, options, format_id).documents()
 
-        def documents() -> Iterator[Document]:
-            format_id = first_format if same else detect(source, options)
-            return reader_module(format_id).read(source, options, format_id).documents()
-
-        return replace(first, documents_factory=documents, source=source.label)
+    def part(n: int) -> Project:
+        if n == 0:
+            return first
+        return replace(first, documents_factory=lambda: file_documents(n), source=tree.source(tree.paths[n]).label)
 
     parts = _Parts(part, len(tree.paths))
 
     def documents() -> Iterator[Document]:
-        for project in parts:
-            yield from project.documents()
+        for n in range(len(tree.paths)):
+            yield from file_documents(n)
 
     if first.id_from_data:
         project_id, name = first.id, first.name
