@@ -279,6 +279,47 @@ def test_overlaps_stay_in_spans_and_label_set_order(tmp_path: Path) -> None:
     assert losses["spans of a second label set"]["count"] == 1
 
 
+def _datasaur_file(folder: Path, name: str, labels: list[str], spans: list[tuple[int, str]]) -> None:
+    """A DATASAUR_SCHEMA file of two lines, its label set ``labels``, a
+    one-token span on each (line, label) of ``spans``."""
+    data = {
+        "document": {"id": name, "name": name},
+        "kinds": ["TOKEN_BASED"],
+        "labelSets": [{"index": 0, "name": "ner", "labelItems": [{"id": n, "labelName": n} for n in labels]}],
+        "cells": [{"line": i, "content": f"{name} line {i}", "tokens": [name, "line", str(i)]} for i in range(2)],
+        "spanLabels": [
+            {"id": f"s{i}", "layer": 0, "labelSetItemId": label, "labelName": label, "startCellLine": line,
+             "startTokenIndex": 0, "startCharIndex": 0, "endCellLine": line, "endTokenIndex": 0,
+             "endCharIndex": len(name) - 1}
+            for i, (line, label) in enumerate(spans)
+        ],
+    }
+    (folder / f"{name}.json").write_text(json.dumps({"version": 1, "data": data}), encoding="utf-8")
+
+
+@pytest.mark.parametrize("later_label", ["PER", "ORG"], ids=["first-file-labels-suffice", "later-file-adds-a-label"])
+def test_folder_of_files_class_labels(tmp_path: Path, run_cli, later_label: str) -> None:
+    """A folder's ClassLabel names are its first file's label set, plus the
+    labels later files use that it lacks; every row and count once."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    _datasaur_file(folder, "a", ["LOC", "PER"], [(0, "LOC")])
+    _datasaur_file(folder, "b", ["LOC", "PER"], [(0, "PER"), (1, later_label)])
+    out = tmp_path / "out"
+    convert_cli(run_cli, folder, out)
+    ds = load_train(out)
+    names = ds.features["ner_tags"].feature.names
+    labels = ["LOC", "PER"] if later_label == "PER" else ["LOC", "PER", "ORG"]
+    assert names == ["O", *(p + label for label in labels for p in ("B-", "I-"))]
+    assert [row["id"] for row in ds] == ["a:0", "a:1", "b:0", "b:1"]
+    assert [names[row["ner_tags"][0]] for row in ds] == ["B-LOC", "O", "B-PER", "B-" + later_label]
+    report = json.loads((out / "labelport-report.json").read_text(encoding="utf-8"))
+    assert report["counts"]["lines"] == 4 and report["counts"]["spans"] == 3
+    assert report["splits"]["train"]["lines"] == 4
+    assert report["not_carried"] == {}
+    assert sorted(p.name for p in (out / "data").iterdir()) == [SHARD]
+
+
 def test_multi_label_and_unlabeled_rows(tmp_path: Path) -> None:
     rows = [
         Row(0, ["a cat", "x"], [AnswerSet({"q": ["pets", "cute"]})]),

@@ -54,6 +54,13 @@ class Report:
         #: set while labelers' versions are being written (--role LABELER, --zip)
         self.versions_written = False
 
+    def fresh(self) -> "Report":
+        """An empty report of the same conversion, to be merged in later (a
+        --jobs worker's, a trial pass's)."""
+        report = Report(self.source, self.format_id, self.options)
+        report.versions_written = self.versions_written
+        return report
+
     # -- counting -------------------------------------------------------------
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] += n

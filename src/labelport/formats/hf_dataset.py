@@ -34,7 +34,7 @@ import re
 from array import array
 from collections import Counter
 from itertools import accumulate, chain
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -312,16 +312,17 @@ def _unique(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def label_set_0(project: Project) -> list[str]:
+    """The names of the project's label set 0 (its first file's), in order."""
+    if not project.label_sets:
+        return []
+    label_set = next((ls for ls in project.label_sets if ls.index == 0), project.label_sets[0])
+    return _unique(label.name for label in label_set.labels)
+
+
 def span_labels(project: Project) -> list[str]:
-    """Label set 0 in order, else the sorted labels of a first pass. A project
-    of several files may use labels its first file's label sets lack: there the
-    first pass adds them, after label set 0's."""
-    given: list[str] = []
-    if project.label_sets:
-        label_set = next((ls for ls in project.label_sets if ls.index == 0), project.label_sets[0])
-        given = _unique(label.name for label in label_set.labels)
-        if given and not project.parts:
-            return given
+    """Label set 0, then the sorted labels of a first pass that it lacks."""
+    given = label_set_0(project)
     found: set[str] = set()
     for document in project.documents():
         if TOKEN_BASED not in document.kinds:
@@ -376,9 +377,38 @@ def write_project(project: Project, out: Path, ctx: Context) -> None:
     write_card(out / "README.md", project, features, splits, names, task_kind)
 
 
+class _LabelNotGiven(Exception):
+    """A span's label is not in the label set the rows are being written with."""
+
+
 def _write_tokens(project: Project, out: Path, ctx: Context):
+    """The ClassLabel names must be known before the first row: label set 0.
+    A project of one file holds its labels there (a span's label it lacks is
+    dropped and counted). One of several files may use labels the first
+    file's label set lacks: the rows are written with it on trial, and the
+    first label it lacks sends the project through a first pass for all of
+    them, then the rows are written again."""
+    given = label_set_0(project)
+    if given and not project.parts:
+        return _write_token_rows(project, out, ctx, given, unknown_label=None)
+    if given:
+        trial = ctx.report.fresh()
+        try:
+            task = _write_token_rows(project, out, replace(ctx, report=trial), given, unknown_label=_LabelNotGiven)
+        except _LabelNotGiven:
+            pass
+        else:
+            ctx.report.merge(trial)
+            return task
+    return _write_token_rows(project, out, ctx, span_labels(project), unknown_label=None)
+
+
+def _write_token_rows(
+    project: Project, out: Path, ctx: Context, labels: list[str], unknown_label: type[Exception] | None
+):
+    """Rows with ``labels`` as the ClassLabel names; a span with another
+    label raises ``unknown_label``, or is dropped and counted if it is None."""
     report = ctx.report
-    labels = span_labels(project)
     known = set(labels)
     tags = ["O", *(prefix + label for label in labels for prefix in ("B-", "I-"))]
     tag_index = {tag: i for i, tag in enumerate(tags)}
@@ -401,6 +431,8 @@ def _write_tokens(project: Project, out: Path, ctx: Context):
                 continue
             spans = kept_spans(line, frozenset({OVERLAPS}), report, document.name)
             if any(span.label not in known for span in spans):
+                if unknown_label is not None:
+                    raise unknown_label
                 for span in spans:
                     if span.label not in known:
                         report.drop(UNKNOWN_SPAN_LABELS, _example(document.name, line, span))
@@ -411,7 +443,10 @@ def _write_tokens(project: Project, out: Path, ctx: Context):
                     report.drop(OVERLAPS_IN_TAGS, _example(document.name, line, span))
                 else:
                     tagged.append(span)
-            ner_tags = [tag_index[tag] for tag in iob_tags(len(line.tokens), tagged)]
+            if tagged:
+                ner_tags = list(map(tag_index.__getitem__, iob_tags(len(line.tokens), tagged)))
+            else:
+                ner_tags = [0] * len(line.tokens)  # all O
             row = (
                 f"{document.id}:{line.index}",
                 line.text,
@@ -420,7 +455,8 @@ def _write_tokens(project: Project, out: Path, ctx: Context):
                 [{"start": span.start, "end": span.end, "label": span.label} for span in spans],
             )
             split = shards.add(entry.split, row, 2 * len(line.text) + 16 * len(line.tokens) + 64)
-            split.info.per_label.update(span.label for span in spans)
+            if spans:
+                split.info.per_label.update(span.label for span in spans)
         splits = shards.close()
     except BaseException:
         shards.abort()
