@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 
 import labelport
+from labelport import parallel
+from labelport.errors import RejectedError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WNUT_SLICE = FIXTURES / "wnut17" / "wnut17train.head.conll"
+WNUT_DEV_SLICE = FIXTURES / "wnut17" / "emerging.dev.slice.conll"
+PROJECT_WIDE = ["AMAZON_COMPREHEND_CSV", "AZURE_AUTOML_CSV", "GCP_VERTEX_AI_CSV"]
+SPLIT = {"train": 0.6, "validation": 0.2, "test": 0.2}
+#: with test=0.8,validation=0.1,train=0.1 and --jobs 3 on token_project, the
+#: first chunk holds test lines only, validation comes in the second, train in the third
+SEED_LATE_TRAIN = 21
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -52,3 +60,141 @@ def test_documents_of_one_name_fall_back_to_one_process(project_dir, tmp_path):
     written = files(tmp_path / "two")
     assert written == files(tmp_path / "one")
     assert any(name.endswith("-2.tsv") for name in written)
+
+
+# -- project-wide formats: the chunks' files merged ------------------------------
+
+
+@pytest.fixture(scope="module")
+def token_project(tmp_path_factory):
+    """A DATASAUR_SCHEMA project of 30 documents (one file each), 7 WNUT-17
+    sentences each, emoji outside the BMP in many."""
+    base = tmp_path_factory.mktemp("wide")
+    train = WNUT_SLICE.read_text(encoding="utf-8").strip("\n\t").split("\n\t\n")
+    dev = WNUT_DEV_SLICE.read_text(encoding="utf-8").strip("\n").split("\n\n")
+    sentences = train + dev
+    with open(base / "docs.conll", "w", encoding="utf-8") as fh:
+        for n in range(30):
+            picked = [sentences[(n * 5 + i) % len(sentences)] for i in range(7)]
+            fh.write("-DOCSTART- -X- -X- O\n\n" + "\n\n".join(picked) + "\n\n")
+    labelport.convert(labelport.load(base / "docs.conll"), "DATASAUR_SCHEMA", base / "project")
+    return base / "project"
+
+
+def document_files(project: Path) -> list[Path]:
+    """The project's files, in the order it reads them (not its labelport-report.json)."""
+    return sorted(project.glob("docs.conll#*.json"))
+
+
+@pytest.fixture
+def merged(monkeypatch):
+    """What each --jobs run's write_parallel returned: True when the chunks'
+    output was merged, False when the conversion ran again in one process."""
+    results: list[bool] = []
+    write_parallel = parallel.write_parallel
+
+    def spy(*args, **kwargs):
+        results.append(write_parallel(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(parallel, "write_parallel", spy)
+    return results
+
+
+def one_and_many(project: Path, fmt: str, out: Path, jobs: int = 3, **options) -> tuple[dict, dict]:
+    """Every file (report included) of ``--jobs 1`` and of ``--jobs N``; a
+    run the target would reject still writes its files."""
+    written = []
+    for name, n in (("one", 1), ("many", jobs)):
+        try:
+            labelport.convert(labelport.load(project), fmt, out / name, jobs=n, **options)
+        except RejectedError:
+            pass
+        written.append(files(out / name))
+    return written[0], written[1]
+
+
+@pytest.mark.parametrize("split", [None, SPLIT], ids=["no-split", "split"])
+@pytest.mark.parametrize("fmt", PROJECT_WIDE)
+def test_project_wide_chunks_merge_into_the_same_bytes(token_project, tmp_path, merged, fmt, split):
+    one, many = one_and_many(token_project, fmt, tmp_path, split=split)
+    assert merged == [True]
+    assert many == one
+    report = json.loads(one["labelport-report.json"])
+    assert report["counts"]["documents"] == 30
+
+
+@pytest.mark.parametrize("fmt", PROJECT_WIDE)
+def test_project_wide_utf16_offsets_merge_into_the_same_bytes(token_project, tmp_path, merged, fmt):
+    """The chunks' counts of lines outside the BMP add up; offsets count UTF-16 units."""
+    one, many = one_and_many(token_project, fmt, tmp_path, jobs=2, split=SPLIT, offset_unit="utf16")
+    assert merged == [True]
+    assert many == one
+
+
+def test_azure_chunks_without_training_sentences(token_project, tmp_path, merged):
+    """Few training sentences: some chunks have none (and write an empty
+    training file of their own), the split files open in another order."""
+    split = {"test": 0.8, "validation": 0.1, "train": 0.1}
+    one, many = one_and_many(token_project, "AZURE_AUTOML_CSV", tmp_path, split=split, seed=SEED_LATE_TRAIN)
+    assert merged == [True]
+    assert many == one
+    assert list(json.loads(one["labelport-report.json"])["azure"]["splits"]) == ["test", "validation", "train"]
+
+
+def test_azure_project_without_training_sentences(token_project, tmp_path, merged):
+    """No chunk writes a training sentence: one process writes the empty
+    training file once, last."""
+    one, many = one_and_many(token_project, "AZURE_AUTOML_CSV", tmp_path, split={"test": 0.5, "validation": 0.5})
+    assert merged == [True]
+    assert many == one
+    assert one["train/train.txt"] == b""
+
+
+def test_a_chunks_finding_falls_back_to_one_process(token_project, tmp_path, merged):
+    """A token holding a space in the last file: Azure's finding names the
+    line of train.txt it is written at, which that file's chunk cannot know."""
+    project = tmp_path / "spaced"
+    shutil.copytree(token_project, project)
+    last = document_files(project)[-1]
+    data = json.loads(last.read_text(encoding="utf-8"))
+    labeled = {span["startCellLine"] for span in data["data"]["spanLabels"]}
+    cell = next(cell for cell in data["data"]["cells"] if cell["line"] not in labeled)
+    cell["tokens"][0:2] = [" ".join(cell["tokens"][0:2])]
+    last.write_text(json.dumps(data), encoding="utf-8")
+    one, many = one_and_many(project, "AZURE_AUTOML_CSV", tmp_path)
+    assert merged == [False]
+    assert many == one
+    assert "at train/train.txt:" in json.loads(one["labelport-report.json"])["checks"][0]["message"]
+
+
+@pytest.fixture(params=["later-files", "every-other-file"])
+def relabeled(request, token_project, tmp_path):
+    """The project with ``creative-work`` named ``creative work`` in some
+    files: in the later files only (chunks apart), or in every other file
+    (in one chunk with the old name)."""
+    project = tmp_path / "relabeled"
+    shutil.copytree(token_project, project)
+    paths = document_files(project)
+    chosen = paths[15:] if request.param == "later-files" else paths[::2]
+    for path in chosen:
+        path.write_text(path.read_text(encoding="utf-8").replace('"creative-work"', '"creative work"'), encoding="utf-8")
+    return project
+
+
+@pytest.mark.parametrize("fmt", ["AMAZON_COMPREHEND_CSV", "AZURE_AUTOML_CSV"])
+def test_labels_meeting_in_one_name_fall_back_to_one_process(relabeled, tmp_path, merged, fmt):
+    """Comprehend maps both labels to CREATIVE_WORK (its finding names them in
+    the order one process meets them); Azure writes the second as
+    creative_work, which another label could be called: whether two labels
+    meet in one name is for the whole project to tell."""
+    one, many = one_and_many(relabeled, fmt, tmp_path, split=SPLIT)
+    assert merged == [False]
+    assert many == one
+
+
+def test_vertex_merges_any_label_names(relabeled, tmp_path, merged):
+    """Vertex AI takes label names as they are: nothing to fall back for."""
+    one, many = one_and_many(relabeled, "GCP_VERTEX_AI_CSV", tmp_path, split=SPLIT)
+    assert merged == [True]
+    assert many == one

@@ -1,43 +1,72 @@
 """``--jobs N``: a project made of many files, converted in N processes.
 
 The files are cut into contiguous chunks; each worker process (forked, so it
-shares the loaded project) writes its chunks' documents with the same
-per-document writer into a folder of its own and sends back its report. The
-parent then moves the files into place in chunk order and adds the reports
-up, so the output is byte-identical to ``--jobs 1``. Two chunks writing the
-same file name (two documents of one name, which the sequential run would
-have told apart with ``-2``) cannot be merged exactly: then the conversion
-runs again in one process.
+shares the loaded project) writes its chunks' documents with the format's own
+writer into a folder of its own, with a report of its own. The parent then
+puts the chunks' output together in chunk order, byte-identical to
+``--jobs 1``, report included:
 
-Only per-document formats share out this way; a project-wide format (one
-documents.txt, one parquet table) is written by one process.
+- a per-document format's files are moved into place as they are and the
+  reports added up. Two chunks writing the same file name (two documents of
+  one name, which the sequential run would have told apart with ``-2``)
+  cannot be merged exactly: then the conversion runs again in one process.
+- a project-wide format (one documents.txt for all documents) is merged by its
+  ``Format.merge_parts``: the chunks' files concatenated (renumbered where a
+  row names a line of another file), its configuration files and notes made
+  once for the whole output. It says when a project's chunks cannot be merged
+  exactly, and so does a chunk's finding (see :func:`_merge_project_wide`):
+  then too the conversion runs again in one process.
+
+merge_parts merges token labeling only: a project-wide format's row or
+document labeling, and a format without merge_parts (HF_DATASET, one parquet
+table), are written by one process.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
+from typing import Any, Iterable
 
-from .formats.base import Context, Format, write_per_document
-from .model import DOCUMENT_BASED, Project
+from .formats.base import Context, Format, WriteOptions
+from .model import DOCUMENT_BASED, TOKEN_BASED, Project
 from .progress import Progress
 from .report import Report
 
 #: What the forked workers need; set just before the pool starts.
 _WORK: tuple[Format, Project, Context] | None = None
 
+#: Bytes copied at a time when files are concatenated.
+_BLOCK = 1 << 20
 
-def applicable(fmt: Format, project: Project, jobs: int) -> bool:
+
+@dataclass
+class Part:
+    """What one worker wrote for one chunk: its folder, its report, and that
+    report's notes kept apart (they describe the chunk's output alone: a
+    format's merge_parts makes the whole output's notes from them)."""
+
+    folder: Path
+    report: Report
+    notes: dict[str, Any]
+
+
+def applicable(fmt: Format, project: Project, jobs: int, options: WriteOptions) -> bool:
     return (
         jobs > 1
-        and fmt.write_project is None
-        and bool(project.parts)
         and len(project.parts or ()) > 1
+        and (fmt.write_project is None or _mergeable(fmt, project, options))
         and not (fmt.one_table and DOCUMENT_BASED in project.kinds)  # one table across documents
     )
+
+
+def _mergeable(fmt: Format, project: Project, options: WriteOptions) -> bool:
+    # merge_parts knows a format's token-labeling output (--question would make
+    # AZURE_AUTOML_CSV write a classifier even for a token-labeling project)
+    return fmt.merge_parts is not None and TOKEN_BASED in project.kinds and options.question is None
 
 
 def _chunks(n_parts: int, jobs: int) -> list[tuple[int, int]]:
@@ -47,7 +76,7 @@ def _chunks(n_parts: int, jobs: int) -> list[tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(n_chunks)]
 
 
-def _convert_chunk(task: tuple[int, int, str]) -> tuple[Report, int]:
+def _convert_chunk(task: tuple[int, int, str]) -> tuple[Part, int]:
     lo, hi, folder = task
     assert _WORK is not None
     fmt, project, ctx = _WORK
@@ -56,43 +85,89 @@ def _convert_chunk(task: tuple[int, int, str]) -> tuple[Report, int]:
     report = Report(ctx.report.source, ctx.report.format_id, ctx.report.options)
     report.versions_written = ctx.report.versions_written
     with Progress("", enabled=False) as quiet:
-        write_per_document(fmt, chunk, Path(folder), replace(ctx, project=chunk, report=report, progress=quiet))
-    report.hash_files(Path(folder))  # here, in parallel, rather than in the parent afterwards
-    return report, quiet.documents
+        fmt.write(chunk, Path(folder), replace(ctx, project=chunk, report=report, progress=quiet))
+    if fmt.write_project is None:
+        report.hash_files(Path(folder))  # moved as they are: hashed here, in parallel, rather than in the parent
+    notes, report.notes = report.notes, {}
+    return Part(Path(folder), report, notes), quiet.documents
 
 
 def write_parallel(fmt: Format, project: Project, out: Path, ctx: Context, jobs: int) -> bool:
     """Write ``project`` into ``out`` with ``jobs`` processes; False when the
-    chunks' files could not be merged exactly (nothing is left in ``out``)."""
+    chunks' output could not be merged exactly (nothing is left in ``out``)."""
+    work = out / ".jobs"
+    try:
+        parts = _convert_chunks(fmt, project, ctx, jobs, work)
+        if fmt.write_project is None:
+            return _move_files(parts, out, ctx)
+        return _merge_project_wide(fmt, parts, out, ctx)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _convert_chunks(fmt: Format, project: Project, ctx: Context, jobs: int, work: Path) -> list[Part]:
     from concurrent.futures import ProcessPoolExecutor  # only a --jobs run pays for these imports
     from multiprocessing import get_context
 
     global _WORK
-    work = out / ".jobs"
     tasks = [(lo, hi, str(work / f"{n:05}")) for n, (lo, hi) in enumerate(_chunks(len(project.parts or ()), jobs))]
     _WORK = (fmt, project, ctx)
     try:
         with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
-            results = []
-            for report, documents in pool.map(_convert_chunk, tasks):
-                results.append(report)
+            parts = []
+            for part, documents in pool.map(_convert_chunk, tasks):
+                parts.append(part)
                 for _ in range(documents):
                     ctx.progress.document()
     finally:
         _WORK = None
+    return parts
+
+
+def _move_files(parts: list[Part], out: Path, ctx: Context) -> bool:
     placed: set[str] = set()
     moves: list[tuple[Path, Path]] = []
-    for (_, _, folder), report in zip(tasks, results):
-        for rel in report.files:
+    for part in parts:
+        for rel in part.report.files:
             if rel in placed:
-                shutil.rmtree(work)
                 return False
             placed.add(rel)
-            moves.append((Path(folder, rel), out / rel))
+            moves.append((part.folder / rel, out / rel))
     for source, target in moves:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
-    shutil.rmtree(work)
-    for report in results:
-        ctx.report.merge(report)
+    merge_reports(ctx.report, parts)
     return True
+
+
+def _merge_project_wide(fmt: Format, parts: list[Part], out: Path, ctx: Context) -> bool:
+    assert fmt.merge_parts is not None
+    if any(part.report.findings for part in parts):
+        # a writer's findings judge the whole project (two labels meeting in
+        # one name, the first few of something with their places in a file):
+        # a chunk's cannot be added up into the whole project's
+        return False
+    return fmt.merge_parts(parts, out, ctx)
+
+
+# -- for the formats' merge_parts ----------------------------------------------
+
+
+def merge_reports(report: Report, parts: list[Part]) -> None:
+    """Add the chunks' reports to ``report`` in chunk order: counts, splits,
+    losses (the first examples stay the first), findings. Their notes are
+    kept apart, in Part.notes."""
+    for part in parts:
+        report.merge(part.report)
+
+
+def concatenate(sources: Iterable[Path], target: Path, separator: bytes = b"") -> None:
+    """Write the sources' bytes one after another into ``target`` (created
+    with its folders), ``separator`` between each two."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as fh:
+        for n, source in enumerate(sources):
+            if n:
+                fh.write(separator)
+            with open(source, "rb") as src:
+                shutil.copyfileobj(src, fh, _BLOCK)

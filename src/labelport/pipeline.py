@@ -78,7 +78,7 @@ def run_conversion(
             tree = write_export_all(project, fmt, stage, ctx, role)
         elif role == LABELER:
             write_labeler_versions(project, fmt, stage, ctx)
-        elif not (parallel.applicable(fmt, project, jobs) and parallel.write_parallel(fmt, project, stage, ctx, jobs)):
+        elif not (parallel.applicable(fmt, project, jobs, options) and parallel.write_parallel(fmt, project, stage, ctx, jobs)):
             fmt.write(project, stage, ctx)
         if fmt.target:
             from .validate import validate

@@ -21,18 +21,20 @@ written files are then checked by :mod:`labelport.validate.comprehend`.
 from __future__ import annotations
 
 import re
+import shutil
 import unicodedata
 from contextlib import ExitStack
 from dataclasses import replace
-from itertools import filterfalse
+from itertools import accumulate, filterfalse
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, Iterable, Iterator
 
 import orjson
 
 from ..errors import UsageError
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project
 from ..offsets import CODEPOINT, converter, has_astral
+from ..parallel import Part, concatenate, merge_reports
 from ..progress import Progress
 from ..report import Report
 from ._classify import UNLABELED, classification_kind, examples, label_question
@@ -60,6 +62,8 @@ EXTRA_ANSWERS = "answers beyond the first of a multi-class example (not written)
 ASTRAL = "lines with characters outside the BMP"
 #: Lines of documents.txt kept before they are written, in one piece.
 _PENDING = 1024
+#: Bytes read at a time when --jobs merges the chunks' files.
+_BLOCK = 1 << 20
 
 #: LabelDelimiter candidates, in order of preference: the API accepts one of
 #: `` ~!@#$%^*-_+=|\:;<TAB>>?/`` (API_DocumentClassifierInputDataConfig).
@@ -93,6 +97,12 @@ def _check_splits(ctx: Context) -> None:
 
 def _file_split(split: str) -> str:
     return TEST if split == VALIDATION else split
+
+
+def _file_splits(ctx: Context) -> list[str]:
+    """The splits written: train, and test when a test or validation share is asked."""
+    names = {_file_split(name) for name in ctx.splitter.names}
+    return [name for name in (TRAIN, TEST) if name == TRAIN or name in names]
 
 
 def _one_line(text: str, report: Report, where: dict[str, Any]) -> str:
@@ -153,15 +163,13 @@ def _create(path: Path) -> IO[str]:
 
 def write_entities(project: Project, out: Path, ctx: Context) -> None:
     report, unit = ctx.report, ctx.options.offset_unit
-    names = [_file_split(name) for name in ctx.splitter.names]
-    asked = [name for name in (TRAIN, TEST) if name == TRAIN or name in names]
     types: dict[str, str] = {}  # label -> type
     labels_of: dict[str, str] = {}  # type -> first label mapped to it
     moved = 0
     fmt = replace(FORMAT, kinds=frozenset({TOKEN_BASED}))
     carries: frozenset[str] = frozenset()
     with ExitStack() as stack:
-        files = {name: _EntitySplit(out, name, stack) for name in asked}
+        files = {name: _EntitySplit(out, name, stack) for name in _file_splits(ctx)}
         targets = {name: files[_file_split(name)] for name in ctx.splitter.names}
         for entry in items(fmt, project, ctx):
             line: Line | None = entry.item  # type: ignore[assignment]  (a T format's items are lines)
@@ -214,16 +222,25 @@ def write_entities(project: Project, out: Path, ctx: Context) -> None:
                 target.flush()
         for target in files.values():
             target.flush()
-    astral = sum(target.astral for target in files.values())
+    _finish_entities(out, ctx, types, moved, sum(target.astral for target in files.values()))
+
+
+def _finish_entities(out: Path, ctx: Context, types: dict[str, str], moved: int, astral: int) -> None:
+    """What follows the lines, once for the whole project: the validation
+    lines written to test/, entity_recognizer.json and the report's notes.
+
+    ``types`` maps each label to its entity type; ``moved`` counts the
+    validation lines, ``astral`` the lines outside the BMP."""
+    report, unit = ctx.report, ctx.options.offset_unit
     if moved:
         report.drop(VALIDATION_TO_TEST, {"split": VALIDATION, "lines": moved, "written to": TEST}, moved)
     config: dict[str, Any] = {
         "DataFormat": "COMPREHEND_CSV",
-        "EntityTypes": [{"Type": kind} for kind in sorted(labels_of)],
+        "EntityTypes": [{"Type": kind} for kind in sorted(set(types.values()))],
         "Documents": {"S3Uri": "train/documents/", "InputFormat": "ONE_DOC_PER_LINE"},
         "Annotations": {"S3Uri": f"train/annotations/{ANNOTATIONS}"},
     }
-    if TEST in files:
+    if TEST in _file_splits(ctx):
         config["Documents"] = {"S3Uri": "train/documents/", "TestS3Uri": "test/documents/", "InputFormat": "ONE_DOC_PER_LINE"}
         config["Annotations"]["TestS3Uri"] = f"test/annotations/{ANNOTATIONS}"
     _write_json(out / RECOGNIZER_JSON, config)
@@ -233,6 +250,56 @@ def write_entities(project: Project, out: Path, ctx: Context) -> None:
     report.notes["entity_types"] = dict(sorted(mapping.items()))
     offsets = report.notes.setdefault("offsets", {"unit": unit, ASTRAL: 0})
     offsets[ASTRAL] += astral
+
+
+def merge_entities(parts: list[Part], out: Path, ctx: Context) -> bool:
+    """--jobs (Format.merge_parts): the chunks' entity files as one process
+    writes them. Each chunk numbered the lines its annotations name from 0:
+    the numbers grow by the lines of the chunks before it."""
+    types: dict[str, str] = {}
+    for part in parts:
+        types.update(part.notes["entity_types"])
+    if len(set(types.values())) < len(types):
+        return False  # two labels of one type: the finding names them in the order one process meets them
+    for split in _file_splits(ctx):
+        documents, annotations = Path(split, "documents", DOCUMENTS), Path(split, "annotations", ANNOTATIONS)
+        concatenate([part.folder / documents for part in parts], out / documents)
+        lines = [_line_count(part.folder / documents) for part in parts[:-1]]
+        shifts = accumulate(lines, initial=0)  # the lines of the chunks before each
+        _merge_annotations([part.folder / annotations for part in parts], shifts, out / annotations)
+    moved = 0
+    for part in parts:  # the validation lines written to test/: counted once, after the rest, as one process does
+        loss = part.report.losses.pop(VALIDATION_TO_TEST, None)
+        moved += loss.count if loss else 0
+    merge_reports(ctx.report, parts)
+    _finish_entities(out, ctx, types, moved, sum(part.notes["offsets"][ASTRAL] for part in parts))
+    return True
+
+
+def _line_count(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(block.count(b"\n") for block in iter(lambda: fh.read(_BLOCK), b""))
+
+
+def _merge_annotations(sources: list[Path], shifts: Iterable[int], target: Path) -> None:
+    """The chunks' annotations.csv under one header, its shift added to
+    each of a chunk's line numbers."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as fh:
+        fh.write(HEADER.encode())
+        for source, shift in zip(sources, shifts):
+            with open(source, "rb") as rows:
+                rows.readline()  # the chunk's header
+                if shift:
+                    fh.writelines(_renumbered(rows, shift))
+                else:
+                    shutil.copyfileobj(rows, fh, _BLOCK)
+
+
+def _renumbered(rows: BinaryIO, shift: int) -> Iterator[bytes]:
+    for row in rows:
+        file, line, rest = row.split(b",", 2)  # File is documents.txt, Line a number: neither holds a comma
+        yield b"%s,%d,%s" % (file, int(line) + shift, rest)
 
 
 # -- custom classifier ------------------------------------------------------------
@@ -325,4 +392,5 @@ FORMAT = Format(
     "R D: train|test/classifier.csv, document_classifier.json",
     write_project=write_project,
     target="comprehend",
+    merge_parts=merge_entities,
 )

@@ -33,12 +33,14 @@ checked afterwards on the files, by :mod:`labelport.validate.azure`.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Iterable
 
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Span
 from ..output import safe_name
+from ..parallel import Part, concatenate, merge_reports
 from ..report import Report
 from ._classify import UNLABELED, classification_kind, examples, label_question
 from ._tokens import UNWRITABLE_TOKENS, iob_tags, writable_tokens
@@ -75,6 +77,8 @@ SEVERAL_ANSWERS = "several answers to a single-answer question (the first is wri
 MAX_TOKEN_FINDINGS = 20
 #: NER sentences written at a time (one write of their lines)
 BATCH = 256
+#: a split's files: its data file and its MLTable
+FILES_PER_SPLIT = 2
 
 
 def write_project(project: Project, out: Path, ctx: Context) -> None:
@@ -95,8 +99,8 @@ def _split_folder(out: Path, split: str) -> tuple[Path, str]:
     return folder, name
 
 
-def _validation_folder(files: dict[str, Any]) -> str | None:
-    for split in files:
+def _validation_folder(splits: Iterable[str]) -> str | None:
+    for split in splits:
         if split.lower() in VALIDATION_NAMES:
             return safe_name(split) + "/"
     return None
@@ -104,11 +108,27 @@ def _validation_folder(files: dict[str, Any]) -> str | None:
 
 # -- NER --------------------------------------------------------------------------
 
+def _ner_rel(split: str) -> str:
+    """Where a split's NER file is, relative to OUT."""
+    name = safe_name(split)
+    return f"{name}/{name}.txt"
+
+
+def _ner_notes(splits: list[str]) -> dict[str, Any]:
+    """The report's notes on NER files written for ``splits``, in that order."""
+    return {
+        "task": "text_ner",
+        "training_data": f"{TRAIN}/",
+        "validation_data": _validation_folder(splits),
+        "splits": {split: _ner_rel(split) for split in splits},
+    }
+
+
 class _NerFile:
     def __init__(self, out: Path, split: str):
         folder, name = _split_folder(out, split)
         self.name = f"{name}.txt"
-        self.rel = f"{name}/{self.name}"
+        self.rel = _ner_rel(split)
         self.fh: IO[str] = open(folder / self.name, "w", encoding="utf-8", newline="\n")
         self.sentences = 0  # so far, written or pending
         self.tokens = 0  # token lines so far
@@ -193,18 +213,13 @@ class _NerWriter:
             more = self.token_findings - MAX_TOKEN_FINDINGS
             self.report.find(UNWRITABLE_TOKEN_RULE, f"{more:,} more tokens hold white space (see not_carried in the "
                              "report)", hard=True)
-        self.report.notes.setdefault("azure", {
-            "task": "text_ner",
-            "training_data": f"{TRAIN}/",
-            "validation_data": _validation_folder(self.files),
-            "splits": {split: f.rel for split, f in self.files.items()},
-        })
+        self.report.notes.setdefault("azure", _ner_notes(list(self.files)))
 
     def file(self, split: str) -> _NerFile:
         f = self.files.get(split)
         if f is None:
             f = self.files[split] = _NerFile(self.out, split)
-            self.report.split_count(split, "files", 2)
+            self.report.split_count(split, "files", FILES_PER_SPLIT)
         return f
 
     def tagged(self, tokens: list[str], spans: list[Span], document: str) -> str:
@@ -275,6 +290,47 @@ class _NerWriter:
             )
 
 
+def merge_ner(parts: list[Part], out: Path, ctx: Context) -> bool:
+    """--jobs (Format.merge_parts): each split's NER file as one process
+    writes it, the chunks' sentences one blank line apart."""
+    if any(LABELS_WITH_SPACE in part.report.losses for part in parts):
+        return False  # whether two labels meet in one tag name is for the whole project to tell
+    splits = _ner_splits(parts)
+    for split in splits:
+        rel = _ner_rel(split)
+        target = out / rel
+        concatenate([part.folder / rel for part in parts if _written(part.folder / rel)], target, b"\n")
+        _mltable(target.parent, NER_MLTABLE, target.name)
+    for part in parts:
+        if set(part.report.splits.get(TRAIN, ())) == {"files"}:
+            # a chunk without training lines made its empty training file at its
+            # end; one process makes it only for a project without any (below)
+            del part.report.splits[TRAIN]
+    merge_reports(ctx.report, parts)
+    for split in splits:  # counted by each chunk that wrote the split; one process counts them once
+        ctx.report.splits.setdefault(split, Counter())["files"] = FILES_PER_SPLIT
+    ctx.report.notes.setdefault("azure", _ner_notes(splits))
+    return True
+
+
+def _ner_splits(parts: list[Part]) -> list[str]:
+    """The splits with a NER file, in the order one process opens them: a
+    chunk opened a split's file at its first sentence in it, and its training
+    file last, empty, when it had no training sentence."""
+    splits: dict[str, None] = {}
+    for part in parts:
+        for split, rel in part.notes["azure"]["splits"].items():
+            if _written(part.folder / rel):
+                splits.setdefault(split)
+    splits.setdefault(TRAIN)
+    return list(splits)
+
+
+def _written(path: Path) -> bool:
+    """A chunk wrote sentences into this NER file (an empty one stands for none)."""
+    return path.exists() and path.stat().st_size > 0
+
+
 # -- classification ------------------------------------------------------------------
 
 class _CsvFile:
@@ -309,7 +365,7 @@ class _ClassificationWriter:
         f = self.files.get(split)
         if f is None:
             f = self.files[split] = _CsvFile(self.out, split, self.header)
-            self.report.split_count(split, "files", 2)
+            self.report.split_count(split, "files", FILES_PER_SPLIT)
         return f
 
     def write(self) -> None:
@@ -351,4 +407,5 @@ FORMAT = Format(
     files="train/train.txt|csv + MLTable (validation/, test/ likewise), for Azure ML AutoML NLP",
     write_project=write_project,
     target="azure",
+    merge_parts=merge_ner,
 )

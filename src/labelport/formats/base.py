@@ -19,6 +19,7 @@ from ..report import Report
 from ..splits import Splitter
 
 if TYPE_CHECKING:
+    from ..parallel import Part
     from ..progress import Progress
 
 
@@ -101,6 +102,11 @@ class Format:
     one_table: bool = False
     #: the service whose rules (labelport.validate) the output is checked against
     target: str | None = None
+    #: --jobs for a project-wide format (labelport.parallel): ``merge_parts(parts,
+    #: out, ctx)`` merges what write_project wrote for consecutive chunks of a
+    #: token-labeling project into the files and report one process writes;
+    #: False, with nothing written, when it cannot do so exactly
+    merge_parts: Callable[[list["Part"], Path, Context], bool] | None = None
 
     def write(self, project: Project, out: Path, ctx: Context) -> None:
         if self.write_project is not None:

@@ -33,6 +33,7 @@ import orjson
 from ..errors import UsageError
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project
 from ..offsets import UTF16, converter, has_astral
+from ..parallel import Part, concatenate, merge_reports
 from ..validate.vertex import (
     EXTRACTION_SCHEMA,
     ML_USE_KEY,
@@ -158,6 +159,12 @@ def _write_extraction(project: Project, out: Path, ctx: Context, ml_use: dict[st
             if len(pending) >= _PENDING:
                 flush()
         flush()
+    _finish_extraction(out, ctx, ml_use, astral_lines)
+
+
+def _finish_extraction(out: Path, ctx: Context, ml_use: dict[str, str] | None, astral_lines: int) -> None:
+    """What follows the JSON lines, once for the whole project: the import
+    listing, the manifest and the report's notes."""
     with open(out / IMPORT_CSV, "w", encoding="utf-8", newline="") as fh:
         fh.write(DATASET_JSONL + "\n")
     _write_manifest(out, EXTRACTION_SCHEMA, DATASET_JSONL)
@@ -166,9 +173,18 @@ def _write_extraction(project: Project, out: Path, ctx: Context, ml_use: dict[st
         "entity extraction",
         EXTRACTION_SCHEMA,
         ml_use,
-        offset_unit="UTF-16 code units" if unit == UTF16 else "code points",
+        offset_unit="UTF-16 code units" if ctx.options.offset_unit == UTF16 else "code points",
         lines_outside_bmp=astral_lines,
     )
+
+
+def merge_extraction(parts: list[Part], out: Path, ctx: Context) -> bool:
+    """--jobs (Format.merge_parts): the chunks' JSON lines one after another
+    (a line names its own split), the rest written once."""
+    concatenate([part.folder / DATASET_JSONL for part in parts], out / DATASET_JSONL)
+    merge_reports(ctx.report, parts)
+    _finish_extraction(out, ctx, ml_use_names(ctx), sum(part.notes["vertex"]["lines_outside_bmp"] for part in parts))
+    return True
 
 
 # -- classification ---------------------------------------------------------------------
@@ -242,4 +258,5 @@ FORMAT = Format(
     files="T: vertex_dataset.jsonl + vertex_import.csv; R D: vertex_import.csv + vertex_import.jsonl; vertex_dataset.json (import config)",
     write_project=write_project,
     target="vertex",
+    merge_parts=merge_extraction,
 )
