@@ -82,8 +82,7 @@ def _convert_chunk(task: tuple[int, int, str]) -> tuple[Part, int]:
     fmt, project, ctx = _WORK
     parts = (project.parts or [])[lo:hi]
     chunk = replace(project, documents_factory=lambda: chain.from_iterable(p.documents() for p in parts), parts=None)
-    report = Report(ctx.report.source, ctx.report.format_id, ctx.report.options)
-    report.versions_written = ctx.report.versions_written
+    report = ctx.report.fresh()
     with Progress("", enabled=False) as quiet:
         fmt.write(chunk, Path(folder), replace(ctx, project=chunk, report=report, progress=quiet))
     if fmt.write_project is None:
