@@ -181,6 +181,16 @@ def build(datasets: Path, k: int, with_project: bool = True) -> dict:
     return info
 
 
+def precompile() -> None:
+    """Byte-compile labelport and the floors, as installing a package does:
+    with PYTHONDONTWRITEBYTECODE set (as on some machines) every run would
+    otherwise compile labelport's modules again, and be timed doing it."""
+    import compileall
+
+    for folder in (REPO / "src" / "labelport", FLOORS):
+        compileall.compile_dir(folder, quiet=1)
+
+
 def labelport_stamp() -> str:
     """Changes whenever labelport's source does (the project is rebuilt then)."""
     src = REPO / "src" / "labelport"
@@ -647,6 +657,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--only: unknown {', '.join(sorted(only - known))}; the formats are {', '.join(sorted(known))}")
 
     datasets = find_datasets(args.datasets)
+    precompile()
     started = datetime.datetime.now(datetime.timezone.utc)
     command = "python benchmarks/run.py" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
     info = machine()
