@@ -64,7 +64,7 @@ def convert(
     Raises :class:`labelport.errors.RejectedError` (after writing) when the
     target would reject the files, or with ``strict`` when anything was not
     carried; the report says what. ``jobs`` > 1 converts a project of many
-    files in that many processes (per-document formats; same bytes).
+    files in that many processes (same bytes; see ``labelport.parallel`` for what stays in one).
     """
     from .pipeline import run_conversion
 

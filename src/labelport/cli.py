@@ -51,7 +51,7 @@ def _add_convert_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transformer", metavar="NAME|PATH",
                         help="CUSTOM: a transformer from converters/ (e.g. gemini_tuning) or a .py file")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="convert a project of many files in N processes (per-document formats; same output)")
+                        help="convert a project of many files in N processes (same output; see the README for the formats that use one)")
     _add_read_options(parser)
 
 
