@@ -16,6 +16,7 @@ import pytest
 
 import labelport
 from labelport.errors import InputError
+from labelport.formats._table import SEPARATOR_IN_ANSWER
 from labelport.model import (
     CONFLICT,
     DOCUMENT_BASED,
@@ -280,6 +281,115 @@ def test_columns_count_and_unknown_columns(tmp_path: Path) -> None:
     assert info.value.file == str(FIXTURES / "quotes.tsv")
 
 
+# -- 4b. blocks: text files are read a block of lines at a time, CSV and XLSX rows
+#        are handed on a block at a time; block ends must make no difference ---------
+
+@pytest.fixture(params=["default blocks", "tiny blocks"])
+def blocks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.param == "tiny blocks":  # every line and row crosses a block end
+        from labelport.readers import table
+
+        monkeypatch.setattr(table, "_BLOCK_BYTES", 3)
+        monkeypatch.setattr(table, "_BLOCK_ROWS", 2)
+
+
+@pytest.mark.usefixtures("blocks")
+def test_block_ends_make_no_difference(tmp_path: Path) -> None:
+    long_text = "é" * 70_000  # longer than a block, in bytes and in characters
+    data = "\ufefftext\tlabel\r\n\nfirst\tham\n" + long_text + "\tspam\r\n\r\n a\rb \t\nlast\tham\r"
+    path = tmp_path / "t.tsv"
+    path.write_bytes(data.encode("utf-8"))
+    project = labelport.load(path, from_format="TSV", label_columns=["label"])
+    (document,) = project.documents()
+    got = [(r.index, r.cells, r.answers) for r in document.rows]
+    assert got == [
+        (0, ["first"], {"0": "ham"}),
+        (1, [long_text], {"0": "spam"}),
+        (2, [" a\rb "], {}),
+        (3, ["last"], {"0": "ham\r"}),  # only a "\r\n" line end loses its "\r"
+    ]
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_bytes(b'\xef\xbb\xbftext,label\r\n"multi\r\nline, quoted",ham\r\n\r\nplain,spam\r\nlast,\r\n')
+    (document,) = labelport.load(csv_path, label_columns=["label"]).documents()
+    got = [(r.index, r.cells, r.answers) for r in document.rows]
+    assert got == [(0, ["multi\r\nline, quoted"], {"0": "ham"}), (1, ["plain"], {"0": "spam"}), (2, ["last"], {})]
+
+
+@pytest.mark.usefixtures("blocks")
+@pytest.mark.parametrize(
+    "name, data, line, words",
+    [
+        # the first problem in the file is the one reported, whatever comes after it
+        ("a.tsv", b"text\tlabel\na\tb\nc\nbad \xff\tx\n", 3, "1 cells"),
+        ("a.tsv", b"text\tlabel\na\tb\nbad \xff\tx\nc\n", 3, "byte 5 of the line"),
+        ("a.tsv", b"\xef\xbb\xbfh\xffam\thi\n", 1, "byte 5 of the line"),  # the byte-order mark counts
+        ("a.tsv", b"text\tlabel\n\n\nok\tx\n\xe2\x82", 5, "byte 1 of the line"),  # cut short at the end
+        ("a.csv", b'text,label\nc\n"ab"c,d\n', 2, "1 cells"),
+        ("a.csv", b'text,label\na,b\n"ab"c,d\nc\n', 3, "RFC 4180"),
+        ("a.csv", b'text,label\na,b\n"multi\nli\xffne",b\n', 4, "UTF-8"),
+        ("a.csv", b'text,label\na,b\n"never closed,c\nmore\n', 3, "never closed"),
+    ],
+)
+def test_first_problem_is_reported(tmp_path: Path, name: str, data: bytes, line: int, words: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(InputError) as info:  # from the header on line 1, or from the rows
+        project = labelport.load(path, from_format=name[-3:].upper(), label_columns=["label"])
+        list(next(project.documents()).rows)
+    assert info.value.line == line and words in str(info.value)
+
+
+@pytest.mark.usefixtures("blocks")
+def test_xlsx_short_rows_padded_across_blocks(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    for values in (["text", "label", "note"], ["a", "x"], ["b"], ["c", "y", "n"], ["d", None, "m"], ["e"]):
+        workbook.active.append(values)
+    workbook.save(tmp_path / "short.xlsx")
+    (document,) = labelport.load(tmp_path / "short.xlsx", label_columns=["label"]).documents()
+    got = [(r.cells, r.answers) for r in document.rows]
+    assert got == [(["a", ""], {"0": "x"}), (["b", ""], {}), (["c", "n"], {"0": "y"}), (["d", "m"], {}), (["e", ""], {})]
+
+
+def test_shared_answers_are_counted_and_reported_per_row(tmp_path: Path) -> None:
+    # rows with the same label cells share their answers: each row still counts,
+    # and what a row's answers cannot carry is reported for every row
+    path = tmp_path / "multi.tsv"
+    path.write_text("text\ttopic\nt1\ta;b|c\nt2\ta;b|c\nt3\t\nt4\ta\nt5\ta;b|c\n", encoding="utf-8")
+    project = labelport.load(path, label_columns=["topic"], label_separator=";")
+    report = labelport.convert(project, "CSV", tmp_path / "out")
+    assert report.counts["rows"] == 5 and report.counts["answers"] == 4
+    assert report.answers_per_question == {"0": 4}
+    dropped = report.to_dict()["not_carried"][SEPARATOR_IN_ANSWER]
+    assert dropped["count"] == 3 and [e["row"] for e in dropped["examples"]] == [0, 1, 4]
+    assert [r["topic"] for r in read_table(tmp_path / "out" / "multi.tsv.csv")] == ["a|b|c", "a|b|c", "", "a", "a|b|c"]
+
+
+def test_rows_are_counted_as_they_are_handed_on(tmp_path: Path) -> None:
+    # a consumer that stops early (a transformer may) leaves the counts of
+    # the rows it took: answers shared by a run of rows included
+    from labelport.formats.base import Context, WriteOptions, items
+    from labelport.formats.registry import get_format
+    from labelport.progress import Progress
+    from labelport.report import Report
+    from labelport.splits import Splitter
+
+    path = tmp_path / "runs.tsv"
+    path.write_text("text\tlabel\na\tx\nb\tx\nc\t\nd\ty\ne\ty\nf\ty\n", encoding="utf-8")
+    project = labelport.load(path, label_columns=["label"])
+    for taken, answers in [(0, 0), (2, 2), (3, 2), (5, 4), (6, 5)]:
+        report = Report(project.source, "CSV")
+        ctx = Context(project, report, Splitter(), WriteOptions(), Progress("test", enabled=False))
+        entries = items(get_format("CSV"), project, ctx)
+        next(entries)  # the document's start
+        for _ in range(taken):
+            next(entries)
+        entries.close()
+        assert (report.counts["rows"], report.counts["answers"]) == (taken, answers)
+        assert report.answers_per_question == ({"0": answers} if answers else {})
+
+
 # -- 5. splits -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dataset", ["slice", "full"])
@@ -362,6 +472,20 @@ def test_tsv_and_csv_cells_with_breaks(tmp_path: Path) -> None:
     report = labelport.convert(project, "CSV", tmp_path / "csv")
     assert not report.losses
     assert read_table(tmp_path / "csv" / "t.csv") == [{"a": r.cells[0], "b": r.cells[1]} for r in rows]
+
+
+def test_csv_bytes_as_csv_writes_them(tmp_path: Path) -> None:
+    # most lines are written without the csv module: the bytes must be its own
+    rows = [["plain", "é 𝄞"], ["x,y", "z"], ['say "hi"', ""], ["", ""], ["line\nbreak", "b"], ["cr\ronly", "x"],
+            [" spaced ", "nul\x00"], ["", "x,"]]
+    wide = Document(id="w", name="w", kinds=(ROW_BASED,), columns=["a", "b"],
+                    rows=[Row(i, cells) for i, cells in enumerate(rows)])
+    narrow = Document(id="n", name="n", kinds=(ROW_BASED,), columns=["a"], rows=[Row(0, [""]), Row(1, ["x"])])
+    labelport.convert(_project((ROW_BASED,), [wide, narrow]), "CSV", tmp_path / "out")
+    assert (tmp_path / "out" / "w.csv").read_bytes().decode("utf-8") == (
+        'a,b\nplain,é 𝄞\n"x,y",z\n"say ""hi""",\n,\n"line\nbreak",b\n"cr\ronly","x"\n spaced ,nul\x00\n,"x,"\n'
+    )
+    assert (tmp_path / "out" / "n.csv").read_bytes() == b'a\n""\nx\n'
 
 
 def test_empty_table_has_header(tmp_path: Path) -> None:

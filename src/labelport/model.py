@@ -173,6 +173,9 @@ class AnswerSet:
 
 @dataclass(slots=True)
 class Row:
+    """One row of a table. Rows may share one ``answer_sets`` list (the table
+    reader gives rows with the same label cells the same one): it is read-only."""
+
     index: int
     cells: list[str]
     answer_sets: list[AnswerSet] = field(default_factory=list)

@@ -24,6 +24,9 @@ SEPARATOR_IN_ANSWER = "answers that contain the label separator (read back as se
 UNKNOWN_QUESTIONS = "answers to questions the project does not list"
 EXTRA_CELLS = "cells beyond the document's columns"
 
+#: answer sets whose cells a writer keeps at most (free-text labels are not worth it)
+_KNOWN_ANSWERS = 4096
+
 
 def unique(names: list[str]) -> list[str]:
     """Column names made unique (``x``, ``x_2``): JSON keys cannot repeat, and
@@ -61,6 +64,7 @@ class TableWriter(DocumentWriter):
         self.questions = project.document_questions if self.kind == DOCUMENT_BASED else project.questions
         self.question_ids = [q.id for q in self.questions]
         self.listed = set(self.question_ids)
+        self.known_answers: dict[int, tuple[list[AnswerSet], list[str]]] = {}  # see row_answers
         self.width = len(document.columns)
         if self.kind == TOKEN_BASED:
             self.header = SPAN_HEADER
@@ -86,7 +90,7 @@ class TableWriter(DocumentWriter):
                 where = _where(self.document.name, row.index)
                 self.report.drop(EXTRA_CELLS, where, len(cells) - self.width)
             cells = (cells + [""] * self.width)[: self.width]
-        self.write_values(cells + self.answers(row.answer_sets, self.document.name, row.index))
+        self.write_values(cells + self.row_answers(row))
 
     def document_answers(self, document: Document) -> None:
         answers = self.answers(document.answer_sets, document.name)
@@ -99,6 +103,21 @@ class TableWriter(DocumentWriter):
             self.write_values([name, str(line.index), str(span.start), str(span.end), span.label, status])
 
     # -- answers ------------------------------------------------------------------
+    def row_answers(self, row: Row) -> list[str]:
+        """The row's answer cells. A table reader's rows with the same label
+        cells share one list of answer sets, whose cells are then worked out
+        once, as long as the report holds no loss: working them out reported
+        nothing, so there is nothing to report again for the next row."""
+        answer_sets = row.answer_sets
+        known = self.known_answers.get(id(answer_sets))
+        if known is not None:
+            return known[1]
+        values = self.answers(answer_sets, self.document.name, row.index)
+        if not self.report.losses and len(self.known_answers) < _KNOWN_ANSWERS:
+            # the list is kept with its cells, so that its id stays its own
+            self.known_answers[id(answer_sets)] = (answer_sets, values)
+        return values
+
     def answers(self, answer_sets: list[AnswerSet], name: str, row: int | None = None) -> list[str]:
         """One cell per question from the final answers; what a table cannot
         hold besides them (unresolved sets, unlisted questions) is reported."""

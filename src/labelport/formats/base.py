@@ -168,34 +168,55 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
     only = splitter.names[0]
     per_split: dict[str, int] = {}
     answered: dict[str, int] = {}  # question id -> rows answering it
-    n_items = n_tokens = 0
+    n_items = n_tokens = n_spans = 0
     try:
         if kind == TOKEN_BASED:
             per_label = report.spans_per_label
+            split = only
             for line in document.lines:
-                split = assign(document.id, line.index) if assign else only
-                per_split[split] = per_split.get(split, 0) + 1
+                if assign is not None:
+                    split = assign(document.id, line.index)
+                    per_split[split] = per_split.get(split, 0) + 1
                 n_items += 1
                 n_tokens += len(line.tokens)
-                if line.spans:
-                    report.count("spans", len(line.spans))
-                    for span in line.spans:
+                spans = line.spans
+                if spans:
+                    n_spans += len(spans)
+                    for span in spans:
                         per_label[span.label] += 1
                 yield Item(document, kind, split, line)
                 if not n_items & 1023:
                     ctx.progress.tick(1024)
         else:
-            for row in document.rows:
-                split = assign(document.id, row.index) if assign else only
-                per_split[split] = per_split.get(split, 0) + 1
-                n_items += 1
-                for question_id, value in row.answers.items():
-                    if value not in (None, "", []):
-                        answered[question_id] = answered.get(question_id, 0) + 1
-                yield Item(document, kind, split, row)
-                if not n_items & 1023:
-                    ctx.progress.tick(1024)
+            # A table's rows with the same label cells share their answer sets:
+            # a run of such rows has its answers counted once, when it ends.
+            run_sets: object = None
+            run_questions: list[str] = []  # the questions run_sets answer
+            run = 0  # rows in the run
+            split = only
+            try:
+                for row in document.rows:
+                    if assign is not None:
+                        split = assign(document.id, row.index)
+                        per_split[split] = per_split.get(split, 0) + 1
+                    n_items += 1
+                    if row.answer_sets is not run_sets:
+                        for question_id in run_questions:
+                            answered[question_id] = answered.get(question_id, 0) + run
+                        run_sets, run = row.answer_sets, 0
+                        run_questions = [q for q, value in row.answers.items() if value not in (None, "", [])]
+                    run += 1
+                    yield Item(document, kind, split, row)
+                    if not n_items & 1023:
+                        ctx.progress.tick(1024)
+            finally:  # the last run
+                for question_id in run_questions:
+                    answered[question_id] = answered.get(question_id, 0) + run
     finally:
+        if assign is None and n_items:
+            per_split[only] = n_items  # (the loops count per split only when splitting)
+        if n_spans:
+            report.count("spans", n_spans)
         if answered:
             report.count("answers", sum(answered.values()))
             report.answers_per_question.update(answered)

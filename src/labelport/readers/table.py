@@ -7,8 +7,8 @@ unless ``--columns`` names the columns. ``--label-column`` columns become
 questions and their cells the rows' answers; the other columns stay, in order.
 
 Cell text is never stripped or normalised: only the line terminator goes.
-Rows stream: the file is read as ``Document.rows`` is consumed, and read
-again for each pass over the project.
+Rows stream: the file is read a block at a time as ``Document.rows`` is
+consumed, and read again for each pass over the project.
 """
 
 from __future__ import annotations
@@ -19,15 +19,23 @@ import io
 import sys
 import zipfile
 from dataclasses import dataclass
-from typing import IO, Any, Callable, Generator, Iterator
+from itertools import repeat
+from typing import IO, Any, Callable, Generator, Iterable, Iterator, Sequence
 
 from ..errors import InputError, UsageError
 from ..model import ROW_BASED, AnswerSet, Document, Project, Question, Row
 from . import ReadOptions, Source
 
-#: (physical line or sheet row number, cells) of each non-blank row of a file.
-RowStream = Generator[tuple[int, list[str]], None, None]
-RawRows = Callable[[Source], RowStream]
+#: The non-blank rows of a file in blocks: (each row's physical line or sheet
+#: row number, each row's cells). Rows are checked and made a block at a time,
+#: mostly at C speed, which costs far less per row than one at a time.
+RowBlocks = Generator[tuple[Sequence[int], list[list[str]]], None, None]
+RawRows = Callable[[Source], RowBlocks]
+
+#: Text files are read and decoded this many bytes at a time (in whole lines).
+_BLOCK_BYTES = 1 << 15
+#: CSV and XLSX rows, parsed one at a time, are handed on this many at a time.
+_BLOCK_ROWS = 1024
 
 #: Column names taken as the label column when ``--columns`` names one.
 _LABEL_NAMES = ("label", "labels")
@@ -82,14 +90,14 @@ class _Layout:
 
 
 def _header(source: Source, raw: RawRows) -> list[str]:
-    rows = raw(source)
+    blocks = raw(source)
     try:
-        first = next(rows, None)
+        first = next(blocks, None)
     finally:
-        rows.close()  # close the file now, not when the generator is collected
+        blocks.close()  # close the file now, not when the generator is collected
     if first is None:
         raise InputError("empty: no header row (name the columns with --columns)", source.label)
-    return first[1]
+    return first[1][0]
 
 
 def _layout(names: list[str], options: ReadOptions, label: str) -> _Layout:
@@ -124,48 +132,167 @@ def _layout(names: list[str], options: ReadOptions, label: str) -> _Layout:
 def _rows(
     source: Source, raw: RawRows, layout: _Layout, has_header: bool, pad: bool, separator: str | None
 ) -> Iterator[Row]:
+    """The file's rows, made a block at a time: each checked against the
+    number of columns, its label cells taken out as its answers."""
     width = len(layout.names)
-    rows = raw(source)
-    if has_header:
-        next(rows, None)
-    all_kept = not layout.labels
-    for index, (number, cells) in enumerate(rows):
-        if len(cells) != width:
-            # a sheet leaves out trailing empty cells; a text file has no excuse
-            if pad and len(cells) < width:
-                cells = cells + [""] * (width - len(cells))
-            else:
+    answer_sets = _AnswerSets(separator)
+    header = has_header  # still to skip: the first row of the first block
+    index = 0
+    for numbers, rows in raw(source):
+        if header:
+            numbers, rows, header = numbers[1:], rows[1:], False
+        misfit = None
+        if set(map(len, rows)) != {width}:
+            fit = _fit(rows, width, pad)
+            if fit < len(rows):
                 names = "the header has" if has_header else "--columns names"
-                raise InputError(f"{len(cells)} cells where {names} {width}", source.label, number)
+                misfit = InputError(f"{len(rows[fit])} cells where {names} {width}", source.label, numbers[fit])
+                rows = rows[:fit]  # the rows before it are handed on first, as when read one by one
+        label_cells = _take_label_cells(rows, layout.labels)
+        yield from map(Row, range(index, index + len(rows)), rows, map(answer_sets.__getitem__, label_cells))
+        index += len(rows)
+        if misfit is not None:
+            raise misfit
+
+
+def _fit(rows: list[list[str]], width: int, pad: bool) -> int:
+    """How many rows, from the first, have ``width`` cells; short rows are
+    padded on the way when ``pad`` (a sheet leaves out trailing empty cells;
+    a text file has no excuse)."""
+    for position, cells in enumerate(rows):
+        if pad and len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        elif len(cells) != width:
+            return position
+    return len(rows)
+
+
+def _take_label_cells(rows: list[list[str]], labels: list[int]) -> Iterable[tuple[str, ...]]:
+    """Each row's label cells (in question order), taken out of the row: what
+    is left is its kept cells. The last column goes first, so that the
+    positions still to take stay put."""
+    taken = {p: list(map(list.pop, rows, repeat(p))) for p in sorted(labels, reverse=True)}
+    return zip(*[taken[p] for p in labels]) if labels else repeat((), len(rows))
+
+
+class _AnswerSets(dict[tuple[str, ...], list[AnswerSet]]):
+    """A row's answer sets by its label cells (in question order), made once
+    for all the rows holding the same cells, which share them read-only."""
+
+    #: label cells remembered at most: the first ones met (labels from a set
+    #: show up early; free-text ones are not worth remembering)
+    LIMIT = 4096
+
+    def __init__(self, separator: str | None):
+        super().__init__()
+        self.separator = separator
+
+    def __missing__(self, label_cells: tuple[str, ...]) -> list[AnswerSet]:
         answers: dict[str, Any] = {}
-        for i, column in enumerate(layout.labels):
-            value = cells[column]
-            if separator is not None:
-                parts = [part for part in value.split(separator) if part]
+        for i, value in enumerate(label_cells):
+            if self.separator is not None:
+                parts = [part for part in value.split(self.separator) if part]
                 if parts:
                     answers[str(i)] = parts
             elif value:
                 answers[str(i)] = value
-        yield Row(
-            index=index,
-            cells=cells if all_kept else [cells[i] for i in layout.kept],
-            answer_sets=[AnswerSet(answers=answers)] if answers else [],
-        )
+        answer_sets = [AnswerSet(answers=answers)] if answers else []
+        if len(self) < self.LIMIT:
+            self[label_cells] = answer_sets
+        return answer_sets
+
+
+def _line_blocks(fh: IO[bytes]) -> Iterator[bytes]:
+    """The file's bytes in blocks of whole lines; only the last may lack its line end."""
+    pending: list[bytes] = []  # the start of a line that has not ended yet
+    while data := fh.read(_BLOCK_BYTES):
+        end = data.rfind(b"\n") + 1
+        if end:
+            pending.append(data[:end])
+            yield b"".join(pending)
+            pending = [data[end:]]
+        else:
+            pending.append(data)  # a line longer than a block
+    tail = b"".join(pending)
+    if tail:
+        yield tail
+
+
+def _text_blocks(fh: IO[bytes], label: str) -> Iterator[tuple[int, str]]:
+    """(number of its first line, text) of each block of whole lines, decoded.
+
+    A bad byte names its line, and is raised once the lines before it are
+    handed on, so that a problem earlier in the file is still the one reported.
+    """
+    number = 1
+    for block in _line_blocks(fh):
+        error = None
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line_start = block.rfind(b"\n", 0, exc.start) + 1
+            line = number + block.count(b"\n", 0, line_start)
+            error = InputError(f"not valid UTF-8 (byte {exc.start - line_start + 1} of the line)", label, line)
+            text = block[:line_start].decode("utf-8")
+        if number == 1:
+            # a byte-order mark (Excel's "CSV UTF-8") is not part of the first cell
+            text = text.removeprefix("\ufeff")
+        if text:
+            yield number, text
+        if error is not None:
+            raise error
+        number += block.count(b"\n")
 
 
 def _text_lines(fh: IO[bytes], label: str) -> Iterator[str]:
-    """Each physical line, decoded on its own so a bad byte names its line."""
-    for number, raw in enumerate(fh, 1):
+    """Each physical line, decoded a block at a time."""
+    for _, text in _text_blocks(fh, label):
+        yield from io.StringIO(text, newline="\n")  # split on "\n" only, terminators kept as they are
+
+
+def _tsv_rows(source: Source) -> RowBlocks:
+    with source.open() as fh:
+        for number, text in _text_blocks(fh, source.label):
+            lines = text.split("\n")
+            unended = lines.pop()  # "" unless the file's last line has no line end
+            if "\r" in text:
+                lines = list(map(str.removesuffix, lines, repeat("\r")))  # only the "\r" of a "\r\n"
+            if unended:
+                lines.append(unended)
+            if "" in lines:  # a blank line holds no row
+                numbers: Sequence[int] = [n for n, line in enumerate(lines, number) if line]
+                lines = list(filter(None, lines))
+            else:
+                numbers = range(number, number + len(lines))
+            if lines:
+                yield numbers, list(map(str.split, lines, repeat("\t")))
+
+
+def _in_blocks(read_rows: Callable[[Source], Iterator[tuple[int, list[str]]]]) -> RawRows:
+    """A reader of rows one at a time (CSV, XLSX: parsed so) made a reader of
+    blocks; an error is raised once the rows before it are handed on."""
+
+    def read_blocks(source: Source) -> RowBlocks:
+        numbers: list[int] = []
+        rows: list[list[str]] = []
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not valid UTF-8 (byte {exc.start + 1} of the line)", label, number) from None
-        if number == 1 and text.startswith("\ufeff"):
-            text = text[1:]  # a byte-order mark (Excel's "CSV UTF-8") is not part of the first cell
-        yield text
+            for number, cells in read_rows(source):
+                numbers.append(number)
+                rows.append(cells)
+                if len(rows) == _BLOCK_ROWS:
+                    yield numbers, rows
+                    numbers, rows = [], []
+        except Exception:
+            if rows:
+                yield numbers, rows
+            raise
+        if rows:
+            yield numbers, rows
+
+    return read_blocks
 
 
-def _csv_rows(source: Source) -> RowStream:
+def _csv_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
     with source.open() as fh:
         # The lines keep their terminators, as with open(newline=""), so a
         # quoted cell's own line breaks come back exactly.
@@ -184,16 +311,7 @@ def _csv_rows(source: Source) -> RowStream:
                 yield start, cells
 
 
-def _tsv_rows(source: Source) -> RowStream:
-    with source.open() as fh:
-        for number, text in enumerate(_text_lines(fh, source.label), 1):
-            if text.endswith("\n"):
-                text = text[:-2] if text.endswith("\r\n") else text[:-1]
-            if text:  # a blank line holds no row
-                yield number, text.split("\t")
-
-
-def _xlsx_rows(source: Source) -> RowStream:
+def _xlsx_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook  # only XLSX input pays for openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -233,4 +351,4 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-_RAW: dict[str, RawRows] = {"CSV": _csv_rows, "TSV": _tsv_rows, "XLSX": _xlsx_rows}
+_RAW: dict[str, RawRows] = {"CSV": _in_blocks(_csv_rows), "TSV": _tsv_rows, "XLSX": _in_blocks(_xlsx_rows)}
