@@ -230,6 +230,16 @@ def test_unknown_format(places):
     assert "TSV_IOB" in message, "the message should list the known formats"
 
 
+@pytest.mark.parametrize("fmt", ["AMAZON_COMPREHEND_CSV", "AZURE_AUTOML_CSV", "GCP_VERTEX_AI_CSV", "HF_DATASET"])
+def test_table_of_labels_only(places, fmt):
+    """A table whose every column is a label column has no text to classify."""
+    inputs, work, out = places
+    source = inputs / "labels.csv"
+    source.write_bytes(b"label\nspam\nham\n")
+    message = check_error(*run_cli("convert", source, "--label-column", "label", "-f", fmt, "-o", out), work, out)
+    assert "labels.csv" in message and "no text column" in message, message
+
+
 @pytest.mark.parametrize(
     "split", ["train=0.8,test=0.3", "train", "train=0.8,train=0.2", "train=x,test=0.5"], ids=lambda v: v
 )

@@ -67,6 +67,12 @@ def examples(fmt: Format, project: Project, ctx: Context, question: Question) ->
 
 
 def _text_column(document: Document, project: Project) -> int:
+    if not document.columns:  # every column is a label column: nothing to train on
+        raise UsageError(
+            f"document {document.name!r} has no text column, only label columns; "
+            "a classifier needs a text to learn from",
+            file=project.source,
+        )
     if project.text_column is None:  # a column named text, else the first
         lowered = [column.lower() for column in document.columns]
         return lowered.index("text") if "text" in lowered else 0
