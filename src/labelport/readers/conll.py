@@ -36,7 +36,7 @@ def read(source: Source, options: ReadOptions, format_id: str) -> Project:
     )
 
 
-_BLOCK = 1 << 20
+_BLOCK = 1 << 18
 #: One or more lines that are empty or only white space: the end of a sentence.
 _BLANK_RUN = re.compile(r"^[^\S\n]*\n(?:[^\S\n]*\n)*", re.MULTILINE)
 #: The newline ending a sentence's last line and the blank lines after it (a
