@@ -39,8 +39,8 @@ from .report import Report
 #: What the forked workers need; set just before the pool starts.
 _WORK: tuple[Format, Project, Context] | None = None
 
-#: Bytes copied at a time when files are concatenated.
-_BLOCK = 1 << 20
+#: Bytes copied at a time when chunks' files are put together.
+COPY_BLOCK = 1 << 20
 
 
 @dataclass
@@ -160,13 +160,20 @@ def merge_reports(report: Report, parts: list[Part]) -> None:
         report.merge(part.report)
 
 
-def concatenate(sources: Iterable[Path], target: Path, separator: bytes = b"") -> None:
+def concatenate(sources: Iterable[Path], target: Path, separator: bytes = b"") -> list[int]:
     """Write the sources' bytes one after another into ``target`` (created
-    with its folders), ``separator`` between each two."""
+    with its folders), ``separator`` between each two; the line breaks
+    (``\n``) each source held, counted on the way."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
     with open(target, "wb") as fh:
         for n, source in enumerate(sources):
             if n:
                 fh.write(separator)
+            count = 0
             with open(source, "rb") as src:
-                shutil.copyfileobj(src, fh, _BLOCK)
+                while block := src.read(COPY_BLOCK):
+                    fh.write(block)
+                    count += block.count(b"\n")
+            lines.append(count)
+    return lines

@@ -34,7 +34,7 @@ import orjson
 from ..errors import UsageError
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project
 from ..offsets import CODEPOINT, converter, has_astral
-from ..parallel import Part, concatenate, merge_reports
+from ..parallel import COPY_BLOCK, Part, concatenate, merge_reports
 from ..progress import Progress
 from ..report import Report
 from ._classify import UNLABELED, classification_kind, examples, label_question
@@ -62,8 +62,6 @@ EXTRA_ANSWERS = "answers beyond the first of a multi-class example (not written)
 ASTRAL = "lines with characters outside the BMP"
 #: Lines of documents.txt kept before they are written, in one piece.
 _PENDING = 1024
-#: Bytes read at a time when --jobs merges the chunks' files.
-_BLOCK = 1 << 20
 
 #: LabelDelimiter candidates, in order of preference: the API accepts one of
 #: `` ~!@#$%^*-_+=|\:;<TAB>>?/`` (API_DocumentClassifierInputDataConfig).
@@ -263,8 +261,7 @@ def merge_entities(parts: list[Part], out: Path, ctx: Context) -> bool:
         return False  # two labels of one type: the finding names them in the order one process meets them
     for split in _file_splits(ctx):
         documents, annotations = Path(split, "documents", DOCUMENTS), Path(split, "annotations", ANNOTATIONS)
-        concatenate([part.folder / documents for part in parts], out / documents)
-        lines = [_line_count(part.folder / documents) for part in parts[:-1]]
+        lines = concatenate([part.folder / documents for part in parts], out / documents)
         shifts = accumulate(lines, initial=0)  # the lines of the chunks before each
         _merge_annotations([part.folder / annotations for part in parts], shifts, out / annotations)
     moved = 0
@@ -274,11 +271,6 @@ def merge_entities(parts: list[Part], out: Path, ctx: Context) -> bool:
     merge_reports(ctx.report, parts)
     _finish_entities(out, ctx, types, moved, sum(part.notes["offsets"][ASTRAL] for part in parts))
     return True
-
-
-def _line_count(path: Path) -> int:
-    with open(path, "rb") as fh:
-        return sum(block.count(b"\n") for block in iter(lambda: fh.read(_BLOCK), b""))
 
 
 def _merge_annotations(sources: list[Path], shifts: Iterable[int], target: Path) -> None:
@@ -293,7 +285,7 @@ def _merge_annotations(sources: list[Path], shifts: Iterable[int], target: Path)
                 if shift:
                     fh.writelines(_renumbered(rows, shift))
                 else:
-                    shutil.copyfileobj(rows, fh, _BLOCK)
+                    shutil.copyfileobj(rows, fh, COPY_BLOCK)
 
 
 def _renumbered(rows: BinaryIO, shift: int) -> Iterator[bytes]:

@@ -103,6 +103,8 @@ class _Stream:
         -DOCSTART- or the end of the file."""
         while True:
             text = self.text
+            if not self.columns and not self.docstart_in_text:
+                self._first_line_columns(text)
             if self._regular(text):
                 yield from self._split_block(text)
             else:
@@ -129,8 +131,6 @@ class _Stream:
         known and tab-separated, no -DOCSTART- comes, and no line has more
         tabs than the columns need (so a sentence with the right number of
         tabs in all has the right number on every line)."""
-        if not self.columns and not self.docstart_in_text:
-            self._first_line_columns(text)
         return (
             self.tab
             and self.columns > 1
@@ -216,6 +216,8 @@ class _Stream:
         return parts
 
     def _first_line_columns(self, text: str) -> None:
+        """The columns from the file's first token line, once the text holds it
+        whole, so that the first block can be split at once too."""
         blanks = _BLANK_RUN.match(text, self.pos)
         start = blanks.end() if blanks is not None else self.pos
         end = text.find("\n", start)
