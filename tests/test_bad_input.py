@@ -141,6 +141,14 @@ CASES = [
         None,
         [],
     ),
+    (
+        "json-advanced-content-not-text",
+        "doc.txt.json",
+        MINIMAL_ADVANCED.replace('"content":"John lives"', '"content":null').encode(),
+        (),
+        None,
+        ["text content"],
+    ),
     ("missing-input", "missing.conll", None, (), None, []),
 ]
 

@@ -10,7 +10,7 @@ writing gives back the same JSON.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import orjson
 
@@ -66,20 +66,27 @@ def token_starts(content: str, tokens: list[str], where: str, line: int) -> list
     return starts
 
 
-def line_from(cell: dict[str, Any], where: str) -> Line:
-    try:
-        index = int(cell["line"] if "line" in cell else cell.get("id"))
-        content = cell["content"]
-        tokens = cell.get("tokens") or content.split()
-        if type(tokens) is not list:
-            tokens = list(tokens)
-    except (KeyError, TypeError, ValueError):
-        raise InputError("a line without line number or content", where) from None
-    # Tokens joined by single spaces (the usual case) need no search: their
-    # offsets are worked out if and when asked for.
-    joined = content == " ".join(tokens)
-    starts = None if joined else token_starts(content, tokens, where, index)
-    return Line(index, content, tokens, starts, [], cell.get("metadata"))
+def lines_from(cells: Iterable[dict[str, Any]], where: str) -> list[Line]:
+    """The Lines of a document's cells (DATASAUR_SCHEMA) or sentences
+    (JSON_ADVANCED): the hot loop of reading them."""
+    lines = []
+    append = lines.append
+    for cell in cells:
+        try:
+            index = cell.get("line")
+            if type(index) is not int:
+                index = int(cell["line"] if "line" in cell else cell.get("id"))
+            content = cell["content"]
+            tokens = cell.get("tokens") or content.split()
+            if type(tokens) is not list:
+                tokens = list(tokens)
+            # Tokens joined by single spaces (the usual case) need no search:
+            # their offsets are worked out if and when asked for.
+            starts = None if content == " ".join(tokens) else token_starts(content, tokens, where, index)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise InputError("a line without line number, text content or tokens as text", where) from None
+        append(Line(index, content, tokens, starts, [], cell.get("metadata")))
+    return lines
 
 
 def line_to(line: Line) -> dict[str, Any]:
@@ -161,43 +168,62 @@ class LabelNames:
         return [sets[index] for index in sorted(sets)]
 
 
-def span_from(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, where: str) -> Span:
-    """A Datasaur span entry -> a Span, checked against its lines' tokens.
+def place_spans(entries: Iterable[dict[str, Any]], lines: dict[int, Line], names: LabelNames, where: str) -> None:
+    """Read span entries into the spans of the lines they start on, each
+    checked against its lines' tokens.
 
-    Called for every span read. The usual entry (every position given, as
-    integers, inside its tokens) is placed here at once; any other goes
-    through :func:`_checked_span`, which reads what can be read and names
-    what is wrong.
+    The hot loop of reading Datasaur JSON. The usual entry (every position
+    given, as integers, inside its tokens of one line) is placed here at
+    once; any other goes through :func:`_checked_span`, which reads what can
+    be read and names what is wrong.
     """
-    try:
-        start_line, end_line = entry["startCellLine"], entry["endCellLine"]
-        start_token, end_token = entry["startTokenIndex"], entry["endTokenIndex"]
-        start_char, end_char = entry["startCharIndex"], entry["endCharIndex"]
-        layer = entry["layer"]
-        first = lines[start_line]
-        last = first if end_line == start_line else lines[end_line]
-        if (
-            start_token >= 0
-            and end_token >= 0
-            and type(start_char) is int
-            and type(end_char) is int
-            and type(layer) is int
-            and 0 <= start_char < len(first.tokens[start_token])
-            and 0 <= end_char < len(last.tokens[end_token])
-        ):
-            start = first.starts[start_token] + start_char
-            end = last.starts[end_token] + end_char + 1
-            if last is not first:
-                return _span(entry, names, layer, first.index, start, end, start_token, end_token, last.index, where)
-            if end > start:
-                return _span(entry, names, layer, first.index, start, end, start_token, end_token, -1, where)
-    except (KeyError, IndexError, TypeError):
-        pass
-    return _checked_span(entry, lines, names, where)
+    has_no_extra = _SPAN_KEY_SET.issuperset
+    for entry in entries:
+        span = None
+        try:
+            get = entry.get
+            line = entry["startCellLine"]
+            start_token, end_token = entry["startTokenIndex"], entry["endTokenIndex"]
+            start_char, end_char = entry["startCharIndex"], entry["endCharIndex"]
+            layer = entry["layer"]
+            if (
+                entry["endCellLine"] == line
+                and type(start_char) is int
+                and type(end_char) is int
+                and type(layer) is int
+                and 0 <= start_token <= end_token
+                and (start_token < end_token or start_char <= end_char)
+            ):
+                first = lines[line]
+                tokens = first.tokens
+                if 0 <= start_char < len(tokens[start_token]) and 0 <= end_char < len(tokens[end_token]):
+                    start, end = first.token_offsets(start_token, end_token)
+                    label, item_id, span_id = get("labelName"), get("labelSetItemId"), get("id")
+                    span = Span(
+                        label if type(label) is str else _label_name(entry, item_id, names, layer, where),
+                        first.index,
+                        start + start_char,
+                        end + end_char + 1,
+                        start_token,
+                        end_token,
+                        -1,
+                        layer,
+                        None if span_id is None else str(span_id),
+                        None if item_id is None else str(item_id),
+                        get("labeledBy"),
+                        get("labeledByUserId"),
+                        get("status"),
+                        None if has_no_extra(entry) else _extra(entry, SPAN_KEYS),
+                    )
+        except (KeyError, IndexError, TypeError):
+            pass
+        if span is None:
+            span = _checked_span(entry, lines, names, where)
+        lines[span.line].spans.append(span)
 
 
 def _checked_span(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, where: str) -> Span:
-    """:func:`span_from` for any entry: missing character indices default to
+    """:func:`place_spans` for any entry: missing character indices default to
     the whole token, numbers may be strings; an entry that cannot be placed
     is an error saying why."""
     get = entry.get

@@ -156,6 +156,16 @@ class Line:
             self._starts = list(map(add, accumulate(map(len, tokens), initial=0), range(len(tokens))))
         return self._starts
 
+    def token_offsets(self, first: int, last: int) -> tuple[int, int]:
+        """Where tokens ``first`` and ``last`` start (0 <= first <= last <
+        len(tokens)), without working out every start: a reader placing a
+        span needs only its two ends."""
+        if self._starts is not None:
+            return self._starts[first], self._starts[last]
+        tokens = self.tokens
+        start = len(" ".join(tokens[:first])) + 1 if first else 0
+        return start, (start if last == first else start + len(" ".join(tokens[first:last])) + 1)
+
     def __repr__(self) -> str:
         return f"Line({self.index}, {self.text!r}, spans={self.spans!r})"
 

@@ -62,11 +62,8 @@ def _kinds(data: dict[str, Any], where: str) -> tuple[str, ...]:
 
 def document_from(data: dict[str, Any], where: str) -> Document:
     names = dj.LabelNames(dj.label_sets_from(data.get("labelSets")))
-    lines = [dj.line_from(cell, where) for cell in data.get("cells") or []]
-    by_index = {line.index: line for line in lines}
-    for entry in data.get("spanLabels") or []:
-        span = dj.span_from(entry, by_index, names, where)
-        by_index[span.line].spans.append(span)
+    lines = dj.lines_from(data.get("cells") or (), where)
+    dj.place_spans(data.get("spanLabels") or (), {line.index: line for line in lines}, names, where)
     rows = []
     row_answers: dict[int, list] = {}
     for entry in data.get("rowAnswers") or []:

@@ -48,18 +48,17 @@ def document_name(file_name: str) -> str:
 def document_from(data: dict[str, Any], source: Source) -> Document:
     where = source.label
     names = dj.LabelNames(dj.label_sets_from(data.get("labelSets")))
-    lines = [dj.line_from(sentence, where) for sentence in data["sentences"]]
-    by_index = {line.index: line for line in lines}
-    arrows = []
+    lines = dj.lines_from(data["sentences"], where)
+    spans, arrows = [], []
     for entry in data.get("labels") or []:
         kind = entry.get("type", "SPAN")
-        if kind == "ARROW":
+        if kind == "SPAN":
+            spans.append(entry)
+        elif kind == "ARROW":
             arrows.append(dj.arrow_from(entry, names, where))
-        elif kind == "SPAN":
-            span = dj.span_from(entry, by_index, names, where)
-            by_index[span.line].spans.append(span)
         else:
             raise InputError(f"label {entry.get('id')!r}: type {kind!r} is not a text label (SPAN or ARROW)", where)
+    dj.place_spans(spans, {line.index: line for line in lines}, names, where)
     name = document_name(source.name)
     return Document(
         id=name,
