@@ -33,7 +33,7 @@ import json
 import re
 from array import array
 from collections import Counter
-from itertools import accumulate, chain
+from itertools import chain
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
@@ -48,6 +48,7 @@ from .base import OVERLAPS, Context, Format, items, kept_spans
 #: end a batch early when rows are long.
 BATCH_ROWS = 10_000
 BATCH_BYTES = 64 << 20
+_INT32_MAX = (1 << 31) - 1  # Arrow's string and list offsets are int32
 #: A shard ends once it holds this much Arrow (uncompressed) data.
 MAX_SHARD_BYTES = 500 << 20
 
@@ -135,23 +136,26 @@ def arrow_schema(pa: Any, features: list[tuple[str, tuple]]) -> Any:
 # pandas (when installed) to ask whether they are pandas objects, which costs
 # more time and memory than writing a small dataset.
 
-def _offsets(pa: Any, lengths: Iterable[int]) -> Any:
-    offsets = array("i", [0])
-    offsets.extend(accumulate(lengths))
-    return pa.Array.from_buffers(pa.int32(), len(offsets), [None, pa.py_buffer(offsets)])
+def _offsets(pa: Any, items: list[Any]) -> Any:
+    """Arrow's int32 offsets of ``items``: 0, then the running sum of their
+    lengths (numpy sums them without making a Python int of each)."""
+    import numpy as np  # (pyarrow's own dependency, and datasets')
+
+    offsets = np.zeros(len(items) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, items), dtype=np.int64, count=len(items)), out=offsets[1:])
+    if offsets[-1] > _INT32_MAX:
+        raise OverflowError(f"{offsets[-1]:,} bytes of strings in one record batch")
+    return pa.py_buffer(offsets.astype(np.int32))
 
 
 def _strings(pa: Any, values: list[str]) -> Any:
     joined = "".join(values)
     if joined.isascii():
-        lengths: Iterable[int] = map(len, values)
-        data = joined.encode("ascii")
+        sized, data = values, joined.encode("ascii")
     else:
-        encoded = [value.encode("utf-8") for value in values]
-        lengths, data = map(len, encoded), b"".join(encoded)
-    offsets = array("i", [0])
-    offsets.extend(accumulate(lengths))
-    return pa.Array.from_buffers(pa.string(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+        sized = [value.encode("utf-8") for value in values]
+        data = b"".join(sized)
+    return pa.Array.from_buffers(pa.string(), len(values), [None, _offsets(pa, sized), pa.py_buffer(data)])
 
 
 def column(pa: Any, f: tuple, values: list[Any]) -> Any:
@@ -163,7 +167,8 @@ def column(pa: Any, f: tuple, values: list[Any]) -> Any:
         return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(array("q", values))])
     if kind in ("sequence", "list"):
         child = column(pa, arg, list(chain.from_iterable(values)))
-        return pa.ListArray.from_arrays(_offsets(pa, map(len, values)), child)
+        offsets = _offsets(pa, values)
+        return pa.ListArray.from_arrays(pa.Array.from_buffers(pa.int32(), len(values) + 1, [None, offsets]), child)
     if kind == "struct":
         children = [column(pa, sub, [value[name] for value in values]) for name, sub in arg]
         return pa.StructArray.from_arrays(children, fields=[pa.field(name, arrow_type(pa, sub)) for name, sub in arg])
