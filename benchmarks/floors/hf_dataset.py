@@ -1,5 +1,5 @@
 """Floor for HF_DATASET (token labeling): pyarrow writing the same table,
-``data/train-00000-of-00001.parquet``, record batches of 10,000 rows, columns
+``data/train-00000-of-00001.parquet``, record batches of 5,000 rows, columns
 ``id`` (``<document id>:<line>``), ``text``, ``tokens``, ``ner_tags`` (IOB2
 ClassLabel ids: ``O``, then ``B-``/``I-`` of each label) and ``spans``
 (``start``, ``end``, ``label``), with the ``huggingface`` schema metadata
@@ -30,7 +30,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from _common import arguments, conll_sentences, datasaur_documents, print_hashes, token_lines  # noqa: E402
 
-BATCH_ROWS = 10_000
+BATCH_ROWS = 5_000
 
 source, out = arguments()
 if os.path.isdir(source):

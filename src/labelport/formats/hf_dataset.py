@@ -46,9 +46,8 @@ from .base import OVERLAPS, Context, Format, items, kept_spans
 
 #: Rows per record batch (one Parquet row group), and the Arrow bytes that
 #: end a batch early when rows are long.
-BATCH_ROWS = 10_000
+BATCH_ROWS = 5_000
 BATCH_BYTES = 64 << 20
-_INT32_MAX = (1 << 31) - 1  # Arrow's string and list offsets are int32
 #: A shard ends once it holds this much Arrow (uncompressed) data.
 MAX_SHARD_BYTES = 500 << 20
 
@@ -138,14 +137,16 @@ def arrow_schema(pa: Any, features: list[tuple[str, tuple]]) -> Any:
 
 def _offsets(pa: Any, items: list[Any]) -> Any:
     """Arrow's int32 offsets of ``items``: 0, then the running sum of their
-    lengths (numpy sums them without making a Python int of each)."""
-    import numpy as np  # (pyarrow's own dependency, and datasets')
+    lengths, summed by numpy (pyarrow's own dependency, and datasets') in
+    place, rather than in Python, which would make an int of each sum."""
+    import numpy as np
 
-    offsets = np.zeros(len(items) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, items), dtype=np.int64, count=len(items)), out=offsets[1:])
-    if offsets[-1] > _INT32_MAX:
-        raise OverflowError(f"{offsets[-1]:,} bytes of strings in one record batch")
-    return pa.py_buffer(offsets.astype(np.int32))
+    offsets = np.fromiter(chain((0,), map(len, items)), dtype=np.int32, count=len(items) + 1)
+    total = int(offsets.sum(dtype=np.int64))
+    if total >= 1 << 31:
+        raise OverflowError(f"{total:,} bytes of strings in one record batch (Arrow's offsets are int32)")
+    np.cumsum(offsets, out=offsets)
+    return pa.Array.from_buffers(pa.int32(), len(offsets), [None, pa.py_buffer(offsets)])
 
 
 def _strings(pa: Any, values: list[str]) -> Any:
@@ -155,7 +156,8 @@ def _strings(pa: Any, values: list[str]) -> Any:
     else:
         sized = [value.encode("utf-8") for value in values]
         data = b"".join(sized)
-    return pa.Array.from_buffers(pa.string(), len(values), [None, _offsets(pa, sized), pa.py_buffer(data)])
+    offsets = _offsets(pa, sized).buffers()[1]
+    return pa.Array.from_buffers(pa.string(), len(values), [None, offsets, pa.py_buffer(data)])
 
 
 def column(pa: Any, f: tuple, values: list[Any]) -> Any:
@@ -167,8 +169,7 @@ def column(pa: Any, f: tuple, values: list[Any]) -> Any:
         return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(array("q", values))])
     if kind in ("sequence", "list"):
         child = column(pa, arg, list(chain.from_iterable(values)))
-        offsets = _offsets(pa, values)
-        return pa.ListArray.from_arrays(pa.Array.from_buffers(pa.int32(), len(values) + 1, [None, offsets]), child)
+        return pa.ListArray.from_arrays(_offsets(pa, values), child)
     if kind == "struct":
         children = [column(pa, sub, [value[name] for value in values]) for name, sub in arg]
         return pa.StructArray.from_arrays(children, fields=[pa.field(name, arrow_type(pa, sub)) for name, sub in arg])
