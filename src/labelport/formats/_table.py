@@ -26,8 +26,6 @@ EXTRA_CELLS = "cells beyond the document's columns"
 
 #: answer sets whose cells a writer keeps at most (free-text labels are not worth it)
 _KNOWN_ANSWERS = 4096
-#: lines a text table keeps before writing them
-_PENDING_LINES = 1024
 
 
 def unique(names: list[str]) -> list[str]:
@@ -159,32 +157,3 @@ class TableWriter(DocumentWriter):
 def _where(name: str, row: int | None) -> dict[str, Any]:
     """A report example's place: the document, and the row if there is one."""
     return {"document": name} if row is None else {"document": name, "row": row}
-
-
-class TextTableWriter(TableWriter):
-    """A table written as lines of text (CSV, TSV): lines are kept in a list
-    and written a block at a time, as one write per row costs more than
-    making the row."""
-
-    def start(self) -> None:
-        self.pending: list[str] = []
-        super().start()
-
-    def write_line(self, line: str) -> None:
-        """Write ``line`` (without its line break) after those before it."""
-        pending = self.pending
-        pending.append(line)
-        if len(pending) >= _PENDING_LINES:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the pending lines: before anything else writes to the file."""
-        if self.pending:
-            self.pending.append("")
-            self.fh.write("\n".join(self.pending))
-            self.pending.clear()
-
-    def close(self) -> None:
-        self.flush()
-        super().close()
-

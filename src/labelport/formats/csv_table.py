@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED
-from ._table import TextTableWriter
+from ._table import TableWriter
 from .base import CONFLICTS, LABEL_SETS, OVERLAPS, Format
 
 
-class CsvWriter(TextTableWriter):
+class CsvWriter(TableWriter):
     def start(self) -> None:
         self.csv = csv.writer(self.fh, lineterminator="\n")
         # QUOTE_MINIMAL quotes only the characters of the line terminator, so
@@ -25,10 +25,11 @@ class CsvWriter(TextTableWriter):
             # and the row is not one empty cell (csv writes ""): csv would
             # write the line as it is. Most rows are like this, and writing
             # them here costs about a third less than csv does.
-            self.write_line(line)
+            self.fh.write(line + "\n")
+        elif "\r" in line:
+            self.csv_quoted.writerow(values)
         else:
-            self.flush()
-            (self.csv_quoted if "\r" in line else self.csv).writerow(values)
+            self.csv.writerow(values)
 
 
 FORMAT = Format(

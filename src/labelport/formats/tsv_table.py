@@ -9,21 +9,21 @@ from __future__ import annotations
 import re
 
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED
-from ._table import TextTableWriter
+from ._table import TableWriter
 from .base import CONFLICTS, LABEL_SETS, OVERLAPS, Format
 
 UNWRITABLE_CELLS = "cells with a tab or newline (TSV)"
 _BREAKS = re.compile(r"[\t\n\r]")
 
 
-class TsvWriter(TextTableWriter):
+class TsvWriter(TableWriter):
     def write_values(self, values: list[str]) -> None:
         line = "\t".join(values)
         # a few C-speed scans of the whole line for the common, clean case
         if line.count("\t") != len(values) - 1 or "\n" in line or "\r" in line:
             values = [self.repair(value) for value in values]
             line = "\t".join(values)
-        self.write_line(line)
+        self.fh.write(line + "\n")
 
     def repair(self, value: str) -> str:
         if _BREAKS.search(value) is None:
