@@ -265,11 +265,11 @@ def write_per_document(fmt: Format, project: Project, out: Path, ctx: Context) -
     start: Item | None = None
     try:
         for entry in items(fmt, project, ctx):
-            document, split, item = entry.document, entry.split, entry.item
+            document, kind, split, item = entry
             if item is None:
                 end_document(start)
                 start = entry
-            elif entry.kind == DOCUMENT_BASED:
+            elif kind == DOCUMENT_BASED:
                 if not fmt.one_table:
                     writers[split] = open_writer(document, split)
                     writers[split].document_answers(document)
@@ -281,7 +281,7 @@ def write_per_document(fmt: Format, project: Project, out: Path, ctx: Context) -
                 writer = writers.get(split)
                 if writer is None:
                     writer = writers[split] = open_writer(document, split)
-                if entry.kind == TOKEN_BASED:
+                if kind == TOKEN_BASED:
                     writer.line(item)  # type: ignore[arg-type]
                 else:
                     writer.row(item)  # type: ignore[arg-type]
