@@ -323,10 +323,12 @@ def _arrow_example(document: Document) -> dict[str, Any]:
 
 def kept_spans(line: Line, carries: frozenset[str], report: Report, document_name: str) -> list[Span]:
     """Filter a line's spans to what a format carries, recording the rest."""
-    if not line.spans:
+    spans = line.spans
+    if not spans:
         return []
     kept: list[Span] = []
-    for span in sorted(line.spans, key=_span_order):
+    # (most lines with spans have one: nothing to sort)
+    for span in spans if len(spans) == 1 else sorted(spans, key=_span_order):
         reason = None
         if span.label_set != 0 and LABEL_SETS not in carries:
             reason = LABEL_SETS
