@@ -319,17 +319,23 @@ def made_span_id(span: Span) -> str:
     return f"{span.line}:{span.token_start}-{span.token_end}:{span.label_set}:{span.label}"
 
 
-def span_to(span: Span, starts: Callable[[int], list[int]], names: LabelNames, with_type: bool) -> dict[str, Any]:
-    """A Span -> a Datasaur span entry; ``starts(line)`` gives a line's token starts."""
+def span_to(span: Span, lines: Callable[[int], Line], names: LabelNames, with_type: bool) -> dict[str, Any]:
+    """A Span -> a Datasaur span entry; ``lines(index)`` gives the line of that index."""
     end_line = span.last_line
+    first = lines(span.line)
+    if end_line == span.line and span.token_start <= span.token_end:
+        start, end = first.token_offsets(span.token_start, span.token_end)
+    else:
+        start = first.token_offsets(span.token_start, span.token_start)[0]
+        end = lines(end_line).token_offsets(span.token_end, span.token_end)[0]
     entry = _label_head(span, span.id if span.id is not None else made_span_id(span), "SPAN", names, with_type)
     entry.update(
         startCellLine=span.line,
         startTokenIndex=span.token_start,
-        startCharIndex=span.start - starts(span.line)[span.token_start],
+        startCharIndex=span.start - start,
         endCellLine=end_line,
         endTokenIndex=span.token_end,
-        endCharIndex=span.end - 1 - starts(end_line)[span.token_end],
+        endCharIndex=span.end - 1 - end,
     )
     return _label_tail(entry, span)
 

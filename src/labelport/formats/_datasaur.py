@@ -7,6 +7,7 @@ end; memory does not grow with the document.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from typing import IO, Any
 
@@ -19,32 +20,53 @@ from .base import MULTILINE
 
 _SPILL_IN_MEMORY = 1 << 20  # past this, label entries wait on disk: memory stays flat
 
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode("utf-8")
+#: The writers write bytes: orjson makes them, and the file takes them as they are.
+dumps = orjson.dumps
 
 
 class JsonArraySpill:
-    """Entries of a JSON array kept aside until their place in the file comes."""
+    """Entries of a JSON array kept aside until their place in the file
+    comes: in a list while they are small, in a temporary file past that."""
 
     def __init__(self) -> None:
-        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(_SPILL_IN_MEMORY)
+        self._entries: list[bytes] = []
+        self._size = 0  # bytes in _entries
+        self._file: IO[bytes] | None = None
         self.count = 0
 
     def add(self, entry: Any) -> None:
-        self._file.write((b",\n" if self.count else b"\n") + orjson.dumps(entry))
+        data = orjson.dumps(entry)
+        self._entries.append(data)
         self.count += 1
+        self._size += len(data)
+        if self._size > _SPILL_IN_MEMORY:
+            self._spill()
 
-    def copy_to(self, fh: IO[str], more: list[Any] = ()) -> None:  # type: ignore[assignment]
+    def _spill(self) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile()
+        else:
+            self._file.write(b",\n")
+        self._file.write(b",\n".join(self._entries))
+        self._entries.clear()
+        self._size = 0
+
+    def copy_to(self, fh: IO[bytes], more: list[Any] = ()) -> None:  # type: ignore[assignment]
         """Write the whole array, the spilled entries then ``more``."""
         for entry in more:
             self.add(entry)
-        fh.write("[")
-        self._file.seek(0)
-        while chunk := self._file.read(1 << 20):
-            fh.write(chunk.decode("utf-8"))
-        fh.write("\n]" if self.count else "]")
-        self._file.close()
+        if not self.count:
+            fh.write(b"[]")
+            return
+        fh.write(b"[\n")
+        if self._file is not None:
+            self._file.seek(0)
+            shutil.copyfileobj(self._file, fh)
+            self._file.close()
+            if self._entries:
+                fh.write(b",\n")
+        fh.write(b",\n".join(self._entries))
+        fh.write(b"\n]")
 
 
 class SpanEntries(JsonArraySpill):
@@ -55,32 +77,32 @@ class SpanEntries(JsonArraySpill):
         super().__init__()
         self.names = names
         self.with_type = with_type
-        self.starts: dict[int, list[int]] = {}
+        self.lines: dict[int, Line] = {}  # the lines the spans to write are on
         self.pending: list[Span] = []
 
     def add_line(self, line: Line) -> None:
         if not line.spans and not self.pending:
             return
-        self.starts[line.index] = line.starts
+        self.lines[line.index] = line
         for span in [s for s in self.pending if s.last_line == line.index]:
-            self.add(dj.span_to(span, self.starts.__getitem__, self.names, self.with_type))
+            self.add(dj.span_to(span, self.lines.__getitem__, self.names, self.with_type))
             self.pending.remove(span)
         for span in line.spans:
             if span.last_line == line.index:
-                self.add(dj.span_to(span, self.starts.__getitem__, self.names, self.with_type))
+                self.add(dj.span_to(span, self.lines.__getitem__, self.names, self.with_type))
             else:
                 self.pending.append(span)
         if not self.pending:
-            self.starts.clear()
+            self.lines.clear()
 
-    def finish(self, fh: IO[str], report: Report, document: str, more: list[Any] = ()) -> None:  # type: ignore[assignment]
+    def finish(self, fh: IO[bytes], report: Report, document: str, more: list[Any] = ()) -> None:  # type: ignore[assignment]
         for span in self.pending:  # its last line went to another split
             report.drop(MULTILINE, {"document": document, "line": span.line, "label": span.label})
         self.copy_to(fh, more)
 
 
-def write_document_tail(fh: IO[str], document: Document) -> None:
+def write_document_tail(fh: IO[bytes], document: Document) -> None:
     """The comments and the keys labelport does not model, as read."""
-    fh.write(',\n"comments":' + dumps(document.comments))
+    fh.write(b',\n"comments":' + dumps(document.comments))
     for key, value in document.extra.items():
-        fh.write(f",\n{dumps(key)}:{dumps(value)}")
+        fh.write(b",\n" + dumps(key) + b":" + dumps(value))

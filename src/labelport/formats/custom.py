@@ -46,7 +46,7 @@ class RenderedDocument(DocumentWriter):
 
     def __init__(self, fh: Any, document: Document, ctx: Context, fmt: Format):
         super().__init__(fh, document, ctx, fmt)
-        self._buffer = io.StringIO()
+        self._buffer = io.BytesIO()
         self._inner = DatasaurSchemaWriter(self._buffer, document, ctx, fmt)
 
     def line(self, line: Line) -> None:
@@ -61,7 +61,7 @@ class RenderedDocument(DocumentWriter):
     def data(self) -> dict:
         self._inner.close()
         text = self._buffer.getvalue()
-        self._buffer = io.StringIO()
+        self._buffer = io.BytesIO()
         return orjson.loads(text)["data"]
 
 

@@ -16,7 +16,7 @@ from .base import ARROWS, COMMENTS, CONFLICTS, DOCUMENT_ANSWERS, LABEL_SETS, MUL
 from .base import DocumentWriter, Format
 
 class DatasaurSchemaWriter(DocumentWriter):
-    def __init__(self, fh: IO[str], document: Document, ctx: Context, fmt: Format):
+    def __init__(self, fh: IO[bytes], document: Document, ctx: Context, fmt: Format):
         super().__init__(fh, document, ctx, fmt)
         project = ctx.project
         self.names = dj.LabelNames(project.label_sets)
@@ -35,14 +35,14 @@ class DatasaurSchemaWriter(DocumentWriter):
             data["columns"] = document.columns
         if document.text is not None:
             data["text"] = document.text
-        fh.write('{"version":"1","data":{\n' + ",\n".join(f"{dumps(k)}:{dumps(v)}" for k, v in data.items()))
+        fh.write(b'{"version":"1","data":{\n' + b",\n".join(dumps(k) + b":" + dumps(v) for k, v in data.items()))
 
     def _item(self, array: str, entry: Any) -> None:
         if self.open_array != array:
-            self.fh.write(f',\n"{array}":[\n')
+            self.fh.write(b',\n"' + array.encode() + b'":[\n')
             self.open_array = array
         else:
-            self.fh.write(",\n")
+            self.fh.write(b",\n")
         self.fh.write(dumps(entry))
 
     def line(self, line: Line) -> None:
@@ -60,24 +60,24 @@ class DatasaurSchemaWriter(DocumentWriter):
     def close(self) -> None:
         fh, document = self.fh, self.document
         if self.open_array:
-            fh.write("\n]")
+            fh.write(b"\n]")
         if TOKEN_BASED in document.kinds:
             if self.open_array != "cells":
-                fh.write(',\n"cells":[]')
-            fh.write(',\n"spanLabels":')
+                fh.write(b',\n"cells":[]')
+            fh.write(b',\n"spanLabels":')
             self.span_entries.finish(fh, self.report, document.name)
             arrows = [dj.arrow_to(a, self.names, with_type=False) for a in document.arrows]
-            fh.write(',\n"arrowLabels":' + dumps(arrows))
+            fh.write(b',\n"arrowLabels":' + dumps(arrows))
         if ROW_BASED in document.kinds:
             if self.open_array != "rows":
-                fh.write(',\n"rows":[]')
-            fh.write(',\n"rowAnswers":')
+                fh.write(b',\n"rows":[]')
+            fh.write(b',\n"rowAnswers":')
             self.answer_entries.copy_to(fh)
         # After the labels: a project without label sets gets those the labels name.
-        fh.write(',\n"labelSets":' + dumps(dj.label_sets_to(self.names.label_sets())))
-        fh.write(',\n"documentAnswers":' + dumps([dj.answer_set_to(a) for a in document.answer_sets]))
+        fh.write(b',\n"labelSets":' + dumps(dj.label_sets_to(self.names.label_sets())))
+        fh.write(b',\n"documentAnswers":' + dumps([dj.answer_set_to(a) for a in document.answer_sets]))
         write_document_tail(fh, document)
-        fh.write("\n}}\n")
+        fh.write(b"\n}}\n")
 
 
 FORMAT = Format(
@@ -86,5 +86,6 @@ FORMAT = Format(
     files="<document>.json (lossless)",
     extension=".json",
     writer=DatasaurSchemaWriter,
+    binary=True,  # orjson gives bytes
     carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS, MULTILINE, ARROWS, DOCUMENT_ANSWERS, COMMENTS}),
 )

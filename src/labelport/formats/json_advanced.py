@@ -13,29 +13,29 @@ from .base import ARROWS, COMMENTS, CONFLICTS, LABEL_SETS, MULTILINE, OVERLAPS, 
 
 
 class JsonAdvancedWriter(DocumentWriter):
-    def __init__(self, fh: IO[str], document: Document, ctx: Context, fmt: Format):
+    def __init__(self, fh: IO[bytes], document: Document, ctx: Context, fmt: Format):
         super().__init__(fh, document, ctx, fmt)
         self.names = dj.LabelNames(ctx.project.label_sets)
         self.labels = SpanEntries(self.names, with_type=True)
         self.count = 0
-        fh.write('{"sentences":[')
+        fh.write(b'{"sentences":[')
 
     def line(self, line: Line) -> None:
         sentence = {"id": line.index, "content": line.text, "tokens": line.tokens, "metadata": line.metadata or []}
-        self.fh.write((",\n" if self.count else "\n") + dumps(sentence))
+        self.fh.write((b",\n" if self.count else b"\n") + dumps(sentence))
         self.count += 1
         self.labels.add_line(line)
 
     def close(self) -> None:
         fh, document = self.fh, self.document
-        fh.write("\n]" if self.count else "]")
-        fh.write(',\n"labelerInfo":' + dumps(dj.labeler_to(document.labeler)))
+        fh.write(b"\n]" if self.count else b"]")
+        fh.write(b',\n"labelerInfo":' + dumps(dj.labeler_to(document.labeler)))
         arrows = [dj.arrow_to(arrow, self.names, with_type=True) for arrow in document.arrows]
-        fh.write(',\n"labels":')
+        fh.write(b',\n"labels":')
         self.labels.finish(fh, self.report, document.name, arrows)
-        fh.write(',\n"labelSets":' + dumps(dj.label_sets_to(self.names.label_sets())))
+        fh.write(b',\n"labelSets":' + dumps(dj.label_sets_to(self.names.label_sets())))
         write_document_tail(fh, document)
-        fh.write("}\n")
+        fh.write(b"}\n")
 
 
 FORMAT = Format(
@@ -44,5 +44,6 @@ FORMAT = Format(
     files="<document>.json",
     extension=".json",
     writer=JsonAdvancedWriter,
+    binary=True,  # orjson gives bytes
     carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS, MULTILINE, ARROWS, COMMENTS}),
 )
