@@ -126,3 +126,20 @@ def sms_spam() -> Path:
 def wnut17_fixtures() -> Path:
     """tests/fixtures/wnut17: small slices that ship with the tests."""
     return WNUT17_FIXTURES
+
+
+@pytest.fixture
+def progress_bars(monkeypatch) -> list:
+    """The progress counters of the conversions the test runs, one each."""
+    from labelport import pipeline
+    from labelport.progress import Progress
+
+    bars: list[Progress] = []
+
+    class Recorded(Progress):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(pipeline, "Progress", Recorded)
+    return bars

@@ -320,6 +320,17 @@ def test_folder_of_files_class_labels(tmp_path: Path, run_cli, later_label: str)
     assert sorted(p.name for p in (out / "data").iterdir()) == [SHARD]
 
 
+def test_a_label_found_late_shows_each_row_once_in_the_progress(tmp_path: Path, progress_bars) -> None:
+    """The rows written on trial and given up are not counted again."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    _datasaur_file(folder, "a", ["LOC"], [(0, "LOC")])
+    _datasaur_file(folder, "b", ["LOC"], [(0, "ORG")])
+    labelport.convert(labelport.load(folder), "HF_DATASET", tmp_path / "out")
+    (bar,) = progress_bars
+    assert (bar.documents, bar.items) == (2, 4)
+
+
 def test_multi_label_and_unlabeled_rows(tmp_path: Path) -> None:
     rows = [
         Row(0, ["a cat", "x"], [AnswerSet({"q": ["pets", "cute"]})]),

@@ -48,18 +48,22 @@ def test_two_processes_write_the_same_bytes(project_dir, tmp_path, fmt):
     assert report["counts"]["documents"] == 24
 
 
-def test_documents_of_one_name_fall_back_to_one_process(project_dir, tmp_path):
+def test_documents_of_one_name_fall_back_to_one_process(project_dir, tmp_path, progress_bars):
     """Two files holding documents of the same name: the sequential run names
-    the second `-2`; the parallel one must give exactly that too."""
+    the second `-2`; the parallel one must give exactly that too, and its
+    progress counts each document once."""
     twin = tmp_path / "twin"
     shutil.copytree(project_dir, twin)
     for path in sorted(twin.glob("*.json"))[12:14]:
         shutil.copy(path, twin / f"zz-copy-{path.name}")
-    labelport.convert(labelport.load(twin), "TSV_IOB", tmp_path / "one")
+    one = labelport.convert(labelport.load(twin), "TSV_IOB", tmp_path / "one")
     labelport.convert(labelport.load(twin), "TSV_IOB", tmp_path / "two", jobs=2)
     written = files(tmp_path / "two")
     assert written == files(tmp_path / "one")
     assert any(name.endswith("-2.tsv") for name in written)
+    sequential, fallen_back = progress_bars
+    assert fallen_back.documents == sequential.documents == 26
+    assert fallen_back.items == sequential.items == one.counts["lines"]
 
 
 # -- project-wide formats: the chunks' files merged ------------------------------

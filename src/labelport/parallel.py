@@ -97,9 +97,10 @@ def write_parallel(fmt: Format, project: Project, out: Path, ctx: Context, jobs:
     work = out / ".jobs"
     try:
         parts = _convert_chunks(fmt, project, ctx, jobs, work)
-        if fmt.write_project is None:
-            return _move_files(parts, out, ctx)
-        return _merge_project_wide(fmt, parts, out, ctx)
+        merged = _move_files(parts, out, ctx) if fmt.write_project is None else _merge_project_wide(fmt, parts, out, ctx)
+        if not merged:
+            ctx.progress.restart()  # one process converts it all again
+        return merged
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

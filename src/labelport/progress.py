@@ -45,6 +45,12 @@ class Progress:
         self.documents += 1
         self._refresh()
 
+    def restart(self) -> None:
+        """The work starts over (a first try was given up): count from zero."""
+        self.items = self.documents = 0
+        self._next = _EVERY
+        self._refresh()
+
     def _refresh(self) -> None:
         if self._bar is not None:
             self._bar.update(self._task, completed=self.items, documents=self.documents)

@@ -402,7 +402,7 @@ def _write_tokens(project: Project, out: Path, ctx: Context):
         try:
             task = _write_token_rows(project, out, replace(ctx, report=trial), given, unknown_label=_LabelNotGiven)
         except _LabelNotGiven:
-            pass
+            ctx.progress.restart()  # the rows are read and written again
         else:
             ctx.report.merge(trial)
             return task
