@@ -26,30 +26,25 @@ dumps = orjson.dumps
 
 class JsonArraySpill:
     """Entries of a JSON array kept aside until their place in the file
-    comes: in a list while they are small, in a temporary file past that."""
+    comes: in a buffer while they are small, in a temporary file past that.
+    (The buffer copies each entry: the bytes orjson returns hold about 4 KiB
+    however short they are.)"""
 
     def __init__(self) -> None:
-        self._entries: list[bytes] = []
-        self._size = 0  # bytes in _entries
+        self._buffer = bytearray()  # the entries not spilled, each after a ",\n" but the first
         self._file: IO[bytes] | None = None
         self.count = 0
 
     def add(self, entry: Any) -> None:
-        data = orjson.dumps(entry)
-        self._entries.append(data)
+        if self.count:
+            self._buffer += b",\n"
+        self._buffer += orjson.dumps(entry)
         self.count += 1
-        self._size += len(data)
-        if self._size > _SPILL_IN_MEMORY:
-            self._spill()
-
-    def _spill(self) -> None:
-        if self._file is None:
-            self._file = tempfile.TemporaryFile()
-        else:
-            self._file.write(b",\n")
-        self._file.write(b",\n".join(self._entries))
-        self._entries.clear()
-        self._size = 0
+        if len(self._buffer) > _SPILL_IN_MEMORY:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile()
+            self._file.write(self._buffer)
+            self._buffer.clear()
 
     def copy_to(self, fh: IO[bytes], more: list[Any] = ()) -> None:  # type: ignore[assignment]
         """Write the whole array, the spilled entries then ``more``."""
@@ -63,9 +58,7 @@ class JsonArraySpill:
             self._file.seek(0)
             shutil.copyfileobj(self._file, fh)
             self._file.close()
-            if self._entries:
-                fh.write(b",\n")
-        fh.write(b",\n".join(self._entries))
+        fh.write(self._buffer)
         fh.write(b"\n]")
 
 
