@@ -9,13 +9,14 @@ stderr (``--strict`` makes them an error).
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .output import REPORT_NAME
+from .output import REPORT_NAME, files_under
 
 MAX_EXAMPLES = 5
 
@@ -110,9 +111,9 @@ class Report:
         """Size and sha256 of every file under ``root``, in path order; a file
         already hashed (by a --jobs worker, see :meth:`merge`) is not read again."""
         hashed, self.files = self.files, {}
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != REPORT_NAME):
-            rel = path.relative_to(root).as_posix()
-            self.files[rel] = hashed.get(rel) or _file_hash(path)
+        for rel in sorted(files_under(root), key=_path_parts):
+            if rel.rpartition("/")[2] != REPORT_NAME:
+                self.files[rel] = hashed.get(rel) or _file_hash(os.path.join(root, rel))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,9 +160,14 @@ class Report:
         return lines
 
 
-def _file_hash(path: Path) -> dict[str, Any]:
+def _path_parts(rel: str) -> list[str]:
+    return rel.split("/")  # (sorted as Path sorts: folder by folder)
+
+
+def _file_hash(path: str) -> dict[str, Any]:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
-    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+        size = fh.tell()
+    return {"bytes": size, "sha256": digest.hexdigest()}

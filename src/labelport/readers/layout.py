@@ -11,7 +11,6 @@ the export holds labelers' versions only) and each labeler's is kept in
 
 from __future__ import annotations
 
-import os
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -21,7 +20,7 @@ import orjson
 
 from ..errors import InputError
 from ..model import Document, Labeler, Project
-from ..output import REPORT_NAME
+from ..output import REPORT_NAME, files_under
 from ..ziputil import check_entry
 from . import ReadOptions, Source, detect, reader_module
 
@@ -43,7 +42,7 @@ class Tree:
                     if not info.is_dir():
                         names.append(info.filename)
         else:
-            names = list(_files(str(root)))
+            names = list(files_under(root))
         self.paths = sorted(n for n in names if n.rpartition("/")[2] not in _SKIP and not _hidden(n))
         self.all_paths = set(names)
         self._archive: zipfile.ZipFile | None = None
@@ -64,18 +63,6 @@ class Tree:
         if self.is_zip:
             return self._open_archive().read(path)
         return (self.root / path).read_bytes()
-
-
-def _files(folder: str, prefix: str = "") -> Iterator[str]:
-    """The paths of the files under ``folder``, relative to it, ``/``-separated
-    (as Path.rglob and is_file find them, at a fraction of their cost: a
-    project can be thousands of files)."""
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _files(entry.path, f"{prefix}{entry.name}/")
-            elif entry.is_file():
-                yield prefix + entry.name
 
 
 def _hidden(path: str) -> bool:
