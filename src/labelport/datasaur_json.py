@@ -177,11 +177,9 @@ def place_spans(entries: Iterable[dict[str, Any]], lines: dict[int, Line], names
     once; any other goes through :func:`_checked_span`, which reads what can
     be read and names what is wrong.
     """
-    has_no_extra = _SPAN_KEY_SET.issuperset
     for entry in entries:
         span = None
         try:
-            get = entry.get
             line = entry["startCellLine"]
             start_token, end_token = entry["startTokenIndex"], entry["endTokenIndex"]
             start_char, end_char = entry["startCharIndex"], entry["endCharIndex"]
@@ -198,23 +196,8 @@ def place_spans(entries: Iterable[dict[str, Any]], lines: dict[int, Line], names
                 tokens = first.tokens
                 if 0 <= start_char < len(tokens[start_token]) and 0 <= end_char < len(tokens[end_token]):
                     start, end = first.token_offsets(start_token, end_token)
-                    label, item_id, span_id = get("labelName"), get("labelSetItemId"), get("id")
-                    span = Span(
-                        label if type(label) is str else _label_name(entry, item_id, names, layer, where),
-                        first.index,
-                        start + start_char,
-                        end + end_char + 1,
-                        start_token,
-                        end_token,
-                        -1,
-                        layer,
-                        None if span_id is None else str(span_id),
-                        None if item_id is None else str(item_id),
-                        get("labeledBy"),
-                        get("labeledByUserId"),
-                        get("status"),
-                        None if has_no_extra(entry) else _extra(entry, SPAN_KEYS),
-                    )
+                    span = _span(entry, names, layer, first.index, start + start_char, end + end_char + 1,
+                                 start_token, end_token, -1, where)
         except (KeyError, IndexError, TypeError):
             pass
         if span is None:
@@ -263,9 +246,9 @@ def _span(
     token_start: int, token_end: int, end_line: int, where: str,
 ) -> Span:  # fmt: skip
     get = entry.get
-    item_id, span_id = get("labelSetItemId"), get("id")
+    label, item_id, span_id = get("labelName"), get("labelSetItemId"), get("id")
     return Span(
-        _label_name(entry, item_id, names, layer, where),
+        label if type(label) is str else _label_name(entry, item_id, names, layer, where),
         line,
         start,
         end,
