@@ -105,6 +105,21 @@ def test_json_advanced_round_trip_keeps_spans_arrows_and_char_offsets(tmp_path):
     assert {e["id"] for e in first["labels"] if e["type"] == "ARROW"} == {"a1", "a2"}
 
 
+def test_span_entries_spilled_to_disk_give_the_same_file(tmp_path, monkeypatch):
+    """A document's span entries wait in memory, then in a temporary file
+    past a size: the file written is the same either way."""
+    from labelport.formats import _datasaur
+
+    labelport.convert(labelport.load(NEWSROOM), "JSON_ADVANCED", tmp_path / "kept")
+    monkeypatch.setattr(_datasaur, "_SPILL_IN_MEMORY", 100)  # a spill every entry or two
+    labelport.convert(labelport.load(NEWSROOM), "JSON_ADVANCED", tmp_path / "spilled")
+    kept, spilled = (tmp_path / "kept" / "news.txt.json").read_bytes(), (tmp_path / "spilled" / "news.txt.json").read_bytes()
+    assert spilled == kept
+    labels = json.loads(spilled)["labels"]
+    source = json.loads((NEWSROOM / "REVIEW" / "news.txt.json").read_text())["data"]
+    assert len(labels) == len(source["spanLabels"]) + len(source["arrowLabels"]) > 2
+
+
 def test_flat_format_reports_what_it_could_not_carry(tmp_path):
     report = labelport.convert(labelport.load(NEWSROOM), "TSV_IOB", tmp_path / "out")
     saved = json.loads((tmp_path / "out" / "labelport-report.json").read_text())
