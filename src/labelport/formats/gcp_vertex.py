@@ -131,31 +131,25 @@ def _write_extraction(project: Project, out: Path, ctx: Context, ml_use: dict[st
             if line is None:  # a document starts
                 continue
             text = line.text
-            if not line.spans:
-                if not text or text.isspace():
-                    report.drop(EMPTY_TEXT, {"document": entry.document.name, "line": line.index})
-                    continue
-                if not text.isascii() and has_astral(text):
-                    astral_lines += 1
-                pending.append(dumps(text) + no_spans[entry.split])
-                if len(pending) >= _PENDING:
-                    flush()
-                continue
-            spans = kept_spans(line, fmt.carries, report, entry.document.name)
+            spans = kept_spans(line, fmt.carries, report, entry.document.name) if line.spans else None
             if not text or text.isspace():
                 report.drop(EMPTY_TEXT, {"document": entry.document.name, "line": line.index})
                 if spans:
                     report.drop("spans on lines without text", {"document": entry.document.name}, len(spans))
                 continue
-            if not text.isascii() and has_astral(text):
-                astral_lines += 1
-                offset = converter(text, unit)
-                annotations = [
-                    {"startOffset": offset(s.start), "endOffset": offset(s.end), "displayName": s.label} for s in spans
-                ]
+            astral = not text.isascii() and has_astral(text)
+            astral_lines += astral
+            if spans is None:  # (most lines: their JSON is the text's and a fixed tail)
+                pending.append(dumps(text) + no_spans[entry.split])
             else:
-                annotations = [{"startOffset": s.start, "endOffset": s.end, "displayName": s.label} for s in spans]
-            pending.append(dumps(text) + b',"textSegmentAnnotations":' + dumps(annotations) + tails[entry.split])
+                if astral:
+                    offset = converter(text, unit)
+                    annotations = [
+                        {"startOffset": offset(s.start), "endOffset": offset(s.end), "displayName": s.label} for s in spans
+                    ]
+                else:
+                    annotations = [{"startOffset": s.start, "endOffset": s.end, "displayName": s.label} for s in spans]
+                pending.append(dumps(text) + b',"textSegmentAnnotations":' + dumps(annotations) + tails[entry.split])
             if len(pending) >= _PENDING:
                 flush()
         flush()
