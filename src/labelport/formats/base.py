@@ -173,6 +173,10 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
     per_split: dict[str, int] = {}
     answered: dict[str, int] = {}  # question id -> rows answering it
     n_items = n_tokens = n_spans = 0
+    # A table's rows with the same label cells share their answer sets: a run
+    # of such rows has its answers counted once, when it ends.
+    run_questions: list[str] = []  # the questions the run's answer sets answer
+    run = 0  # rows in the run
     try:
         if kind == TOKEN_BASED:
             per_label = report.spans_per_label
@@ -192,31 +196,25 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
                 if not n_items & 1023:
                     ctx.progress.tick(1024)
         else:
-            # A table's rows with the same label cells share their answer sets:
-            # a run of such rows has its answers counted once, when it ends.
             run_sets: object = None
-            run_questions: list[str] = []  # the questions run_sets answer
-            run = 0  # rows in the run
             split = only
-            try:
-                for row in document.rows:
-                    if assign is not None:
-                        split = assign(document.id, row.index)
-                        per_split[split] = per_split.get(split, 0) + 1
-                    n_items += 1
-                    if row.answer_sets is not run_sets:
-                        for question_id in run_questions:
-                            answered[question_id] = answered.get(question_id, 0) + run
-                        run_sets, run = row.answer_sets, 0
-                        run_questions = [q for q, value in row.answers.items() if value not in (None, "", [])]
-                    run += 1
-                    yield _new_item(Item, (document, kind, split, row))
-                    if not n_items & 1023:
-                        ctx.progress.tick(1024)
-            finally:  # the last run
-                for question_id in run_questions:
-                    answered[question_id] = answered.get(question_id, 0) + run
+            for row in document.rows:
+                if assign is not None:
+                    split = assign(document.id, row.index)
+                    per_split[split] = per_split.get(split, 0) + 1
+                n_items += 1
+                if row.answer_sets is not run_sets:
+                    for question_id in run_questions:
+                        answered[question_id] = answered.get(question_id, 0) + run
+                    run_sets, run = row.answer_sets, 0
+                    run_questions = [q for q, value in row.answers.items() if value not in (None, "", [])]
+                run += 1
+                yield _new_item(Item, (document, kind, split, row))
+                if not n_items & 1023:
+                    ctx.progress.tick(1024)
     finally:
+        for question_id in run_questions:  # the last run
+            answered[question_id] = answered.get(question_id, 0) + run
         if assign is None and n_items:
             per_split[only] = n_items  # (the loops count per split only when splitting)
         if n_spans:
