@@ -326,9 +326,8 @@ def label_set_0(project: Project) -> list[str]:
     return _unique(label.name for label in label_set.labels)
 
 
-def span_labels(project: Project) -> list[str]:
-    """Label set 0, then the sorted labels of a first pass that it lacks."""
-    given = label_set_0(project)
+def span_labels(project: Project, given: list[str]) -> list[str]:
+    """``given`` (label set 0), then the sorted labels of a first pass that it lacks."""
     found: set[str] = set()
     for document in project.documents():
         if TOKEN_BASED not in document.kinds:
@@ -406,7 +405,7 @@ def _write_tokens(project: Project, out: Path, ctx: Context):
         else:
             ctx.report.merge(trial)
             return task
-    return _write_token_rows(project, out, ctx, span_labels(project), unknown_label=None)
+    return _write_token_rows(project, out, ctx, span_labels(project, given), unknown_label=None)
 
 
 def _write_token_rows(
