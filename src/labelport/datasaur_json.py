@@ -28,7 +28,8 @@ ARROW_KEYS = (
     "labeledBy", "labeledByUserId", "status",
 )  # fmt: skip
 ANSWER_KEYS = ("answers", "labeledBy", "labeledByUserId", "status")
-_SPAN_KEY_SET = frozenset(SPAN_KEYS)
+# (as sets, for _extra)
+_SPAN_KEYS, _ARROW_KEYS, _ROW_ANSWER_KEYS = map(frozenset, (SPAN_KEYS, ARROW_KEYS, ANSWER_KEYS + ("rowIndex",)))
 
 
 def parse(source_label: str, data: bytes) -> Any:
@@ -38,17 +39,12 @@ def parse(source_label: str, data: bytes) -> Any:
         raise InputError(f"not valid JSON: {exc.msg}", source_label, exc.lineno) from None
 
 
-_KNOWN: dict[tuple[str, ...], frozenset[str]] = {}
-
-
-def _extra(entry: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any] | None:
-    """The entry's keys labelport does not model (usually none: one C-level
-    set difference tells)."""
-    known_set = _KNOWN.get(known)
-    if known_set is None:
-        known_set = _KNOWN[known] = frozenset(known)
-    unknown = entry.keys() - known_set
-    return {k: entry[k] for k in entry if k in unknown} if unknown else None
+def _extra(entry: dict[str, Any], known: frozenset[str]) -> dict[str, Any] | None:
+    """The entry's keys labelport does not model, in the entry's order
+    (usually none: one C-level subset test tells)."""
+    if known.issuperset(entry):
+        return None
+    return {k: v for k, v in entry.items() if k not in known}
 
 
 # -- lines ---------------------------------------------------------------------
@@ -261,7 +257,7 @@ def _span(
         get("labeledBy"),
         get("labeledByUserId"),
         get("status"),
-        None if _SPAN_KEY_SET.issuperset(entry) else _extra(entry, SPAN_KEYS),
+        _extra(entry, _SPAN_KEYS),
     )
 
 
@@ -339,7 +335,7 @@ def arrow_from(entry: dict[str, Any], names: LabelNames, where: str) -> Arrow:
         entry.get("labeledBy"),
         entry.get("labeledByUserId"),
         entry.get("status"),
-        _extra(entry, ARROW_KEYS),
+        _extra(entry, _ARROW_KEYS),
     )
 
 
@@ -358,7 +354,7 @@ def answer_set_from(entry: dict[str, Any]) -> AnswerSet:
         entry.get("labeledBy"),
         entry.get("labeledByUserId"),
         entry.get("status"),
-        _extra(entry, ANSWER_KEYS + ("rowIndex",)),
+        _extra(entry, _ROW_ANSWER_KEYS),
     )
 
 
