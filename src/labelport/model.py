@@ -158,10 +158,12 @@ class Line:
 
     def token_offsets(self, first: int, last: int) -> tuple[int, int]:
         """Where tokens ``first`` and ``last`` start (0 <= first <= last <
-        len(tokens)), without working out every start: a reader placing a
-        span needs only its two ends."""
-        if self._starts is not None:
-            return self._starts[first], self._starts[last]
+        len(tokens)). A line's only span needs just its two ends, worked out
+        from the tokens before them; a line of several spans works out every
+        start once (each span's own sums would grow with the line's length)."""
+        if self._starts is not None or len(self.spans) > 1:
+            starts = self.starts
+            return starts[first], starts[last]
         tokens = self.tokens
         start = len(" ".join(tokens[:first])) + 1 if first else 0
         return start, (start if last == first else start + len(" ".join(tokens[first:last])) + 1)
