@@ -185,6 +185,8 @@ def place_spans(entries: Iterable[dict[str, Any]], lines: dict[int, Line], names
                 and type(start_char) is int
                 and type(end_char) is int
                 and type(layer) is int
+                and type(start_token) is int
+                and type(end_token) is int
                 and 0 <= start_token <= end_token
                 and (start_token < end_token or start_char <= end_char)
             ):
