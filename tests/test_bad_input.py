@@ -149,6 +149,16 @@ CASES = [
         None,
         ["text content"],
     ),
+    (
+        "json-advanced-errors-in-label-order",  # a bad span before a label of no text type: the span is named
+        "doc.txt.json",
+        MINIMAL_ADVANCED.replace('"startCellLine":0', '"startCellLine":9')
+        .replace('"endCharIndex":3}]', '"endCharIndex":3},{"id":"b1","type":"BOX"}]')
+        .encode(),
+        (),
+        None,
+        ["line 9 does not exist"],
+    ),
     ("missing-input", "missing.conll", None, (), None, []),
 ]
 

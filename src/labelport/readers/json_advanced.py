@@ -49,16 +49,21 @@ def document_from(data: dict[str, Any], source: Source) -> Document:
     where = source.label
     names = dj.LabelNames(dj.label_sets_from(data.get("labelSets")))
     lines = dj.lines_from(data["sentences"], where)
-    spans, arrows = [], []
+    by_index = {line.index: line for line in lines}
+    spans: list[dict[str, Any]] = []  # span entries met since the last other label, placed a run at a time
+    arrows = []
     for entry in data.get("labels") or []:
         kind = entry.get("type", "SPAN")
         if kind == "SPAN":
             spans.append(entry)
-        elif kind == "ARROW":
+            continue
+        dj.place_spans(spans, by_index, names, where)  # (first, so that errors come in the labels' order)
+        spans.clear()
+        if kind == "ARROW":
             arrows.append(dj.arrow_from(entry, names, where))
         else:
             raise InputError(f"label {entry.get('id')!r}: type {kind!r} is not a text label (SPAN or ARROW)", where)
-    dj.place_spans(spans, {line.index: line for line in lines}, names, where)
+    dj.place_spans(spans, by_index, names, where)
     name = document_name(source.name)
     return Document(
         id=name,
