@@ -180,9 +180,8 @@ def write_entities(project: Project, out: Path, ctx: Context) -> None:
             if not text:
                 report.drop(EMPTY_LINES, {"document": entry.document.name, "line": line.index})
                 continue
-            if not text.isprintable() and _BREAKS.search(text) is not None:  # (every break is unprintable)
-                report.drop(LINE_BREAKS, {"document": entry.document.name, "line": line.index})
-                text = _BREAKS.sub(" ", text)
+            if not text.isprintable():  # (every line break is unprintable; most lines are printable)
+                text = _one_line(text, report, {"document": entry.document.name, "line": line.index})
             target = targets[split]
             pending = target.pending
             if not line.spans:
