@@ -727,9 +727,11 @@ class _Rows:
     def fast(self, lines: list[str], first: int) -> bool:
         """The block checked as a whole: True when every row is a valid
         annotation of one documents file, in line order, without overlaps
-        (nothing to report), and counted; else False, and nothing done."""
+        (nothing to report), and counted; else False, and nothing done.
+        (Blocks come from one-document-per-line annotations only: see
+        EntitySet.annotations.)"""
         n = len(lines)
-        if self.per_file or set(map(str.count, lines, repeat(","))) != {4}:
+        if set(map(str.count, lines, repeat(","))) != {4}:
             return False
         fields = ",".join(lines).split(",")
         names, line_texts, begin_texts, end_texts, kinds = (fields[i::5] for i in self.index)
