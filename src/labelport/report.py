@@ -49,6 +49,8 @@ class Report:
         self.read_notes: Counter[str] = Counter()  # what readers repaired
         self.splits: dict[str, Counter[str]] = {}
         self.losses: dict[str, Loss] = {}
+        #: items dropped so far, of any kind: tells a writer whether a call dropped any
+        self.drops = 0
         self.findings: list[Finding] = []
         self.notes: dict[str, Any] = {}
         self.files: dict[str, dict[str, Any]] = {}
@@ -75,6 +77,7 @@ class Report:
         if loss is None:
             loss = self.losses[what] = Loss()
         loss.count += n
+        self.drops += n
         if len(loss.examples) < MAX_EXAMPLES:
             loss.examples.append(example)
 
@@ -92,6 +95,7 @@ class Report:
         for what, loss in other.losses.items():
             mine = self.losses.setdefault(what, Loss())
             mine.count += loss.count
+            self.drops += loss.count
             mine.examples.extend(loss.examples[: MAX_EXAMPLES - len(mine.examples)])
         self.findings.extend(other.findings)
         self.notes.update(other.notes)

@@ -106,14 +106,15 @@ class TableWriter(DocumentWriter):
     def row_answers(self, row: Row) -> list[str]:
         """The row's answer cells. A table reader's rows with the same label
         cells share one list of answer sets, whose cells are then worked out
-        once, as long as the report holds no loss: working them out reported
-        nothing, so there is nothing to report again for the next row."""
+        once, when working them out dropped nothing: then there is nothing to
+        report again for the next row."""
         answer_sets = row.answer_sets
         known = self.known_answers.get(id(answer_sets))
         if known is not None:
             return known[1]
+        drops = self.report.drops
         values = self.answers(answer_sets, self.document.name, row.index)
-        if not self.report.losses and len(self.known_answers) < _KNOWN_ANSWERS:
+        if self.report.drops == drops and len(self.known_answers) < _KNOWN_ANSWERS:
             # the list is kept with its cells, so that its id stays its own
             self.known_answers[id(answer_sets)] = (answer_sets, values)
         return values
