@@ -904,24 +904,19 @@ def _documents_block(lines: list[str], ascii: bool, info: DocumentsFile, out: Fi
                 info.wide[base + i] = units
     if min(sizes) == 0 or longest > MAX_DOCUMENT_BYTES or long_other:
         for i, text in enumerate(lines):
-            size = sizes[i] if text.isascii() else len(text.encode("utf-8"))
-            if size == 0:
-                out.add(
-                    "comprehend.documents.empty",
-                    "empty line: each line is a document of 1 to 5,000 bytes",
-                    hard=True,
-                    file=info.path,
-                    line=base + i + 1,
-                )
-            elif size > MAX_DOCUMENT_BYTES:
-                out.add(
-                    "comprehend.documents.size",
-                    f"line of {size:,} UTF-8 bytes; a document is at most {MAX_DOCUMENT_BYTES:,} bytes",
-                    hard=True,
-                    file=info.path,
-                    line=base + i + 1,
-                )
+            _document_size(sizes[i] if text.isascii() else len(text.encode("utf-8")), info.path, base + i + 1, out)
     return total
+
+
+def _document_size(size: int, path: Path, line: int, out: Findings) -> None:
+    """Report a document (line) of ``size`` UTF-8 bytes that Comprehend refuses."""
+    if size == 0:
+        out.add("comprehend.documents.empty", "empty line: each line is a document of 1 to 5,000 bytes", hard=True,
+                file=path, line=line)
+    elif size > MAX_DOCUMENT_BYTES:
+        out.add("comprehend.documents.size",
+                f"line of {size:,} UTF-8 bytes; a document is at most {MAX_DOCUMENT_BYTES:,} bytes", hard=True,
+                file=path, line=line)
 
 
 def _scan_lines_by_line(path: Path, out: Findings) -> DocumentsFile:
@@ -944,22 +939,7 @@ def _scan_lines_by_line(path: Path, out: Findings) -> DocumentsFile:
                         wide[n] = units
                 info.append(length)
                 total += size
-                if size == 0:
-                    out.add(
-                        "comprehend.documents.empty",
-                        "empty line: each line is a document of 1 to 5,000 bytes",
-                        hard=True,
-                        file=path,
-                        line=n + 1,
-                    )
-                elif size > MAX_DOCUMENT_BYTES:
-                    out.add(
-                        "comprehend.documents.size",
-                        f"line of {size:,} UTF-8 bytes; a document is at most {MAX_DOCUMENT_BYTES:,} bytes",
-                        hard=True,
-                        file=path,
-                        line=n + 1,
-                    )
+                _document_size(size, path, n + 1, out)
     except UnicodeDecodeError as exc:
         out.add(
             "comprehend.documents.encoding",
