@@ -768,9 +768,11 @@ def main(argv: list[str] | None = None) -> int:
     (WORK / "results.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     log(f"\nwrote {(WORK / 'results.json').relative_to(REPO)} and {(WORK / 'results.md').relative_to(REPO)} "
         f"({(finished - started).total_seconds():.0f} s)")
-    shutil.rmtree(OUT, ignore_errors=True)
     return 0 if passed else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:  # however it ends (a missing dataset, Ctrl-C): this run's outputs go
+        shutil.rmtree(OUT, ignore_errors=True)
