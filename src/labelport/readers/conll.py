@@ -199,7 +199,8 @@ class _Stream:
             parts = line.split("\t") if self.tab else line.split()
             if len(parts) != self.columns:
                 if self.columns:
-                    raise InputError(f"{len(parts)} columns, the lines before it have {self.columns}", self.label, number)
+                    found = f"{len(parts)} column" + ("" if len(parts) == 1 else "s")
+                    raise InputError(f"{found}, the lines before it have {self.columns}", self.label, number)
                 parts = self._set_columns(line)
             tokens.append(parts[0])
             tags.append(parts[-1] if self.columns > 1 else "")
