@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import WNUT17_FIXTURES, run_cli
-
-PREFIX = "labelport: error: "
+from hostile import PREFIX, assert_refused
 
 MINIMAL_ADVANCED = (
     '{"sentences":[{"id":0,"content":"John lives","tokens":["John","lives"],"metadata":[]}],'
@@ -163,18 +162,6 @@ CASES = [
 ]
 
 
-def check_error(code: int, stdout: str, stderr: str, work: Path, out: Path) -> str:
-    assert code == 2, (code, stderr)
-    assert "Traceback" not in stderr and "Traceback" not in stdout, stderr
-    assert stderr.endswith("\n") and stderr.count("\n") == 1, f"not exactly one line on stderr: {stderr!r}"
-    assert stderr.startswith(PREFIX), stderr
-    assert not out.exists(), "OUT was left behind"
-    leftovers = sorted(p.name for p in work.iterdir())
-    assert not [n for n in leftovers if n.startswith(f".{out.name}.")], f"temporary siblings left: {leftovers}"
-    assert leftovers == [], f"left in OUT's folder: {leftovers}"
-    return stderr.rstrip("\n")
-
-
 @pytest.fixture
 def places(tmp_path):
     """(input folder, OUT's parent, OUT): OUT's parent starts empty."""
@@ -190,7 +177,7 @@ def test_bad_input(places, case_id, name, content, extra, line, words):
     source = inputs / name
     if content is not None:
         source.write_bytes(content)
-    message = check_error(*run_cli("convert", source, "-f", "TSV_IOB", "-o", out, *extra), work, out)
+    message = assert_refused(*run_cli("convert", source, "-f", "TSV_IOB", "-o", out, *extra), work, out)
     assert name in message, f"the message does not name the file: {message}"
     if line is not None:
         assert f"{name}:{line}: " in message, f"expected {name}:{line}: in {message!r}"
@@ -233,7 +220,7 @@ def test_zip_entry_escaping_the_folder(places):
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("project/doc.conll", "John\tB-person\n\n")
         zf.writestr("../evil.txt", "x\tO\n\n")
-    message = check_error(*run_cli("convert", archive, "-f", "TSV_IOB", "-o", out), work, out)
+    message = assert_refused(*run_cli("convert", archive, "-f", "TSV_IOB", "-o", out), work, out)
     assert "evil.zip" in message, message
     assert "escap" in message.lower(), message
     assert not (inputs.parent / "evil.txt").exists() and not (work.parent / "evil.txt").exists()
@@ -243,7 +230,7 @@ def test_unknown_format(places):
     inputs, work, out = places
     source = inputs / "ok.conll"
     source.write_bytes(b"John\tB-person\n\n")
-    message = check_error(*run_cli("convert", source, "-f", "NOPE", "-o", out), work, out)
+    message = assert_refused(*run_cli("convert", source, "-f", "NOPE", "-o", out), work, out)
     assert "NOPE" in message, message
     assert "TSV_IOB" in message, "the message should list the known formats"
 
@@ -254,7 +241,7 @@ def test_table_of_labels_only(places, fmt):
     inputs, work, out = places
     source = inputs / "labels.csv"
     source.write_bytes(b"label\nspam\nham\n")
-    message = check_error(*run_cli("convert", source, "--label-column", "label", "-f", fmt, "-o", out), work, out)
+    message = assert_refused(*run_cli("convert", source, "--label-column", "label", "-f", fmt, "-o", out), work, out)
     assert "labels.csv" in message and "no text column" in message, message
 
 
@@ -265,7 +252,7 @@ def test_bad_split(places, split):
     inputs, work, out = places
     source = inputs / "ok.conll"
     source.write_bytes(b"John\tB-person\n\n")
-    message = check_error(*run_cli("convert", source, "-f", "TSV_IOB", "-o", out, "--split", split), work, out)
+    message = assert_refused(*run_cli("convert", source, "-f", "TSV_IOB", "-o", out, "--split", split), work, out)
     assert "--split" in message, message
 
 
@@ -277,7 +264,7 @@ def test_azure_splits_of_one_folder_name(places):
     inputs, work, out = places
     source = inputs / "ok.conll"
     source.write_bytes(b"John\tB-person\n\n")
-    message = check_error(
+    message = assert_refused(
         *run_cli("convert", source, "-f", "AZURE_AUTOML_CSV", "-o", out, "--split", "a/b=0.5,a_b=0.5"), work, out
     )
     assert "'a/b' and 'a_b'" in message, message
@@ -289,7 +276,7 @@ def test_token_format_of_a_row_project_names_the_formats_that_can(places):
     inputs, work, out = places
     source = inputs / "rows.csv"
     source.write_bytes(ROWS)
-    message = check_error(
+    message = assert_refused(
         *run_cli("convert", source, "-f", "TSV_IOB", "-o", out, "--label-column", "label"), work, out
     )
     assert "rows.csv" in message, f"the message does not name the file: {message}"
