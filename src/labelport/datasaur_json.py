@@ -48,6 +48,8 @@ def lines_from(cells: Sequence[_Line], where: str, path: str) -> list[Line]:
     """The Lines of a document's cells (DATASAUR_SCHEMA) or sentences
     (JSON_ADVANCED), found at ``path``: the hot loop of reading them. Their
     types were checked as they were decoded (labelport.datasaur_types)."""
+    from .datasaur_types import check_free_value  # (a JSON file is being read: msgspec is loaded)
+
     lines = []
     append = lines.append
     for cell in cells:
@@ -64,8 +66,23 @@ def lines_from(cells: Sequence[_Line], where: str, path: str) -> list[Line]:
                     f"{located(path, cells)(cell)}.tokens[{missing}]: {tokens[missing]!r} is not in the line's "
                     "content (tokens appear in it in order)", where
                 )
-        append(Line(cell.line, content, tokens, starts, [], cell.metadata))
+        metadata = cell.metadata
+        if metadata:  # kept as given: checked that it can be written back
+            check_free_value(metadata, where, f"{located(path, cells)(cell)}.metadata")
+        append(Line(cell.line, content, tokens, starts, [], metadata))
     return lines
+
+
+def lines_by_index(lines: list[Line], cells: Sequence[_Line], where: str, path: str) -> dict[int, Line]:
+    """The lines by their number, which spans refer to: one line a number."""
+    by_index = {line.index: line for line in lines}
+    if len(by_index) < len(lines):
+        seen: set[int] = set()
+        for cell in cells:
+            if cell.line in seen:
+                raise InputError(f"{located(path, cells)(cell)}: line number {cell.line} is used twice", where)
+            seen.add(cell.line)
+    return by_index
 
 
 def line_to(line: Line) -> dict[str, Any]:

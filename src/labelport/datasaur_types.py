@@ -30,6 +30,7 @@ Imported only when a JSON file is read (``import labelport`` stays light).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
@@ -42,10 +43,11 @@ from .errors import InputError
 DATASAUR_SCHEMA = "DATASAUR_SCHEMA"
 JSON_ADVANCED = "JSON_ADVANCED"
 
-#: A position: line, token, character, row or label set number.
-Index = Annotated[int, Meta(ge=0)]
+#: A position: line, token, character, row or label set number (within
+#: what the writers can write back).
+Index = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 #: Ids Datasaur writes as strings or numbers; labelport keeps them as strings.
-Id = Union[str, int]
+Id = Union[str, Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]]
 
 
 class _Entry(Struct, gc=False):
@@ -288,19 +290,24 @@ class ProjectData(_Entry):
 SPAN_KEYS = frozenset(SchemaSpan.__struct_fields__)
 ARROW_KEYS = frozenset(SchemaArrow.__struct_fields__)
 ANSWER_KEYS = frozenset(RowAnswerEntry.__struct_fields__)
-_KEYS = {
-    DATASAUR_SCHEMA: frozenset(SchemaData.__struct_fields__),
-    JSON_ADVANCED: frozenset(AdvancedFile.__struct_fields__),
-}
+
 _STRICT = {
     DATASAUR_SCHEMA: msgspec.json.Decoder(_StrictSchemaFile),
     JSON_ADVANCED: msgspec.json.Decoder(_StrictAdvancedFile),
 }
-_LENIENT = {DATASAUR_SCHEMA: SchemaFile, JSON_ADVANCED: AdvancedFile}
+#: The Struct of each format's content (DATASAUR_SCHEMA's ``data``, JSON_ADVANCED's top level) ...
+_CONTENT = {DATASAUR_SCHEMA: (SchemaData, _StrictSchemaData), JSON_ADVANCED: (AdvancedFile, _StrictAdvancedFile)}
+#: ... and where it is, as a JSON path.
+_BASE = {DATASAUR_SCHEMA: "$.data", JSON_ADVANCED: "$"}
 _SHAPES = {
     DATASAUR_SCHEMA: '{"version": ..., "data": {...}}',
     JSON_ADVANCED: '{"sentences": [...], ...}',
 }
+#: The entry lists whose unknown keys are kept, with the keys their entries
+#: model (an answer's include rowIndex in documentAnswers too: such a key is
+#: not written back), JSON_ADVANCED's labels by their type.
+_ENTRY_KEYS = {"spanLabels": SPAN_KEYS, "arrowLabels": ARROW_KEYS, "rowAnswers": ANSWER_KEYS, "documentAnswers": ANSWER_KEYS}
+_ENTRY_LISTS = frozenset({*_ENTRY_KEYS, "labels"})
 
 
 @dataclass
@@ -320,7 +327,8 @@ def decode_datasaur(data: bytes, where: str, preferred: str, forced: bool) -> De
     """``data`` as DATASAUR_SCHEMA or JSON_ADVANCED, told apart by its
     structure; ``preferred`` is tried first, and is the only one allowed when
     ``forced`` (--from)."""
-    formats = (preferred,) if forced else (preferred, _other(preferred))
+    global _last_had_extras
+    formats = () if _last_had_extras else (preferred,) if forced else (preferred, _other(preferred))
     for format_id in formats:
         try:
             decoded = _STRICT[format_id].decode(data)
@@ -328,11 +336,21 @@ def decode_datasaur(data: bytes, where: str, preferred: str, forced: bool) -> De
             if _unknown_top_level_key(exc):  # a key of the other format, or one to keep
                 continue
             break
-        except msgspec.DecodeError:
-            break  # not JSON: _plain says where
+        except (msgspec.DecodeError, RecursionError):
+            break  # not JSON: _decode_keeping_extras says where
         content = decoded.data if format_id == DATASAUR_SCHEMA else decoded
-        return Decoded(format_id, content)
-    return _decode_keeping_extras(data, where, preferred, forced)
+        return _free_values_checked(Decoded(format_id, content), where)
+    decoded = _decode_keeping_extras(data, where, preferred, forced)
+    _last_had_extras = bool(decoded.extra or decoded.entry_extras)
+    return _free_values_checked(decoded, where)
+
+
+#: Whether the last file decoded had undeclared keys. The files of a project
+#: usually all have some, or all have none, and for a file that has some the
+#: strict attempt (which may fail at its last key) is wasted work: the next
+#: file goes straight to the slow path, which decodes a file without any as
+#: strictly, a little slower. A hint for speed only: both paths give the same.
+_last_had_extras = False
 
 
 def _other(format_id: str) -> str:
@@ -343,52 +361,94 @@ def _unknown_top_level_key(exc: msgspec.ValidationError) -> bool:
     return str(exc).startswith("Object contains unknown field") and " - at `" not in str(exc)
 
 
-def structure(value: Any) -> str | None:
-    """Which Datasaur format a decoded JSON value has the shape of: a
-    top-level ``sentences`` list is JSON_ADVANCED (which may keep any other
-    key, ``data`` too), a ``data`` object DATASAUR_SCHEMA."""
-    if not isinstance(value, dict):
-        return None
-    if isinstance(value.get("sentences"), list):
+def _decode_keeping_extras(data: bytes, where: str, preferred: str, forced: bool) -> Decoded:
+    """The slow path: the file split into its content's keys, each decoded
+    on its own (strictly, so that only an entry list with unknown keys is
+    decoded again into plain values, for them)."""
+    top = _split(data, where)
+    format_id = structure(top)
+    if format_id is None or (forced and format_id != preferred):
+        wanted = (preferred,) if forced else (DATASAUR_SCHEMA, JSON_ADVANCED)
+        raise InputError(f"not {' or '.join(wanted)}: expected {' or '.join(_SHAPES[f] for f in wanted)}", where)
+    parts = _split(top["data"], where) if format_id == DATASAUR_SCHEMA else top
+    lenient, strict = _CONTENT[format_id]
+    base = _BASE[format_id]
+    extra: dict[str, Any] = {}
+    entry_extras: dict[int, dict[str, Any]] = {}
+    values: dict[str, Any] = {}
+    for key, raw in parts.items():
+        if key not in lenient.__struct_fields__:
+            extra[key] = _plain(raw, where)
+            check_free_value(extra[key], where, f"{base}.{key}")
+            continue
+        at = f"{base}.{key}"
+        try:
+            values[key] = _part_decoder(strict, key).decode(raw)
+        except msgspec.ValidationError as exc:
+            if key not in _ENTRY_LISTS or not str(exc).startswith("Object contains unknown field"):
+                raise InputError(_message(str(exc), _plain(raw, where), at), where) from None
+            plain = _plain(raw, where)
+            values[key] = entries = convert(plain, _part_type(lenient, key), where, at)
+            known = _ENTRY_KEYS.get(key)
+            kept = []
+            for entry, plain_entry in zip(entries, plain):
+                if key == "labels":  # JSON_ADVANCED's: spans and arrows
+                    known = ARROW_KEYS if isinstance(entry, ArrowEntry) else SPAN_KEYS
+                if not known.issuperset(plain_entry):
+                    kept.append(entry_extras.setdefault(id(entry), {k: v for k, v in plain_entry.items() if k not in known}))
+            if _too_large_int(kept):  # (then which: each entry's extra is one of plain's entries' values)
+                for n, plain_entry in enumerate(plain):
+                    check_free_value(plain_entry, where, f"{at}[{n}]")
+    for name in _required(lenient):  # (the content's keys are their fields' names)
+        if name not in values:
+            raise InputError(f"{base}.{name}: missing", where)
+    return Decoded(format_id, lenient(**values), extra, entry_extras)
+
+
+def _split(data: bytes | msgspec.Raw, where: str) -> dict[str, msgspec.Raw]:
+    """A JSON object's keys and their values' bytes, in order (one fast scan)."""
+    try:
+        return _OBJECT.decode(data)
+    except msgspec.ValidationError:
+        return {}  # not an object: no structure
+    except (msgspec.DecodeError, RecursionError):
+        _plain(data, where)  # says what is wrong
+        raise
+
+
+_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+def structure(top: dict[str, msgspec.Raw]) -> str | None:
+    """Which Datasaur format an object (its keys and their values' bytes)
+    has the shape of: a top-level ``sentences`` list is JSON_ADVANCED (which
+    may keep any other key, ``data`` too), a ``data`` object DATASAUR_SCHEMA."""
+    if bytes(top.get("sentences", b""))[:1] == b"[":
         return JSON_ADVANCED
-    if isinstance(value.get("data"), dict):
+    if bytes(top.get("data", b""))[:1] == b"{":
         return DATASAUR_SCHEMA
     return None
 
 
-def _decode_keeping_extras(data: bytes, where: str, preferred: str, forced: bool) -> Decoded:
-    plain = _plain(data, where)
-    format_id = structure(plain)
-    if format_id is None or (forced and format_id != preferred):
-        wanted = (preferred,) if forced else (DATASAUR_SCHEMA, JSON_ADVANCED)
-        raise InputError(
-            f"not {' or '.join(wanted)}: expected {' or '.join(_SHAPES[f] for f in wanted)}", where
-        )
-    top = convert(plain, _LENIENT[format_id], where)
-    content, plain_content = (top.data, plain["data"]) if format_id == DATASAUR_SCHEMA else (top, plain)
-    known = _KEYS[format_id]
-    decoded = Decoded(format_id, content, {k: v for k, v in plain_content.items() if k not in known})
-    for name in _ENTRY_LISTS[format_id]:
-        for entry, plain_entry in zip(getattr(content, name) or (), plain_content.get(name) or ()):
-            extra = _extra(plain_entry, ARROW_KEYS if isinstance(entry, ArrowEntry) else
-                           SPAN_KEYS if isinstance(entry, SpanEntry) else ANSWER_KEYS)
-            if extra:
-                decoded.entry_extras[id(entry)] = extra
-    return decoded
+@functools.cache
+def _required(shape: type) -> tuple[str, ...]:
+    return tuple(f.name for f in msgspec.structs.fields(shape) if f.required)
 
 
-#: The entry lists whose unknown keys are kept (an answer's known keys include
-#: rowIndex in documentAnswers too: such a key is not written back).
-_ENTRY_LISTS = {
-    DATASAUR_SCHEMA: ("spanLabels", "arrowLabels", "rowAnswers", "documentAnswers"),
-    JSON_ADVANCED: ("labels",),
-}
+_PART_DECODERS: dict[tuple[type, str], msgspec.json.Decoder] = {}
 
 
-def _extra(entry: dict[str, Any], known: frozenset[str]) -> dict[str, Any] | None:
-    if known.issuperset(entry):
-        return None
-    return {k: v for k, v in entry.items() if k not in known}
+def _part_decoder(shape: type, key: str) -> msgspec.json.Decoder:
+    """A decoder of the value of field ``key`` of ``shape``."""
+    decoder = _PART_DECODERS.get((shape, key))
+    if decoder is None:
+        decoder = _PART_DECODERS[shape, key] = msgspec.json.Decoder(_part_type(shape, key))
+    return decoder
+
+
+@functools.cache
+def _part_type(shape: type, key: str) -> Any:
+    return next(f.type for f in msgspec.structs.fields(shape) if f.name == key)
 
 
 def _plain(data: bytes, where: str) -> Any:
@@ -396,10 +456,72 @@ def _plain(data: bytes, where: str) -> Any:
         return msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise InputError(f"not valid JSON: {exc}", where) from None
+    except RecursionError:
+        raise InputError("not valid JSON: arrays or objects nested too deeply", where) from None
 
 
 def decode_project_data(data: bytes, where: str) -> ProjectData:
-    return convert(_plain(data, where), ProjectData, where)
+    decoded = convert(_plain(data, where), ProjectData, where)
+    if decoded.project is not None:
+        check_free_value(decoded.project.tags, where, "$.project.tags")
+    return decoded
+
+
+# -- values kept as given --------------------------------------------------------------
+
+#: The integers the writers (orjson) can write back: a free-form value (answers,
+#: metadata, comments, unknown keys) holding a larger one is refused as read.
+_WRITABLE_INTS = range(-(2**63), 2**64)
+
+
+def check_free_value(value: Any, where: str, path: str) -> None:
+    """Refuse an integer in ``value`` (JSON of any shape, kept as given) that
+    could not be written back, naming its JSON path."""
+    if not _too_large_int(value):
+        return
+    stack = [(value, path)]
+    while stack:
+        value, at = stack.pop()
+        if type(value) is int and value not in _WRITABLE_INTS:
+            raise InputError(f"{at}: the integer {value} is too large (more than 64 bits)", where)
+        if type(value) is list:
+            stack.extend((item, f"{at}[{n}]") for n, item in reversed(list(enumerate(value))))
+        elif type(value) is dict:
+            stack.extend((item, f"{at}.{key}") for key, item in reversed(list(value.items())))
+
+
+def _too_large_int(value: Any) -> bool:
+    """Whether ``value`` holds an integer that could not be written back
+    (the usual answer, no, found without making paths)."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is list:
+            stack.extend(value)
+        elif kind is dict:
+            stack.extend(value.values())
+        elif kind is int and value not in _WRITABLE_INTS:
+            return True
+    return False
+
+
+def _free_values_checked(decoded: Decoded, where: str) -> Decoded:
+    """The values kept as given (unknown keys are checked as they are found,
+    lines' metadata as the lines are read)."""
+    content, base = decoded.content, _BASE[decoded.format]
+    check_free_value(content.comments, where, f"{base}.comments")
+    if content.labelerInfo is not None:
+        check_free_value(content.labelerInfo.id, where, f"{base}.labelerInfo.id")
+    if isinstance(content, SchemaData):
+        for name in ("questions", "documentQuestions"):
+            for n, question in enumerate(getattr(content, name) or ()):
+                check_free_value(question.config, where, f"{base}.{name}[{n}].config")
+        for name in ("rowAnswers", "documentAnswers"):
+            for n, answer in enumerate(getattr(content, name) or ()):
+                if answer.answers:
+                    check_free_value(answer.answers, where, f"{base}.{name}[{n}].answers")
+    return decoded
 
 
 def convert(value: Any, shape: type, where: str, path: str = "$") -> Any:

@@ -84,13 +84,18 @@ def document_from(decoded: Decoded, where: str) -> Document:
     cells = data.cells or []
     lines = dj.lines_from(cells, where, "$.data.cells")
     spans = data.spanLabels or []
-    dj.place_spans(spans, {line.index: line for line in lines}, names, where, dj.located("$.data.spanLabels", spans), extras)
+    by_index = dj.lines_by_index(lines, cells, where, "$.data.cells")
+    dj.place_spans(spans, by_index, names, where, dj.located("$.data.spanLabels", spans), extras)
     row_answers: dict[int, list] = {}
     for entry in data.rowAnswers or ():
         row_answers.setdefault(entry.rowIndex, []).append(dj.answer_set_from(entry, extras))
     rows = []
+    columns = data.columns or []
     for n, row in enumerate(data.rows or ()):
         index, cells_given = (n, row) if type(row) is list else (n if row.index is None else row.index, row.cells)
+        if columns and len(cells_given) != len(columns):  # the writers take a row's cells by column
+            at = f"$.data.rows[{n}]" + ("" if type(row) is list else ".cells")
+            raise InputError(f"{at}: {len(cells_given)} cells for the {len(columns)} columns", where)
         rows.append(Row(index, [("" if c is None else c) for c in cells_given], row_answers.pop(index, [])))
     if row_answers:
         missing = min(row_answers)
@@ -105,7 +110,7 @@ def document_from(decoded: Decoded, where: str) -> Document:
         name=str((document_info and document_info.name) or doc_id),
         kinds=_kinds(data),
         lines=lines,
-        columns=list(data.columns or ()),
+        columns=columns,
         rows=rows,
         text=None if data.text is UNSET else data.text,
         answer_sets=[dj.answer_set_from(e, extras) for e in data.documentAnswers or ()],

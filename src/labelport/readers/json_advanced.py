@@ -58,7 +58,7 @@ def document_from(decoded: Decoded, source: Source) -> Document:
     # (the type of each label was told apart as it was decoded)
     arrows = [entry for entry in labels if isinstance(entry, AdvancedArrow)]
     spans = labels if not arrows else [entry for entry in labels if not isinstance(entry, AdvancedArrow)]
-    dj.place_spans(spans, {line.index: line for line in lines}, names, where, path, extras)
+    dj.place_spans(spans, dj.lines_by_index(lines, content.sentences, where, "$.sentences"), names, where, path, extras)
     name = document_name(source.name)
     return Document(
         id=name,
