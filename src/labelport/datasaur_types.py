@@ -115,7 +115,19 @@ class Sentence(_Line, kw_only=True, rename={"line": "id"}):
     line: Index
 
 
-class SpanEntry(_Entry):
+class _LabelEntry(_Entry):
+    """What span and arrow labels share."""
+
+    id: Union[Id, None] = None
+    layer: Union[Index, None] = None
+    labelSetItemId: Union[Id, None] = None
+    labelName: Union[str, None] = None
+    labeledBy: Union[str, None] = None
+    labeledByUserId: Union[Id, None] = None
+    status: Union[str, None] = None
+
+
+class SpanEntry(_LabelEntry, kw_only=True):
     """A span label; the character indices are inside their tokens, the end
     one inclusive. A missing character index means the token's first or
     last character (Datasaur leaves them out for whole-token labels)."""
@@ -126,25 +138,11 @@ class SpanEntry(_Entry):
     endTokenIndex: Index
     startCharIndex: Union[Index, None] = None
     endCharIndex: Union[Index, None] = None
-    id: Union[Id, None] = None
-    layer: Union[Index, None] = None
-    labelSetItemId: Union[Id, None] = None
-    labelName: Union[str, None] = None
-    labeledBy: Union[str, None] = None
-    labeledByUserId: Union[Id, None] = None
-    status: Union[str, None] = None
 
 
-class ArrowEntry(_Entry):
+class ArrowEntry(_LabelEntry, kw_only=True):
     originId: Id
     targetId: Id
-    id: Union[Id, None] = None
-    layer: Union[Index, None] = None
-    labelSetItemId: Union[Id, None] = None
-    labelName: Union[str, None] = None
-    labeledBy: Union[str, None] = None
-    labeledByUserId: Union[Id, None] = None
-    status: Union[str, None] = None
 
 
 class AnswerEntry(_Entry):
@@ -368,8 +366,7 @@ def _decode_keeping_extras(data: bytes, where: str, preferred: str, forced: bool
     top = _split(data, where)
     format_id = structure(top)
     if format_id is None or (forced and format_id != preferred):
-        wanted = (preferred,) if forced else (DATASAUR_SCHEMA, JSON_ADVANCED)
-        raise InputError(f"not {' or '.join(wanted)}: expected {' or '.join(_SHAPES[f] for f in wanted)}", where)
+        _refuse_structure(top, where, preferred if forced else None)
     parts = _split(top["data"], where) if format_id == DATASAUR_SCHEMA else top
     lenient, strict = _CONTENT[format_id]
     base = _BASE[format_id]
@@ -430,6 +427,17 @@ def structure(top: dict[str, msgspec.Raw]) -> str | None:
     return None
 
 
+def _refuse_structure(top: dict[str, msgspec.Raw], where: str, wanted: str | None) -> None:
+    """The error for a file of neither shape (or not of ``wanted``): the
+    structural key it has of the wrong type, else what was expected."""
+    for format_id, key, kind in ((JSON_ADVANCED, "sentences", "a list"), (DATASAUR_SCHEMA, "data", "an object")):
+        if key in top and wanted in (None, format_id) and structure({key: top[key]}) is None:
+            raise InputError(f"$.{key}: expected {kind}, got {_shown(_plain(top[key], where))}", where)
+    formats = (wanted,) if wanted else (DATASAUR_SCHEMA, JSON_ADVANCED)
+    shapes = " or ".join(_SHAPES[f] for f in formats)
+    raise InputError(f"$: not {' or '.join(formats)}: expected {shapes}", where)
+
+
 @functools.cache
 def _required(shape: type) -> tuple[str, ...]:
     return tuple(f.name for f in msgspec.structs.fields(shape) if f.required)
@@ -451,7 +459,7 @@ def _part_type(shape: type, key: str) -> Any:
     return next(f.type for f in msgspec.structs.fields(shape) if f.name == key)
 
 
-def _plain(data: bytes, where: str) -> Any:
+def _plain(data: bytes | msgspec.Raw, where: str) -> Any:
     try:
         return msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
@@ -479,15 +487,11 @@ def check_free_value(value: Any, where: str, path: str) -> None:
     could not be written back, naming its JSON path."""
     if not _too_large_int(value):
         return
-    stack = [(value, path)]
-    while stack:
-        value, at = stack.pop()
-        if type(value) is int and value not in _WRITABLE_INTS:
-            raise InputError(f"{at}: the integer {value} is too large (more than 64 bits)", where)
-        if type(value) is list:
-            stack.extend((item, f"{at}[{n}]") for n, item in reversed(list(enumerate(value))))
-        elif type(value) is dict:
-            stack.extend((item, f"{at}.{key}") for key, item in reversed(list(value.items())))
+    while type(value) is not int:  # down to the first one, making its path
+        items = enumerate(value) if type(value) is list else value.items()
+        key, value = next((key, item) for key, item in items if _too_large_int(item))
+        path += f"[{key}]" if type(key) is int else f".{key}"
+    raise InputError(f"{path}: the integer {value} is too large (more than 64 bits)", where)
 
 
 def _too_large_int(value: Any) -> bool:
