@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the declared shapes; imported where a JSON file is read (ms
     from .datasaur_types import AnswerEntry, ArrowEntry, LabelerInfo, LabelSetEntry, QuestionEntry, SpanEntry, _Line
 
 #: id(entry) -> the entry's keys labelport does not model (datasaur_types.Decoded.entry_extras)
-Extras = dict
+Extras = dict[int, dict[str, Any]]
 
 
 def located(path: str, entries: Sequence[Any]) -> Callable[[Any], str]:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -537,6 +537,8 @@ def convert(value: Any, shape: type, where: str, path: str = "$") -> Any:
         raise InputError(_message(str(exc), value, path), where) from None
 
 
+#: The values of the fields that take one of a few (by the field's name, for messages).
+_ALLOWED = {"kinds": get_args(Kind), "type": (AdvancedSpan.__struct_config__.tag, AdvancedArrow.__struct_config__.tag)}
 _PATH = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[\.\.\.\]")
 _TYPE_WORDS = {
     "int": "an integer", "str": "a string", "array": "a list", "object": "an object", "float": "a number",
@@ -557,6 +559,10 @@ def _message(text: str, value: Any, base: str = "$") -> str:
     if expected:
         words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected.group(1).split(" | "))
         return f"{base}{path[1:]}: expected {words}{expected.group(2)}, got {_shown(found)}"
+    invalid = re.fullmatch(r"Invalid (?:enum )?value (.+)", what)
+    if invalid:
+        allowed = next((_ALLOWED.get(key, ()) for key, _ in reversed(_PATH.findall(base + path[1:])) if key), ())
+        return f"{base}{path[1:]}: {invalid.group(1)} is not one of {', '.join(allowed)}"
     return f"{base}{path[1:]}: {what[:1].lower()}{what[1:]}"
 
 
