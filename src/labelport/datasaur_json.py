@@ -48,7 +48,7 @@ def lines_from(cells: Sequence[_Line], where: str, path: str) -> list[Line]:
     """The Lines of a document's cells (DATASAUR_SCHEMA) or sentences
     (JSON_ADVANCED), found at ``path``: the hot loop of reading them. Their
     types were checked as they were decoded (labelport.datasaur_types)."""
-    from .datasaur_types import check_free_value  # (a JSON file is being read: msgspec is loaded)
+    from .datasaur_types import check_free_value, too_large_int  # (a JSON file is being read: msgspec is loaded)
 
     lines = []
     append = lines.append
@@ -67,7 +67,7 @@ def lines_from(cells: Sequence[_Line], where: str, path: str) -> list[Line]:
                     "content (tokens appear in it in order)", where
                 )
         metadata = cell.metadata
-        if metadata:  # kept as given: checked that it can be written back
+        if metadata and too_large_int(metadata):  # kept as given: it must be writable
             check_free_value(metadata, where, f"{located(path, cells)(cell)}.metadata")
         append(Line(cell.line, content, tokens, starts, [], metadata))
     return lines
@@ -192,7 +192,8 @@ def place_spans(
             first = lines.get(line)
             if first is not None and (start_token < end_token or (start_token == end_token and start_char <= end_char)):
                 tokens = first.tokens
-                if end_token < len(tokens) and start_char < len(tokens[start_token]) and end_char < len(tokens[end_token]):
+                if (end_token < len(tokens) and start_char < len(tokens[start_token])
+                        and end_char < len(tokens[end_token])):
                     start, end = first.token_offsets(start_token, end_token)
                     span = _span(entry, names, line, start + start_char, end + end_char + 1, -1, where, path, extras)
         if span is None:
@@ -205,40 +206,42 @@ def _checked_span(
 ) -> Span:  # fmt: skip
     """:func:`place_spans` for any entry: missing character indices mean the
     token's first and last; an entry that cannot be placed is an error
-    naming the field that is wrong."""
-    at = path(entry)
+    naming the field that is wrong (its path found only then: most entries
+    of some files come this way)."""
     start_line, end_line = entry.startCellLine, entry.endCellLine
     start_token, end_token = entry.startTokenIndex, entry.endTokenIndex
     first = lines.get(start_line)
     if first is None:
-        raise InputError(f"{at}.startCellLine: line {start_line} does not exist", where)
+        raise _wrong(entry, path, where, f".startCellLine: line {start_line} does not exist")
     last = first if end_line == start_line else lines.get(end_line)
     if last is None:
-        raise InputError(f"{at}.endCellLine: line {end_line} does not exist", where)
+        raise _wrong(entry, path, where, f".endCellLine: line {end_line} does not exist")
     if end_line < start_line:
-        raise InputError(f"{at}.endCellLine: the span ends (line {end_line}) before it starts (line {start_line})", where)
+        raise _wrong(entry, path, where, f".endCellLine: the span ends (line {end_line}) before it starts "
+                                         f"(line {start_line})")
     for field, token, line in (("start", start_token, first), ("end", end_token, last)):
         if token >= len(line.tokens):
-            raise InputError(
-                f"{at}.{field}TokenIndex: token {token} is past the end of line {line.index} ({len(line.tokens)} tokens)",
-                where,
-            )
+            raise _wrong(entry, path, where, f".{field}TokenIndex: token {token} is past the end of line "
+                                             f"{line.index} ({len(line.tokens)} tokens)")
     start_size, end_size = len(first.tokens[start_token]), len(last.tokens[end_token])
     start_char = entry.startCharIndex or 0
     end_char = end_size - 1 if entry.endCharIndex is None else entry.endCharIndex
-    for field, char, size, token in (("start", start_char, start_size, start_token), ("end", end_char, end_size, end_token)):
+    ends = (("start", start_char, start_size, start_token), ("end", end_char, end_size, end_token))
+    for field, char, size, token in ends:
         if char >= size and size:
-            raise InputError(
-                f"{at}.{field}CharIndex: character {char} falls outside its token (token {token}, {size} characters)",
-                where,
-            )
+            raise _wrong(entry, path, where, f".{field}CharIndex: character {char} falls outside its token "
+                                             f"(token {token}, {size} characters)")
     start = first.starts[start_token] + start_char
     end = last.starts[end_token] + end_char + 1
     if end_line == start_line:
         if end <= start:
-            raise InputError(f"{at}: the span ends before it starts", where)
+            raise _wrong(entry, path, where, ": the span ends before it starts")
         end_line = -1
     return _span(entry, names, start_line, start, end, end_line, where, path, extras)
+
+
+def _wrong(entry: SpanEntry, path: Callable[[Any], str], where: str, what: str) -> InputError:
+    return InputError(f"{path(entry)}{what}", where)
 
 
 def _span(

@@ -9,21 +9,28 @@ the model: it is refused with the JSON path of the first mismatch
 (``$.data.spanLabels[3].startTokenIndex: expected an integer >= 0, got 1.5``).
 Numbers given as strings (``"3"``) are refused too: Datasaur and labelport
 write indices as JSON numbers, and a string there is the type confusion this
-module exists to stop.
+module exists to stop. (What types cannot say, a coordinate past its line or
+token, a span ending before it starts, an unknown labelSetItemId, is checked
+where the spans are placed: labelport.datasaur_json.)
 
 Keys the Structs do not declare are kept where the lossless formats write them
 back (``Document.extra``, an entry's ``extra``). msgspec drops such keys, so
 each file is first decoded by the *strict* Structs, which refuse any
-undeclared key: the files labelport writes, and most others, have none, and
-are decoded in that one pass. A file that has some is decoded again, into
-plain values, converted to the *lenient* Structs, and its unknown keys are
-taken from the plain values (:class:`Decoded`). The two families differ only
-in that setting: each strict class subclasses its lenient one.
+undeclared key: the files labelport writes have none, and are decoded in that
+one pass. A file that has some is split into its content's keys (one fast
+scan); each key is decoded on its own by the strict Structs, and only an entry
+list whose entries have unknown keys is decoded into plain values, converted to
+the *lenient* Structs, and its unknown keys taken from the plain values
+(:class:`Decoded`). The two families differ only in that setting: each strict
+class subclasses its lenient one.
 
 Which of the two Datasaur formats a ``.json`` file is comes from its
 structure, found by the same decoding: the strict Structs refuse a top-level
-key of the other format at once (``data`` vs ``sentences``), and the plain
-values show what a file that is neither looks like.
+key of the other format at once (``data`` vs ``sentences``), and the split
+shows what a file of neither shape has instead.
+
+Free-form values kept as given (answers, metadata, comments, unknown keys) may
+hold any JSON but an integer past 64 bits, which no writer could write back.
 
 Imported only when a JSON file is read (``import labelport`` stays light).
 """
@@ -304,7 +311,9 @@ _SHAPES = {
 #: The entry lists whose unknown keys are kept, with the keys their entries
 #: model (an answer's include rowIndex in documentAnswers too: such a key is
 #: not written back), JSON_ADVANCED's labels by their type.
-_ENTRY_KEYS = {"spanLabels": SPAN_KEYS, "arrowLabels": ARROW_KEYS, "rowAnswers": ANSWER_KEYS, "documentAnswers": ANSWER_KEYS}
+_ENTRY_KEYS = {
+    "spanLabels": SPAN_KEYS, "arrowLabels": ARROW_KEYS, "rowAnswers": ANSWER_KEYS, "documentAnswers": ANSWER_KEYS,
+}  # fmt: skip
 _ENTRY_LISTS = frozenset({*_ENTRY_KEYS, "labels"})
 
 
@@ -392,8 +401,9 @@ def _decode_keeping_extras(data: bytes, where: str, preferred: str, forced: bool
                 if key == "labels":  # JSON_ADVANCED's: spans and arrows
                     known = ARROW_KEYS if isinstance(entry, ArrowEntry) else SPAN_KEYS
                 if not known.issuperset(plain_entry):
-                    kept.append(entry_extras.setdefault(id(entry), {k: v for k, v in plain_entry.items() if k not in known}))
-            if _too_large_int(kept):  # (then which: each entry's extra is one of plain's entries' values)
+                    unknown = entry_extras[id(entry)] = {k: v for k, v in plain_entry.items() if k not in known}
+                    kept.append(unknown)
+            if too_large_int(kept):  # (then which: each entry's extra is one of plain's entries' values)
                 for n, plain_entry in enumerate(plain):
                     check_free_value(plain_entry, where, f"{at}[{n}]")
     for name in _required(lenient):  # (the content's keys are their fields' names)
@@ -485,16 +495,16 @@ _WRITABLE_INTS = range(-(2**63), 2**64)
 def check_free_value(value: Any, where: str, path: str) -> None:
     """Refuse an integer in ``value`` (JSON of any shape, kept as given) that
     could not be written back, naming its JSON path."""
-    if not _too_large_int(value):
+    if not too_large_int(value):
         return
     while type(value) is not int:  # down to the first one, making its path
         items = enumerate(value) if type(value) is list else value.items()
-        key, value = next((key, item) for key, item in items if _too_large_int(item))
+        key, value = next((key, item) for key, item in items if too_large_int(item))
         path += f"[{key}]" if type(key) is int else f".{key}"
     raise InputError(f"{path}: the integer {value} is too large (more than 64 bits)", where)
 
 
-def _too_large_int(value: Any) -> bool:
+def too_large_int(value: Any) -> bool:
     """Whether ``value`` holds an integer that could not be written back
     (the usual answer, no, found without making paths)."""
     stack = [value]

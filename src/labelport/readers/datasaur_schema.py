@@ -72,8 +72,8 @@ def _kinds(data: SchemaData) -> tuple[str, ...]:
     if data.kinds:
         return tuple(data.kinds)
     # inferred from the content the file has
-    return tuple(kind for kind, content in ((TOKEN_BASED, data.cells), (ROW_BASED, data.rows), (DOCUMENT_BASED, data.text))
-                 if content is not UNSET)  # fmt: skip
+    present = ((TOKEN_BASED, data.cells), (ROW_BASED, data.rows), (DOCUMENT_BASED, data.text))
+    return tuple(kind for kind, content in present if content is not UNSET)
 
 
 def document_from(decoded: Decoded, where: str) -> Document:
