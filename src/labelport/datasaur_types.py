@@ -372,11 +372,15 @@ def _decode_keeping_extras(data: bytes, where: str, preferred: str, forced: bool
     """The slow path: the file split into its content's keys, each decoded
     on its own (strictly, so that only an entry list with unknown keys is
     decoded again into plain values, for them)."""
-    top = _split(data, where)
-    format_id = structure(top)
-    if format_id is None or (forced and format_id != preferred):
-        _refuse_structure(top, where, preferred if forced else None)
-    parts = _split(top["data"], where) if format_id == DATASAUR_SCHEMA else top
+    parts = _schema_parts(data) if preferred == DATASAUR_SCHEMA else None
+    if parts is not None:
+        format_id = DATASAUR_SCHEMA
+    else:
+        top = _split(data, where)
+        format_id = structure(top)
+        if format_id is None or (forced and format_id != preferred):
+            _refuse_structure(top, where, preferred if forced else None)
+        parts = _split(top["data"], where) if format_id == DATASAUR_SCHEMA else top
     lenient, strict = _CONTENT[format_id]
     base = _BASE[format_id]
     extra: dict[str, Any] = {}
@@ -424,6 +428,25 @@ def _split(data: bytes | msgspec.Raw, where: str) -> dict[str, msgspec.Raw]:
 
 
 _OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+class _SchemaSplit(Struct):
+    data: dict[str, msgspec.Raw]
+    sentences: Union[msgspec.Raw, None] = None
+
+
+_SCHEMA_SPLIT = msgspec.json.Decoder(_SchemaSplit)
+
+
+def _schema_parts(data: bytes) -> dict[str, msgspec.Raw] | None:
+    """A DATASAUR_SCHEMA file's ``data`` split into its keys in one scan of
+    the file (not two: the top level's, then ``data``'s); None for a file of
+    another shape, left to :func:`structure`."""
+    try:
+        split = _SCHEMA_SPLIT.decode(data)
+    except (msgspec.DecodeError, RecursionError):  # (a ValidationError is one)
+        return None
+    return split.data if split.sentences is None or bytes(split.sentences)[:1] != b"[" else None
 
 
 def structure(top: dict[str, msgspec.Raw]) -> str | None:
