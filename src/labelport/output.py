@@ -254,13 +254,19 @@ class _Earlier:
 def read_report(path: Path) -> dict | None:
     """The content of the labelport-report.json at ``path``, or None when
     there is none (or it is not a regular file, or not labelport's)."""
+    content = _json_object(path)
+    return content if content is not None and "labelport" in content and isinstance(content.get("files"), dict) else None
+
+
+def _json_object(path: Path) -> dict | None:
+    """The JSON object a regular file (not a link) holds, else None."""
     try:
         if path.is_symlink() or not path.is_file():
             return None
         content = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
-    return content if isinstance(content, dict) and "labelport" in content and isinstance(content.get("files"), dict) else None
+    return content if isinstance(content, dict) else None
 
 
 def _holds_more_than_folders(folder: str) -> bool:
@@ -459,14 +465,8 @@ def _carrying(folder: Path) -> bool:
 
 
 def _read_marker(folder: Path) -> dict | None:
-    path = folder / MARKER
-    try:
-        if path.is_symlink() or not path.is_file():
-            return None
-        content = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    return content if isinstance(content, dict) and content.get("labelport") == "stage" else None
+    content = _json_object(folder / MARKER)
+    return content if content is not None and content.get("labelport") == "stage" else None
 
 
 def _remove_dead_stages(out: Path) -> None:
