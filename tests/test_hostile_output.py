@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ import labelport
 from conftest import FIXTURES, run_cli
 from hostile import PREFIX, assert_refused
 from labelport.errors import UsageError
+from labelport.model import Labeler
 from labelport.output import MARKER, NAME_MAX, REPORT_NAME
 
 CONLL = b"John\tB-person\nlives\tO\n\n"
@@ -209,6 +210,14 @@ def test_out_name_longer_than_the_file_system_allows(places):
     assert f"{NAME_MAX} bytes" in message, message
 
 
+def test_out_under_a_folder_name_longer_than_the_file_system_allows(places):
+    inputs, work, _ = places
+    source = write(inputs / "ok.conll", CONLL)
+    out = work / ("p" * (NAME_MAX + 1)) / "OUT"
+    message = assert_refused_unchanged(convert(source, out), work, {})
+    assert "too long" in message, message
+
+
 def test_a_failed_conversion_leaves_no_new_parent_folders(places):
     inputs, work, _ = places
     source = inputs / "bad.conll"
@@ -223,6 +232,18 @@ def test_out_refused_by_the_python_api(places):
     source = write(inputs / "ok.conll", CONLL)
     with pytest.raises(UsageError, match="is inside the input"):
         labelport.convert(source, "TSV_IOB", source / "OUT")
+
+
+def test_two_labelers_of_one_folder_name(places):
+    """--role LABELER writes DOCUMENT-<e-mail with . and @ as _>: two labelers
+    of one such name would overwrite each other's files."""
+    _, work, out = places
+    project = labelport.load(FIXTURES / "datasaur" / "newsroom-p8Xk2Lq9")
+    twin = Labeler(project.labelers[0].email.replace(".", "_", 1))
+    assert twin.folder == project.labelers[0].folder
+    with pytest.raises(UsageError, match="would both be written to DOCUMENT-"):
+        labelport.convert(replace(project, labelers=[*project.labelers, twin]), "TSV_IOB", out, role="LABELER")
+    assert list(work.iterdir()) == []
 
 
 # -- an earlier output ------------------------------------------------------------------
@@ -330,7 +351,7 @@ def _stage(work: Path, random: str, marker: dict | None) -> Path:
 def test_leftovers_of_a_killed_run_are_removed_only_when_provably_dead(places):
     inputs, work, out = places
     source = write(inputs / "ok.conll", CONLL)
-    host = socket.gethostname()
+    host = os.uname().nodename
     dead = _stage(work, "deadpid1", {"labelport": "stage", "pid": _dead_pid(), "host": host, "carrying": False})
     alive = _stage(work, "livepid1", {"labelport": "stage", "pid": os.getpid(), "host": host, "carrying": False})
     unmarked = _stage(work, "nomarker", None)
@@ -350,7 +371,7 @@ def test_leftovers_stay_when_the_next_run_fails(places):
     inputs, work, out = places
     source = inputs / "bad.conll"
     source.write_bytes(b"John\tB-person\n\nMary\tperson\n\n")
-    dead = _stage(work, "deadpid2", {"labelport": "stage", "pid": _dead_pid(), "host": socket.gethostname(), "carrying": False})
+    dead = _stage(work, "deadpid2", {"labelport": "stage", "pid": _dead_pid(), "host": os.uname().nodename, "carrying": False})
     code, _, stderr = convert(source, out)
     assert code == 2, stderr
     assert dead.exists() and sorted(p.name for p in work.iterdir()) == [dead.name]

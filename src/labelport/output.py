@@ -24,7 +24,6 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -284,11 +283,15 @@ def file_digest(path: str | os.PathLike[str]) -> tuple[int, str]:
         return fh.tell(), digest.hexdigest()
 
 
+def some(paths: list[str], at_most: int = 3) -> str:
+    """The first paths, quoted, and how many more: what an error names."""
+    more = f" and {len(paths) - at_most} more" if len(paths) > at_most else ""
+    return ", ".join(repr(p) for p in paths[:at_most]) + more
+
+
 def _foreign_error(out: Path, kept: _Kept) -> UsageError:
-    shown = ", ".join(repr(p) for p in kept.files[:3])
-    more = f" and {len(kept.files) - 3} more" if len(kept.files) > 3 else ""
     return UsageError(
-        f"holds files labelport did not write (not listed, or changed since, in its {REPORT_NAME}): {shown}{more}; "
+        f"holds files labelport did not write (not listed, or changed since, in its {REPORT_NAME}): {some(kept.files)}; "
         "move them away, choose another -o, or add --overwrite to replace labelport's files and keep these",
         file=out,
     )
@@ -319,12 +322,15 @@ def staged_folder(
 
 
 def _staged(out: Path, inputs: Iterable[str | os.PathLike[str] | None], overwrite: bool) -> Iterator[Path]:
-    _check_place(out, inputs)
-    earlier = _Earlier(out) if out.is_dir() else None
-    if earlier is not None and not overwrite:
-        kept = earlier.kept()
-        if kept.files:
-            raise _foreign_error(out, kept)
+    try:
+        _check_place(out, inputs)
+        earlier = _Earlier(out) if out.is_dir() else None
+        if earlier is not None and not overwrite:
+            kept = earlier.kept()
+            if kept.files:
+                raise _foreign_error(out, kept)
+    except OSError as exc:  # (a path too long, a folder that cannot be read)
+        raise UsageError(f"cannot be used as the output folder: {exc.strerror or exc}", file=out) from None
     created = _make_parents(out)
     try:
         stage = _Stage.create(out)
@@ -389,7 +395,7 @@ class _Stage:
         stage = cls(folder)
         try:
             stage.mark(carrying=False)
-            stage.new.mkdir()
+            stage.new.mkdir(mode=0o700)  # (as tempfile made OUT before: private until the user shares it)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -398,7 +404,7 @@ class _Stage:
     def mark(self, carrying: bool) -> None:
         """The marker: this stage is labelport's, of this process; ``carrying``
         while it holds files of the user's (never removed by another run)."""
-        marker = {"labelport": "stage", "pid": os.getpid(), "host": socket.gethostname(), "carrying": carrying}
+        marker = {"labelport": "stage", "pid": os.getpid(), "host": _host(), "carrying": carrying}
         (self.folder / MARKER).write_bytes(orjson.dumps(marker))
 
     def keep(self, earlier: _Earlier, overwrite: bool) -> None:
@@ -414,9 +420,8 @@ class _Stage:
         for rel in kept.paths:
             _plan_move(earlier.out / rel, self.new / rel, rel, moves, clashes)
         if clashes:
-            shown = ", ".join(repr(c) for c in clashes[:3]) + (f" and {len(clashes) - 3} more" if len(clashes) > 3 else "")
             raise UsageError(
-                f"--overwrite keeps files labelport did not write, but this run writes {shown} too; move them away",
+                f"--overwrite keeps files labelport did not write, but this run writes {some(clashes)} too; move them away",
                 file=earlier.out,
             )
         if moves:
@@ -472,7 +477,7 @@ def _read_marker(folder: Path) -> dict | None:
 def _remove_dead_stages(out: Path) -> None:
     """Remove the stages a killed run into OUT left: only those whose marker
     names a process of this host that is gone, and that hold no user file."""
-    prefix, host = _stage_prefix(out), socket.gethostname()
+    prefix, host = _stage_prefix(out), _host()
     try:
         with os.scandir(out.parent) as scan:
             candidates = [Path(e.path) for e in scan if e.name.startswith(prefix) and e.name.endswith(_STAGE_SUFFIX)
@@ -496,3 +501,7 @@ def _alive(pid: int) -> bool:
     except (PermissionError, OverflowError):
         return True  # another user's process (or no pid at all: kept, to be safe)
     return True
+
+
+def _host() -> str:
+    return os.uname().nodename  # (socket.gethostname()'s answer, without importing socket)

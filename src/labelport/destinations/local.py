@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import UsageError
-from ..output import NAME_MAX, REPORT_NAME, file_digest, fit, overlap, read_report
+from ..output import NAME_MAX, REPORT_NAME, file_digest, fit, overlap, read_report, some
 from .base import Delivered, DeliveryOptions, LocalFile, Remote, delivery_error
 from .base import Destination as BaseDestination
 
@@ -69,9 +69,8 @@ class Destination(BaseDestination):
             if file.rel != REPORT_NAME or read_report(target) is None:
                 foreign.append(file.rel)
         if foreign:
-            shown = ", ".join(repr(rel) for rel in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
             raise UsageError(
-                f"holds files labelport did not put there, which this push would overwrite: {shown}; "
+                f"holds files labelport did not put there, which this push would overwrite: {some(foreign)}; "
                 "move them away or push to another folder",
                 file=self.root,
             )
