@@ -283,7 +283,7 @@ def file_digest(path: str | os.PathLike[str]) -> tuple[int, str]:
         return fh.tell(), digest.hexdigest()
 
 
-def some(paths: list[str], at_most: int = 3) -> str:
+def first_few(paths: list[str], at_most: int = 3) -> str:
     """The first paths, quoted, and how many more: what an error names."""
     more = f" and {len(paths) - at_most} more" if len(paths) > at_most else ""
     return ", ".join(repr(p) for p in paths[:at_most]) + more
@@ -291,7 +291,7 @@ def some(paths: list[str], at_most: int = 3) -> str:
 
 def _foreign_error(out: Path, kept: _Kept) -> UsageError:
     return UsageError(
-        f"holds files labelport did not write (not listed, or changed since, in its {REPORT_NAME}): {some(kept.files)}; "
+        f"holds files labelport did not write (not listed, or changed since, in its {REPORT_NAME}): {first_few(kept.files)}; "
         "move them away, choose another -o, or add --overwrite to replace labelport's files and keep these",
         file=out,
     )
@@ -421,7 +421,7 @@ class _Stage:
             _plan_move(earlier.out / rel, self.new / rel, rel, moves, clashes)
         if clashes:
             raise UsageError(
-                f"--overwrite keeps files labelport did not write, but this run writes {some(clashes)} too; move them away",
+                f"--overwrite keeps files labelport did not write, but this run writes {first_few(clashes)} too; move them away",
                 file=earlier.out,
             )
         if moves:

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import UsageError
-from ..output import NAME_MAX, REPORT_NAME, file_digest, fit, overlap, read_report, some
+from ..output import NAME_MAX, REPORT_NAME, file_digest, first_few, fit, overlap, read_report
 from .base import Delivered, DeliveryOptions, LocalFile, Remote, delivery_error
 from .base import Destination as BaseDestination
 
@@ -70,7 +70,7 @@ class Destination(BaseDestination):
                 foreign.append(file.rel)
         if foreign:
             raise UsageError(
-                f"holds files labelport did not put there, which this push would overwrite: {some(foreign)}; "
+                f"holds files labelport did not put there, which this push would overwrite: {first_few(foreign)}; "
                 "move them away or push to another folder",
                 file=self.root,
             )
