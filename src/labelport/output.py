@@ -71,7 +71,8 @@ def files_under(folder: str | os.PathLike[str], prefix: str = "") -> Iterator[st
 def plain_name(name: str, what: str) -> str:
     """``name`` if it is a plain name (letters, digits, ``-``, ``_``, ``.``;
     not ``.`` or ``..``; at most PLAIN_NAME_MAX bytes), else UsageError."""
-    if not isinstance(name, str) or name in (".", "..") or not _PLAIN.fullmatch(name) or not name.isprintable() or _utf8_len(name) > PLAIN_NAME_MAX:
+    plain = isinstance(name, str) and name not in (".", "..") and _PLAIN.fullmatch(name) is not None
+    if not plain or _utf8_len(name) > PLAIN_NAME_MAX:
         raise UsageError(
             f"{what}: {name!r} is not a plain name (letters, digits, '-', '_' and '.', "
             f"at most {PLAIN_NAME_MAX} bytes; not '.' or '..')"
@@ -192,7 +193,9 @@ def _check_place(out: Path, inputs: Iterable[str | os.PathLike[str] | None]) -> 
 @dataclass
 class _Kept:
     """What of an earlier output labelport did not write (or wrote, and
-    someone changed since): top-most paths, and whether any holds a file."""
+    someone changed since): ``paths``, the top-most ones (what --overwrite
+    moves), and ``files``, those of them that are more than empty folders
+    (what refuses a run)."""
 
     paths: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
@@ -270,8 +273,15 @@ def _json_object(path: Path) -> dict | None:
 
 def _holds_more_than_folders(folder: str) -> bool:
     """Whether anything but empty folders is under ``folder`` (os.walk lists
-    links among the files)."""
-    return any(files or any(os.path.islink(os.path.join(root, d)) for d in dirs) for root, dirs, files in os.walk(folder))
+    links among the files; a folder it cannot read is an error, not empty)."""
+    return any(
+        files or any(os.path.islink(os.path.join(root, d)) for d in dirs)
+        for root, dirs, files in os.walk(folder, onerror=_raise)
+    )
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
 
 
 def file_digest(path: str | os.PathLike[str]) -> tuple[int, str]:
