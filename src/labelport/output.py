@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Iterable, Iterator
 
-import orjson
-
 from .errors import UsageError
 
 REPORT_NAME = "labelport-report.json"
@@ -262,6 +260,8 @@ def read_report(path: Path) -> dict | None:
 
 def _json_object(path: Path) -> dict | None:
     """The JSON object a regular file (not a link) holds, else None."""
+    import orjson  # (as report.py: only a run that writes pays for it)
+
     try:
         if path.is_symlink() or not path.is_file():
             return None
@@ -414,6 +414,8 @@ class _Stage:
     def mark(self, carrying: bool) -> None:
         """The marker: this stage is labelport's, of this process; ``carrying``
         while it holds files of the user's (never removed by another run)."""
+        import orjson
+
         marker = {"labelport": "stage", "pid": os.getpid(), "host": _host(), "carrying": carrying}
         (self.folder / MARKER).write_bytes(orjson.dumps(marker))
 
