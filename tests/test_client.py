@@ -77,7 +77,8 @@ class Served:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "labelport", "serve", "--projects", str(root / "projects"),
              "--port", str(self.port), "--client", f"{CLIENT}:{SECRET}:{CLIENT_EMAIL}",
-             "--storages", str(root / "storages.json"), *options],
+             "--storages", str(root / "storages.json"),
+             "--allow-webhook-host", "127.0.0.1", *options],  # the webhook receiver listens on loopback
             env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
         )
         try:
