@@ -9,6 +9,7 @@ connection-string parameter that carries a credential (``sig=``, ``token=``,
 
 from __future__ import annotations
 
+import logging
 import re
 
 _USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s@'\"<>]+@")
@@ -26,3 +27,11 @@ def redact(text: str) -> str:
     text = _USERINFO.sub(r"\1***@", text)
     text = _PARAMETER.sub(lambda m: m.group(1) + "***", text)
     return _HF_TOKEN.sub(lambda m: m.group(1) + "***", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter whose lines (tracebacks included) pass through :func:`redact`:
+    libraries log the URLs they request (httpx does, at INFO)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))

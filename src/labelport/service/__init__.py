@@ -100,8 +100,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from ..errors import missing_extra
 
-    # labelport's log (error ids with their tracebacks, resumed jobs) on stderr, beside uvicorn's
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ..redaction import RedactingFormatter
+
+    # labelport's log (error ids with their tracebacks, resumed jobs) on stderr, beside uvicorn's; redacted
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     config = make_config(args)
     try:
         import uvicorn

@@ -30,6 +30,7 @@ from graphql.language import Visitor
 from ..errors import LabelportError
 from .inputs import MAX_QUERY_TOKENS, ExportTextProjectDocumentInput, ExportTextProjectInput, check_ids, decode
 from .projects import NotFoundError
+from ..redaction import redact
 from .public import public_text
 
 if TYPE_CHECKING:
@@ -180,6 +181,7 @@ def _answer(errors: list[GraphQLError], data: Any) -> dict[str, Any]:
         answer["errors"] = []
         for error in errors:
             formatted = error.formatted
+            formatted["message"] = redact(formatted["message"])  # graphql-core quotes the client's values
             extensions = formatted.setdefault("extensions", {})
             extensions.setdefault("type", "UserInputError")
             extensions.setdefault("errorId", uuid.uuid4().hex)
