@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers.ports import free_port, wait_for_port
+from servers.ports import free_port, stop_process, wait_for_port
 
 import labelport
 from labelport.datasaur_api import Deadline, ExportApiClient, ExportFailed
@@ -88,12 +88,7 @@ class Served:
             raise AssertionError((root / f"serve-{self.port}.log").read_text())
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        stop_process(self.process)
         self.log.close()
 
 

@@ -35,9 +35,12 @@ import pytest
 for _module in ("starlette", "uvicorn", "graphql", "msgspec", "cryptography"):
     pytest.importorskip(_module)
 import httpx
-from servers.ports import free_port, wait_for_port
+from servers.ports import free_port, stop_process, wait_for_port
+from servers.webhook import WebhookReceiver, start_webhook_receiver
 
 from labelport.webhooks import SIGNATURE_HEADER, verify
+
+from test_serve import SLOW_TRANSFORMER  # a CUSTOM transformer that takes 1.5 s a document
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures" / "datasaur"
@@ -52,50 +55,15 @@ DOCUMENT = ("query D($input: ExportTextProjectDocumentInput!) { result: exportTe
             "{ exportId fileUrl } }")
 STATUS = ("query S($id: ID!) { getExportDeliveryStatus(exportId: $id) { deliveryStatus errors { id stack args } } }")
 JOB = "query J($id: String!) { getJob(jobId: $id) { status errors { id stack args } result } }"
-SLOW_TRANSFORMER = '''
-import json, time
-EXTENSION = ".jsonl"
-
-def transform(document):
-    time.sleep(3)
-    return json.dumps({"name": document["document"]["name"]}) + "\\n"
-'''
 ERROR_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-# -- a webhook receiver that records whether it was reached ----------------------------------
+# -- webhook receivers (tests/servers/webhook.py) record whether they were reached ------------
 
-class Receiver:
-    def __init__(self, host: str = "127.0.0.1", status: int = 200, location: str | None = None):
-        self.hits: list[tuple[str, str, dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.hits.append((self.command, self.path, dict(self.headers), body))
-                self.send_response(status)
-                if location:
-                    self.send_header("Location", location)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            do_GET = do_POST = do_PUT
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.host, self.port = host, self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, host: str | None = None, path: str = "/hook") -> str:
-        return f"http://{host or self.host}:{self.port}{path}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def receiver(host: str = "127.0.0.1", answers: tuple[int, ...] = (), location: str | None = None) -> WebhookReceiver:
+    started = start_webhook_receiver(host)
+    started.answers, started.location = list(answers), location
+    return started
 
 
 # -- the service, by its command line -----------------------------------------------------------
@@ -164,13 +132,7 @@ class Served:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        stop_process(self.process)
 
 
 @pytest.fixture(scope="module")
@@ -183,9 +145,9 @@ def served(tmp_path_factory):
 @pytest.fixture(scope="module")
 def internal():
     """An internal host: on loopback, not allowed. Nothing may reach it."""
-    receiver = Receiver("127.0.0.1")
-    yield receiver
-    receiver.stop()
+    started = receiver("127.0.0.1")
+    yield started
+    started.stop()
 
 
 def store_state(home: Path) -> tuple[int, list[str]]:
@@ -255,14 +217,14 @@ def test_a_webhook_to_an_internal_address_is_refused_at_once(served, internal, u
     error = assert_refused_request(served, EXPORT, export_input(method="CUSTOM_WEBHOOK", url=url, secret="s"),
                                    "url: the service does not connect to loopback, private")
     assert error["extensions"]["type"] == "UserInputError"
-    assert internal.hits == []
+    assert internal.received == []
 
 
 def test_a_document_webhook_to_an_internal_address_is_refused(served, internal):
     assert_refused_request(served, DOCUMENT, {"input": {
         "documentId": TICKET_DOC, "fileName": "d", "format": "CSV", "method": "CUSTOM_WEBHOOK",
-        "url": internal.url(), "secret": "s"}}, "the service does not connect")
-    assert internal.hits == []
+        "url": internal.url, "secret": "s"}}, "the service does not connect")
+    assert internal.received == []
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://example.org/", "http:///nohost",
@@ -272,25 +234,25 @@ def test_a_webhook_url_that_is_not_http_to_a_host_is_refused(served, url):
 
 
 def test_a_redirect_from_an_allowed_host_to_an_internal_one_is_not_followed(served, internal):
-    redirecting = Receiver(ALLOWED, status=307, location=internal.url())
+    redirecting = receiver(ALLOWED, answers=(307,) * 5, location=internal.url)
     try:
-        result = served.export(**export_input(method="CUSTOM_WEBHOOK", url=redirecting.url(), secret="s")["input"])
+        result = served.export(**export_input(method="CUSTOM_WEBHOOK", url=redirecting.url, secret="s")["input"])
         status = served.wait(result["exportId"])
     finally:
         redirecting.stop()
     assert status["deliveryStatus"] == "FAILED"
-    assert len(redirecting.hits) == 5 and internal.hits == []  # asked 5 times, never followed
+    assert len(redirecting.received) == 5 and internal.received == []  # asked 5 times, never followed
 
 
 def test_an_allowed_host_gets_the_signed_webhook(served):
-    allowed = Receiver(ALLOWED)
+    allowed = receiver(ALLOWED)
     try:
-        result = served.export(**export_input(method="CUSTOM_WEBHOOK", url=allowed.url(), secret="hush")["input"])
+        result = served.export(**export_input(method="CUSTOM_WEBHOOK", url=allowed.url, secret="hush")["input"])
         assert served.wait(result["exportId"])["deliveryStatus"] == "DELIVERED"
     finally:
         allowed.stop()
-    ((method, _, headers, body),) = allowed.hits
-    assert method == "PUT" and verify(body, headers.get(SIGNATURE_HEADER), "hush")
+    (put,) = allowed.received
+    assert put.method == "PUT" and verify(put.body, put.headers.get(SIGNATURE_HEADER), "hush")
 
 
 # -- 2. the same app in this process: name resolution and bugs ----------------------------------
@@ -344,10 +306,10 @@ def test_dns_rebinding_is_refused_at_connection_time(in_process, internal, monke
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    url = internal.url("rebind.labelport.test")
+    url = f"http://rebind.labelport.test:{internal.port}/hook"
     result = in_process.export(**export_input(method="CUSTOM_WEBHOOK", url=url, secret="s")["input"])
     status = in_process.wait(result["exportId"])
-    assert status["deliveryStatus"] == "FAILED" and internal.hits == []
+    assert status["deliveryStatus"] == "FAILED" and internal.received == []
     (error,) = status["errors"]
     assert error["stack"] == (f"webhook {url}: not sent: the service does not connect to loopback, private, "
                               "link-local or other non-public addresses (its operator can allow a host with "
@@ -526,10 +488,10 @@ def test_a_malformed_request_is_a_clean_error(served, content, problem):
 # -- 5. what is left on disk: modes, secrets, redaction -----------------------------------------
 
 def test_everything_under_labelport_home_is_owner_only_whatever_the_umask(served):
-    allowed = Receiver(ALLOWED)
+    allowed = receiver(ALLOWED)
     try:
         for method in ("FILE_STORAGE", "CUSTOM_WEBHOOK"):
-            extra = {"url": allowed.url(), "secret": "s"} if method == "CUSTOM_WEBHOOK" else {}
+            extra = {"url": allowed.url, "secret": "s"} if method == "CUSTOM_WEBHOOK" else {}
             result = served.export(**export_input(fileName=f"modes-{method}", method=method, **extra)["input"])
             assert served.wait(result["exportId"])["deliveryStatus"] == "DELIVERED"
     finally:
@@ -542,7 +504,7 @@ def test_everything_under_labelport_home_is_owner_only_whatever_the_umask(served
 
 
 def test_webhook_secrets_and_url_credentials_are_not_in_the_job_store(served):
-    allowed = Receiver(ALLOWED)
+    allowed = receiver(ALLOWED)
     secret, password, token = "wh-SECRET-7f3a9c", "pa55-WORD-91x", "TOK-55aa-kept"
     url = f"http://hookuser:{password}@{ALLOWED}:{allowed.port}/hook?token={token}"
     try:
@@ -550,15 +512,15 @@ def test_webhook_secrets_and_url_credentials_are_not_in_the_job_store(served):
         assert served.wait(result["exportId"])["deliveryStatus"] == "DELIVERED"
     finally:
         allowed.stop()
-    ((_, path, headers, body),) = allowed.hits
-    assert verify(body, headers[SIGNATURE_HEADER], secret) and path == f"/hook?token={token}"  # unsealed to send
+    (put,) = allowed.received
+    assert verify(put.body, put.headers[SIGNATURE_HEADER], secret) and put.path == f"/hook?token={token}"  # unsealed
     stored = b"".join(p.read_bytes() for p in served.home.glob("jobs.sqlite3*"))
     for plain in (secret, password, token):
         assert plain.encode() not in stored
 
 
 def test_credentials_in_a_webhook_url_are_redacted_in_status_job_and_log(served):
-    failing = Receiver(ALLOWED, status=500)
+    failing = receiver(ALLOWED, answers=(500,) * 5)
     password, sig = "pa55-LEAK-22", "SIG-LEAK-33"
     url = f"http://hookuser:{password}@{ALLOWED}:{failing.port}/hook?sig={sig}&x=1"
     try:
@@ -580,16 +542,16 @@ def test_the_command_line_redacts_too_and_is_not_held_to_the_service_rule(tmp_pa
     their own machine: loopback is reached (and answers 500 here). The
     credentials of its url appear nowhere: stderr, status, jobs, job store."""
     monkeypatch.setenv("LABELPORT_HOME", str(tmp_path / "home"))
-    local = Receiver("127.0.0.1", status=500)
+    local = receiver("127.0.0.1", answers=(500,) * 5)
     password, sig = "pw-CLI-77q", "SIG-CLI-88q"
-    url = local.url(f"u:{password}@127.0.0.1", f"/h?sig={sig}")
+    url = f"http://u:{password}@127.0.0.1:{local.port}/h?sig={sig}"
     try:
         run = subprocess.run([sys.executable, "-m", "labelport", "export", str(FIXTURES / TICKETS), "-f", "CSV",
                               "--to", str(tmp_path / "dest"), "--method", "CUSTOM_WEBHOOK", "--url", url,
                               "--secret", "s"], capture_output=True, text=True, timeout=120)
     finally:
         local.stop()
-    assert run.returncode == 3 and len(local.hits) == 5
+    assert run.returncode == 3 and len(local.received) == 5
     assert run.stderr.splitlines()[-1] == (f"labelport: error: webhook http://***@127.0.0.1:{local.port}/h?sig=***: "
                                            "failed after 5 attempts (answered 500)")
     job_id = run.stderr.split("job ", 1)[1].split(":", 1)[0]

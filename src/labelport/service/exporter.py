@@ -59,8 +59,7 @@ log = logging.getLogger("labelport.serve")
 
 FILE_STORAGE, EMAIL, CUSTOM_WEBHOOK, EXTERNAL_OBJECT_STORAGE = (
     "FILE_STORAGE", "EMAIL", "CUSTOM_WEBHOOK", "EXTERNAL_OBJECT_STORAGE")
-METHODS = (FILE_STORAGE, EMAIL, CUSTOM_WEBHOOK, EXTERNAL_OBJECT_STORAGE)
-REVIEWER, LABELER = "REVIEWER", "LABELER"
+REVIEWER = "REVIEWER"  # the role when none is asked for
 ENV_EMAIL = "LABELPORT_SERVE_EMAIL"
 
 #: Legacy (lower-case, 2020-22 docs) format names and their current ids.
