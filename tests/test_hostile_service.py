@@ -645,3 +645,23 @@ def test_a_killed_service_job_is_finished_by_the_next_service(tmp_path):
         second.stop()
     assert status["deliveryStatus"] == "DELIVERED"
     assert download.status_code == 200 and json.loads(download.text.splitlines()[0])["name"]
+
+
+# -- 7. the rule itself -------------------------------------------------------------------------
+
+def test_the_operator_allows_hosts_by_name_address_or_network_and_nothing_else():
+    import ipaddress
+
+    from labelport.egress import EgressPolicy, HostRefused
+
+    policy = EgressPolicy.from_options(["Hooks.Internal", "10.1.2.3"], env="192.168.0.0/16, [fd00::7]")
+    assert policy.allowed == ("hooks.internal", "10.1.2.3", "192.168.0.0/16", "fd00::7")
+    loopback = [ipaddress.ip_address("127.0.0.1")]
+    policy.check_addresses("hooks.internal.", loopback)  # the name is allowed, whatever it resolves to
+    for allowed in ("10.1.2.3", "192.168.44.5", "fd00::7", "::ffff:10.1.2.3", "93.184.216.34", "2606:4700::1111"):
+        policy.check_addresses("any.example", [ipaddress.ip_address(allowed)])
+    for refused in ("10.1.2.4", "127.0.0.1", "fd00::8", "::ffff:127.0.0.1", "169.254.169.254", "0.0.0.0"):
+        with pytest.raises(HostRefused):
+            policy.check_addresses("any.example", [ipaddress.ip_address(refused)])
+    with pytest.raises(HostRefused):  # one internal address among public ones is enough to refuse
+        policy.check_addresses("any.example", [ipaddress.ip_address("93.184.216.34"), *loopback])
