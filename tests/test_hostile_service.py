@@ -258,9 +258,10 @@ def test_an_allowed_host_gets_the_signed_webhook(served):
 # -- 2. the same app in this process: name resolution and bugs ----------------------------------
 
 class InProcess:
-    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch):
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, allow: tuple[str, ...] = ()):
         import uvicorn
 
+        from labelport.egress import EgressPolicy
         from labelport.service.app import create_app
         from labelport.service.auth import Client
         from labelport.service.exporter import ServeConfig
@@ -268,7 +269,8 @@ class InProcess:
         monkeypatch.setenv("LABELPORT_HOME", str(root / "home"))
         monkeypatch.setenv("LABELPORT_CONVERTERS", str(root / "converters"))
         self.root, self.home = root, root / "home"
-        config = ServeConfig(projects=root / "projects", clients={CLIENT: Client(CLIENT, SECRET)})
+        config = ServeConfig(projects=root / "projects", clients={CLIENT: Client(CLIENT, SECRET)},
+                             egress=EgressPolicy(allow))
         self.app = create_app(config)
         self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
@@ -286,26 +288,32 @@ class InProcess:
 
 @pytest.fixture
 def in_process(tmp_path, monkeypatch):
-    service = InProcess(make_root(tmp_path), monkeypatch)
+    service = InProcess(make_root(tmp_path), monkeypatch, allow=(ALLOWED,))
     client = Served.__new__(Served)  # the same client calls, against this app
     client.root, client.home, client.base = service.root, service.home, f"http://127.0.0.1:{service.port}"
     yield client
     service.stop()
 
 
+def resolving(monkeypatch: pytest.MonkeyPatch, name: str, answers: list[str]) -> None:
+    """The process's resolver answers ``name`` with each of ``answers`` in
+    turn, then the last one again; other names as before."""
+    resolve = socket.getaddrinfo
+    pending = list(answers)
+
+    def answer(host, port, *args, **kwargs):
+        if host != name:
+            return resolve(host, port, *args, **kwargs)
+        address = pending.pop(0) if len(pending) > 1 else pending[0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", answer)
+
+
 def test_dns_rebinding_is_refused_at_connection_time(in_process, internal, monkeypatch):
     """The name resolves to a public address when the request is checked and
     to 127.0.0.1 when the job connects: the job fails, nothing is reached."""
-    resolve = socket.getaddrinfo
-    answers = iter(["93.184.216.34"])
-
-    def rebinding(host, port, *args, **kwargs):
-        if host != "rebind.labelport.test":
-            return resolve(host, port, *args, **kwargs)
-        address = next(answers, "127.0.0.1")
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    resolving(monkeypatch, "rebind.labelport.test", ["93.184.216.34", "127.0.0.1"])
     url = f"http://rebind.labelport.test:{internal.port}/hook"
     result = in_process.export(**export_input(method="CUSTOM_WEBHOOK", url=url, secret="s")["input"])
     status = in_process.wait(result["exportId"])
@@ -315,6 +323,65 @@ def test_dns_rebinding_is_refused_at_connection_time(in_process, internal, monke
                               "link-local or other non-public addresses (its operator can allow a host with "
                               "--allow-webhook-host)")
     assert "127.0.0.1" not in json.dumps(status)
+
+
+def certificates(folder: Path, name: str) -> tuple[Path, Path, Path]:
+    """A certificate authority, and a certificate it signed for ``name``."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "labelport test CA")])
+
+    def signed(subject, public_key, extensions):
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name).public_key(public_key)
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+                   .not_valid_after(now + datetime.timedelta(hours=1)))
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical)
+        return builder.sign(ca_key, hashes.SHA256())
+
+    ca = signed(ca_name, ca_key.public_key(), [(x509.BasicConstraints(ca=True, path_length=None), True)])
+    leaf = signed(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), key.public_key(),
+                  [(x509.SubjectAlternativeName([x509.DNSName(name)]), False)])
+    pem = serialization.Encoding.PEM
+    paths = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(pem))
+    paths[1].write_bytes(leaf.public_bytes(pem))
+    paths[2].write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
+
+
+def test_https_to_an_allowed_host_keeps_the_name_for_sni_certificate_and_host(in_process, tmp_path, monkeypatch):
+    """The service connects to the address it checked, but TLS and HTTP still
+    speak to the name: SNI, the certificate's name check and Host."""
+    import ssl
+
+    name = "hooks.labelport.test"
+    ca, cert, key = certificates(tmp_path, name)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server_names: list[str | None] = []
+    context.sni_callback = lambda sock, server_name, ctx: server_names.append(server_name)
+    hooks = receiver(ALLOWED)
+    hooks.server.socket = context.wrap_socket(hooks.server.socket, server_side=True)  # the same descriptor
+    resolving(monkeypatch, name, [ALLOWED])
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    try:
+        url = f"https://{name}:{hooks.port}/hook"
+        result = in_process.export(**export_input(method="CUSTOM_WEBHOOK", url=url, secret="tls")["input"])
+        status = in_process.wait(result["exportId"])
+    finally:
+        hooks.stop()
+    assert status["deliveryStatus"] == "DELIVERED", status
+    (put,) = hooks.received
+    assert server_names == [name] and put.headers["Host"] == f"{name}:{hooks.port}"
+    assert verify(put.body, put.headers[SIGNATURE_HEADER], "tls")
 
 
 def test_a_bug_in_a_request_is_internal_error_with_an_id_and_the_traceback_is_logged(in_process, monkeypatch, caplog):
@@ -347,8 +414,8 @@ def test_a_bug_in_a_job_fails_it_with_an_id_and_no_traceback(in_process, monkeyp
     assert status["deliveryStatus"] == "FAILED" and ERROR_ID.match(error["id"])
     assert error["stack"].startswith("internal error") and error["args"] == {"type": "InternalError"}
     assert str(in_process.root) not in json.dumps(status) and "Traceback" not in json.dumps(status)
-    logged = [r for r in caplog.records if error["id"] in r.getMessage()]
-    assert logged and isinstance(logged[0].exc_info[1], KeyError)
+    (logged,) = [r.getMessage() for r in caplog.records if error["id"] in r.getMessage()]
+    assert "Traceback (most recent call last)" in logged and "KeyError" in logged
 
 
 def test_a_jobs_input_error_names_the_file_inside_the_projects_folder_only(in_process, monkeypatch):

@@ -159,8 +159,8 @@ def resolve(host: str, port: int) -> list[IPAddress]:
 
 def guarded_client(policy: EgressPolicy, timeout: float) -> "httpx.Client":
     """An httpx client whose every connection goes through the policy;
-    redirects are not followed and proxies from the environment are not used
-    (a proxy would resolve the host itself)."""
+    redirects are not followed and HTTP(S)_PROXY is not used (a proxy would
+    resolve the host itself). SSL_CERT_FILE and SSL_CERT_DIR still apply."""
     import httpx
 
     transport = httpx.HTTPTransport(retries=0)

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import uuid
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -129,7 +130,8 @@ def job_error(exc: BaseException) -> dict[str, Any]:
         args: dict[str, Any] = {"type": type(exc).__name__, "exit_code": exc.exit_code,
                                 "file": None if exc.file is None else redact(exc.file), "line": exc.line}
         return {"id": error_id, "stack": redact(str(exc) or type(exc).__name__), "args": args}
-    log.error("job error %s", error_id, exc_info=exc)
+    trace = "".join(traceback.format_exception(exc)).rstrip()
+    log.error("job error %s: %s", error_id, redact(trace))  # whatever handler prints it: redacted here
     return {"id": error_id, "stack": INTERNAL_ERROR, "args": {"type": "InternalError"}}
 
 
@@ -282,16 +284,23 @@ def recover(store: JobStore, start: Callable[[str], None]) -> list[str]:
     return resumed
 
 
+DETACHED_LOG = "run-job.log"
+
+
 def start_detached(job_id: str) -> None:
-    """Run a job in a process of its own that outlives this one."""
-    subprocess.Popen(
-        [sys.executable, "-m", "labelport", "run-job", job_id],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "LABELPORT_HOME": str(home())},
-    )
+    """Run a job in a process of its own that outlives this one. What it
+    logs (a bug's traceback under its error id) goes to
+    LABELPORT_HOME/logs/run-job.log, 0600."""
+    log_file = private_file(private_folder(home() / "logs") / DETACHED_LOG)
+    with open(log_file, "ab") as sink:
+        subprocess.Popen(
+            [sys.executable, "-m", "labelport", "run-job", job_id],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            start_new_session=True,
+            env={**os.environ, "LABELPORT_HOME": str(home())},
+        )
 
 
 def start_thread(store: JobStore, job_id: str, execute: Execute) -> threading.Thread:
