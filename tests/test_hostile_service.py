@@ -519,6 +519,12 @@ def test_too_many_exports_in_one_request_is_refused_before_any_runs(served):
     query = ("query Q($input: ExportTextProjectInput!) { "
              + " ".join(f"e{i}: exportTextProject(input: $input) {{ {fields} }}" for i in range(4)) + " }")
     assert_refused_request(served, query, export_input(), "at most 3 exports in one request")
+    hidden = ("query Q($input: ExportTextProjectInput!) { ...A ...B } "
+              "fragment A on Query { a1: exportTextProject(input: $input) { exportId } "
+              "a2: exportTextProject(input: $input) { exportId } } "
+              "fragment B on Query { b1: exportTextProject(input: $input) { exportId } "
+              "b2: exportTextProject(input: $input) { exportId } }")
+    assert_refused_request(served, hidden, export_input(), "at most 3 exports in one request")
 
 
 def test_too_many_job_ids_or_fields_in_one_query_is_refused(served):
@@ -526,6 +532,9 @@ def test_too_many_job_ids_or_fields_in_one_query_is_refused(served):
                            {"ids": [f"j{i}" for i in range(6)]}, "jobIds: at most 5 ids in one query")
     query = "{ " + " ".join(f'j{i}: getJob(jobId: "j{i}") {{ id }}' for i in range(6)) + " }"
     assert_refused_request(served, query, {}, "at most 5 fields in one request")
+    hidden = ("query Q { ...Many } fragment Many on Query { "
+              + " ".join(f'j{i}: getJob(jobId: "j{i}") {{ id }}' for i in range(6)) + " }")
+    assert_refused_request(served, hidden, {}, "at most 5 fields in one request")  # a fragment hides none
 
 
 def test_a_body_over_the_limit_is_refused_unread(served):

@@ -40,10 +40,8 @@ from typing import Any, Callable
 import orjson
 
 from .errors import DeliveryError, LabelportError
-from .private import home, private_file, private_folder
+from .private import home, private_file, private_folder  # home: imported from here by exports and serve
 from .redaction import redact
-
-__all__ = ["home", "Job", "JobStore", "run", "recover"]
 
 log = logging.getLogger("labelport.jobs")
 

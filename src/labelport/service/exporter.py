@@ -47,7 +47,7 @@ from ..pipeline import zip_tree
 from ..private import make_private, private_folder
 from .auth import Client, TokenStore
 from .files import FileStorage
-from .inputs import (ExportTextProjectDocumentInput, ExportTextProjectInput, ServeLimits, _ExportInput, check_file_name,
+from .inputs import (ExportInput, ExportTextProjectDocumentInput, ExportTextProjectInput, ServeLimits, check_file_name,
                      check_ids)
 from .projects import NotFoundError, ProjectDirectory
 
@@ -269,7 +269,7 @@ class Service:
         }
         return self._submit(caller, data, fmt, transformer, file_name, task, match.project_id, info.id)
 
-    def _submit(self, caller: Caller, data: _ExportInput, fmt: "Format", transformer: str | None, file_name: str,
+    def _submit(self, caller: Caller, data: ExportInput, fmt: "Format", transformer: str | None, file_name: str,
                 task: dict[str, Any], project_id: str, document_id: str | None) -> dict[str, Any]:
         method = data.method
         job_id = uuid.uuid4().hex
@@ -279,7 +279,6 @@ class Service:
         service: dict[str, Any] = {
             **task,
             "client": caller.client.id,
-            "pid": os.getpid(),
             "work": uuid.uuid4().hex,
             "format": fmt.id,
             "transformer": transformer,
@@ -366,7 +365,7 @@ def check_transformer(fmt: "Format", value: Any) -> tuple[str | None, Any]:
     return name, transformers.load(name)
 
 
-def check_unsupported(data: _ExportInput) -> None:
+def check_unsupported(data: ExportInput) -> None:
     if data.maskPIIEntities:
         raise UsageError("maskPIIEntities is not supported by labelport serve")
 

@@ -90,7 +90,9 @@ class ExternalObjectStorageParameter(msgspec.Struct, frozen=True):
     prefix: Annotated[str, Meta(max_length=1024)] | None = None
 
 
-class _ExportInput(msgspec.Struct, frozen=True, kw_only=True):
+class ExportInput(msgspec.Struct, frozen=True, kw_only=True):
+    """The fields both export operations take."""
+
     fileName: Annotated[str, Meta(max_length=1024)]  # checked by check_file_name, with a clearer message
     format: Annotated[str, Meta(max_length=64)]
     method: Method
@@ -102,13 +104,13 @@ class _ExportInput(msgspec.Struct, frozen=True, kw_only=True):
     maskPIIEntities: bool | None = None
 
 
-class ExportTextProjectInput(_ExportInput, frozen=True, kw_only=True):
+class ExportTextProjectInput(ExportInput, frozen=True, kw_only=True):
     projectIds: list[Id]
     role: Role | None = None
     filteredCabinetRole: Role | None = None
 
 
-class ExportTextProjectDocumentInput(_ExportInput, frozen=True, kw_only=True):
+class ExportTextProjectDocumentInput(ExportInput, frozen=True, kw_only=True):
     documentId: Text
 
 

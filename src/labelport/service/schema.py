@@ -23,14 +23,13 @@ import uuid
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Callable
 
-from graphql import (FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, build_schema, execute_sync,
-                     parse, validate, visit)
+from graphql import FieldNode, GraphQLError, GraphQLSchema, build_schema, execute_sync, parse, validate, visit
 from graphql.language import Visitor
 
 from ..errors import LabelportError
+from ..redaction import redact
 from .inputs import MAX_QUERY_TOKENS, ExportTextProjectDocumentInput, ExportTextProjectInput, check_ids, decode
 from .projects import NotFoundError
-from ..redaction import redact
 from .public import public_text
 
 if TYPE_CHECKING:
@@ -126,18 +125,18 @@ EXPORT_FIELDS = ("exportTextProject", "exportTextProjectDocument")
 
 
 class _CountFields(Visitor):
-    """Counts the fields named anywhere in a document (fragments included: an
-    upper bound of what the chosen operation runs)."""
+    """Counts the Query fields (each names an id) and the exports selected
+    anywhere in a document, fragments included: an upper bound of what the
+    chosen operation runs. No other type has fields of these names."""
 
     def __init__(self) -> None:
         super().__init__()
         self.root = 0
         self.exports = 0
 
-    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        self.root += len(node.selection_set.selections)
-
     def enter_field(self, node: FieldNode, *_: Any) -> None:
+        if node.name.value in RESOLVERS:
+            self.root += 1
         if node.name.value in EXPORT_FIELDS:
             self.exports += 1
 
