@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers.ports import free_port, wait_for_port
+from servers.ports import free_port, stop_process, wait_for_port
 
 import labelport
 from labelport.datasaur_api import Deadline, ExportApiClient, ExportFailed
@@ -77,7 +77,8 @@ class Served:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "labelport", "serve", "--projects", str(root / "projects"),
              "--port", str(self.port), "--client", f"{CLIENT}:{SECRET}:{CLIENT_EMAIL}",
-             "--storages", str(root / "storages.json"), *options],
+             "--storages", str(root / "storages.json"),
+             "--allow-webhook-host", "127.0.0.1", *options],  # the webhook receiver listens on loopback
             env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
         )
         try:
@@ -87,12 +88,7 @@ class Served:
             raise AssertionError((root / f"serve-{self.port}.log").read_text())
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        stop_process(self.process)
         self.log.close()
 
 

@@ -340,11 +340,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     from .exports import store
+    from .redaction import redact
 
     jobs = store().list(args.limit)
     print(f"{'ID':<32}  {'STATUS':<11}  {'%':>3}  {'UPDATED':<24}  WHAT")
     for job in jobs:
-        what = f"{job.spec.get('input')} -> {job.spec.get('format')}" + (f" -> {job.spec['to']}" if job.spec.get("to") else "")
+        what = redact(f"{job.spec.get('input')} -> {job.spec.get('format')}"
+                      + (f" -> {job.spec['to']}" if job.spec.get("to") else ""))
         print(f"{job.id:<32}  {job.status:<11}  {job.progress:>3}  {job.updated_at:<24}  {what}")
     return 0
 
