@@ -166,7 +166,11 @@ def load_datasaur(uri: str, options: Any = None):
         fetched = fetch(client, ref, "DATASAUR_SCHEMA", _work_folder(ref), Deadline(_TIMEOUT.get()))
     finally:
         client.close()
-    project = load_path(fetched.folder, options or ReadOptions())
+    try:
+        project = load_path(fetched.folder, options or ReadOptions())
+    except BaseException:  # refused as read: nothing of it is kept
+        shutil.rmtree(fetched.folder, ignore_errors=True)
+        raise
     return replace(project, source=uri)
 
 
