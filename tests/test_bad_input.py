@@ -162,15 +162,6 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def places(tmp_path):
-    """(input folder, OUT's parent, OUT): OUT's parent starts empty."""
-    inputs, work = tmp_path / "in", tmp_path / "work"
-    inputs.mkdir()
-    work.mkdir()
-    return inputs, work, work / "OUT"
-
-
 @pytest.mark.parametrize("case_id,name,content,extra,line,words", CASES, ids=[c[0] for c in CASES])
 def test_bad_input(places, case_id, name, content, extra, line, words):
     inputs, work, out = places

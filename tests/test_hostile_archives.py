@@ -37,15 +37,6 @@ CONLL = b"John\tB-person\nlives\tO\nin\tO\nParis\tB-location\n\n"
 MIB = 1 << 20
 
 
-@pytest.fixture
-def places(tmp_path):
-    """(input folder, OUT's parent, OUT): OUT's parent starts empty."""
-    inputs, work = tmp_path / "in", tmp_path / "work"
-    inputs.mkdir()
-    work.mkdir()
-    return inputs, work, work / "OUT"
-
-
 # -- making zips ------------------------------------------------------------------------------------
 
 

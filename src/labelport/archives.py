@@ -76,6 +76,8 @@ _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile
 _BROKEN = (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error, struct.error, NotImplementedError)
 
 _CHUNK = 1 << 20
+#: An entry's read buffer: small, since a format is often told by its first few KiB.
+_BUFFER = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -251,7 +253,7 @@ class Archive:
             stream = self._current_zip().open(info)
         except (*_BROKEN, RuntimeError) as exc:
             raise InputError(f"the entry cannot be read ({exc})", where) from None
-        return io.BufferedReader(_Counted(stream, info.file_size, where), _CHUNK)
+        return io.BufferedReader(_Counted(stream, info.file_size, where), _BUFFER)
 
     def read(self, name: str) -> bytes:
         with self.open(name) as fh:
@@ -308,16 +310,24 @@ class _Counted(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+    def _read(self, size: int) -> bytes:
         try:
-            data = self._stream.read(len(buffer))
+            data = self._stream.read(size)
         except _BROKEN as exc:
             raise InputError(f"the entry is corrupt ({exc})", self._where) from None
         self._left -= len(data)
         if self._left < 0:
             raise InputError("the entry unpacks to more bytes than the archive declares for it", self._where)
+        return data
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+    def readall(self) -> bytes:
+        # in one call: RawIOBase's own would go 8 KiB at a time
+        return self._read(-1)
 
     def close(self) -> None:
         self._stream.close()
