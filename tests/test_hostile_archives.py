@@ -452,3 +452,13 @@ def test_a_real_export_passes_the_default_limits(tmp_path):
         "alice_w_example_com", "bob_example_com", "carol_example_com"]
     with Archive(FIXTURES.parent.parent / "examples" / "newsroom-export.zip") as archive:
         assert len(archive.names) == 8 and all(archive.read(name) for name in archive.names)
+
+
+def test_a_zip_read_by_forked_workers_reads_like_one_process(tmp_path, wnut17_train):
+    """--jobs forks workers that share the open archive: each reads it through a handle of its own
+    (one shared file position made them read each other's bytes: 'invalid distance too far back')."""
+    source = make_zip(tmp_path / "in.zip", [(f"docs/d{n}.conll", wnut17_train.read_bytes()) for n in range(8)])
+    for jobs in ("1", "2"):
+        code, _, stderr = run_cli("convert", source, "-f", "TSV_IOB", "-o", tmp_path / jobs, "--jobs", jobs)
+        assert code == 0, stderr
+    assert _tree(tmp_path / "2", source) == _tree(tmp_path / "1", source)
