@@ -220,6 +220,7 @@ CASES: list[tuple[str, Builder, dict[str, str], list[str]]] = [
     ("duplicate-after-backslash", zipped([("p/REVIEW/a.conll", CONLL), ("p\\REVIEW\\a.conll", CONLL)]), {},
      ["twice", "'p/REVIEW/a.conll' and 'p\\\\REVIEW\\\\a.conll'"]),
     ("duplicate-after-dot-slash", zipped([("./a.conll", CONLL), ("a.conll", CONLL)]), {}, ["twice"]),
+    ("no-name", zipped([("a.conll", CONLL), ("./.", CONLL)]), {}, ["in.zip:./.", "no name"]),
     ("file-and-folder", zipped([("a", CONLL), ("a/b.conll", CONLL)]), {}, ["in.zip:a", "both a file and a folder"]),
     ("truncated", truncated, {}, ["in.zip", "not a zip archive, or a truncated"]),
     ("truncated-entry-data", write("in.zip", raw_zip([{"name": "a.conll", "data": CONLL, "method": 0,
@@ -375,9 +376,9 @@ def test_a_windows_zip_reads_like_the_posix_one(tmp_path, fmt):
 
 def test_dot_slash_names_read_like_plain_ones(tmp_path):
     outputs = {}
-    for kind, name in (("plain", "docs/a.conll"), ("dotted", "./docs/./a.conll")):
+    for kind, entries in (("plain", [("docs/a.conll", CONLL)]), ("dotted", [("./", b""), ("./docs/./a.conll", CONLL)])):
         (tmp_path / kind).mkdir()
-        source = make_zip(tmp_path / kind / "in.zip", [(name, CONLL)])
+        source = make_zip(tmp_path / kind / "in.zip", entries)
         code, _, stderr = run_cli("convert", source, "-f", "TSV_IOB", "-o", tmp_path / kind / "out")
         assert code == 0, stderr
         outputs[kind] = _tree(tmp_path / kind / "out", source)

@@ -82,6 +82,8 @@ _BUFFER = 1 << 16
 
 @dataclass(frozen=True)
 class Limits:
+    """What one archive may hold; the defaults and their reasons are in the module's docstring."""
+
     max_bytes: int = 10 << 30
     max_entries: int = 100_000
     max_ratio: int = 200
@@ -111,11 +113,6 @@ def _env_int(name: str, default: int) -> int:
     if number <= 0:
         raise UsageError(f"{name} must be a positive whole number, not {value!r}")
     return number
-
-
-def _shown(name: str) -> str:
-    """An entry name as it can be printed on one line."""
-    return name if name.isprintable() else ascii(name)
 
 
 def normal_name(name: str) -> str:
@@ -175,12 +172,16 @@ class Archive:
         folders: set[str] = set()
         total = 0
         for info in infos:
-            name = self._vet_name(info.filename)
-            where = f"{self.label}:{_shown(info.filename)}"
+            name = self._vet_name(info.filename)  # printable from here on
+            where = f"{self.label}:{info.filename}"
             self._vet_kind(info, where)
+            if not name.strip("/"):  # "./": the archive's own top folder
+                if info.is_dir() or info.filename.endswith("\\"):
+                    continue
+                raise InputError("the entry has no name", where)
             key = name.rstrip("/")
             if key in seen:
-                same = "" if seen[key] == info.filename else f" (as {_shown(seen[key])!r} and {_shown(info.filename)!r})"
+                same = "" if seen[key] == info.filename else f" (as {seen[key]!r} and {info.filename!r})"
                 raise InputError(f"the name appears twice in the archive{same}", where)
             seen[key] = info.filename
             folders.update(_parents(key))
@@ -200,11 +201,12 @@ class Archive:
                              f"({ENV_MAX_RATIO}): a zip bomb?", self.label)
         for name, info in entries:
             if not name.endswith("/") and name in folders:
-                raise InputError("the name is both a file and a folder", f"{self.label}:{_shown(info.filename)}")
+                raise InputError("the name is both a file and a folder", f"{self.label}:{info.filename}")
         return entries
 
     def _vet_name(self, raw: str) -> str:
-        where = f"{self.label}:{_shown(raw)}"
+        """The entry's normal name, once it is safe to use."""
+        where = f"{self.label}:{raw if raw.isprintable() else ascii(raw)}"  # one line, whatever the name holds
         limits = self.limits
         if not raw.isprintable():
             raise InputError("the entry's name holds control characters", where)
