@@ -36,9 +36,8 @@ class Tree:
 
     def __init__(self, root: Path):
         self.root = root
-        self.is_zip = root.is_file()
         self._archive: Archive | None = None
-        if self.is_zip:
+        if root.is_file():
             self._archive = Archive(root)
             names = self._archive.names
         else:
