@@ -27,10 +27,13 @@ import zlib
 from pathlib import Path
 from typing import Callable
 
+import httpx
 import pytest
 
 from conftest import FIXTURES, run_cli
 from hostile import assert_refused
+from test_client import StandIn, use
+from test_serve import service  # noqa: F401  (the fixture: a real labelport serve on 127.0.0.1)
 
 NEWSROOM = FIXTURES / "datasaur" / "newsroom-p8Xk2Lq9"
 CONLL = b"John\tB-person\nlives\tO\nin\tO\nParis\tB-location\n\n"
@@ -312,8 +315,6 @@ FETCH_CASES = ["bomb-one-entry-by-ratio", "bomb-gigabytes-declared-small", "syml
 @pytest.mark.parametrize("case", FETCH_CASES)
 def test_a_fetched_export_is_refused(places, monkeypatch, tmp_path, case):
     """A zip an Export API server sends goes through the same layer as a local one."""
-    from test_client import StandIn, use
-
     inputs, work, out = places
     _, build, env, words = next(c for c in CASES if c[0] == case)
     served = build(inputs).read_bytes()
@@ -463,3 +464,32 @@ def test_a_zip_read_by_forked_workers_reads_like_one_process(tmp_path, wnut17_tr
         code, _, stderr = run_cli("convert", source, "-f", "TSV_IOB", "-o", tmp_path / jobs, "--jobs", jobs)
         assert code == 0, stderr
     assert _tree(tmp_path / "2", source) == _tree(tmp_path / "1", source)
+
+
+# -- the service: a project's zip in its DIR -------------------------------------------------------------
+
+SERVED_CASES = ["bomb-one-entry-by-ratio", "symlink", "duplicate-after-backslash", "not-a-zip-named-zip",
+                "two-projects", "corrupt-crc"]
+
+
+@pytest.mark.parametrize("case", SERVED_CASES)
+def test_the_service_refuses_a_hostile_project_zip(service, tmp_path, case):
+    """A zip in ``labelport serve``'s DIR is a project, read through the same layer: the export request
+    (or, for what shows only as an entry is read, the job) fails with the archive's message, and no file is
+    delivered."""
+    _, build, env, words = next(c for c in CASES if c[0] == case)
+    (tmp_path / "in").mkdir()
+    project = f"hostile-{case}"
+    (service.projects / f"{project}.zip").write_bytes(build(tmp_path / "in").read_bytes())
+    fields = {"projectIds": [project], "fileName": project, "format": "TSV_IOB", "method": "FILE_STORAGE"}
+    if case == "corrupt-crc":
+        result = service.export(**fields)
+        status = service.wait(result["exportId"])
+        assert status["deliveryStatus"] == "FAILED", status
+        message = status["errors"][0]["stack"]
+        assert httpx.get(result["fileUrl"]).status_code == 404
+    else:
+        message = service.error(**fields)["message"]
+    assert f"{project}.zip" in message, message
+    for word in words[1:]:
+        assert word in message, message
