@@ -28,11 +28,11 @@ stream is an InputError naming the entry.
 Limits, each overridable by its environment variable:
 
 - ``LABELPORT_MAX_UNZIP_BYTES`` = 10 GiB of uncompressed bytes in one
-  archive: a Datasaur export-all of thousands of documents is a few GiB at
-  most, and anything bigger does not fit the disk or memory of a converting
-  machine anyway.
-- ``LABELPORT_MAX_ZIP_ENTRIES`` = 100,000 entries: thousands of documents in
-  REVIEW, ROOT and a handful of labelers' folders each stay well below.
+  archive: an export-all of 3,000 real documents in five version folders
+  unpacks to 118 MB, so real exports fit many times over, while a bomb is
+  stopped before it fills a disk.
+- ``LABELPORT_MAX_ZIP_ENTRIES`` = 100,000 entries: that export-all holds
+  15,000 (3,000 documents in REVIEW, ROOT and three labelers' folders).
 - ``LABELPORT_MAX_ZIP_RATIO`` = 200 (uncompressed / compressed, per entry
   and for the whole archive, once past 1 MiB): text, JSON and sheet XML
   deflate 2-10x (measured on the fixtures and on WNUT-17 converted), while
@@ -40,8 +40,8 @@ Limits, each overridable by its environment variable:
   first MiB is exempt because a small file of one repeated character may
   compress that well and does no harm.
 - ``LABELPORT_MAX_ZIP_NAME_LENGTH`` = 1,024 characters per entry name: a
-  project folder, a version folder and a document name of up to 255
-  characters each fit four times over.
+  project folder, a version folder and a document name of 255 characters
+  (most file systems' longest) fit with room to spare.
 - ``LABELPORT_MAX_ZIP_DEPTH`` = 32 folders: an export-all is 2-3 deep plus
   the documents' own folders.
 """
@@ -130,11 +130,10 @@ class Archive:
     open and closes it). ``label`` names the archive in errors.
     """
 
-    def __init__(self, file: str | Path | IO[bytes], label: str | Path | None = None,
-                 limits: Limits | None = None):
+    def __init__(self, file: str | Path | IO[bytes], label: str | Path | None = None):
         self._path = Path(file) if isinstance(file, (str, Path)) else None
         self.label = str(label if label is not None else file)
-        self.limits = limits or Limits.from_env()
+        self.limits = Limits.from_env()
         self._file = file
         self._zip = self._open_zip()
         self._pid = os.getpid()
