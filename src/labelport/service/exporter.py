@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
+from ..archives import Archive
 from ..egress import EgressPolicy
 from ..errors import LabelportError, RejectedError, UsageError
 from ..jobs import FAILED, Job, JobStore, home
@@ -444,15 +445,15 @@ def _convert_projects(task: dict[str, Any], work: Path, target: Path) -> None:
         return
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as merged:  # each project's folder, in order
         for path in zips:
-            with zipfile.ZipFile(path) as part:
-                for info in part.infolist():
-                    copy = zipfile.ZipInfo(info.filename, info.date_time)
+            with Archive(path) as part:
+                for name, info in part.entries:
+                    copy = zipfile.ZipInfo(name, info.date_time)
                     copy.external_attr = info.external_attr
-                    if info.is_dir():
+                    if name.endswith("/"):
                         merged.writestr(copy, b"")
                         continue
                     copy.compress_type = zipfile.ZIP_DEFLATED
-                    with part.open(info) as src, merged.open(copy, "w") as dst:
+                    with part.open(name) as src, merged.open(copy, "w") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
 
 
