@@ -153,13 +153,3 @@ def progress_bars(monkeypatch) -> list:
 
     monkeypatch.setattr(pipeline, "Progress", Recorded)
     return bars
-
-
-@pytest.fixture
-def places(tmp_path):
-    """(input folder, OUT's parent, OUT): OUT's parent starts empty (what
-    hostile.assert_refused checks is left empty)."""
-    inputs, work = tmp_path / "in", tmp_path / "work"
-    inputs.mkdir()
-    work.mkdir()
-    return inputs, work, work / "OUT"
