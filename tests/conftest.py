@@ -90,6 +90,16 @@ def run_cli_fixture():
     return run_cli
 
 
+@pytest.fixture
+def places(tmp_path):
+    """Where an adversarial case runs (tests/hostile.py): (input folder,
+    OUT's parent, OUT); OUT's parent starts empty."""
+    inputs, work = tmp_path / "in", tmp_path / "work"
+    inputs.mkdir()
+    work.mkdir()
+    return inputs, work, work / "OUT"
+
+
 @pytest.fixture(scope="session")
 def datasets_dir() -> Path:
     return _need(DATASETS)

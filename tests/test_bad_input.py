@@ -163,15 +163,6 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def places(tmp_path):
-    """(input folder, OUT's parent, OUT): OUT's parent starts empty."""
-    inputs, work = tmp_path / "in", tmp_path / "work"
-    inputs.mkdir()
-    work.mkdir()
-    return inputs, work, work / "OUT"
-
-
 @pytest.mark.parametrize("case_id,name,content,extra,line,words", CASES, ids=[c[0] for c in CASES])
 def test_bad_input(places, case_id, name, content, extra, line, words):
     inputs, work, out = places
@@ -258,17 +249,6 @@ def test_bad_split(places, split):
 
 
 ROWS = b"text,label\nhello there,greeting\nsee you,farewell\n"
-
-
-def test_azure_splits_of_one_folder_name(places):
-    """AutoML gets a folder per split, named safely: `a/b` and `a_b` would share one."""
-    inputs, work, out = places
-    source = inputs / "ok.conll"
-    source.write_bytes(b"John\tB-person\n\n")
-    message = assert_refused(
-        *run_cli("convert", source, "-f", "AZURE_AUTOML_CSV", "-o", out, "--split", "a/b=0.5,a_b=0.5"), work, out
-    )
-    assert "'a/b' and 'a_b'" in message, message
 
 
 def test_token_format_of_a_row_project_names_the_formats_that_can(places):

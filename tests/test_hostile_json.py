@@ -22,7 +22,6 @@ import pytest
 
 from conftest import FIXTURES, ROOT, run_cli
 from hostile import assert_refused
-from test_bad_input import places  # noqa: F401  (the fixture: input folder, OUT's empty parent, OUT)
 
 NEWSROOM = FIXTURES / "datasaur" / "newsroom-p8Xk2Lq9"
 TICKETS = FIXTURES / "datasaur" / "support-tickets-r7Tt"

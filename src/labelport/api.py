@@ -52,6 +52,7 @@ def convert(
     role: str = "REVIEWER",
     zip: str | None = None,
     strict: bool = False,
+    overwrite: bool = False,
     label_separator: str = "|",
     offset_unit: str = "codepoint",
     question: str | None = None,
@@ -63,7 +64,10 @@ def convert(
 
     Raises :class:`labelport.errors.RejectedError` (after writing) when the
     target would reject the files, or with ``strict`` when anything was not
-    carried; the report says what. ``jobs`` > 1 converts a project of many
+    carried; the report says what. ``out`` is refused (UsageError, nothing
+    written) when it is, is inside or holds the input, or holds files an earlier
+    run did not write; ``overwrite`` keeps those files in the new output
+    instead. ``jobs`` > 1 converts a project of many
     files in that many processes (same bytes; see ``labelport.parallel`` for what stays in one).
     """
     from .pipeline import run_conversion
@@ -79,6 +83,7 @@ def convert(
         role=role,
         zip_name=zip,
         strict=strict,
+        overwrite=overwrite,
         options=WriteOptions(
             label_separator=label_separator, offset_unit=offset_unit, question=question, transformer=transformer
         ),

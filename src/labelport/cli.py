@@ -42,6 +42,9 @@ def _add_convert_options(parser: argparse.ArgumentParser) -> None:
                         help="REVIEWER: the final version (default); LABELER: each labeler's, in DOCUMENT-<labeler>/")
     parser.add_argument("--zip", metavar="NAME", help="write the export-all zip NAME.zip (REVIEW, DOCUMENT-*, ROOT, project-data.json)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when anything could not be carried")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an earlier output in OUT even when OUT holds files labelport did not write: "
+                             "those are kept, in the new OUT (without it, such an OUT is refused)")
     parser.add_argument("--output-separator", default="|", metavar="SEP",
                         help="joins several answers in one table cell (default |)")
     parser.add_argument("--offset-unit", default="codepoint", type=str.lower, choices=UNITS,
@@ -90,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="Convert INPUT to FORMAT in the folder OUT, with labelport-report.json "
                                               "saying what was written and what the format could not carry.")
     convert.add_argument("input", metavar="INPUT", help="file, folder or zip")
-    convert.add_argument("-o", "--out", required=True, metavar="OUT", help="output folder (replaced if it holds an earlier output)")
+    convert.add_argument("-o", "--out", required=True, metavar="OUT", help="output folder (an earlier labelport output in it is replaced; see --overwrite)")
     _add_convert_options(convert)
 
     export = commands.add_parser("export", help="convert, check the target's rules, then deliver",
@@ -236,6 +239,7 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
         "role": args.role,
         "zip": args.zip,
         "strict": args.strict,
+        "overwrite": args.overwrite,
         "label_separator": args.output_separator,
         "offset_unit": args.offset_unit,
         "question": args.question,
@@ -336,11 +340,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     from .exports import store
+    from .redaction import redact
 
     jobs = store().list(args.limit)
     print(f"{'ID':<32}  {'STATUS':<11}  {'%':>3}  {'UPDATED':<24}  WHAT")
     for job in jobs:
-        what = f"{job.spec.get('input')} -> {job.spec.get('format')}" + (f" -> {job.spec['to']}" if job.spec.get("to") else "")
+        what = redact(f"{job.spec.get('input')} -> {job.spec.get('format')}"
+                      + (f" -> {job.spec['to']}" if job.spec.get("to") else ""))
         print(f"{job.id:<32}  {job.status:<11}  {job.progress:>3}  {job.updated_at:<24}  {what}")
     return 0
 

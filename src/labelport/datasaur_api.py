@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
 from .errors import DeliveryError, UsageError
+from .redaction import redact
 
 ENV_BASE_URL = "DATASAUR_BASE_URL"
 ENV_CLIENT_ID = "DATASAUR_CLIENT_ID"
@@ -574,6 +575,7 @@ def _url_name(url: str) -> str:
 
 
 def _redact(url: str) -> str:
-    """A URL without its query (a presigned URL's signature) for messages."""
+    """A URL without its query (a presigned URL's signature) nor its
+    ``user:password@``, for messages."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
+    return redact(f"{parts.scheme}://{parts.netloc}{parts.path}") + ("?…" if parts.query else "")

@@ -33,6 +33,9 @@ class Notice:
     user_id: Any = None
     project_id: str | None = None
     document_id: str | None = None
+    #: Set by ``labelport serve``: the webhook may reach only public addresses
+    #: and these hosts (labelport.egress); None (the command line): any host.
+    allowed_hosts: list[str] | None = None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from .jobs import Job, JobStore, home, recover, run, start_detached, start_thread
 from .model import Project
+from .redaction import redact
 
 #: How much of a job's progress the conversion takes; delivery takes the rest.
 CONVERT_SHARE = 50
@@ -93,9 +94,9 @@ def execute(spec: dict[str, Any], progress: Callable[[int], None], project: Proj
         delivered = push(spec["out"], spec["to"], options, notices)
         if echo:
             echo(delivered.summary())
-        result.update(
-            destination=spec["to"],
-            fileUrl=delivered.link,
+        result.update(  # kept in the job store and shown by `labelport status`: no signature or token
+            destination=redact(spec["to"]),
+            fileUrl=None if delivered.link is None else redact(delivered.link),
             uploaded=delivered.uploaded,
             objects=[o.uri for o in delivered.objects],
         )

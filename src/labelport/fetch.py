@@ -31,7 +31,6 @@ import io
 import shutil
 import time
 import uuid
-import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -40,12 +39,12 @@ from urllib.parse import unquote
 
 import orjson
 
+from .archives import is_zip_of_files, safe_extract
 from .datasaur_api import Deadline, Downloaded, ExportApiClient, _redact
 from .errors import DeliveryError, RejectedError, UsageError
 from .jobs import home
 from .output import REPORT_NAME, staged_folder
 from .report import Report
-from .ziputil import safe_extract
 
 SCHEME = "datasaur://"
 #: Formats whose files the server writes and the client only checks and lays out
@@ -144,7 +143,7 @@ def fetch(client: ExportApiClient, ref: Ref, format: str, into: Path, deadline: 
     try:
         download = client.fetch(format, into / ".download", project_id=None if ref.document_id else ref.project_id,
                                 document_id=ref.document_id, deadline=deadline, file_name=ref.label)
-        if zipfile.is_zipfile(download.path):
+        if is_zip_of_files(download.path):
             safe_extract(download.path, into)
         else:  # one document's export may be the file itself
             download.path.replace(into / download.path.name)
@@ -167,7 +166,11 @@ def load_datasaur(uri: str, options: Any = None):
         fetched = fetch(client, ref, "DATASAUR_SCHEMA", _work_folder(ref), Deadline(_TIMEOUT.get()))
     finally:
         client.close()
-    project = load_path(fetched.folder, options or ReadOptions())
+    try:
+        project = load_path(fetched.folder, options or ReadOptions())
+    except BaseException:  # refused as read: nothing of it is kept
+        shutil.rmtree(fetched.folder, ignore_errors=True)
+        raise
     return replace(project, source=uri)
 
 

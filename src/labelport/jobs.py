@@ -7,14 +7,22 @@ in SQLite under LABELPORT_HOME (default ~/.labelport), in WAL mode so several
 processes can run and poll jobs at once.
 
 A job records what to do (its spec), not a Python object, so a job whose
-process was killed is picked up by the next labelport that starts: run again
-(conversion is deterministic and delivery skips what is already uploaded,
-so nothing is uploaded twice), or marked FAILED with the reason once it has
-been tried :data:`MAX_ATTEMPTS` times — never left IN_PROGRESS.
+process was killed is picked up by the next labelport process that opens the
+job store with :func:`recover` (the job commands and ``labelport serve``):
+run again (conversion is deterministic and delivery skips what is already
+uploaded, so nothing is uploaded twice), or marked FAILED with the reason once
+it has been tried :data:`MAX_ATTEMPTS` times — never left IN_PROGRESS. A
+QUEUED job whose creating process died before starting it is started too.
+
+The store is created 0600 in a 0700 home (:mod:`.private`); the secrets a
+spec carries are sealed (:mod:`.sealed`) and unsealed only to run the job.
+A job's errors hold messages with credentials redacted, never a traceback:
+a bug is logged, traceback included, under the error's id.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import subprocess
@@ -32,11 +40,10 @@ from typing import Any, Callable
 import orjson
 
 from .errors import DeliveryError, LabelportError
+from .private import home, private_file, private_folder  # home: imported from here by exports and serve
+from .redaction import redact
 
-
-def home() -> Path:
-    """LABELPORT_HOME, default ~/.labelport: the job store and kept exports."""
-    return Path(os.environ.get("LABELPORT_HOME") or Path.home() / ".labelport")
+log = logging.getLogger("labelport.jobs")
 
 
 NONE, QUEUED, IN_PROGRESS, DELIVERED, FAILED = "NONE", "QUEUED", "IN_PROGRESS", "DELIVERED", "FAILED"
@@ -108,22 +115,35 @@ class Job:
         }
 
 
+INTERNAL_ERROR = "internal error: the job failed unexpectedly; its log has the details under the error id"
+
+
 def job_error(exc: BaseException) -> dict[str, Any]:
-    """An exception as the API's JobError: the stack begins with the message."""
-    message = str(exc) or type(exc).__name__
-    args: dict[str, Any] = {"type": type(exc).__name__}
+    """An exception as the API's JobError: ``stack`` is the message, with
+    credentials redacted. A bug's message and traceback may hold paths and
+    data: they go to the log under the error's id, and the job says only
+    that it failed."""
+    error_id = uuid.uuid4().hex
     if isinstance(exc, LabelportError):
-        args.update(exit_code=exc.exit_code, file=exc.file, line=exc.line)
-        stack = message
-    else:  # a bug: keep the traceback for whoever debugs it
-        stack = message + "\n" + "".join(traceback.format_exception(exc)).rstrip()
-    return {"id": uuid.uuid4().hex, "stack": stack, "args": args}
+        args: dict[str, Any] = {"type": type(exc).__name__, "exit_code": exc.exit_code,
+                                "file": None if exc.file is None else redact(exc.file), "line": exc.line}
+        return {"id": error_id, "stack": redact(str(exc) or type(exc).__name__), "args": args}
+    trace = "".join(traceback.format_exception(exc)).rstrip()
+    log.error("job error %s: %s", error_id, redact(trace))  # whatever handler prints it: redacted here
+    return {"id": error_id, "stack": INTERNAL_ERROR, "args": {"type": "InternalError"}}
 
 
 class JobStore:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else home() / "jobs.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        parent = self.path.parent
+        if not parent.exists() or parent == home():
+            private_folder(parent)
+        if not self.path.exists():  # never opened when it exists: closing a descriptor drops SQLite's locks
+            try:
+                private_file(self.path, exclusive=True)  # SQLite gives its -wal and -shm files this mode
+            except FileExistsError:
+                pass
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
@@ -150,12 +170,17 @@ class JobStore:
         )
 
     def create(self, spec: dict[str, Any], job_id: str | None = None) -> Job:
+        """A QUEUED job; its ``pid`` is the creating process's until one claims
+        it, so a job whose creator died before starting it is recovered too.
+        The spec's secrets are stored sealed."""
+        from .sealed import seal_spec
+
         now = _now()
         job_id = job_id or uuid.uuid4().hex
         with closing(self._connect()) as db:
             db.execute(
-                "INSERT INTO jobs (id, status, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                (job_id, QUEUED, orjson.dumps(spec).decode(), now, now),
+                "INSERT INTO jobs (id, status, spec, pid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, QUEUED, orjson.dumps(seal_spec(spec)).decode(), os.getpid(), now, now),
             )
         job = self.get(job_id)
         assert job is not None
@@ -191,18 +216,20 @@ class JobStore:
         return taken == 1
 
     def orphans(self) -> list[Job]:
-        """IN_PROGRESS jobs whose process is gone."""
+        """IN_PROGRESS jobs whose process is gone, and QUEUED jobs whose
+        creating process died before any process claimed them."""
         with closing(self._connect()) as db:
-            rows = db.execute("SELECT * FROM jobs WHERE status = ?", (IN_PROGRESS,)).fetchall()
+            rows = db.execute("SELECT * FROM jobs WHERE status IN (?, ?) AND pid IS NOT NULL",
+                              (IN_PROGRESS, QUEUED)).fetchall()
         return [self._job(row) for row in rows if not _alive(row["pid"])]
 
     def requeue(self, job: Job) -> bool:
-        """Put a dead process's job back in the queue; of several processes
-        recovering at once, exactly one succeeds."""
+        """Put a dead process's job back in the queue, for this process to
+        start; of several processes recovering at once, exactly one succeeds."""
         with closing(self._connect()) as db:
             return db.execute(
-                "UPDATE jobs SET status = ?, pid = NULL, updated_at = ? WHERE id = ? AND status = ? AND pid = ?",
-                (QUEUED, _now(), job.id, IN_PROGRESS, job.pid),
+                "UPDATE jobs SET status = ?, pid = ?, updated_at = ? WHERE id = ? AND status = ? AND pid = ?",
+                (QUEUED, os.getpid(), _now(), job.id, job.status, job.pid),
             ).rowcount == 1
 
     def fail(self, job_id: str, exc: BaseException) -> None:
@@ -229,7 +256,9 @@ def run(store: JobStore, job_id: str, execute: Execute, reraise: bool = False) -
             store.update(job_id, progress=percent)
 
     try:
-        result = execute(job.spec, progress)
+        from .sealed import unseal_spec
+
+        result = execute(unseal_spec(job.spec), progress)
     except Exception as exc:  # recorded on the job: that is how the caller learns of it
         store.fail(job_id, exc)
         if reraise:
@@ -244,7 +273,7 @@ def recover(store: JobStore, start: Callable[[str], None]) -> list[str]:
     FAILED when they have already been tried MAX_ATTEMPTS times."""
     resumed = []
     for job in store.orphans():
-        if job.attempts >= MAX_ATTEMPTS:
+        if job.status == IN_PROGRESS and job.attempts >= MAX_ATTEMPTS:
             reason = f"the process running this job stopped {job.attempts} times; giving up"
             store.fail(job.id, DeliveryError(reason))
         elif store.requeue(job):
@@ -253,16 +282,23 @@ def recover(store: JobStore, start: Callable[[str], None]) -> list[str]:
     return resumed
 
 
+DETACHED_LOG = "run-job.log"
+
+
 def start_detached(job_id: str) -> None:
-    """Run a job in a process of its own that outlives this one."""
-    subprocess.Popen(
-        [sys.executable, "-m", "labelport", "run-job", job_id],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "LABELPORT_HOME": str(home())},
-    )
+    """Run a job in a process of its own that outlives this one. What it
+    logs (a bug's traceback under its error id) goes to
+    LABELPORT_HOME/logs/run-job.log, 0600."""
+    log_file = private_file(private_folder(home() / "logs") / DETACHED_LOG)
+    with open(log_file, "ab") as sink:
+        subprocess.Popen(
+            [sys.executable, "-m", "labelport", "run-job", job_id],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            start_new_session=True,
+            env={**os.environ, "LABELPORT_HOME": str(home())},
+        )
 
 
 def start_thread(store: JobStore, job_id: str, execute: Execute) -> threading.Thread:

@@ -3,7 +3,11 @@
 Both carry a link to the result (a presigned S3 URL, a signed GCS URL, an
 Azure SAS URL, or the local path). A webhook answered with anything but 2xx,
 or not answered, is retried with exponential backoff and jitter, then the
-delivery fails (exit 3).
+delivery fails (exit 3). Redirects are not followed.
+
+A notice with ``allowed_hosts`` (the service's, see :mod:`.egress`) connects
+only to public addresses and those hosts; a refused connection fails the
+delivery at once with a message that names no address.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .destinations.base import delivery_error, redact
+from .destinations.base import delivery_error
+from .redaction import redact
 from .errors import UsageError
 from .output import REPORT_NAME
 from .webhooks import SIGNATURE_HEADER, sign
@@ -54,6 +59,12 @@ def send_webhook(notice: "Notice", result: "DeliveryResult") -> None:
         raise UsageError("CUSTOM_WEBHOOK needs --url and --secret")
     body = webhook_body(notice, result.link)
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, notice.secret)}
+    if notice.allowed_hosts is None:
+        client = httpx.Client(timeout=10)
+    else:
+        from .egress import EgressPolicy, guarded_client
+
+        client = guarded_client(EgressPolicy(tuple(notice.allowed_hosts)), timeout=10)
 
     class Refused(Exception):
         pass
@@ -64,12 +75,17 @@ def send_webhook(notice: "Notice", result: "DeliveryResult") -> None:
         stop=stop_after_attempt(WEBHOOK_ATTEMPTS),
     )
     def put() -> None:
-        answer = httpx.put(notice.url, content=body, headers=headers, timeout=10)  # type: ignore[arg-type]
+        answer = client.put(notice.url, content=body, headers=headers)  # type: ignore[arg-type]
         if not answer.is_success:
             raise Refused(f"answered {answer.status_code}")
 
+    from .egress import HostRefused
+
     try:
-        put()
+        with client:
+            put()
+    except HostRefused as exc:
+        raise delivery_error(f"webhook {notice.url}: not sent: {exc}") from None
     except RetryError as exc:
         last = exc.last_attempt.exception()
         raise delivery_error(f"webhook {notice.url}: failed after {WEBHOOK_ATTEMPTS} attempts ({last})") from None

@@ -21,7 +21,7 @@ from . import parallel
 from .formats.base import Context, Format, WriteOptions
 from .formats.registry import formats_for_kinds, get_format
 from .model import Document, Labeler, Project
-from .output import safe_name, staged_folder
+from .output import file_name, safe_name, staged_folder
 from .progress import Progress
 from .report import Report
 from .splits import Splitter
@@ -56,13 +56,18 @@ def run_conversion(
     options: WriteOptions | None = None,
     progress: bool | None = None,
     jobs: int = 1,
+    overwrite: bool = False,
 ) -> Report:
+    """Convert ``project`` into the folder ``out`` (see labelport.output for
+    what is refused; ``overwrite`` keeps the files of an earlier ``out`` that
+    labelport did not write, where refusing is the default)."""
     fmt = get_format(format_id)
     check_kinds(fmt, project)
     role = role.upper()
     if role not in (REVIEWER, LABELER):
         raise UsageError(f"--role must be REVIEWER or LABELER, not {role!r}")
     splitter = Splitter(split, seed)
+    archive = file_name(zip_name if zip_name.endswith(".zip") else zip_name + ".zip", "--zip") if zip_name else None
     options = options or WriteOptions()
     report = Report(
         project.source,
@@ -71,7 +76,7 @@ def run_conversion(
         # (jobs is left out: the same conversion gives the same report whatever it is)
     )
     out = Path(out)
-    with Progress(f"{fmt.id}", enabled=progress) as bar, staged_folder(out) as stage:
+    with Progress(f"{fmt.id}", enabled=progress) as bar, staged_folder(out, inputs=[project.source], overwrite=overwrite) as stage:
         ctx = Context(project, report, splitter, options, bar)
         tree = None  # the export-all tree, checked before it is zipped
         if zip_name:
@@ -84,8 +89,8 @@ def run_conversion(
             from .validate import validate
 
             report.findings.extend(validate(tree or stage, fmt.target))
-        if tree is not None:
-            zip_tree(tree, stage / safe_name(zip_name if zip_name.endswith(".zip") else zip_name + ".zip"))
+        if tree is not None and archive:
+            zip_tree(tree, stage / archive)
         report.hash_files(stage)
         report.write(stage)
     if report.rejected or (strict and report.lossy):
@@ -119,8 +124,22 @@ def write_labeler_versions(project: Project, fmt: Format, out: Path, ctx: Contex
     if not project.labelers:
         raise UsageError("--role LABELER: the project holds no labeler's version", file=project.source)
     ctx.report.versions_written = True
+    for folder, labeler in labeler_folders(project).items():
+        fmt.write(labeler_view(project, labeler), out / folder, ctx)
+
+
+def labeler_folders(project: Project) -> dict[str, Labeler]:
+    """``DOCUMENT-<labeler>`` of each labeler: one folder name whatever the
+    e-mail holds, and one folder for each labeler."""
+    folders: dict[str, Labeler] = {}
     for labeler in project.labelers:
-        fmt.write(labeler_view(project, labeler), out / f"DOCUMENT-{labeler.folder}", ctx)
+        folder = safe_name(f"DOCUMENT-{labeler.folder}")
+        first = folders.setdefault(folder, labeler)
+        if first is not labeler:
+            raise UsageError(
+                f"labelers {first.email!r} and {labeler.email!r} would both be written to {folder}/", file=project.source
+            )
+    return folders
 
 
 def write_export_all(project: Project, fmt: Format, out: Path, ctx: Context, role: str) -> Path:
@@ -131,9 +150,9 @@ def write_export_all(project: Project, fmt: Format, out: Path, ctx: Context, rol
     ctx.report.versions_written = True
     if role == REVIEWER:
         fmt.write(project, top / "REVIEW", ctx)
-    for labeler in project.labelers:
-        fmt.write(labeler_view(project, labeler), top / f"DOCUMENT-{labeler.folder}", ctx)
-    root = f"ROOT-{project.owner.folder}" if project.owner else "ROOT"
+    for folder, labeler in labeler_folders(project).items():
+        fmt.write(labeler_view(project, labeler), top / folder, ctx)
+    root = safe_name(f"ROOT-{project.owner.folder}") if project.owner else "ROOT"
     fmt.write(root_view(project), top / root, ctx)
     data = {"project": {"id": project.id, "title": project.name, "tags": project.tags}}
     (top / "project-data.json").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))

@@ -8,7 +8,6 @@ stderr (``--strict`` makes them an error).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .output import REPORT_NAME, files_under
+from .output import REPORT_NAME, file_digest, files_under
 
 MAX_EXAMPLES = 5
 
@@ -54,6 +53,8 @@ class Report:
         self.findings: list[Finding] = []
         self.notes: dict[str, Any] = {}
         self.files: dict[str, dict[str, Any]] = {}
+        #: file name -> document name, for names shortened to fit the file system
+        self.renamed: dict[str, str] = {}
         #: set while labelers' versions are being written (--role LABELER, --zip)
         self.versions_written = False
 
@@ -100,6 +101,7 @@ class Report:
         self.findings.extend(other.findings)
         self.notes.update(other.notes)
         self.files.update(other.files)
+        self.renamed.update(other.renamed)
 
     # -- results --------------------------------------------------------------
     @property
@@ -138,6 +140,7 @@ class Report:
             ],
             "ready_for_training": not self.findings,
             **self.notes,
+            **({"renamed": dict(sorted(self.renamed.items()))} if self.renamed else {}),
             "files": self.files,
         }
 
@@ -169,9 +172,5 @@ def _path_parts(rel: str) -> list[str]:
 
 
 def _file_hash(path: str) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-        size = fh.tell()
-    return {"bytes": size, "sha256": digest.hexdigest()}
+    size, sha256 = file_digest(path)
+    return {"bytes": size, "sha256": sha256}

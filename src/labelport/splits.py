@@ -12,6 +12,7 @@ from hashlib import sha256
 from bisect import bisect_right
 
 from .errors import UsageError
+from .output import plain_name
 
 TRAIN = "train"
 
@@ -28,6 +29,7 @@ def parse_split(text: str) -> dict[str, float]:
             share = -1.0
         if not sep or not name or not 0 <= share <= 1:
             raise UsageError(f"--split: {part.strip()!r} is not NAME=FRACTION (e.g. train=0.8,test=0.2)")
+        plain_name(name, "--split")
         if name in shares:
             raise UsageError(f"--split: {name!r} is given twice")
         shares[name] = share
@@ -39,6 +41,8 @@ class Splitter:
 
     def __init__(self, shares: dict[str, float] | None = None, seed: int = 0):
         shares = dict(shares or {})
+        for name in shares:  # a split is a folder and part of file names under OUT
+            plain_name(name, "--split")
         if shares and abs(sum(shares.values()) - 1.0) > 1e-6:
             raise UsageError(f"--split: the shares add up to {sum(shares.values()):g}, not 1")
         self.shares = shares

@@ -33,11 +33,12 @@ import sys
 import traceback
 from dataclasses import dataclass
 from itertools import count
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any, Callable, Iterable, Iterator
 
 from .errors import LabelportError, UsageError
+from .output import relative_path
 
 ENV = "LABELPORT_CONVERTERS"
 DEFAULT_EXTENSION = ".txt"
@@ -138,7 +139,7 @@ class Transformer:
                 "nor transform_project(documents) -> dict[str, bytes]"
             )
         extension = getattr(module, "EXTENSION", DEFAULT_EXTENSION)
-        if not isinstance(extension, str) or "/" in extension or "\\" in extension:
+        if not isinstance(extension, str) or not extension.isprintable() or "/" in extension or "\\" in extension:
             raise UsageError(f"transformer {name!r}: EXTENSION must be a file extension such as '.jsonl', not {extension!r}")
         if extension and not extension.startswith("."):
             extension = "." + extension
@@ -190,23 +191,13 @@ class Transformer:
                 content = bytes(content)
             else:
                 raise self.error(where, f"returned {type(content).__name__} for {key!r}, expected dict[str, bytes]")
-            path = safe_relative_path(key)
+            path = relative_path(key)
             if path is None:
                 raise self.error(where, f"path {key!r} is not a relative path inside the output folder")
             if path in files:
                 raise self.error(where, f"path {key!r} is given twice")
             files[path] = content
         return files
-
-
-def safe_relative_path(key: str) -> PurePosixPath | None:
-    """``key`` as a relative path that stays inside its folder, else None."""
-    if not key or "\x00" in key or PureWindowsPath(key).drive or PureWindowsPath(key).root:
-        return None
-    parts = [p for p in key.replace("\\", "/").split("/") if p not in ("", ".")]
-    if not parts or ".." in parts:
-        return None
-    return PurePosixPath(*parts)
 
 
 def _named(value: str, path: Path) -> str:

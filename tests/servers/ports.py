@@ -1,8 +1,9 @@
-"""Free loopback ports for the test servers."""
+"""Free loopback ports for the test servers, and stopping the servers the tests started."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 
 
@@ -20,3 +21,15 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
                 return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def stop_process(process: "subprocess.Popen[bytes]", timeout: float = 10) -> None:
+    """Terminate a server the test started; kill it if it does not stop."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)

@@ -14,7 +14,6 @@ import base64
 import csv
 import hashlib
 import io
-import re
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 import orjson
 
 from ..errors import DeliveryError, InputError
+from ..redaction import redact
 
 MiB = 1 << 20
 #: Files that name data locations by path relative to OUT; rendered at upload.
@@ -206,19 +206,6 @@ def _map_strings(value: Any, render: Any) -> Any:
 
 def md5_b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
-
-
-_SECRET = re.compile(
-    r"(AccountKey=|SharedAccessSignature=|sig=|X-Amz-Signature=|X-Amz-Credential=|Signature=|token=|password=|"
-    r"aws_secret_access_key=)[^;&\s'\"]*",
-    re.IGNORECASE,
-)
-_HF_TOKEN = re.compile(r"\b(hf_|api_org_)[A-Za-z0-9]{6,}")  # not HF_TOKEN, the variable's name
-
-
-def redact(text: str) -> str:
-    """An error message with anything that looks like a secret cut out."""
-    return _HF_TOKEN.sub(lambda m: m.group(1) + "***", _SECRET.sub(lambda m: m.group(1) + "***", text))
 
 
 def delivery_error(what: str, exc: BaseException | None = None) -> DeliveryError:

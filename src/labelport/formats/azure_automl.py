@@ -38,9 +38,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, Iterable
 
-from ..errors import UsageError
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Span
-from ..output import safe_name
 from ..parallel import Part, concatenate, merge_reports
 from ..report import Report
 from ._classify import UNLABELED, classification_kind, examples, label_question
@@ -83,7 +81,6 @@ FILES_PER_SPLIT = 2
 
 
 def write_project(project: Project, out: Path, ctx: Context) -> None:
-    _check_split_folders(ctx.splitter.names)
     if TOKEN_BASED in project.kinds and ctx.options.question is None:
         _NerWriter(project, out, ctx).write()
     else:
@@ -94,28 +91,17 @@ def _mltable(folder: Path, template: str, name: str) -> None:
     (folder / "MLTable").write_text(template.format(name=name), encoding="utf-8", newline="\n")
 
 
-def _check_split_folders(splits: Iterable[str]) -> None:
-    """Each split is a folder of its safe name: two splits of one safe name
-    would share a file."""
-    by_folder: dict[str, str] = {}
-    for split in splits:
-        folder = safe_name(split)
-        first = by_folder.setdefault(folder, split)
-        if first != split:
-            raise UsageError(f"--split: {first!r} and {split!r} would both be written to {folder}/; name them apart")
-
-
 def _split_folder(out: Path, split: str) -> tuple[Path, str]:
-    name = safe_name(split)
-    folder = out / name
+    """A split's folder, named as the split (a plain name: labelport.splits)."""
+    folder = out / split
     folder.mkdir(parents=True, exist_ok=True)
-    return folder, name
+    return folder, split
 
 
 def _validation_folder(splits: Iterable[str]) -> str | None:
     for split in splits:
         if split.lower() in VALIDATION_NAMES:
-            return safe_name(split) + "/"
+            return split + "/"
     return None
 
 
@@ -123,8 +109,7 @@ def _validation_folder(splits: Iterable[str]) -> str | None:
 
 def _ner_rel(split: str) -> str:
     """Where a split's NER file is, relative to OUT."""
-    name = safe_name(split)
-    return f"{name}/{name}.txt"
+    return f"{split}/{split}.txt"
 
 
 def _ner_notes(splits: list[str]) -> dict[str, Any]:

@@ -242,7 +242,7 @@ def write_per_document(fmt: Format, project: Project, out: Path, ctx: Context) -
     def open_writer(document: Document, split: str, name: str | None = None) -> DocumentWriter:
         folder = out / split if splitter.active else out
         folder.mkdir(parents=True, exist_ok=True)
-        namer = namers.setdefault(split, FileNamer())
+        namer = namers.setdefault(split, FileNamer(report.renamed))
         path = folder / namer.name(name or document.name, fmt.extension)
         fh = open(path, "w", encoding="utf-8", newline="") if not fmt.binary else open(path, "wb")
         report.split_count(split, "files")

@@ -11,16 +11,15 @@ the export holds labelers' versions only) and each labeler's is kept in
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Sequence, overload
 
 from .. import datasaur_json as dj
+from ..archives import Archive, is_zip_of_files
 from ..errors import InputError
 from ..model import Document, Labeler, Project
 from ..output import REPORT_NAME, files_under
-from ..ziputil import check_entry
 from . import ReadOptions, Source, detect, reader_module
 
 #: Files that are never data.
@@ -28,39 +27,34 @@ _SKIP = {REPORT_NAME, "project-data.json", ".DS_Store", "README.md"}
 
 
 class Tree:
-    """The files of a folder or a zip, by relative path, opened on demand."""
+    """The files of a folder or a zip, by relative path, opened on demand.
+
+    A zip is opened through :class:`~labelport.archives.Archive`, vetted
+    whole first; its paths are the entries' normal names (``/`` even when
+    the zip was made on Windows with ``\\``)."""
 
     def __init__(self, root: Path):
         self.root = root
-        self.is_zip = root.is_file()
-        if self.is_zip:
-            with zipfile.ZipFile(root) as archive:
-                names = []
-                for info in archive.infolist():
-                    check_entry(root, info.filename)  # shared with the Export API client: ..ziputil
-                    if not info.is_dir():
-                        names.append(info.filename)
+        self._archive: Archive | None = None
+        if root.is_file():
+            self._archive = Archive(root)
+            names = self._archive.names
         else:
             names = list(files_under(root))
         self.paths = sorted(n for n in names if n.rpartition("/")[2] not in _SKIP and not _hidden(n))
         self.all_paths = set(names)
-        self._archive: zipfile.ZipFile | None = None
 
     def source(self, path: str) -> Source:
         name = path.rpartition("/")[2]
-        if self.is_zip:
-            return Source(name, f"{self.root}:{path}", lambda: self._open_archive().open(path))
+        if self._archive is not None:
+            archive = self._archive
+            return Source(name, f"{self.root}:{path}", lambda: archive.open(path))
         full = self.root / path
         return Source(name, str(full), lambda: open(full, "rb"))
 
-    def _open_archive(self) -> zipfile.ZipFile:
-        if self._archive is None:
-            self._archive = zipfile.ZipFile(self.root)
-        return self._archive
-
     def read(self, path: str) -> bytes:
-        if self.is_zip:
-            return self._open_archive().read(path)
+        if self._archive is not None:
+            return self._archive.read(path)
         return (self.root / path).read_bytes()
 
 
@@ -94,11 +88,9 @@ class _Parts(Sequence[Project]):
 def load_path(path: Path, options: ReadOptions) -> Project:
     if not path.exists():
         raise InputError("no such file or folder", path)
-    if path.is_file() and not zipfile.is_zipfile(path):
+    if path.is_file() and not is_zip_of_files(path):
         source = Source(path.name, str(path), lambda: open(path, "rb"))
         return read_source(source, options)
-    if path.is_file() and path.suffix.lower() == ".xlsx":  # an .xlsx is a zip too
-        return read_source(Source(path.name, str(path), lambda: open(path, "rb")), options)
     tree = Tree(path)
     if not tree.paths:
         raise InputError("holds no files to read", path)
@@ -168,19 +160,20 @@ class _Layout:
 
 def _export_all(tree: Tree) -> _Layout | None:
     folders: dict[str, set[str]] = {}
-    top = None
+    tops: dict[str, None] = {}  # in order of first sight
     for path in tree.paths:
         parts = PurePosixPath(path).parts
         for depth in (0, 1):
             if len(parts) > depth + 1 and _is_version_folder(parts[depth]):
-                this_top = "/".join(parts[:depth]) + ("/" if depth else "")
-                if top is None:
-                    top = this_top
-                if this_top == top:
-                    folders.setdefault(parts[depth], set()).add("/".join(parts[depth + 1 :]))
+                tops.setdefault("/".join(parts[:depth]) + ("/" if depth else ""))
+                folders.setdefault(parts[depth], set()).add("/".join(parts[depth + 1 :]))
                 break
-    if top is None:
+    if not tops:
         return None
+    if len(tops) > 1:  # reading one would silently drop the others
+        named = ", ".join(repr(t.rstrip("/") or "(top level)") for t in tops)
+        raise InputError(f"holds more than one export-all project ({named}); convert each on its own", tree.root)
+    top = next(iter(tops))
     root = next((f for f in folders if f == "ROOT" or f.startswith("ROOT-")), None)
     final = "REVIEW" if "REVIEW" in folders else root or sorted(folders)[0]
     labelers = sorted(f for f in folders if f.startswith("DOCUMENT-"))

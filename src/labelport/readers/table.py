@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import IO, Any, Callable, Generator, Iterable, Iterator, Sequence
 
+from ..archives import Archive
 from ..errors import InputError, UsageError
 from ..model import ROW_BASED, AnswerSet, Document, Project, Question, Row
 from . import ReadOptions, Source
@@ -311,30 +312,60 @@ def _csv_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
                 yield start, cells
 
 
+#: Excel's own row limit; a sheet whose rows are numbered past it (openpyxl
+#: fills the gap with empty rows, one at a time) is refused there.
+_XLSX_MAX_ROWS = 1_048_576
+
+#: How openpyxl shows a sheet or workbook whose XML is broken.
+_XLSX_BROKEN = (SyntaxError, IndexError, KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError, OSError)
+
+
 def _xlsx_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook  # only XLSX input pays for openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     with source.open() as fh:
-        # openpyxl needs random access; a zip member seeks back by unpacking
-        # again from its start, so it is read into memory (it is small: XLSX
-        # is compressed) and only a plain file is used in place.
-        stream: IO[bytes] = fh if isinstance(fh, io.BufferedReader) else io.BytesIO(fh.read())
+        # openpyxl needs random access; a zip member is read into memory (it
+        # is small: XLSX is compressed, and the archive it came from was
+        # vetted) and only a plain file is used in place.
+        stream: IO[bytes] = fh if fh.seekable() else io.BytesIO(fh.read())
+        # The workbook is itself a zip: vetted before openpyxl opens these
+        # same bytes. zipfile never unpacks an entry past the size the
+        # vetted directory declares, so openpyxl's reads stay within limits.
+        Archive(stream, source.label).close()
+        stream.seek(0)
         try:
             workbook = load_workbook(stream, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+        except (*_XLSX_BROKEN, InvalidFileException) as exc:
             raise InputError(f"not an XLSX workbook ({exc})", source.label) from None
         try:
             sheet = workbook.worksheets[0]
-            sheet.reset_dimensions()  # a wrong stored size would cut rows short
+            sheet.reset_dimensions()  # the stored size is not trusted: it may cut rows short, or claim a billion
+            # openpyxl (3.1) keeps the table the sheet's parser indexes here;
+            # tests/test_hostile_archives.py fails if that changes
+            sheet._shared_strings = _SharedStrings(sheet._shared_strings)
             for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
+                if number > _XLSX_MAX_ROWS:
+                    raise InputError(f"the first sheet has rows past Excel's last, {_XLSX_MAX_ROWS:,}", source.label)
                 cells = [_cell_text(value) for value in values]
                 while cells and not cells[-1]:
                     cells.pop()  # formatting can make empty cells trail any row
                 if cells:
                     yield number, cells
+        except _XLSX_BROKEN as exc:
+            raise InputError(f"the first sheet cannot be read ({type(exc).__name__}: {exc})", source.label) from None
         finally:
             workbook.close()
+
+
+class _SharedStrings(list):
+    """The workbook's shared strings as openpyxl looks them up by a cell's
+    index, which Python would read from the end when negative."""
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        if isinstance(index, int) and index < 0:
+            raise IndexError(f"shared string index {index} is negative")
+        return super().__getitem__(index)
 
 
 def _cell_text(value: Any) -> str:

@@ -48,14 +48,29 @@ def add_serve_command(commands: Any) -> argparse.ArgumentParser:
     serve.add_argument("--base-url", metavar="URL",
                        help="the URL clients reach the service at, for fileUrl (default: the request's own)")
     serve.add_argument("--workers", type=int, default=4, metavar="N", help="exports run at once (default 4)")
+    safety = serve.add_argument_group("limits and safety")
+    safety.add_argument("--allow-webhook-host", action="append", default=[], metavar="HOST",
+                        help="let CUSTOM_WEBHOOK urls reach HOST (a name, an address or a network such as "
+                             "10.0.0.0/8) although it is not public; repeatable; also "
+                             "LABELPORT_ALLOW_WEBHOOK_HOSTS=host,host2. Other loopback, private, link-local and "
+                             "reserved addresses are refused")
+    safety.add_argument("--max-body", type=int, metavar="BYTES",
+                        help="largest request body (default 1048576; LABELPORT_SERVE_MAX_BODY)")
+    safety.add_argument("--max-exports", type=int, metavar="N",
+                        help="exports in one request (default 10; LABELPORT_SERVE_MAX_EXPORTS)")
+    safety.add_argument("--max-ids", type=int, metavar="N",
+                        help="ids in one query: projectIds of an export, jobIds of getJobs, fields of a request "
+                             "(default 100; LABELPORT_SERVE_MAX_IDS)")
     return serve
 
 
 def make_config(args: argparse.Namespace):
     """The service's configuration from the command line; UsageError when it cannot start."""
+    from ..egress import EgressPolicy
     from ..errors import UsageError
     from .auth import clients_from
     from .exporter import ServeConfig
+    from .inputs import ServeLimits
 
     clients = clients_from(args.client)
     if not clients:
@@ -75,12 +90,22 @@ def make_config(args: argparse.Namespace):
         file_expiry=args.file_expiry,
         base_url=args.base_url,
         workers=args.workers,
+        egress=EgressPolicy.from_options(args.allow_webhook_host),
+        limits=ServeLimits.from_options(args.max_body, args.max_exports, args.max_ids),
     )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
     from ..errors import missing_extra
 
+    from ..redaction import RedactingFormatter
+
+    # labelport's log (error ids with their tracebacks, resumed jobs) on stderr, beside uvicorn's; redacted
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     config = make_config(args)
     try:
         import uvicorn
@@ -92,7 +117,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"labelport: serving the Export API on http://{host}:{args.port}/graphql "
           f"(projects in {config.projects}; {len(config.clients)} client(s); "
-          f"jobs in {os.environ.get('LABELPORT_HOME') or '~/.labelport'})", flush=True)
+          f"jobs in {os.environ.get('LABELPORT_HOME') or '~/.labelport'})"
+          + (f"; webhooks may also reach {', '.join(config.egress.allowed)}" if config.egress.allowed else ""),
+          flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=True)
     return 0
 

@@ -11,7 +11,8 @@ Routes:
     The Export API: a JSON body ``{operationName, variables, query}`` with
     ``Authorization: Bearer <token>``. Always HTTP 200 with a JSON body; a
     missing, unknown or expired token gives the error "Unauthorized" with
-    ``extensions.type`` "AuthenticationError", as Datasaur's API does.
+    ``extensions.type`` "AuthenticationError", as Datasaur's API does. A body
+    larger than the limit (``--max-body``) is an error without being read.
 ``GET /files/<token>/<name>``
     FILE_STORAGE results (see :mod:`.files`): 404 until ready, 410 once
     expired, Range requests answered 206.
@@ -24,9 +25,11 @@ import binascii
 import contextlib
 import logging
 import mimetypes
+import uuid
 from typing import Any, AsyncIterator
 from urllib.parse import parse_qsl, unquote
 
+import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -36,7 +39,7 @@ from starlette.routing import Route
 from . import files as file_states
 from .auth import bearer
 from .exporter import Caller, ServeConfig, Service
-from .schema import UNAUTHORIZED, Context, error_body, execute, make_schema
+from .schema import Context, error_body, execute, make_schema, unauthorized
 
 log = logging.getLogger("labelport.serve")
 
@@ -46,25 +49,36 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 def create_app(config: ServeConfig) -> Starlette:
     service = Service(config)
     schema = make_schema()
+    limit = config.limits.max_body
 
     async def graphql(request: Request) -> Response:
         client = service.tokens.check(bearer(request.headers.get("authorization")))
         if client is None:
-            return JSONResponse(UNAUTHORIZED)
+            return JSONResponse(unauthorized())
+        raw = await _body(request, limit)
+        if raw is None:
+            return JSONResponse(error_body(f"the request body is larger than {limit} bytes (LABELPORT_SERVE_MAX_BODY)",
+                                           "UserInputError"))
         try:
-            body = await request.json()
-        except Exception:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
             return JSONResponse(error_body("the body must be JSON: {operationName, variables, query}", "UserInputError"))
         context = Context(service, Caller(client, str(request.base_url)))
         try:
             answer = await run_in_threadpool(execute, schema, body, context)
         except Exception:  # graphql-core itself failed: still a GraphQL error, never a 500
-            log.exception("GraphQL request failed")
-            answer = error_body("internal error", "InternalError")
+            error_id = uuid.uuid4().hex
+            log.exception("error %s: GraphQL request failed", error_id)
+            answer = {"errors": [{"message": "internal error",
+                                  "extensions": {"type": "InternalError", "errorId": error_id}}], "data": None}
         return JSONResponse(answer)
 
     async def token(request: Request) -> Response:
-        fields = await _fields(request)
+        raw = await _body(request, limit)
+        if raw is None:
+            return JSONResponse({"error": "invalid_request", "error_description": "the body is too large"},
+                                status_code=413, headers=_NO_STORE)
+        fields = _fields(raw, request.headers.get("content-type", ""))
         client_id, client_secret = fields.get("client_id"), fields.get("client_secret")
         basic = _basic(request.headers.get("authorization"))
         if basic is not None:
@@ -118,14 +132,25 @@ def create_app(config: ServeConfig) -> Starlette:
     return app
 
 
-async def _fields(request: Request) -> dict[str, Any]:
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None once it passes ``limit`` bytes (read no further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _fields(body: bytes, content_type: str) -> dict[str, Any]:
     """Form fields (urlencoded, parsed here: no python-multipart needed) or a JSON object."""
-    body = await request.body()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = content_type.split(";")[0].strip().lower()
     if content_type == "application/json":
         try:
-            import orjson
-
             data = orjson.loads(body)
         except ValueError:
             return {}

@@ -39,12 +39,17 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
+from ..archives import Archive
+from ..egress import EgressPolicy
 from ..errors import LabelportError, RejectedError, UsageError
-from ..jobs import FAILED, QUEUED, Job, JobStore, home
+from ..jobs import FAILED, Job, JobStore, home
 from ..output import REPORT_NAME
 from ..pipeline import zip_tree
+from ..private import make_private, private_folder
 from .auth import Client, TokenStore
 from .files import FileStorage
+from .inputs import (ExportInput, ExportTextProjectDocumentInput, ExportTextProjectInput, ServeLimits, check_file_name,
+                     check_ids)
 from .projects import NotFoundError, ProjectDirectory
 
 if TYPE_CHECKING:
@@ -55,8 +60,7 @@ log = logging.getLogger("labelport.serve")
 
 FILE_STORAGE, EMAIL, CUSTOM_WEBHOOK, EXTERNAL_OBJECT_STORAGE = (
     "FILE_STORAGE", "EMAIL", "CUSTOM_WEBHOOK", "EXTERNAL_OBJECT_STORAGE")
-METHODS = (FILE_STORAGE, EMAIL, CUSTOM_WEBHOOK, EXTERNAL_OBJECT_STORAGE)
-REVIEWER, LABELER = "REVIEWER", "LABELER"
+REVIEWER = "REVIEWER"  # the role when none is asked for
 ENV_EMAIL = "LABELPORT_SERVE_EMAIL"
 
 #: Legacy (lower-case, 2020-22 docs) format names and their current ids.
@@ -163,6 +167,8 @@ class ServeConfig:
     file_expiry: float = 6 * 3600
     base_url: str | None = None  # the URL clients reach the service at; default: the request's
     workers: int = 4
+    egress: EgressPolicy = field(default_factory=EgressPolicy)  # where webhooks may go besides public addresses
+    limits: ServeLimits = field(default_factory=ServeLimits)
 
 
 @dataclass
@@ -180,23 +186,19 @@ class Service:
         self.tokens = TokenStore(config.clients, config.token_ttl)
         self.storages = Storages(config.storages)
         self.store = JobStore()
-        self.files = FileStorage(home() / "serve" / "files", config.file_expiry, ready=self._file_ready)
+        self.files = FileStorage(home() / "serve", config.file_expiry, ready=self._file_ready)
         self.workers = Workers(self.store, execute, config.workers)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
-        """Start the workers and pick up the jobs of a service that stopped."""
-        from ..jobs import _alive, recover
+        """Start the workers and pick up the jobs of processes that died: a
+        stopped service's exports, and any labelport job killed mid-way."""
+        from ..jobs import recover
 
         self.workers.start()
         resumed = recover(self.store, self.workers.submit)
-        for job in self.store.list(limit=100_000):
-            creator = ((job.spec or {}).get("service") or {}).get("pid")
-            if job.status == QUEUED and creator and not _alive(creator):
-                self.workers.submit(job.id)
-                resumed.append(job.id)
         if resumed:
-            log.info("resumed %d export job(s) of a stopped service: %s", len(resumed), ", ".join(resumed))
+            log.info("resumed %d job(s) of a stopped process: %s", len(resumed), ", ".join(resumed))
 
     def stop(self) -> None:
         self.workers.stop()
@@ -218,14 +220,15 @@ class Service:
         return job if owner == caller.client.id else None
 
     # -- exports -----------------------------------------------------------------------
-    def export_project(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
-        project_ids = list(dict.fromkeys(str(p).strip() for p in data.get("projectIds") or []))
+    def export_project(self, caller: Caller, data: ExportTextProjectInput) -> dict[str, Any]:
+        check_ids("projectIds", data.projectIds, self.config.limits)
+        project_ids = list(dict.fromkeys(p.strip() for p in data.projectIds))
         if not project_ids or not all(project_ids):
             raise UsageError("projectIds: give at least one project id")
-        file_name = check_file_name(data.get("fileName"))
-        fmt = resolve_format(data.get("format"))
-        role = (data.get("role") or REVIEWER).upper()
-        transformer, _ = check_transformer(fmt, data.get("fileTransformerId"))
+        file_name = check_file_name(data.fileName)
+        fmt = resolve_format(data.format)
+        role = data.role or REVIEWER
+        transformer, _ = check_transformer(fmt, data.fileTransformerId)
         check_unsupported(data)
         projects = []
         tops: dict[str, str] = {}
@@ -243,11 +246,11 @@ class Service:
         return self._submit(caller, data, fmt, transformer, file_name, task, project_ids[0] if len(project_ids) == 1
                             else ",".join(project_ids), None)
 
-    def export_document(self, caller: Caller, data: dict[str, Any]) -> dict[str, Any]:
-        reference = str(data.get("documentId") or "")
-        file_name = check_file_name(data.get("fileName"))
-        fmt = resolve_format(data.get("format"))
-        transformer, loaded = check_transformer(fmt, data.get("fileTransformerId"))
+    def export_document(self, caller: Caller, data: ExportTextProjectDocumentInput) -> dict[str, Any]:
+        reference = data.documentId
+        file_name = check_file_name(data.fileName)
+        fmt = resolve_format(data.format)
+        transformer, loaded = check_transformer(fmt, data.fileTransformerId)
         check_unsupported(data)
         match = self.projects.find_document(reference)
         info = match.document
@@ -267,11 +270,9 @@ class Service:
         }
         return self._submit(caller, data, fmt, transformer, file_name, task, match.project_id, info.id)
 
-    def _submit(self, caller: Caller, data: dict[str, Any], fmt: "Format", transformer: str | None, file_name: str,
+    def _submit(self, caller: Caller, data: ExportInput, fmt: "Format", transformer: str | None, file_name: str,
                 task: dict[str, Any], project_id: str, document_id: str | None) -> dict[str, Any]:
-        method = str(data.get("method") or "").upper()
-        if method not in METHODS:
-            raise UsageError(f"method {method!r}: one of {', '.join(METHODS)}")
+        method = data.method
         job_id = uuid.uuid4().hex
         result_name = task["result"]
         answer: dict[str, Any] = {"exportId": job_id, "fileUrl": None, "fileUrlExpiredAt": None, "queued": True,
@@ -279,7 +280,6 @@ class Service:
         service: dict[str, Any] = {
             **task,
             "client": caller.client.id,
-            "pid": os.getpid(),
             "work": uuid.uuid4().hex,
             "format": fmt.id,
             "transformer": transformer,
@@ -291,12 +291,13 @@ class Service:
         }
         notice: dict[str, Any] | None = None
         if method == CUSTOM_WEBHOOK:
-            url, secret = data.get("url"), data.get("secret")
+            url, secret = data.url, data.secret
             if not url or not secret:
                 raise UsageError("CUSTOM_WEBHOOK needs url and secret")
-            if not str(url).lower().startswith(("http://", "https://")):
-                raise UsageError(f"url {url!r}: a CUSTOM_WEBHOOK url must be http:// or https://")
-            notice = {"method": CUSTOM_WEBHOOK, "url": url, "secret": secret}
+            self.config.egress.check_url(url)
+            # the policy rides with the job: whichever process runs it applies it
+            notice = {"method": CUSTOM_WEBHOOK, "url": url, "secret": secret,
+                      "allowed_hosts": list(self.config.egress.allowed)}
         elif method == EMAIL:
             address = caller.client.email or os.environ.get(ENV_EMAIL)
             if not address:
@@ -309,12 +310,11 @@ class Service:
             notice.update(user_id=caller.client.id, project_id=project_id, document_id=document_id)
             service["notice"] = notice
         if method == EXTERNAL_OBJECT_STORAGE:
-            parameter = data.get("externalObjectStorageParameter") or {}
-            storage_id = parameter.get("externalObjectStorageId")
-            if not storage_id:
+            parameter = data.externalObjectStorageParameter
+            storage_id = parameter.externalObjectStorageId if parameter else None
+            if not parameter or not storage_id:
                 raise UsageError("EXTERNAL_OBJECT_STORAGE needs externalObjectStorageParameter.externalObjectStorageId")
-            destination, key = object_location(self.storages.get(str(storage_id)), parameter.get("prefix") or "",
-                                               result_name)
+            destination, key = object_location(self.storages.get(storage_id), parameter.prefix or "", result_name)
             service["eos"] = {"id": str(storage_id), "destination": destination, "key": key}
             answer["key"] = key
             to = destination
@@ -334,15 +334,6 @@ class Service:
 
 
 # -- checks made while the caller waits ----------------------------------------------------
-
-def check_file_name(value: Any) -> str:
-    name = str(value or "").strip()
-    if name.lower().endswith(".zip"):
-        name = name[: -len(".zip")]
-    if not name or name in (".", "..") or any(c in name for c in "/\\\x00") or any(ord(c) < 32 for c in name):
-        raise UsageError(f"fileName {value!r}: give a file name without folders (the extension is added)")
-    return name
-
 
 def resolve_format(value: Any) -> "Format":
     from ..formats.registry import get_format
@@ -375,8 +366,8 @@ def check_transformer(fmt: "Format", value: Any) -> tuple[str | None, Any]:
     return name, transformers.load(name)
 
 
-def check_unsupported(data: dict[str, Any]) -> None:
-    if data.get("maskPIIEntities"):
+def check_unsupported(data: ExportInput) -> None:
+    if data.maskPIIEntities:
         raise UsageError("maskPIIEntities is not supported by labelport serve")
 
 
@@ -408,18 +399,23 @@ def execute(spec: dict[str, Any], progress: Callable[[int], None]) -> dict[str, 
 
 
 def run_service_export(task: dict[str, Any], progress: Callable[[int], None]) -> dict[str, Any]:
+    """Convert and deliver; a failure's message names no server folder (the
+    client reads it in the job's errors)."""
+    from .public import make_public
+
     work = home() / "serve" / "work" / task["work"]
     shutil.rmtree(work, ignore_errors=True)  # what an attempt that died left
     try:
         progress(2)
-        deliver = work / "deliver"
-        deliver.mkdir(parents=True)
+        deliver = private_folder(work / "deliver")
         if task["kind"] == "project":
             _convert_projects(task, work, deliver / task["result"])
         else:
             _convert_document(task, work, deliver / task["result"])
         progress(70)
         return _deliver(task, deliver, progress)
+    except LabelportError as exc:
+        raise make_public(exc, {Path(p["path"]).parent for p in task["projects"]}) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -449,15 +445,15 @@ def _convert_projects(task: dict[str, Any], work: Path, target: Path) -> None:
         return
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as merged:  # each project's folder, in order
         for path in zips:
-            with zipfile.ZipFile(path) as part:
-                for info in part.infolist():
-                    copy = zipfile.ZipInfo(info.filename, info.date_time)
+            with Archive(path) as part:
+                for name, info in part.entries:
+                    copy = zipfile.ZipInfo(name, info.date_time)
                     copy.external_attr = info.external_attr
-                    if info.is_dir():
+                    if name.endswith("/"):
                         merged.writestr(copy, b"")
                         continue
                     copy.compress_type = zipfile.ZIP_DEFLATED
-                    with part.open(info) as src, merged.open(copy, "w") as dst:
+                    with part.open(name) as src, merged.open(copy, "w") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
 
 
@@ -509,6 +505,7 @@ def _deliver(task: dict[str, Any], folder: Path, progress: Callable[[int], None]
         return result
     storage = task["storage"]
     delivered = push(folder, storage["folder"], options)
+    make_private(Path(storage["folder"]))  # the destination wrote with the umask's modes
     result.update(resultId=storage["token"], fileUrl=storage["url"], fileUrlExpiredAt=storage["expiresAt"])
     if task.get("notice"):
         from ..notices import send

@@ -1,10 +1,12 @@
 """FILE_STORAGE: the results ``labelport serve`` keeps and serves itself.
 
 An export delivered to file storage gets a folder
-``LABELPORT_HOME/serve/files/<token>/`` holding the result and a
-``.meta.json`` (its job, its name, when it expires). The token is random (32
-URL-safe characters), so the URL ``{base}/files/<token>/<name>`` is the
-capability, like a presigned URL: no bearer token is needed to download.
+``LABELPORT_HOME/serve/files/<token>/`` holding the result only; what the
+service knows of it (its job, its name, when it expires) is kept apart, in
+``LABELPORT_HOME/serve/meta/<token>.json``, where no result name can reach
+it. The token is random (32 URL-safe characters), so the URL
+``{base}/files/<token>/<name>`` is the capability, like a presigned URL: no
+bearer token is needed to download. Folders are 0700 and files 0600.
 
 ``GET`` (and ``HEAD``) of that URL answers 404 until the job is DELIVERED and
 the file is there (the Export API's "404 until it is uploaded"), then the
@@ -27,11 +29,12 @@ from typing import Callable
 
 import orjson
 
+from ..private import private_file, private_folder
+
 DEFAULT_FILE_EXPIRY = 6 * 3600
 #: How long the folder of an expired file is kept, so its URL answers 410.
 KEEP_EXPIRED = 24 * 3600
 SWEEP_EVERY = 60.0
-META = ".meta.json"
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
@@ -66,12 +69,14 @@ class StoredFile:
 
 
 class FileStorage:
+    """Results under ``root/files/<token>/``, their bookkeeping under ``root/meta/``."""
+
     def __init__(self, root: str | Path, expiry: float = DEFAULT_FILE_EXPIRY,
                  ready: Callable[[str], bool] = lambda job_id: True):
-        self.root = Path(root)
+        self.files = private_folder(Path(root) / "files")
+        self.meta = private_folder(Path(root) / "meta")
         self.expiry = expiry
         self.ready = ready  # whether the job that writes a file has DELIVERED
-        self.root.mkdir(parents=True, exist_ok=True)
         self._last_sweep = 0.0
         self._lock = threading.Lock()
 
@@ -79,21 +84,20 @@ class FileStorage:
         """Reserve a URL for the result ``name`` that job ``job_id`` will write."""
         self.sweep()
         token = secrets.token_urlsafe(24)
-        folder = self.root / token
-        folder.mkdir(parents=True)
-        stored = StoredFile(token, name, job_id, time.time() + self.expiry, folder)
+        stored = StoredFile(token, name, job_id, time.time() + self.expiry, self.files / token)
         meta = {"job": job_id, "name": name, "expires": stored.expires, "expiresAt": stored.expires_at}
-        (folder / META).write_bytes(orjson.dumps(meta))
+        private_file(self.meta / f"{token}.json", orjson.dumps(meta), exclusive=True)
+        private_folder(stored.folder)
         return stored
 
     def get(self, token: str) -> StoredFile | None:
         if not _TOKEN.match(token):
             return None
         try:
-            meta = orjson.loads((self.root / token / META).read_bytes())
+            meta = orjson.loads((self.meta / f"{token}.json").read_bytes())
         except (OSError, orjson.JSONDecodeError):
             return None
-        return StoredFile(token, meta["name"], meta["job"], float(meta["expires"]), self.root / token)
+        return StoredFile(token, meta["name"], meta["job"], float(meta["expires"]), self.files / token)
 
     def lookup(self, token: str, name: str) -> tuple[str, StoredFile | None]:
         """(MISSING | PENDING | EXPIRED | READY, the file)."""
@@ -115,16 +119,10 @@ class FileStorage:
             if not force and now - self._last_sweep < SWEEP_EVERY:
                 return
             self._last_sweep = now
-        for folder in self.root.iterdir():
-            stored = self.get(folder.name)
+        for meta in self.meta.glob("*.json"):
+            stored = self.get(meta.stem)
             if stored is None or now < stored.expires:
                 continue
+            shutil.rmtree(stored.folder, ignore_errors=True)  # the file; its URL answers 410 from the meta
             if now >= stored.expires + KEEP_EXPIRED:
-                shutil.rmtree(folder, ignore_errors=True)
-            else:
-                for child in folder.iterdir():
-                    if child.name != META:
-                        if child.is_dir():
-                            shutil.rmtree(child, ignore_errors=True)
-                        else:
-                            child.unlink(missing_ok=True)
+                meta.unlink(missing_ok=True)

@@ -2,25 +2,35 @@
 resolvers.
 
 The schema is built from the SDL shipped beside this module with
-graphql-core's ``build_schema``; resolvers are attached to the Query fields.
-Every failure is a GraphQL error with a message: a :class:`LabelportError`
-gives its own message (``extensions.type`` NotFoundError for an unknown id,
-else UserInputError); anything else is a bug, logged with its traceback and
-answered "internal error".
+graphql-core's ``build_schema``; resolvers are attached to the Query fields
+and decode their input into the declared types of :mod:`.inputs`.
+
+A request is parsed (at most MAX_QUERY_TOKENS tokens), validated against the
+schema and the service's limits (exports per request, fields per request),
+then executed. Every failure is a GraphQL error with a message and
+``extensions`` ``{type, errorId}``: a :class:`LabelportError` gives its own
+message with the server's folders taken out (``type`` NotFoundError for an
+unknown id, else UserInputError); anything else is a bug, answered
+"internal error" and logged with its traceback under the same errorId. No
+traceback and no server path reaches a client.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
+import uuid
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Callable
 
-from graphql import GraphQLError, GraphQLSchema, build_schema, graphql_sync
+from graphql import FieldNode, GraphQLError, GraphQLSchema, build_schema, execute_sync, parse, validate, visit
+from graphql.language import Visitor
 
 from ..errors import LabelportError
+from ..redaction import redact
+from .inputs import MAX_QUERY_TOKENS, ExportTextProjectDocumentInput, ExportTextProjectInput, check_ids, decode
 from .projects import NotFoundError
+from .public import public_text
 
 if TYPE_CHECKING:
     from .exporter import Caller, Service
@@ -51,30 +61,26 @@ def guarded(resolver: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except LabelportError as exc:
             kind = "NotFoundError" if isinstance(exc, NotFoundError) else "UserInputError"
-            raise GraphQLError(_shorten(str(exc), info.context), extensions={"type": kind}) from None
+            message = public_text(str(exc), [info.context.service.projects.root])
+            raise GraphQLError(message, extensions={"type": kind}) from None
         except Exception:
-            log.exception("%s failed", info.field_name)
-            raise GraphQLError("internal error", extensions={"type": "InternalError"}) from None
+            error_id = uuid.uuid4().hex
+            log.exception("error %s: %s failed", error_id, info.field_name)
+            raise GraphQLError("internal error", extensions={"type": "InternalError", "errorId": error_id}) from None
 
     return wrapper
-
-
-def _shorten(message: str, context: Context) -> str:
-    """Paths inside the projects folder, relative to it."""
-    root = str(context.service.projects.root) + os.sep
-    return message.replace(root, "")
 
 
 # -- resolvers -------------------------------------------------------------------------------
 
 @guarded
 def export_text_project(context: Context, input: dict[str, Any]) -> dict[str, Any]:
-    return context.service.export_project(context.caller, input)
+    return context.service.export_project(context.caller, decode(input, ExportTextProjectInput))
 
 
 @guarded
 def export_text_project_document(context: Context, input: dict[str, Any]) -> dict[str, Any]:
-    return context.service.export_document(context.caller, input)
+    return context.service.export_document(context.caller, decode(input, ExportTextProjectDocumentInput))
 
 
 @guarded
@@ -93,6 +99,7 @@ def get_job(context: Context, jobId: str) -> dict[str, Any] | None:
 
 @guarded
 def get_jobs(context: Context, jobIds: list[str]) -> list[dict[str, Any] | None]:
+    check_ids("jobIds", jobIds, context.service.config.limits)
     found = [context.service.job(context.caller, job_id) for job_id in jobIds]
     return [job.to_api() if job is not None else None for job in found]
 
@@ -114,6 +121,26 @@ def make_schema() -> GraphQLSchema:
     return schema
 
 
+EXPORT_FIELDS = ("exportTextProject", "exportTextProjectDocument")
+
+
+class _CountFields(Visitor):
+    """Counts the Query fields (each names an id) and the exports selected
+    anywhere in a document, fragments included: an upper bound of what the
+    chosen operation runs. No other type has fields of these names."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.root = 0
+        self.exports = 0
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        if node.name.value in RESOLVERS:
+            self.root += 1
+        if node.name.value in EXPORT_FIELDS:
+            self.exports += 1
+
+
 def execute(schema: GraphQLSchema, body: Any, context: Context) -> dict[str, Any]:
     """One GraphQL-over-HTTP request body -> the response body."""
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
@@ -122,17 +149,55 @@ def execute(schema: GraphQLSchema, body: Any, context: Context) -> dict[str, Any
     if not isinstance(variables, dict):
         return error_body("variables must be a JSON object", "UserInputError")
     operation = body.get("operationName") or None
-    result = graphql_sync(schema, body["query"], variable_values=variables, operation_name=operation,
+    if operation is not None and not isinstance(operation, str):
+        return error_body("operationName must be a string", "UserInputError")
+    limits = context.service.config.limits
+    try:
+        document = parse(body["query"], max_tokens=MAX_QUERY_TOKENS)
+    except GraphQLError as error:
+        return _answer([error], None)
+    errors = validate(schema, document)
+    if errors:
+        return _answer(errors, None)
+    counted = _CountFields()
+    visit(document, counted)
+    if counted.exports > limits.max_exports:
+        return error_body(f"at most {limits.max_exports} exports in one request (LABELPORT_SERVE_MAX_EXPORTS); "
+                          f"got {counted.exports}", "UserInputError")
+    if counted.root > limits.max_ids:
+        return error_body(f"at most {limits.max_ids} fields in one request (LABELPORT_SERVE_MAX_IDS); "
+                          f"got {counted.root}", "UserInputError")
+    result = execute_sync(schema, document, variable_values=variables, operation_name=operation,
                           context_value=context)
+    return _answer(result.errors or [], result.data)
+
+
+def _answer(errors: list[GraphQLError], data: Any) -> dict[str, Any]:
+    """The response body; each error gets its errorId (and a type), and is
+    logged under it."""
     answer: dict[str, Any] = {}
-    if result.errors:
-        answer["errors"] = [error.formatted for error in result.errors]
-    answer["data"] = result.data
+    if errors:
+        answer["errors"] = []
+        for error in errors:
+            formatted = error.formatted
+            formatted["message"] = redact(formatted["message"])  # graphql-core quotes the client's values
+            extensions = formatted.setdefault("extensions", {})
+            extensions.setdefault("type", "UserInputError")
+            extensions.setdefault("errorId", uuid.uuid4().hex)
+            if extensions["type"] != "InternalError":
+                log.info("error %s: %s", extensions["errorId"], formatted["message"])
+            answer["errors"].append(formatted)
+    answer["data"] = data
     return answer
 
 
 def error_body(message: str, kind: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"type": kind}}], "data": None}
+    """A body of one error (HTTP 200, data null), with its errorId."""
+    error_id = uuid.uuid4().hex
+    log.info("error %s: %s", error_id, message)
+    return {"errors": [{"message": message, "extensions": {"type": kind, "errorId": error_id}}], "data": None}
 
 
-UNAUTHORIZED = error_body("Unauthorized", "AuthenticationError")
+def unauthorized() -> dict[str, Any]:
+    """What Datasaur's API answers a missing, unknown or expired token."""
+    return error_body("Unauthorized", "AuthenticationError")

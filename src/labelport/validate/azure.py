@@ -31,7 +31,6 @@ import fnmatch
 import io
 import posixpath
 import re
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
+from ..archives import Archive
 from ..output import REPORT_NAME
 from ..report import Finding
 
@@ -79,11 +79,10 @@ class _Tree:
             rel = path.relative_to(root).as_posix()
             if not path.is_file() or path.name == REPORT_NAME or any(p.startswith(".") for p in rel.split("/")):
                 continue
-            if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
-                archive = stack.enter_context(zipfile.ZipFile(path))
-                for info in archive.infolist():
-                    name = info.filename
-                    if info.is_dir() or any(p.startswith(".") or p == ".." for p in name.split("/")):
+            if path.suffix.lower() == ".zip":
+                archive = stack.enter_context(Archive(path))
+                for name in archive.names:
+                    if any(p.startswith(".") for p in name.split("/")):
                         continue
                     if posixpath.basename(name) == REPORT_NAME:
                         continue

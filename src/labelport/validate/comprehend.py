@@ -32,7 +32,6 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
-import zipfile
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -45,6 +44,7 @@ from typing import Any
 
 import orjson
 
+from ..archives import safe_extract
 from ..output import REPORT_NAME
 from ..report import Finding
 
@@ -163,15 +163,12 @@ def _export_root(path: Path, folder: Path) -> bool:
 
 def _check_zip(archive: Path, folder: Path, out: Findings) -> bool:
     """A zip (the export-all layout) is checked as the folder it unpacks to."""
-    try:
-        with tempfile.TemporaryDirectory(prefix="labelport-validate-") as tmp, zipfile.ZipFile(archive) as zf:
-            zf.extractall(tmp)
-            inner = Findings(Path(tmp), prefix=out.rel(archive) + "/")
-            found = _check_folder(Path(tmp), inner)
-            out.items.extend(inner.done())
-            return found
-    except zipfile.BadZipFile:
-        return False
+    with tempfile.TemporaryDirectory(prefix="labelport-validate-") as tmp:
+        safe_extract(archive, tmp)
+        inner = Findings(Path(tmp), prefix=out.rel(archive) + "/")
+        found = _check_folder(Path(tmp), inner)
+        out.items.extend(inner.done())
+        return found
 
 
 def _check_folder(folder: Path, out: Findings) -> bool:

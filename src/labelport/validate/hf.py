@@ -31,11 +31,11 @@ import json
 import re
 from array import array
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
+from ..archives import safe_extract
 from ..errors import missing_extra
 from ..report import Finding
 
@@ -715,8 +715,7 @@ def check(folder: Path) -> list[Finding]:
     archives = sorted(folder.glob("*.zip"))
     for archive in archives:
         with tempfile.TemporaryDirectory(prefix="labelport-hf-") as tmp:
-            with zipfile.ZipFile(archive) as zf:
-                zf.extractall(tmp)
+            safe_extract(archive, tmp)
             inner = _roots(Path(tmp), 4)
             for root in inner:
                 rel = f"{archive.name}/{root.relative_to(tmp).as_posix()}/".replace("/./", "/")
