@@ -146,17 +146,18 @@ CASES = [
         MINIMAL_ADVANCED.replace('"content":"John lives"', '"content":null').encode(),
         (),
         None,
-        ["text content"],
+        ["$.sentences[0].content", "expected a string, got null"],
     ),
     (
-        "json-advanced-errors-in-label-order",  # a bad span before a label of no text type: the span is named
+        # a bad span before a label of no text type: the file's shape is checked first, so the label is named
+        "json-advanced-shape-before-placement",
         "doc.txt.json",
         MINIMAL_ADVANCED.replace('"startCellLine":0', '"startCellLine":9')
         .replace('"endCharIndex":3}]', '"endCharIndex":3},{"id":"b1","type":"BOX"}]')
         .encode(),
         (),
         None,
-        ["line 9 does not exist"],
+        ["$.labels[1].type", "'BOX'"],
     ),
     ("missing-input", "missing.conll", None, (), None, []),
 ]

@@ -120,9 +120,9 @@ def test_span_entries_spilled_to_disk_give_the_same_file(tmp_path, monkeypatch):
     assert len(labels) == len(source["spanLabels"]) + len(source["arrowLabels"]) > 2
 
 
-def test_token_indices_given_as_booleans_are_read_as_numbers(tmp_path):
-    """JSON's true/false are not token indices; read as Python reads them (1, 0),
-    they are written back as numbers."""
+def test_token_indices_given_as_booleans_are_refused(tmp_path):
+    """JSON's true/false are not token indices (Python would read them as 1
+    and 0): the file is refused, naming the field (issue 11)."""
     data = {
         "sentences": [{"id": 0, "content": "John Smith", "tokens": ["John", "Smith"], "metadata": []}],
         "labels": [{"id": "s1", "type": "SPAN", "layer": 0, "labelName": "PER", "startCellLine": 0,
@@ -131,10 +131,8 @@ def test_token_indices_given_as_booleans_are_read_as_numbers(tmp_path):
     }
     source = tmp_path / "doc.txt.json"
     source.write_text(json.dumps(data), encoding="utf-8")
-    labelport.convert(labelport.load(source), "JSON_ADVANCED", tmp_path / "out")
-    (label,) = read_json(tmp_path / "out" / "doc.txt.json")["labels"]
-    assert [label[k] for k in ("startTokenIndex", "endTokenIndex")] == [0, 1]
-    assert all(type(label[k]) is int for k in ("startTokenIndex", "endTokenIndex"))
+    with pytest.raises(InputError, match=r"\$\.labels\[0\]\.startTokenIndex: expected an integer.*got false"):
+        labelport.load(source)
 
 
 def test_flat_format_reports_what_it_could_not_carry(tmp_path):

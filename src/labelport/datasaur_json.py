@@ -10,79 +10,79 @@ writing gives back the same JSON.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
-
-import orjson
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from .errors import InputError
 from .model import AnswerSet, Arrow, Label, Labeler, LabelSet, Line, Question, Span
 
-SPAN_KEYS = (
-    "id", "type", "layer", "labelSetItemId", "labelName",
-    "startCellLine", "startTokenIndex", "startCharIndex",
-    "endCellLine", "endTokenIndex", "endCharIndex",
-    "labeledBy", "labeledByUserId", "status",
-)  # fmt: skip
-ARROW_KEYS = (
-    "id", "type", "layer", "labelSetItemId", "labelName", "originId", "targetId",
-    "labeledBy", "labeledByUserId", "status",
-)  # fmt: skip
-ANSWER_KEYS = ("answers", "labeledBy", "labeledByUserId", "status")
-# (as sets, for _extra)
-_SPAN_KEYS, _ARROW_KEYS, _ROW_ANSWER_KEYS = map(frozenset, (SPAN_KEYS, ARROW_KEYS, ANSWER_KEYS + ("rowIndex",)))
+if TYPE_CHECKING:  # the declared shapes; imported where a JSON file is read (msgspec)
+    from .datasaur_types import AnswerEntry, ArrowEntry, LabelerInfo, LabelSetEntry, QuestionEntry, SpanEntry, _Line
+
+#: id(entry) -> the entry's keys labelport does not model (datasaur_types.Decoded.entry_extras)
+Extras = dict[int, dict[str, Any]]
 
 
-def parse(source_label: str, data: bytes) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", source_label, exc.lineno) from None
-
-
-def _extra(entry: dict[str, Any], known: frozenset[str]) -> dict[str, Any] | None:
-    """The entry's keys labelport does not model, in the entry's order
-    (usually none: one C-level subset test tells)."""
-    if known.issuperset(entry):
-        return None
-    return {k: v for k, v in entry.items() if k not in known}
+def located(path: str, entries: Sequence[Any]) -> Callable[[Any], str]:
+    """The JSON path of an entry of ``entries`` (found at ``path``), for an
+    error message: looked up only when there is an error to name."""
+    return lambda entry: f"{path}[{next(n for n, e in enumerate(entries) if e is entry)}]"
 
 
 # -- lines ---------------------------------------------------------------------
 
-def token_starts(content: str, tokens: list[str], where: str, line: int) -> list[int]:
-    """Where each token starts in its line's content (tokens appear in order)."""
+def token_starts(content: str, tokens: list[str]) -> list[int]:
+    """Where each token starts in its line's content (tokens appear in order),
+    up to the first that does not appear."""
     starts: list[int] = []
     position = 0
-    for i, token in enumerate(tokens):
+    for token in tokens:
         found = content.find(token, position)
         if found < 0:
-            raise InputError(f"line {line}: token {i} {token!r} is not in the line's content", where)
+            break
         starts.append(found)
         position = found + len(token)
     return starts
 
 
-def lines_from(cells: Iterable[dict[str, Any]], where: str) -> list[Line]:
+def lines_from(cells: Sequence[_Line], where: str, path: str) -> list[Line]:
     """The Lines of a document's cells (DATASAUR_SCHEMA) or sentences
-    (JSON_ADVANCED): the hot loop of reading them."""
+    (JSON_ADVANCED), found at ``path``: the hot loop of reading them. Their
+    types were checked as they were decoded (labelport.datasaur_types)."""
+    from .datasaur_types import check_free_value, too_large_int  # (a JSON file is being read: msgspec is loaded)
+
     lines = []
     append = lines.append
     for cell in cells:
-        try:
-            index = cell.get("line")
-            if type(index) is not int:
-                index = int(cell["line"] if "line" in cell else cell.get("id"))
-            content = cell["content"]
-            tokens = cell.get("tokens") or content.split()
-            if type(tokens) is not list:
-                tokens = list(tokens)
-            # Tokens joined by single spaces (the usual case) need no search:
-            # their offsets are worked out if and when asked for.
-            starts = None if content == " ".join(tokens) else token_starts(content, tokens, where, index)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise InputError("a line without line number, text content or tokens as text", where) from None
-        append(Line(index, content, tokens, starts, [], cell.get("metadata")))
+        content = cell.content
+        tokens = cell.tokens or content.split()
+        # Tokens joined by single spaces (the usual case) need no search:
+        # their offsets are worked out if and when asked for.
+        starts = None
+        if content != " ".join(tokens):
+            starts = token_starts(content, tokens)
+            if len(starts) < len(tokens):
+                missing = len(starts)
+                raise InputError(
+                    f"{located(path, cells)(cell)}.tokens[{missing}]: {tokens[missing]!r} is not in the line's "
+                    "content (tokens appear in it in order)", where
+                )
+        metadata = cell.metadata
+        if metadata and too_large_int(metadata):  # kept as given: it must be writable
+            check_free_value(metadata, where, f"{located(path, cells)(cell)}.metadata")
+        append(Line(cell.line, content, tokens, starts, [], metadata))
     return lines
+
+
+def lines_by_index(lines: list[Line], cells: Sequence[_Line], where: str, path: str) -> dict[int, Line]:
+    """The lines by their number, which spans refer to: one line a number."""
+    by_index = {line.index: line for line in lines}
+    if len(by_index) < len(lines):
+        seen: set[int] = set()
+        for cell in cells:
+            if cell.line in seen:
+                raise InputError(f"{located(path, cells)(cell)}: line number {cell.line} is used twice", where)
+            seen.add(cell.line)
+    return by_index
 
 
 def line_to(line: Line) -> dict[str, Any]:
@@ -91,16 +91,16 @@ def line_to(line: Line) -> dict[str, Any]:
 
 # -- spans and arrows ------------------------------------------------------------
 
-def label_sets_from(entries: list[dict[str, Any]] | None) -> list[LabelSet]:
+def label_sets_from(entries: list[LabelSetEntry] | None) -> list[LabelSet]:
     label_sets = []
-    for n, entry in enumerate(entries or []):
+    for n, entry in enumerate(entries or ()):
         labels = [
-            Label(str(item.get("id")), str(item.get("labelName", item.get("name", item.get("id")))),
-                  item.get("parentId"), item.get("color"))
-            for item in entry.get("labelItems") or []
+            Label(str(item.id), item.labelName if item.labelName is not None else item.name or str(item.id),
+                  item.parentId, item.color)
+            for item in entry.labelItems or ()
         ]
-        label_sets.append(LabelSet(int(entry.get("index", n)), str(entry.get("name") or f"Label set {n + 1}"),
-                                   labels, entry.get("id")))
+        label_sets.append(LabelSet(n if entry.index is None else entry.index, entry.name or f"Label set {n + 1}",
+                                   labels, entry.id))
     return label_sets
 
 
@@ -134,14 +134,19 @@ class LabelNames:
         self._ids = {(ls.index, label.name): label.id for ls in label_sets for label in ls.labels}
         self._added: dict[int, dict[str, str]] = {}  # layer -> item id -> name, beyond the given sets
 
-    def name(self, layer: int, item_id: Any) -> str:
-        """The name of a label given by its item id alone."""
-        name = self._names.get((layer, str(item_id)))
-        if name is None:
-            if self.label_sets_given:
-                raise KeyError(f"labelSetItemId {item_id!r} is not in label set {layer}")
-            return str(item_id)
-        return name
+    def label(self, layer: int, item_id: str | int | None, given_name: str | None) -> str:
+        """A span's or arrow's label, read: its labelName, else its item's
+        name; an item id the given label sets do not list is a KeyError."""
+        if item_id is not None and self.label_sets_given:
+            name = self._names.get((layer, item_id if type(item_id) is str else str(item_id)))
+            if name is None:
+                raise KeyError(f"{item_id!r} is not an item of label set {layer}")
+            return name if given_name is None else given_name
+        if given_name is not None:
+            return given_name
+        if item_id is None:
+            raise KeyError("a label needs a labelName or a labelSetItemId")
+        return str(item_id)
 
     def item_id(self, layer: int, name: str, given_id: str | None = None) -> str:
         """The id a label is written with; a label the sets lack is added."""
@@ -164,118 +169,109 @@ class LabelNames:
         return [sets[index] for index in sorted(sets)]
 
 
-def place_spans(entries: Iterable[dict[str, Any]], lines: dict[int, Line], names: LabelNames, where: str) -> None:
+def place_spans(
+    entries: Iterable[SpanEntry], lines: dict[int, Line], names: LabelNames, where: str,
+    path: Callable[[Any], str], extras: Extras,
+) -> None:  # fmt: skip
     """Read span entries into the spans of the lines they start on, each
-    checked against its lines' tokens.
+    checked against its lines' tokens; ``path(entry)`` names an entry in an
+    error.
 
-    The hot loop of reading Datasaur JSON. The usual entry (every position
-    given, as integers, inside its tokens of one line) is placed here at
-    once; any other goes through :func:`_checked_span`, which reads what can
-    be read and names what is wrong.
+    The hot loop of reading Datasaur JSON. The usual entry (both character
+    indices given, inside its tokens of one line) is placed here at once;
+    any other goes through :func:`_checked_span`, which reads what can be
+    read and names what is wrong. The indices are integers >= 0: their
+    types were checked as they were decoded (labelport.datasaur_types).
     """
     for entry in entries:
         span = None
-        try:
-            line = entry["startCellLine"]
-            start_token, end_token = entry["startTokenIndex"], entry["endTokenIndex"]
-            start_char, end_char = entry["startCharIndex"], entry["endCharIndex"]
-            layer = entry["layer"]
-            if (
-                entry["endCellLine"] == line
-                and type(start_char) is int
-                and type(end_char) is int
-                and type(layer) is int
-                and type(start_token) is int
-                and type(end_token) is int
-                and 0 <= start_token <= end_token
-                and (start_token < end_token or start_char <= end_char)
-            ):
-                first = lines[line]
+        line = entry.startCellLine
+        start_char, end_char = entry.startCharIndex, entry.endCharIndex
+        if entry.endCellLine == line and start_char is not None and end_char is not None:
+            start_token, end_token = entry.startTokenIndex, entry.endTokenIndex
+            first = lines.get(line)
+            if first is not None and (start_token < end_token or (start_token == end_token and start_char <= end_char)):
                 tokens = first.tokens
-                if 0 <= start_char < len(tokens[start_token]) and 0 <= end_char < len(tokens[end_token]):
+                if (end_token < len(tokens) and start_char < len(tokens[start_token])
+                        and end_char < len(tokens[end_token])):
                     start, end = first.token_offsets(start_token, end_token)
-                    span = _span(entry, names, layer, first.index, start + start_char, end + end_char + 1,
-                                 start_token, end_token, -1, where)
-        except (KeyError, IndexError, TypeError):
-            pass
+                    span = _span(entry, names, line, start + start_char, end + end_char + 1, -1, where, path, extras)
         if span is None:
-            span = _checked_span(entry, lines, names, where)
+            span = _checked_span(entry, lines, names, where, path, extras)
         lines[span.line].spans.append(span)
 
 
-def _checked_span(entry: dict[str, Any], lines: dict[int, Line], names: LabelNames, where: str) -> Span:
-    """:func:`place_spans` for any entry: missing character indices default to
-    the whole token, numbers may be strings; an entry that cannot be placed
-    is an error saying why."""
-    get = entry.get
-    try:
-        start_line, end_line = int(entry["startCellLine"]), int(entry["endCellLine"])
-        start_token, end_token = int(entry["startTokenIndex"]), int(entry["endTokenIndex"])
-        start_char, end_char = int(get("startCharIndex") or 0), get("endCharIndex")
-        if end_char is not None:
-            end_char = int(end_char)
-        layer = int(get("layer") or 0)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"{_what(entry)}: missing or bad position ({exc})", where) from None
+def _checked_span(
+    entry: SpanEntry, lines: dict[int, Line], names: LabelNames, where: str, path: Callable[[Any], str], extras: Extras
+) -> Span:  # fmt: skip
+    """:func:`place_spans` for any entry: missing character indices mean the
+    token's first and last; an entry that cannot be placed is an error
+    naming the field that is wrong (its path found only then: most entries
+    of some files come this way)."""
+    start_line, end_line = entry.startCellLine, entry.endCellLine
+    start_token, end_token = entry.startTokenIndex, entry.endTokenIndex
     first = lines.get(start_line)
+    if first is None:
+        raise _wrong(entry, path, where, f".startCellLine: line {start_line} does not exist")
     last = first if end_line == start_line else lines.get(end_line)
-    if first is None or last is None:
-        raise InputError(f"{_what(entry)}: line {start_line if first is None else end_line} does not exist", where)
-    if not (0 <= start_token < len(first.tokens) and 0 <= end_token < len(last.tokens)):
-        raise InputError(f"{_what(entry)}: ends past the end of line {end_line} (token index out of range)", where)
+    if last is None:
+        raise _wrong(entry, path, where, f".endCellLine: line {end_line} does not exist")
+    if end_line < start_line:
+        raise _wrong(entry, path, where, f".endCellLine: the span ends (line {end_line}) before it starts "
+                                         f"(line {start_line})")
+    for field, token, line in (("start", start_token, first), ("end", end_token, last)):
+        if token >= len(line.tokens):
+            raise _wrong(entry, path, where, f".{field}TokenIndex: token {token} is past the end of line "
+                                             f"{line.index} ({len(line.tokens)} tokens)")
     start_size, end_size = len(first.tokens[start_token]), len(last.tokens[end_token])
-    if end_char is None:
-        end_char = end_size - 1
-    if not ((0 <= start_char < start_size or start_size == 0) and (0 <= end_char < end_size or end_size == 0)):
-        raise InputError(
-            f"{_what(entry)}: a character index falls outside its token (line {start_line} to {end_line})", where
-        )
+    start_char = entry.startCharIndex or 0
+    end_char = end_size - 1 if entry.endCharIndex is None else entry.endCharIndex
+    ends = (("start", start_char, start_size, start_token), ("end", end_char, end_size, end_token))
+    for field, char, size, token in ends:
+        if char >= size and size:
+            raise _wrong(entry, path, where, f".{field}CharIndex: character {char} falls outside its token "
+                                             f"(token {token}, {size} characters)")
     start = first.starts[start_token] + start_char
     end = last.starts[end_token] + end_char + 1
     if end_line == start_line:
         if end <= start:
-            raise InputError(f"{_what(entry)}: ends before it starts", where)
+            raise _wrong(entry, path, where, ": the span ends before it starts")
         end_line = -1
-    return _span(entry, names, layer, start_line, start, end, start_token, end_token, end_line, where)
+    return _span(entry, names, start_line, start, end, end_line, where, path, extras)
+
+
+def _wrong(entry: SpanEntry, path: Callable[[Any], str], where: str, what: str) -> InputError:
+    return InputError(f"{path(entry)}{what}", where)
 
 
 def _span(
-    entry: dict[str, Any], names: LabelNames, layer: int, line: int, start: int, end: int,
-    token_start: int, token_end: int, end_line: int, where: str,
+    entry: SpanEntry, names: LabelNames, line: int, start: int, end: int, end_line: int, where: str,
+    path: Callable[[Any], str], extras: Extras,
 ) -> Span:  # fmt: skip
-    get = entry.get
-    label, item_id, span_id = get("labelName"), get("labelSetItemId"), get("id")
+    layer, item_id, span_id = entry.layer or 0, entry.labelSetItemId, entry.id
     return Span(
-        label if type(label) is str else _label_name(entry, item_id, names, layer, where),
+        _label(entry, names, layer, where, path),
         line,
         start,
         end,
-        token_start,
-        token_end,
+        entry.startTokenIndex,
+        entry.endTokenIndex,
         end_line,
         layer,
         None if span_id is None else str(span_id),
         None if item_id is None else str(item_id),
-        get("labeledBy"),
-        get("labeledByUserId"),
-        get("status"),
-        _extra(entry, _SPAN_KEYS),
+        entry.labeledBy,
+        entry.labeledByUserId,
+        entry.status,
+        extras.get(id(entry)) if extras else None,
     )
 
 
-def _what(entry: dict[str, Any]) -> str:
-    return f"label {entry.get('id')!r}"
-
-
-def _label_name(entry: dict[str, Any], item_id: Any, names: LabelNames, layer: int, where: str) -> str:
-    """A span's or arrow's label: its labelName, else its item's name."""
-    given = entry.get("labelName")
-    if given is not None:
-        return str(given)
+def _label(entry: SpanEntry | ArrowEntry, names: LabelNames, layer: int, where: str, path: Callable[[Any], str]) -> str:
     try:
-        return names.name(layer, item_id)
+        return names.label(layer, entry.labelSetItemId, entry.labelName)
     except KeyError as exc:
-        raise InputError(f"{_what(entry)}: {exc.args[0]}", where) from None
+        raise InputError(f"{path(entry)}.labelSetItemId: {exc.args[0]}", where) from None
 
 
 def _label_head(item: Span | Arrow, item_id: Any, type_name: str, names: LabelNames, with_type: bool) -> dict[str, Any]:
@@ -321,23 +317,19 @@ def span_to(span: Span, lines: Callable[[int], Line], names: LabelNames, with_ty
     return _label_tail(entry, span)
 
 
-def arrow_from(entry: dict[str, Any], names: LabelNames, where: str) -> Arrow:
-    origin, target = entry.get("originId"), entry.get("targetId")
-    if origin is None or target is None:
-        raise InputError(f"arrow {entry.get('id')!r}: needs originId and targetId", where)
-    layer = int(entry.get("layer") or 0)
-    item_id, arrow_id = entry.get("labelSetItemId"), entry.get("id")
+def arrow_from(entry: ArrowEntry, names: LabelNames, where: str, path: Callable[[Any], str], extras: Extras) -> Arrow:
+    layer, item_id, arrow_id = entry.layer or 0, entry.labelSetItemId, entry.id
     return Arrow(
-        _label_name(entry, item_id, names, layer, where),
-        str(origin),
-        str(target),
+        _label(entry, names, layer, where, path),
+        str(entry.originId),
+        str(entry.targetId),
         layer,
         None if arrow_id is None else str(arrow_id),
         None if item_id is None else str(item_id),
-        entry.get("labeledBy"),
-        entry.get("labeledByUserId"),
-        entry.get("status"),
-        _extra(entry, _ARROW_KEYS),
+        entry.labeledBy,
+        entry.labeledByUserId,
+        entry.status,
+        extras.get(id(entry)) if extras else None,
     )
 
 
@@ -349,14 +341,13 @@ def arrow_to(arrow: Arrow, names: LabelNames, with_type: bool) -> dict[str, Any]
 
 # -- answers, questions, people --------------------------------------------------
 
-def answer_set_from(entry: dict[str, Any]) -> AnswerSet:
-    answers = entry.get("answers") or {}
+def answer_set_from(entry: AnswerEntry, extras: Extras) -> AnswerSet:
     return AnswerSet(
-        {str(k): v for k, v in answers.items()},
-        entry.get("labeledBy"),
-        entry.get("labeledByUserId"),
-        entry.get("status"),
-        _extra(entry, _ROW_ANSWER_KEYS),
+        entry.answers or {},
+        entry.labeledBy,
+        entry.labeledByUserId,
+        entry.status,
+        extras.get(id(entry)) if extras else None,
     )
 
 
@@ -373,18 +364,20 @@ def answer_set_to(answer_set: AnswerSet, **position: Any) -> dict[str, Any]:
     return entry
 
 
-def question_from(entry: dict[str, Any]) -> Question:
-    config = entry.get("config") or {}
-    options = [str(o.get("label", o.get("id"))) if isinstance(o, dict) else str(o) for o in config.get("options") or []]
+def question_from(entry: QuestionEntry, where: str, path: str) -> Question:
+    from .datasaur_types import QuestionConfig, convert  # (a JSON file is being read: msgspec is loaded)
+
+    config = convert(entry.config or {}, QuestionConfig, where, f"{path}.config")
+    options = [o if type(o) is str else str(o.label if o.label is not None else o.id) for o in config.options or ()]
     return Question(
-        id=str(entry.get("id")),
-        name=str(entry.get("name") or entry.get("label") or entry.get("id")),
-        type=str(entry.get("type") or "TEXT"),
-        label=entry.get("label"),
+        id=str(entry.id),
+        name=str(entry.name or entry.label or entry.id),
+        type=entry.type or "TEXT",
+        label=entry.label,
         options=options,
-        multiple=bool(config.get("multiple")),
-        required=bool(entry.get("required")),
-        config=entry.get("config"),
+        multiple=bool(config.multiple),
+        required=bool(entry.required),
+        config=entry.config,
     )
 
 
@@ -404,10 +397,10 @@ def question_to(question: Question) -> dict[str, Any]:
     }
 
 
-def labeler_from(entry: Any) -> Labeler | None:
-    if not isinstance(entry, dict) or not entry.get("email"):
+def labeler_from(info: LabelerInfo | None) -> Labeler | None:
+    if info is None or not info.email:
         return None
-    return Labeler(email=str(entry["email"]), id=entry.get("id"), display_name=entry.get("displayName"))
+    return Labeler(email=info.email, id=info.id, display_name=info.displayName)
 
 
 def labeler_to(labeler: Labeler | None) -> dict[str, Any] | None:

@@ -1,92 +1,121 @@
 """DATASAUR_SCHEMA: one JSON file per document version, ``{"version", "data"}``.
 
 The layout of ``data`` for text projects is given key by key in the README
-("DATASAUR_SCHEMA layout"); keys labelport does not model are kept in
-``Document.extra`` and written back unchanged.
+("DATASAUR_SCHEMA layout") and declared in :mod:`labelport.datasaur_types`;
+keys labelport does not model are kept in ``Document.extra`` and written back
+unchanged.
+
+A ``.json`` file is read here whichever of DATASAUR_SCHEMA and JSON_ADVANCED
+it is: decoding tells them apart by their structure (a ``data`` object or a
+``sentences`` list), and a JSON_ADVANCED file goes on to
+:mod:`labelport.readers.json_advanced` without being decoded again.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Iterator
+
+from msgspec import UNSET
 
 from .. import datasaur_json as dj
+from ..datasaur_types import DATASAUR_SCHEMA, JSON_ADVANCED, Decoded, SchemaData, decode_datasaur
 from ..errors import InputError
-from ..model import DOCUMENT_BASED, KINDS, ROW_BASED, TOKEN_BASED, Document, Project, Row
+from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Project, Row
 from . import ReadOptions, Source
 
-#: ``data`` keys read into the model; any other key goes to Document.extra.
-DATA_KEYS = (
-    "project", "document", "kinds", "labelerInfo", "labelSets", "questions", "documentQuestions",
-    "cells", "columns", "rows", "text", "spanLabels", "arrowLabels", "rowAnswers", "documentAnswers", "comments",
-)  # fmt: skip
+
+def decode(source: Source, format_id: str, forced: bool) -> Decoded:
+    """The file decoded; ``format_id`` is tried first, and is the only one
+    accepted when ``forced`` (--from, or a file read again)."""
+    return decode_datasaur(source.read_bytes(), source.label, format_id, forced)
 
 
 def read(source: Source, options: ReadOptions, format_id: str) -> Project:
-    first = _data(source)
+    decoded = decode(source, format_id, forced=options.format is not None)
+    if decoded.format == JSON_ADVANCED:
+        from . import json_advanced
+
+        return json_advanced.project(source, decoded)
+    return project(source, decoded)
+
+
+def project(source: Source, first: Decoded) -> Project:
     cached = [first]
+    data = first.content
+    assert isinstance(data, SchemaData)
 
     def documents() -> Iterator[Document]:
-        data = cached.pop() if cached else _data(source)
-        yield document_from(data, source.label)
+        decoded = cached.pop() if cached else decode(source, DATASAUR_SCHEMA, forced=True)
+        yield document_from(decoded, source.label)
 
-    project_info = first.get("project") or {}
+    project_info = data.project
+    project_id = project_info.id if project_info else None
+    project_name = project_info.name if project_info else None
     return Project(
-        id=str(project_info.get("id") or source.stem),
-        name=str(project_info.get("name") or source.stem),
-        kinds=_kinds(first, source.label),
+        id=str(project_id or source.stem),
+        name=str(project_name or source.stem),
+        kinds=_kinds(data),
         documents_factory=documents,
-        label_sets=dj.label_sets_from(first.get("labelSets")),
-        questions=[dj.question_from(q) for q in first.get("questions") or []],
-        document_questions=[dj.question_from(q) for q in first.get("documentQuestions") or []],
+        label_sets=dj.label_sets_from(data.labelSets),
+        questions=_questions(data.questions, source.label, "$.data.questions"),
+        document_questions=_questions(data.documentQuestions, source.label, "$.data.documentQuestions"),
         source=source.label,
-        id_from_data=bool(project_info.get("id")),
+        id_from_data=bool(project_id),
     )
 
 
-def _data(source: Source) -> dict[str, Any]:
-    parsed = dj.parse(source.label, source.read_bytes())
-    if not isinstance(parsed, dict) or not isinstance(parsed.get("data"), dict):
-        raise InputError('not DATASAUR_SCHEMA: expected {"version": ..., "data": {...}}', source.label)
-    return parsed["data"]
+def _questions(entries: list | None, where: str, path: str) -> list:
+    return [dj.question_from(q, where, f"{path}[{n}]") for n, q in enumerate(entries or ())]
 
 
-def _kinds(data: dict[str, Any], where: str) -> tuple[str, ...]:
-    kinds = tuple(data.get("kinds") or ())
-    for kind in kinds:
-        if kind not in KINDS:
-            raise InputError(f"unknown project kind {kind!r}; labelport reads {', '.join(KINDS)}", where)
-    if not kinds:  # infer from the content
-        kinds = tuple(k for k, key in ((TOKEN_BASED, "cells"), (ROW_BASED, "rows"), (DOCUMENT_BASED, "text")) if key in data)
-    return kinds
+def _kinds(data: SchemaData) -> tuple[str, ...]:
+    if data.kinds:
+        return tuple(data.kinds)
+    # inferred from the content the file has
+    present = ((TOKEN_BASED, data.cells), (ROW_BASED, data.rows), (DOCUMENT_BASED, data.text))
+    return tuple(kind for kind, content in present if content is not UNSET)
 
 
-def document_from(data: dict[str, Any], where: str) -> Document:
-    names = dj.LabelNames(dj.label_sets_from(data.get("labelSets")))
-    lines = dj.lines_from(data.get("cells") or (), where)
-    dj.place_spans(data.get("spanLabels") or (), {line.index: line for line in lines}, names, where)
-    rows = []
+def document_from(decoded: Decoded, where: str) -> Document:
+    data = decoded.content
+    assert isinstance(data, SchemaData)
+    extras = decoded.entry_extras
+    names = dj.LabelNames(dj.label_sets_from(data.labelSets))
+    cells = data.cells or []
+    lines = dj.lines_from(cells, where, "$.data.cells")
+    spans = data.spanLabels or []
+    by_index = dj.lines_by_index(lines, cells, where, "$.data.cells")
+    dj.place_spans(spans, by_index, names, where, dj.located("$.data.spanLabels", spans), extras)
     row_answers: dict[int, list] = {}
-    for entry in data.get("rowAnswers") or []:
-        row_answers.setdefault(int(entry.get("rowIndex", -1)), []).append(dj.answer_set_from(entry))
-    for n, row in enumerate(data.get("rows") or []):
-        index = int(row.get("index", n)) if isinstance(row, dict) else n
-        cells = row.get("cells") if isinstance(row, dict) else row
-        rows.append(Row(index, [("" if c is None else str(c)) for c in cells], row_answers.pop(index, [])))
+    for entry in data.rowAnswers or ():
+        row_answers.setdefault(entry.rowIndex, []).append(dj.answer_set_from(entry, extras))
+    rows = []
+    columns = data.columns or []
+    for n, row in enumerate(data.rows or ()):
+        index, cells_given = (n, row) if type(row) is list else (n if row.index is None else row.index, row.cells)
+        if columns and len(cells_given) != len(columns):  # the writers take a row's cells by column
+            at = f"$.data.rows[{n}]" + ("" if type(row) is list else ".cells")
+            raise InputError(f"{at}: {len(cells_given)} cells for the {len(columns)} columns", where)
+        rows.append(Row(index, [("" if c is None else c) for c in cells_given], row_answers.pop(index, [])))
     if row_answers:
-        raise InputError(f"rowAnswers for rows that do not exist: {sorted(row_answers)[:5]}", where)
-    document_info = data.get("document") or {}
-    doc_id = str(document_info.get("id") or document_info.get("name") or where)
+        missing = min(row_answers)
+        n = next(n for n, e in enumerate(data.rowAnswers or ()) if e.rowIndex == missing)
+        raise InputError(f"$.data.rowAnswers[{n}].rowIndex: row {missing} does not exist", where)
+    arrows = data.arrowLabels or []
+    arrow_path = dj.located("$.data.arrowLabels", arrows)
+    document_info = data.document
+    doc_id = str((document_info and (document_info.id or document_info.name)) or where)
     return Document(
         id=doc_id,
-        name=str(document_info.get("name") or doc_id),
-        kinds=_kinds(data, where),
+        name=str((document_info and document_info.name) or doc_id),
+        kinds=_kinds(data),
         lines=lines,
-        columns=[str(c) for c in data.get("columns") or []],
+        columns=columns,
         rows=rows,
-        text=data.get("text"),
-        answer_sets=[dj.answer_set_from(e) for e in data.get("documentAnswers") or []],
-        arrows=[dj.arrow_from(e, names, where) for e in data.get("arrowLabels") or []],
-        comments=list(data.get("comments") or []),
-        labeler=dj.labeler_from(data.get("labelerInfo")),
-        extra={k: v for k, v in data.items() if k not in DATA_KEYS},
+        text=None if data.text is UNSET else data.text,
+        answer_sets=[dj.answer_set_from(e, extras) for e in data.documentAnswers or ()],
+        arrows=[dj.arrow_from(e, names, where, arrow_path, extras) for e in arrows],
+        comments=list(data.comments or ()),
+        labeler=dj.labeler_from(data.labelerInfo),
+        extra=decoded.extra,
     )

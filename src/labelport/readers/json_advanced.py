@@ -1,42 +1,43 @@
 """JSON_ADVANCED: Datasaur's per-document JSON of sentences and a flat list
 of labels (``type`` SPAN or ARROW), character indices inside tokens, end
-inclusive. Real Datasaur exports use it."""
+inclusive. Real Datasaur exports use it. Its shape is declared in
+:mod:`labelport.datasaur_types`; top-level keys labelport does not model are
+kept in ``Document.extra``."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Iterator
 
 from .. import datasaur_json as dj
-from ..errors import InputError
+from ..datasaur_types import DATASAUR_SCHEMA, JSON_ADVANCED, AdvancedArrow, AdvancedFile, Decoded
 from ..model import TOKEN_BASED, Document, Project
-from . import ReadOptions, Source
-
-#: Top-level keys read into the model; any other goes to Document.extra.
-KEYS = ("sentences", "labelerInfo", "labelSets", "labels", "comments")
+from . import ReadOptions, Source, datasaur_schema
+from .datasaur_schema import decode
 
 
 def read(source: Source, options: ReadOptions, format_id: str) -> Project:
-    first = _parse(source)
+    decoded = decode(source, format_id, forced=options.format is not None)
+    if decoded.format == DATASAUR_SCHEMA:
+        return datasaur_schema.project(source, decoded)
+    return project(source, decoded)
+
+
+def project(source: Source, first: Decoded) -> Project:
     cached = [first]
+    content = first.content
+    assert isinstance(content, AdvancedFile)
 
     def documents() -> Iterator[Document]:
-        yield document_from(cached.pop() if cached else _parse(source), source)
+        yield document_from(cached.pop() if cached else decode(source, JSON_ADVANCED, forced=True), source)
 
     return Project(
         id=source.stem,
         name=source.stem,
         kinds=(TOKEN_BASED,),
         documents_factory=documents,
-        label_sets=dj.label_sets_from(first.get("labelSets")),
+        label_sets=dj.label_sets_from(content.labelSets),
         source=source.label,
     )
-
-
-def _parse(source: Source) -> dict[str, Any]:
-    parsed = dj.parse(source.label, source.read_bytes())
-    if not isinstance(parsed, dict) or not isinstance(parsed.get("sentences"), list):
-        raise InputError('not JSON_ADVANCED: expected {"sentences": [...], ...}', source.label)
-    return parsed
 
 
 def document_name(file_name: str) -> str:
@@ -45,33 +46,27 @@ def document_name(file_name: str) -> str:
     return stem if "." in stem[1:] else file_name
 
 
-def document_from(data: dict[str, Any], source: Source) -> Document:
+def document_from(decoded: Decoded, source: Source) -> Document:
     where = source.label
-    names = dj.LabelNames(dj.label_sets_from(data.get("labelSets")))
-    lines = dj.lines_from(data["sentences"], where)
-    by_index = {line.index: line for line in lines}
-    spans: list[dict[str, Any]] = []  # span entries met since the last other label, placed a run at a time
-    arrows = []
-    for entry in data.get("labels") or []:
-        kind = entry.get("type", "SPAN")
-        if kind == "SPAN":
-            spans.append(entry)
-            continue
-        dj.place_spans(spans, by_index, names, where)  # (first, so that errors come in the labels' order)
-        spans.clear()
-        if kind == "ARROW":
-            arrows.append(dj.arrow_from(entry, names, where))
-        else:
-            raise InputError(f"label {entry.get('id')!r}: type {kind!r} is not a text label (SPAN or ARROW)", where)
-    dj.place_spans(spans, by_index, names, where)
+    content = decoded.content
+    assert isinstance(content, AdvancedFile)
+    extras = decoded.entry_extras
+    names = dj.LabelNames(dj.label_sets_from(content.labelSets))
+    lines = dj.lines_from(content.sentences, where, "$.sentences")
+    labels = content.labels or []
+    path = dj.located("$.labels", labels)
+    # (the type of each label was told apart as it was decoded)
+    arrows = [entry for entry in labels if isinstance(entry, AdvancedArrow)]
+    spans = labels if not arrows else [entry for entry in labels if not isinstance(entry, AdvancedArrow)]
+    dj.place_spans(spans, dj.lines_by_index(lines, content.sentences, where, "$.sentences"), names, where, path, extras)
     name = document_name(source.name)
     return Document(
         id=name,
         name=name,
         kinds=(TOKEN_BASED,),
         lines=lines,
-        arrows=arrows,
-        comments=list(data.get("comments") or []),
-        labeler=dj.labeler_from(data.get("labelerInfo")),
-        extra={k: v for k, v in data.items() if k not in KEYS},
+        arrows=[dj.arrow_from(entry, names, where, path, extras) for entry in arrows],
+        comments=list(content.comments or ()),
+        labeler=dj.labeler_from(content.labelerInfo),
+        extra=decoded.extra,
     )

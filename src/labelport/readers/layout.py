@@ -15,8 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Sequence, overload
 
-import orjson
-
+from .. import datasaur_json as dj
 from ..archives import Archive, is_zip_of_files
 from ..errors import InputError
 from ..model import Document, Labeler, Project
@@ -245,11 +244,13 @@ def _attach_versions(
 def _project_identity(tree: Tree, layout: _Layout, base: Project) -> tuple[str, str, list[str]]:
     data_path = f"{layout.top}project-data.json"
     if data_path in tree.all_paths:
-        try:
-            info = orjson.loads(tree.read(data_path)).get("project", {})
-        except (orjson.JSONDecodeError, AttributeError):
-            raise InputError("not a valid project-data.json", f"{tree.root}:{data_path}") from None
-        return str(info.get("id", base.id)), str(info.get("title", base.name)), list(info.get("tags") or [])
+        from ..datasaur_types import decode_project_data
+
+        info = decode_project_data(tree.read(data_path), f"{tree.root}:{data_path}").project
+        if info is None:
+            return base.id, base.name, []
+        return (base.id if info.id is None else str(info.id), base.name if info.title is None else info.title,
+                list(info.tags or ()))
     if layout.top:
         name, _, project_id = layout.top.rstrip("/").rpartition("-")
         if name:
@@ -261,14 +262,12 @@ def _labeler(folder: str, sample: Source | None, options: ReadOptions) -> Labele
     """Who a DOCUMENT-/ROOT- folder belongs to: its files' labelerInfo when
     they carry one, else the folder name."""
     key = folder.split("-", 1)[1] if "-" in folder else folder
-    if sample is not None and sample.name.lower().endswith(".json"):
-        try:
-            parsed = orjson.loads(sample.read_bytes())
-            info = (parsed.get("data") or parsed).get("labelerInfo")
-        except (orjson.JSONDecodeError, AttributeError):
-            info = None
-        if isinstance(info, dict) and info.get("email"):
-            labeler = Labeler(email=info["email"], id=info.get("id"), display_name=info.get("displayName"))
-            if labeler.folder == key:
-                return labeler
+    format_id = None if sample is None else detect(sample, options)
+    if format_id in ("DATASAUR_SCHEMA", "JSON_ADVANCED"):
+        from .datasaur_schema import decode
+
+        decoded = decode(sample, format_id, forced=options.format is not None)
+        labeler = dj.labeler_from(decoded.content.labelerInfo)
+        if labeler is not None and labeler.folder == key:
+            return labeler
     return Labeler(email=key)
