@@ -201,14 +201,16 @@ def final_folder(root: Path, format: str | None = None) -> tuple[Path, dict[str,
 
 
 def _project_data(folder: Path) -> dict[str, Any]:
+    """project-data.json's ``project`` ({} without the file), decoded into
+    its declared types like any export-all's (a file of the wrong shape is an
+    InputError naming its JSON path)."""
+    from .datasaur_types import decode_project_data
+
     path = folder / "project-data.json"
     if not path.is_file():
         return {}
-    try:
-        data = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError:
-        return {}
-    return data.get("project", {}) if isinstance(data, dict) and isinstance(data.get("project"), dict) else {}
+    info = decode_project_data(path.read_bytes(), str(path)).project
+    return {} if info is None or info.id is None else {"id": info.id}
 
 
 def _files(folder: Path) -> list[Path]:
