@@ -38,6 +38,9 @@ def read(source: Source, options: ReadOptions, format_id: str) -> Project:
 
 
 _BLOCK = 1 << 18
+#: Up to this many columns a line with too many tabs is looked for from each
+#: tab; more, from each line start (see _Stream._set_columns).
+_FEW_COLUMNS = 8
 #: One or more lines that are empty or only white space: the end of a sentence.
 _BLANK_RUN = re.compile(r"^[^\S\n]*\n(?:[^\S\n]*\n)*", re.MULTILINE)
 #: The end of a sentence where a -DOCSTART- may come: a blank run as above,
@@ -70,9 +73,12 @@ class _Stream:
         self.pos = 0  # where the next unread line starts in ``text``
         self.number = 0  # physical number of the line before ``pos``
         self._lines = LineBlocks(fh, _BLOCK)
+        #: characters of text the passes over it searched, all together:
+        #: linear in the file, whatever its shape (tests/test_hostile_readers.py)
+        self.scanned = 0
         self._blocks = iter(self._lines)
         self._short_line: re.Pattern[str] | None = None  # a line with too few tabs, between newlines
-        self._long_line: re.Pattern[str] | None = None  # a line with too many tabs
+        self._long_line: re.Pattern[str] | None = None  # a line with too many tabs (see _set_columns)
 
     def _refill(self) -> bool:
         """Add the next blocks of whole lines to what is unread; False at the
@@ -118,11 +124,13 @@ class _Stream:
             if not self.columns and not self.docstart_in_text:
                 self._first_line_columns(text)
             if self._regular(text):
+                self.scanned += len(text) - self.pos
                 yield from self._split_block(text)
             else:
                 ends = _BOUNDARY if self.docstart_in_text else _BLANK_RUN
                 for end_of_sentence in ends.finditer(text, self.pos):
                     start, end = end_of_sentence.span()
+                    self.scanned += end - self.pos
                     sentence = self._take(text, self.pos, start) if start > self.pos else None
                     self.number += text.count("\n", start, end)
                     self.pos = end
@@ -131,6 +139,7 @@ class _Stream:
                     if end_of_sentence.lastindex:  # a -DOCSTART- line: this document ends
                         self.pending = True
                         return
+                self.scanned += len(text) - self.pos  # searched to the end for another
             if not self._refill():
                 if self.pos < len(self.text):  # the last sentence, with no blank line after it
                     yield self._take(self.text, self.pos, len(self.text))
@@ -215,7 +224,15 @@ class _Stream:
         parts = line.split("\t") if self.tab else line.split()
         self.columns = len(parts)
         self._short_line = re.compile(rf"\n(?:[^\t\n]*\t){{0,{max(self.columns - 2, 0)}}}[^\t\n]*\n")
-        self._long_line = re.compile(rf"\t(?:[^\t\n]*\t){{{self.columns - 1}}}")
+        if self.columns <= _FEW_COLUMNS:
+            # tried from each tab (found at C speed: only what follows a tab
+            # goes through the regex engine), each try crossing at most
+            # columns - 1 cells
+            self._long_line = re.compile(rf"\t(?:[^\t\n]*\t){{{self.columns - 1}}}")
+        else:
+            # from each tab, a line of many columns would cost the square of
+            # its length: tried from each line start instead, once per line
+            self._long_line = re.compile(rf"^(?:[^\t\n]*\t){{{self.columns}}}", re.MULTILINE)
         return parts
 
     def _first_line_columns(self, text: str) -> None:

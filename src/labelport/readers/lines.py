@@ -24,6 +24,9 @@ class LineBlocks:
         self.size = size
         self.cr_only = False  # a lone "\r" ends a line: the file's first line end is one
         self._known = False  # whether the first line end has been seen
+        #: bytes searched for a line end or copied into a block: about twice
+        #: the file's size, whatever its lines (tests/test_hostile_readers.py)
+        self.work = 0
 
     def __iter__(self) -> Iterator[bytes]:
         pending: list[bytes] = []  # the start of a line that has not ended yet
@@ -31,9 +34,12 @@ class LineBlocks:
             if not self._known:
                 self._learn(data, pending[-1][-1:] if pending else b"")
             end = self._after_last_line_end(data)
+            self.work += len(data)
             if end:
                 pending.append(data[:end])
-                yield b"".join(pending)
+                block = b"".join(pending)
+                self.work += len(block)
+                yield block
                 pending = [data[end:]]
             else:
                 pending.append(data)  # a line longer than a block
