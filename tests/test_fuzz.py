@@ -295,19 +295,6 @@ def mutated_members(draw: st.DrawFn, members: list[tuple[str, bytes]]) -> list[t
     return members
 
 
-@FIXED_ON_JSON  # (project-data.json's values: typed decoding)
-def test_zip_members(seeds):
-    original = seeds["export_zip"]
-    members = _members(original.data)
-
-    @FUZZ
-    @given(mutated=mutated_members(members), fmt=st.sampled_from(OUTPUT_FORMATS))
-    def run(mutated: list[tuple[str, bytes]], fmt: str) -> None:
-        read_and_convert(original.name, _zip(mutated), original.read, fmt)
-
-    run()
-
-
 @st.composite
 def mutated_member_bytes(draw: st.DrawFn, members: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     """One member's own (uncompressed) bytes mutated: XML a workbook's parser
@@ -319,15 +306,21 @@ def mutated_member_bytes(draw: st.DrawFn, members: list[tuple[str, bytes]]) -> l
     return members
 
 
-@FIXED_ON_ARCHIVES
-def test_xlsx_members(seeds):
-    original = seeds["xlsx"]
+@pytest.mark.parametrize(
+    "reader, mutation",
+    [
+        # (project-data.json's values: typed decoding)
+        pytest.param("export_zip", mutated_members, marks=FIXED_ON_JSON, id="export_zip"),
+        pytest.param("xlsx", mutated_member_bytes, marks=FIXED_ON_ARCHIVES, id="xlsx"),
+    ],
+)
+def test_members(seeds, reader, mutation):
+    original = seeds[reader]
     members = _members(original.data)
 
     @FUZZ
-    @given(mutated=mutated_member_bytes(members), fmt=st.sampled_from(OUTPUT_FORMATS))
+    @given(mutated=mutation(members), fmt=st.sampled_from(OUTPUT_FORMATS))
     def run(mutated: list[tuple[str, bytes]], fmt: str) -> None:
         read_and_convert(original.name, _zip(mutated), original.read, fmt)
 
     run()
-

@@ -26,6 +26,7 @@ import pytest
 import labelport
 from conftest import run_cli
 from hostile import assert_refused
+from test_bad_input import places  # noqa: F401  (the fixture: input folder, OUT's empty parent, OUT)
 from labelport import parallel
 from labelport.errors import UsageError
 from labelport.readers import conll, table
@@ -70,15 +71,6 @@ REFUSED = [
     *[(f"jobs-{value or 'empty'}", "ok.conll", b"John\tB-PER\n", ("-f", "TSV_IOB", f"--jobs={value}"), None, ["--jobs"])
       for value in ("0", "-1", "abc", "1.5", "")],
 ]
-
-
-@pytest.fixture
-def places(tmp_path):
-    """(input folder, OUT's parent, OUT): OUT's parent starts empty."""
-    inputs, work = tmp_path / "in", tmp_path / "work"
-    inputs.mkdir()
-    work.mkdir()
-    return inputs, work, work / "OUT"
 
 
 @pytest.mark.parametrize("case_id,name,content,args,line,words", REFUSED, ids=[c[0] for c in REFUSED])
