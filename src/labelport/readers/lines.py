@@ -39,8 +39,8 @@ class LineBlocks:
                 pending.append(data[:end])
                 block = b"".join(pending)
                 self.work += len(block)
+                pending = [data[end:]]  # (before the block is handed on: the pieces are freed meanwhile)
                 yield block
-                pending = [data[end:]]
             else:
                 pending.append(data)  # a line longer than a block
         tail = b"".join(pending)
