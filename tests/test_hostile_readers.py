@@ -26,7 +26,6 @@ import pytest
 import labelport
 from conftest import run_cli
 from hostile import assert_refused
-from test_bad_input import places  # noqa: F401  (the fixture: input folder, OUT's empty parent, OUT)
 from labelport import parallel
 from labelport.errors import UsageError
 from labelport.readers import conll, table
