@@ -230,9 +230,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
 def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
     """The conversion the command line asks for, as labelport.convert's keywords."""
     from .formats.registry import get_format
+    from .parallel import checked_jobs
     from .splits import parse_split
 
     get_format(args.format)  # an unknown format fails before any reading
+    jobs = checked_jobs(args.jobs)  # so does a --jobs of 0; more than the CPUs is capped here, once
     return {
         "split": parse_split(args.split) if args.split else None,
         "seed": args.seed,
@@ -244,7 +246,7 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
         "offset_unit": args.offset_unit,
         "question": args.question,
         "transformer": args.transformer,
-        "jobs": args.jobs,
+        "jobs": jobs,
     }
 
 

@@ -20,17 +20,22 @@ puts the chunks' output together in chunk order, byte-identical to
 merge_parts merges token labeling only: a project-wide format's row or
 document labeling, and a format without merge_parts (HF_DATASET, one parquet
 table), are written by one process.
+
+N is checked first (:func:`checked_jobs`): at least 1, at most the CPUs this
+process may run on; more would only add processes competing for them.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable
 
+from .errors import UsageError
 from .formats.base import Context, Format, WriteOptions
 from .model import DOCUMENT_BASED, TOKEN_BASED, Project
 from .progress import Progress
@@ -52,6 +57,27 @@ class Part:
     folder: Path
     report: Report
     notes: dict[str, Any]
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask where the system
+    has one (a container or ``taskset`` may allow fewer than the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def checked_jobs(jobs: object) -> int:
+    """The number of processes to convert in for ``--jobs``/``jobs=``: a whole
+    number from 1; more than :func:`usable_cpus` is capped to it, with a
+    one-line notice on stderr."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise UsageError(f"--jobs must be a whole number of processes, 1 or more, not {jobs!r}")
+    cpus = usable_cpus()
+    if jobs > cpus:
+        print(f"labelport: --jobs {jobs}: this process may use {cpus} CPUs; converting in {cpus}", file=sys.stderr)
+        return cpus
+    return jobs
 
 
 def applicable(fmt: Format, project: Project, jobs: int, options: WriteOptions) -> bool:

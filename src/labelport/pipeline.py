@@ -61,6 +61,7 @@ def run_conversion(
     """Convert ``project`` into the folder ``out`` (see labelport.output for
     what is refused; ``overwrite`` keeps the files of an earlier ``out`` that
     labelport did not write, where refusing is the default)."""
+    jobs = parallel.checked_jobs(jobs)
     fmt = get_format(format_id)
     check_kinds(fmt, project)
     role = role.upper()

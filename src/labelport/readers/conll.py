@@ -20,6 +20,7 @@ from typing import IO, Iterator
 from ..errors import InputError
 from ..model import TOKEN_BASED, Document, Line, Project, Span
 from . import ReadOptions, Source
+from .lines import LineBlocks
 
 DOCSTART = "-DOCSTART-"
 STRAY_I = "I- tags starting an entity (read as B-)"
@@ -37,8 +38,16 @@ def read(source: Source, options: ReadOptions, format_id: str) -> Project:
 
 
 _BLOCK = 1 << 18
+#: Up to this many columns a line with too many tabs is looked for from each
+#: tab; more, from each line start (see _Stream._set_columns).
+_FEW_COLUMNS = 8
 #: One or more lines that are empty or only white space: the end of a sentence.
 _BLANK_RUN = re.compile(r"^[^\S\n]*\n(?:[^\S\n]*\n)*", re.MULTILINE)
+#: The end of a sentence where a -DOCSTART- may come: a blank run as above,
+#: or a -DOCSTART- line (its first field, as str.split sees fields), which
+#: sets group 1. Found in the same scan, so that a file of many documents is
+#: read in one pass however short they are.
+_BOUNDARY = re.compile(rf"^[^\S\n]*(?:({DOCSTART})(?=\s).*\n|\n(?:[^\S\n]*\n)*)", re.MULTILINE)
 #: The newline ending a sentence's last line and the blank lines after it (a
 #: capturing split of a block: sentence, separator, sentence, ...).
 _SENTENCE_END = re.compile(r"(\n(?:[^\S\n]*\n)+)")
@@ -54,49 +63,58 @@ class _Stream:
     """
 
     def __init__(self, fh: IO[bytes], source: Source):
-        self.fh = fh
         self.label = source.label
         self.scheme: str | None = None
         self.columns = 0
         self.tab = True
         self.pending = False  # stopped at a -DOCSTART- line
-        self.text = ""  # decoded whole lines, "\r\n" read as "\n"
+        self.text = ""  # decoded whole lines, each ending in "\n" (see LineBlocks.normalised)
         self.docstart_in_text = False
         self.pos = 0  # where the next unread line starts in ``text``
         self.number = 0  # physical number of the line before ``pos``
-        self._rest = b""  # a line not yet whole
+        self._lines = LineBlocks(fh, _BLOCK)
+        #: characters of text the passes over it searched, all together:
+        #: linear in the file, whatever its shape (tests/test_hostile_readers.py)
+        self.scanned = 0
+        self._blocks = iter(self._lines)
         self._short_line: re.Pattern[str] | None = None  # a line with too few tabs, between newlines
-        self._long_line: re.Pattern[str] | None = None  # a line with too many tabs
+        self._long_line: re.Pattern[str] | None = None  # a line with too many tabs (see _set_columns)
 
     def _refill(self) -> bool:
-        """Add the next block of whole lines to what is unread; False at the
-        end of the file."""
+        """Add the next blocks of whole lines to what is unread; False at the
+        end of the file (the text is then left as it is).
+
+        At least as many bytes are added as are still unread (an unfinished
+        sentence): each scan of the text then covers at least as many new
+        bytes as old ones, so reading stays linear in the file however long
+        its lines and sentences, and memory within a few times the longest
+        sentence.
+        """
         unread = self.text[self.pos :]
-        while True:
-            block = self.fh.read(_BLOCK)
-            if not block:
-                if not self._rest:
-                    self.text, self.pos = unread, 0
-                    self.docstart_in_text = DOCSTART in unread
-                    return False
-                block, self._rest = self._rest + b"\n", b""
-            else:
-                block = self._rest + block
-                cut = block.rfind(b"\n") + 1
-                block, self._rest = block[:cut], block[cut:]
-                if not block:
-                    continue
-            try:
-                text = block.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                number = self.number + unread.count("\n") + block.count(b"\n", 0, exc.start) + 1
-                column = exc.start - block.rfind(b"\n", 0, exc.start)
-                raise InputError(f"not valid UTF-8 (byte {column} of the line)", self.label, number) from None
-            if "\r" in text:
-                text = text.replace("\r\n", "\n")
-            self.text, self.pos = unread + text, 0
-            self.docstart_in_text = DOCSTART in self.text
-            return True
+        blocks: list[bytes] = []
+        size = 0
+        for block in self._blocks:
+            blocks.append(block)
+            size += len(block)
+            if size >= len(unread):
+                break
+        if not blocks:
+            return False
+        data = b"".join(blocks)
+        data = self._lines.normalised(data)
+        if not data.endswith(b"\n"):
+            data += b"\n"  # the file's last line has no line end
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            number = self.number + unread.count("\n") + data.count(b"\n", 0, exc.start) + 1
+            column = exc.start - data.rfind(b"\n", 0, exc.start)
+            raise InputError(f"not valid UTF-8 (byte {column} of the line)", self.label, number) from None
+        if not self.text:  # the file's first block: a byte-order mark is an editor's, not the first token's
+            text = text.removeprefix("\ufeff")
+        self.text, self.pos = unread + text, 0
+        self.docstart_in_text = DOCSTART in self.text
+        return True
 
     def sentences(self) -> Iterator[tuple[list[str], list[str], int]]:
         """(tokens, tags, first line number) of each sentence up to the next
@@ -106,24 +124,25 @@ class _Stream:
             if not self.columns and not self.docstart_in_text:
                 self._first_line_columns(text)
             if self._regular(text):
+                self.scanned += len(text) - self.pos
                 yield from self._split_block(text)
             else:
-                for blank in _BLANK_RUN.finditer(text, self.pos):
-                    start, end = blank.span()
+                ends = _BOUNDARY if self.docstart_in_text else _BLANK_RUN
+                for end_of_sentence in ends.finditer(text, self.pos):
+                    start, end = end_of_sentence.span()
+                    self.scanned += end - self.pos
                     sentence = self._take(text, self.pos, start) if start > self.pos else None
-                    if self.pending:
-                        if sentence:
-                            yield sentence
-                        return
                     self.number += text.count("\n", start, end)
                     self.pos = end
-                    if sentence:
+                    if sentence is not None:
                         yield sentence
+                    if end_of_sentence.lastindex:  # a -DOCSTART- line: this document ends
+                        self.pending = True
+                        return
+                self.scanned += len(text) - self.pos  # searched to the end for another
             if not self._refill():
                 if self.pos < len(self.text):  # the last sentence, with no blank line after it
-                    sentence = self._take(self.text, self.pos, len(self.text))
-                    if sentence:
-                        yield sentence
+                    yield self._take(self.text, self.pos, len(self.text))
                 return
 
     def _regular(self, text: str) -> bool:
@@ -162,19 +181,11 @@ class _Stream:
             yield sentence
         self.pos = len(text) - len(pieces[last])
 
-    def _take(self, text: str, start: int, end: int) -> tuple[list[str], list[str], int] | None:
-        """The sentence of the lines ``text[start:end]`` (no blank line among
-        them); stops at a -DOCSTART- line, setting ``pending``."""
+    def _take(self, text: str, start: int, end: int) -> tuple[list[str], list[str], int]:
+        """The sentence of the lines ``text[start:end]`` (no blank or
+        -DOCSTART- line among them)."""
         chunk = text[start : end - 1]  # without the last newline
         first = self.number + 1
-        if self.docstart_in_text and DOCSTART in chunk:
-            lines = chunk.split("\n")
-            for k, line in enumerate(lines):
-                if line.split(maxsplit=1)[0] == DOCSTART or line.split("\t", 1)[0] == DOCSTART:
-                    self.number += k + 1
-                    self.pos = start + sum(len(before) + 1 for before in lines[: k + 1])
-                    self.pending = True
-                    return self._columns(lines[:k], first) if k else None
         self.number += chunk.count("\n") + 1
         self.pos = end
         columns = self.columns
@@ -213,7 +224,15 @@ class _Stream:
         parts = line.split("\t") if self.tab else line.split()
         self.columns = len(parts)
         self._short_line = re.compile(rf"\n(?:[^\t\n]*\t){{0,{max(self.columns - 2, 0)}}}[^\t\n]*\n")
-        self._long_line = re.compile(rf"\t(?:[^\t\n]*\t){{{self.columns - 1}}}")
+        if self.columns <= _FEW_COLUMNS:
+            # tried from each tab (found at C speed: only what follows a tab
+            # goes through the regex engine), each try crossing at most
+            # columns - 1 cells
+            self._long_line = re.compile(rf"\t(?:[^\t\n]*\t){{{self.columns - 1}}}")
+        else:
+            # from each tab, a line of many columns would cost the square of
+            # its length: tried from each line start instead, once per line
+            self._long_line = re.compile(rf"^(?:[^\t\n]*\t){{{self.columns}}}", re.MULTILINE)
         return parts
 
     def _first_line_columns(self, text: str) -> None:

@@ -26,6 +26,7 @@ from ..archives import Archive
 from ..errors import InputError, UsageError
 from ..model import ROW_BASED, AnswerSet, Document, Project, Question, Row
 from . import ReadOptions, Source
+from .lines import LineBlocks
 
 #: The non-blank rows of a file in blocks: (each row's physical line or sheet
 #: row number, each row's cells). Rows are checked and made a block at a time,
@@ -203,38 +204,25 @@ class _AnswerSets(dict[tuple[str, ...], list[AnswerSet]]):
         return answer_sets
 
 
-def _line_blocks(fh: IO[bytes]) -> Iterator[bytes]:
-    """The file's bytes in blocks of whole lines; only the last may lack its line end."""
-    pending: list[bytes] = []  # the start of a line that has not ended yet
-    while data := fh.read(_BLOCK_BYTES):
-        end = data.rfind(b"\n") + 1
-        if end:
-            pending.append(data[:end])
-            yield b"".join(pending)
-            pending = [data[end:]]
-        else:
-            pending.append(data)  # a line longer than a block
-    tail = b"".join(pending)
-    if tail:
-        yield tail
-
-
-def _text_blocks(fh: IO[bytes], label: str) -> Iterator[tuple[int, str]]:
-    """(number of its first line, text) of each block of whole lines, decoded.
+def _text_blocks(lines: LineBlocks, label: str, normalise: bool) -> Iterator[tuple[int, str]]:
+    """(number of its first line, text) of each block of whole lines, decoded;
+    with ``normalise``, every line ending in "\n".
 
     A bad byte names its line, and is raised once the lines before it are
     handed on, so that a problem earlier in the file is still the one reported.
     """
     number = 1
-    for block in _line_blocks(fh):
+    for block in lines:
+        if normalise:
+            block = lines.normalised(block)
         error = None
         try:
             text = block.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line_start = block.rfind(b"\n", 0, exc.start) + 1
-            line = number + block.count(b"\n", 0, line_start)
-            error = InputError(f"not valid UTF-8 (byte {exc.start - line_start + 1} of the line)", label, line)
-            text = block[:line_start].decode("utf-8")
+            start = lines.line_start(block, exc.start)
+            line = number + lines.count_line_ends(block[:start])
+            error = InputError(f"not valid UTF-8 (byte {exc.start - start + 1} of the line)", label, line)
+            text = block[:start].decode("utf-8")
         if number == 1:
             # a byte-order mark (Excel's "CSV UTF-8") is not part of the first cell
             text = text.removeprefix("\ufeff")
@@ -242,22 +230,22 @@ def _text_blocks(fh: IO[bytes], label: str) -> Iterator[tuple[int, str]]:
             yield number, text
         if error is not None:
             raise error
-        number += block.count(b"\n")
+        number += lines.count_line_ends(block)
 
 
 def _text_lines(fh: IO[bytes], label: str) -> Iterator[str]:
-    """Each physical line, decoded a block at a time."""
-    for _, text in _text_blocks(fh, label):
-        yield from io.StringIO(text, newline="\n")  # split on "\n" only, terminators kept as they are
+    """Each physical line, decoded a block at a time, its line end kept as it is."""
+    lines = LineBlocks(fh, _BLOCK_BYTES)
+    for _, text in _text_blocks(lines, label, normalise=False):
+        # split on "\n" only, or on "\r" too in a file whose lines end so
+        yield from io.StringIO(text, newline="" if lines.cr_only else "\n")
 
 
 def _tsv_rows(source: Source) -> RowBlocks:
     with source.open() as fh:
-        for number, text in _text_blocks(fh, source.label):
+        for number, text in _text_blocks(LineBlocks(fh, _BLOCK_BYTES), source.label, normalise=True):
             lines = text.split("\n")
             unended = lines.pop()  # "" unless the file's last line has no line end
-            if "\r" in text:
-                lines = list(map(str.removesuffix, lines, repeat("\r")))  # only the "\r" of a "\r\n"
             if unended:
                 lines.append(unended)
             if "" in lines:  # a blank line holds no row
