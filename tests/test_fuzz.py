@@ -68,15 +68,6 @@ FUZZ = settings(
 #: Output formats serving every project kind, one drawn per example.
 OUTPUT_FORMATS = ["DATASAUR_SCHEMA", "CSV", "JSON"]
 
-# Readers whose hostile input still ends in a traceback in another part of
-# issue 11: the fuzz fails on them until it is fixed there. A passing run is
-# not an error (strict=False).
-FIXED_ON_JSON = pytest.mark.xfail(strict=False, reason="issue 11: fixed on branch issue11-json (typed JSON decoding)")
-XLSX_ZLIB = pytest.mark.xfail(
-    strict=False, reason="issue 11: a corrupt deflate stream in an XLSX member raises zlib.error from load_workbook"
-)
-
-
 # -- the seeds: shipped fixtures, and what labelport makes of them ---------------
 
 class Seed:
@@ -185,7 +176,7 @@ def mutated_bytes(draw: st.DrawFn, data: bytes) -> bytes:
     return bytes(buf)
 
 
-@pytest.mark.parametrize("reader", ["conll", "iob", "csv", "tsv", pytest.param("xlsx", marks=XLSX_ZLIB),
+@pytest.mark.parametrize("reader", ["conll", "iob", "csv", "tsv", "xlsx",
                                     "datasaur_schema", "json_advanced", "export_zip"])
 def test_bytes(seeds, reader):
     original = seeds[reader]
@@ -243,7 +234,7 @@ def mutated_json(draw: st.DrawFn, document: Any) -> Any:
     return document
 
 
-@pytest.mark.parametrize("reader", [pytest.param("datasaur_schema", marks=FIXED_ON_JSON), "json_advanced"])
+@pytest.mark.parametrize("reader", ["datasaur_schema", "json_advanced"])
 def test_json_structure(seeds, reader):
     original = seeds[reader]
     document = json.loads(original.data)
@@ -312,7 +303,7 @@ def mutated_member_bytes(draw: st.DrawFn, members: list[tuple[str, bytes]]) -> l
     "reader, mutation",
     [
         # (project-data.json's values: typed decoding)
-        pytest.param("export_zip", mutated_members, marks=FIXED_ON_JSON, id="export_zip"),
+        pytest.param("export_zip", mutated_members, id="export_zip"),
         pytest.param("xlsx", mutated_member_bytes, id="xlsx"),
     ],
 )

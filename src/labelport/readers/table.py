@@ -18,6 +18,7 @@ import datetime
 import io
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass
 from itertools import repeat
 from typing import IO, Any, Callable, Generator, Iterable, Iterator, Sequence
@@ -305,7 +306,9 @@ def _csv_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
 _XLSX_MAX_ROWS = 1_048_576
 
 #: How openpyxl shows a sheet or workbook whose XML is broken.
-_XLSX_BROKEN = (SyntaxError, IndexError, KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError, OSError)
+#: What openpyxl and zipfile raise on a broken workbook (zlib.error: a member's
+#: deflate stream is corrupt, found only when openpyxl reads that member).
+_XLSX_BROKEN = (SyntaxError, IndexError, KeyError, ValueError, TypeError, zipfile.BadZipFile, zlib.error, EOFError, OSError)
 
 
 def _xlsx_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
