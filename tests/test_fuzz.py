@@ -284,7 +284,11 @@ def mutated_members(draw: st.DrawFn, members: list[tuple[str, bytes]]) -> list[t
             other = draw(mutated_bytes(content)) if content else content
             members.insert(draw(st.integers(0, len(members))), (name, other))
         elif name.endswith(".json") and content:
-            members[i] = (name, json.dumps(draw(mutated_json(json.loads(content)))).encode())
+            try:
+                value = json.loads(content)
+            except ValueError:  # a copy an earlier "duplicate" already made bytes
+                continue
+            members[i] = (name, json.dumps(draw(mutated_json(value))).encode())
     return members
 
 

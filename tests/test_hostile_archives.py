@@ -14,6 +14,7 @@ plain twins.
 from __future__ import annotations
 
 import io
+import json
 import os
 import resource
 import stat
@@ -239,6 +240,9 @@ CASES: list[tuple[str, Builder, dict[str, str], list[str]]] = [
      ["in.zip", "more than one export-all project", "'a-1'", "'b-2'"]),
     ("a-project-and-a-top-level-one", zipped([("REVIEW/news.txt.json", NEWS), ("b-2/REVIEW/news.txt.json", NEWS)]),
      {}, ["more than one export-all project", "'b-2'"]),
+    ("two-root-folders", zipped([("p-1/REVIEW/news.txt.json", NEWS), ("p-1/ROOT-a/news.txt.json", NEWS),
+                                 ("p-1/ROOT-b/news.txt.json", NEWS)]), {},
+     ["in.zip", "more than one ROOT folder", "ROOT-a, ROOT-b"]),
     ("xlsx-broken-sheet-xml", write("in.xlsx", workbook(SHEET.format(dimension="A1", rows="<row r='1'><c"))), {},
      ["in.xlsx", "sheet cannot be read"]),
     ("xlsx-broken-sheet-xml-in-a-zip", in_zip("t/in.xlsx", workbook(SHEET.format(dimension="A1", rows="<row"))),
@@ -493,3 +497,18 @@ def test_the_service_refuses_a_hostile_project_zip(service, tmp_path, case):
     assert f"{project}.zip" in message, message
     for word in words[1:]:
         assert word in message, message
+
+
+def test_a_document_only_in_root_is_read_unlabeled(places):
+    """A document the final folder lacks, held only by the owner's ROOT copy
+    (no labeler has it), is read from ROOT without labels (found by the fuzz:
+    it was a RuntimeError)."""
+    inputs, work, out = places
+    archive = zipped([("p-1/REVIEW/news.txt.json", NEWS), ("p-1/ROOT-o/news.txt.json", NEWS),
+                      ("p-1/ROOT-o/chat.txt.json", (NEWSROOM / "ROOT-olga_example_com" / "chat.txt.json").read_bytes())])(inputs)
+    code, _, stderr = run_cli("convert", archive, "-f", "JSON_ADVANCED", "-o", out)
+    assert code == 0, stderr
+    chat = json.loads((out / "chat.txt.json").read_text())
+    source = json.loads((NEWSROOM / "ROOT-olga_example_com" / "chat.txt.json").read_text())["data"]
+    assert [s["content"] for s in chat["sentences"]] == [c["content"] for c in source["cells"]]
+    assert chat["labels"] == []

@@ -174,7 +174,10 @@ def _export_all(tree: Tree) -> _Layout | None:
         named = ", ".join(repr(t.rstrip("/") or "(top level)") for t in tops)
         raise InputError(f"holds more than one export-all project ({named}); convert each on its own", tree.root)
     top = next(iter(tops))
-    root = next((f for f in folders if f == "ROOT" or f.startswith("ROOT-")), None)
+    roots = [f for f in folders if f == "ROOT" or f.startswith("ROOT-")]
+    if len(roots) > 1:  # one export has one owner's copy: which would be read is a guess
+        raise InputError(f"holds more than one ROOT folder ({', '.join(sorted(roots))})", tree.root)
+    root = roots[0] if roots else None
     final = "REVIEW" if "REVIEW" in folders else root or sorted(folders)[0]
     labelers = sorted(f for f in folders if f.startswith("DOCUMENT-"))
     files = sorted(folders[final]) + sorted(set().union(*folders.values()) - folders[final])
@@ -205,9 +208,10 @@ def _load_export_all(path: Path, tree: Tree, layout: _Layout, options: ReadOptio
                 found = source(folder, rel)
                 if found is not None:
                     versions[labeler.folder] = read_source(found, options).documents
-            if final is None:  # only in labelers' folders: the content without final labels
-                first_version = next(iter(versions.values()))
-                final_docs: Iterator[Document] = (d.unlabeled() for d in first_version())
+            if final is None:  # not in the final folder: the content of another copy, without labels
+                other = source(layout.root, rel) if layout.root else None
+                copy_docs = versions[next(iter(versions))]() if versions else read_source(other, options).documents()
+                final_docs: Iterator[Document] = (d.unlabeled() for d in copy_docs)
             else:
                 final_docs = read_source(final, options).documents()
             yield from _attach_versions(final_docs, {k: f() for k, f in versions.items()}, labelers)
