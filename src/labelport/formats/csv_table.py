@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED
-from ._table import TableWriter
+from ._table import TableOptions, TableWriter
 from .base import CONFLICTS, LABEL_SETS, OVERLAPS, Format
 
 
@@ -33,6 +33,7 @@ class CsvWriter(TableWriter):
 
 
 FORMAT = Format(
+    options=TableOptions,
     id="CSV",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED, TOKEN_BASED}),
     files="<document>.csv (rows with answers; documents.csv; span table)",

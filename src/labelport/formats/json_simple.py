@@ -15,7 +15,7 @@ from typing import IO, Any
 import orjson
 
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line
-from ._table import document_header
+from ._table import TableOptions, document_header
 from .base import ARROWS, OVERLAPS, Context, Format
 from .json_tabular import JsonTabularWriter
 
@@ -66,6 +66,7 @@ class JsonWriter(JsonTabularWriter):
 
 
 FORMAT = Format(
+    options=TableOptions,  # a row's answers are table cells (--output-separator)
     id="JSON",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
     files="<document>.json",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import orjson
 
 from ..model import DOCUMENT_BASED, ROW_BASED
-from ._table import TableWriter
+from ._table import TableOptions, TableWriter
 from .base import Format
 
 
@@ -26,6 +26,7 @@ class JsonTabularWriter(TableWriter):
 
 
 FORMAT = Format(
+    options=TableOptions,
     id="JSON_TABULAR",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED}),
     files="<document>.json (rows with answers; documents.json)",

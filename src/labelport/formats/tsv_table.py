@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED
-from ._table import TableWriter
+from ._table import TableOptions, TableWriter
 from .base import CONFLICTS, LABEL_SETS, OVERLAPS, Format
 
 UNWRITABLE_CELLS = "cells with a tab or newline (TSV)"
@@ -33,6 +33,7 @@ class TsvWriter(TableWriter):
 
 
 FORMAT = Format(
+    options=TableOptions,
     id="TSV",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED, TOKEN_BASED}),
     files="<document>.tsv (rows with answers; documents.tsv; span table)",

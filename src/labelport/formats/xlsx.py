@@ -16,7 +16,7 @@ import zipfile
 from typing import IO, Any
 
 from ..model import DOCUMENT_BASED, ROW_BASED, Document
-from ._table import TableWriter
+from ._table import TableOptions, TableWriter
 from .base import Context, Format, served_kind
 
 ILLEGAL_CHARACTERS = "characters XLSX cannot hold"
@@ -95,6 +95,7 @@ def sheet_title(name: str) -> str:
 
 
 FORMAT = Format(
+    options=TableOptions,
     id="XLSX",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED}),
     files="<document>.xlsx (rows with answers; documents.xlsx)",
