@@ -16,6 +16,7 @@ from .datasaur_schema import decode
 
 
 def read(source: Source, options: ReadOptions, format_id: str) -> Project:
+    options.refuse_table_options(format_id, source.label)
     decoded = decode(source, format_id, forced=options.format is not None)
     if decoded.format == DATASAUR_SCHEMA:
         return datasaur_schema.project(source, decoded)
