@@ -382,7 +382,6 @@ class ComprehendOptions(OffsetUnitOption, QuestionOption):
 
 
 FORMAT = Format(
-    options=ComprehendOptions,
     id="AMAZON_COMPREHEND_CSV",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
     files="T: train|test/documents/documents.txt, train|test/annotations/annotations.csv, entity_recognizer.json; "
@@ -390,4 +389,5 @@ FORMAT = Format(
     write_project=write_project,
     target="comprehend",
     merge_parts=merge_entities,
+    options=ComprehendOptions,
 )

@@ -405,11 +405,11 @@ class AzureOptions(QuestionOption):
 
 
 FORMAT = Format(
-    options=AzureOptions,
     id="AZURE_AUTOML_CSV",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
     files="train/train.txt|csv + MLTable (validation/, test/ likewise), for Azure ML AutoML NLP",
     write_project=write_project,
     target="azure",
     merge_parts=merge_ner,
+    options=AzureOptions,
 )

@@ -33,7 +33,6 @@ class CsvWriter(TableWriter):
 
 
 FORMAT = Format(
-    options=TableOptions,
     id="CSV",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED, TOKEN_BASED}),
     files="<document>.csv (rows with answers; documents.csv; span table)",
@@ -42,4 +41,5 @@ FORMAT = Format(
     one_table=True,
     # the span table has a row per span and a status column
     carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS}),
+    options=TableOptions,
 )

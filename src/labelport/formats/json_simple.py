@@ -66,7 +66,6 @@ class JsonWriter(JsonTabularWriter):
 
 
 FORMAT = Format(
-    options=TableOptions,  # a row's answers are table cells (--output-separator)
     id="JSON",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
     files="<document>.json",
@@ -74,4 +73,5 @@ FORMAT = Format(
     writer=JsonWriter,
     binary=True,
     carries=frozenset({OVERLAPS, ARROWS}),
+    options=TableOptions,  # a row's answers are table cells (--output-separator)
 )

@@ -26,7 +26,6 @@ class JsonTabularWriter(TableWriter):
 
 
 FORMAT = Format(
-    options=TableOptions,
     id="JSON_TABULAR",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED}),
     files="<document>.json (rows with answers; documents.json)",
@@ -34,4 +33,5 @@ FORMAT = Format(
     writer=JsonTabularWriter,
     binary=True,  # orjson gives bytes
     one_table=True,
+    options=TableOptions,
 )

@@ -33,7 +33,6 @@ class TsvWriter(TableWriter):
 
 
 FORMAT = Format(
-    options=TableOptions,
     id="TSV",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED, TOKEN_BASED}),
     files="<document>.tsv (rows with answers; documents.tsv; span table)",
@@ -41,4 +40,5 @@ FORMAT = Format(
     writer=TsvWriter,
     one_table=True,
     carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS}),
+    options=TableOptions,
 )

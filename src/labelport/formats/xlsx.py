@@ -95,7 +95,6 @@ def sheet_title(name: str) -> str:
 
 
 FORMAT = Format(
-    options=TableOptions,
     id="XLSX",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED}),
     files="<document>.xlsx (rows with answers; documents.xlsx)",
@@ -103,4 +102,5 @@ FORMAT = Format(
     writer=XlsxWriter,
     binary=True,
     one_table=True,
+    options=TableOptions,
 )
