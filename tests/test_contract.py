@@ -455,9 +455,9 @@ _PLAIN_SPANS = ("bug: PLAIN writes a token project's text only and lists none of
                 "(src/labelport/formats/plain.py:13, PlainWriter.line never calls Report.drop for line.spans)")
 _OTHER_QUESTIONS = ("bug: {fmt} trains on one question and drops the answers to the others without listing them "
                     "(GCP_VERTEX_AI_CSV lists them: src/labelport/formats/gcp_vertex.py:219); {where}")
-_UNSERVED_LINES = ("bug: {fmt} converts a TOKEN_BASED+DOCUMENT_BASED project as document labeling and lists none "
-                   "of its lines' spans in not_carried (src/labelport/formats/base.py:294, count_document reports "
-                   "only a document of no served kind)")
+_UNSERVED_LINES = ("bug: {fmt} converts a TOKEN_BASED+DOCUMENT_BASED project as document labeling, writes its "
+                   "text as '' and lists none of its lines' spans in not_carried (src/labelport/formats/base.py:294, "
+                   "count_document reports only a document of no served kind)")
 _INSIDE_A_TOKEN = ("bug: {fmt} writes a span that starts or ends inside a token as the whole tokens and lists "
                    "it nowhere (src/labelport/formats/base.py:322 kept_spans keeps it; the tags are per token)")
 BUGS: dict[tuple[str, str], str] = {
