@@ -34,7 +34,7 @@ def load(
     questions); ``label_separator`` splits multi-label cells.
     """
     options = ReadOptions(
-        format=reader_id(from_format) if from_format else None,
+        format=reader_id(from_format) if from_format is not None else None,
         text_columns=[text_column] if text_column else [],
         label_columns=list(label_columns),
         label_separator=label_separator,

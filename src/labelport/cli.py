@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="List the formats: id and aliases, the project kinds each serves "
                                               "(T token, R row, D document labeling), the kinds --from ID reads "
                                               "back, and the files each makes.")
-    formats.add_argument("--markdown", action="store_true", help="print the README's Markdown table")
+    formats.add_argument("--markdown", action="store_true", help="print it in Markdown, as the README has it")
 
     inspect = commands.add_parser("inspect", help="summarise a project: kinds, documents, spans per label, labelers",
                                   description="Kinds, documents, lines, tokens, spans per label, labelers, conflicts.")
@@ -187,17 +187,17 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
-    from .formats.registry import TABLE_HEADER, detection_note, markdown_table, table_rows
+    from .formats.registry import TABLE_HEADER, detection_note, markdown, table_rows
 
     if args.markdown:
-        print(markdown_table(), end="")
+        print(markdown(), end="")
         return 0
     rows = [tuple(cell.upper() for cell in TABLE_HEADER), *table_rows()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)), row[-1].replace("`", ""), sep="  ")
     print("\nKinds: T token labeling (spans), R row labeling, D document labeling. Read back: the kinds whose "
-          "output --from ID reads back (- no reader).")
+          "output --from ID reads back (- no reader; a table's question columns are named with --label-column).")
     print(detection_note().replace("`", ""))
     return 0
 
@@ -258,7 +258,7 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
 def _read_options(args: argparse.Namespace) -> dict[str, Any]:
     """The reading the command line asks for, as labelport.load's keywords."""
     return {
-        "from_format": reader_id(args.from_format) if args.from_format else None,
+        "from_format": reader_id(args.from_format) if args.from_format is not None else None,
         "text_column": args.text_column,
         "label_columns": args.label_column,
         "label_separator": args.label_separator,

@@ -119,7 +119,9 @@ READABLE: tuple[str, ...] = tuple(entry.id for entry in _ENTRIES if entry.reader
 
 
 def _key(name: str) -> str:
-    return str(name).strip().upper().replace("-", "_")
+    key = str(name).strip()
+    # Only ASCII is folded: str.upper() makes "ıob" IOB and "ﬁ" FI.
+    return key.upper().replace("-", "_") if key.isascii() else key
 
 
 def _suggestion(key: str, ids: Iterable[str]) -> str:
@@ -165,11 +167,8 @@ def reader_module(name: str):
 
 
 def get_format(name: str) -> "Format":
+    """The writer of the format ``name`` (an id, an alias, any case)."""
     return import_module(FORMATS[format_id(name)].writer).FORMAT
-
-
-def all_formats() -> list["Format"]:
-    return [get_format(fid) for fid in FORMATS]
 
 
 def formats_for_kinds(kinds: tuple[str, ...] | list[str]) -> list[str]:
@@ -203,7 +202,7 @@ def detection_note() -> str:
             "`--label-column`, `--columns`) is given.")
 
 
-def markdown_table() -> str:
-    """The README's table (``labelport formats --markdown``)."""
+def markdown() -> str:
+    """The README's table and detection note (``labelport formats --markdown``)."""
     rows = [TABLE_HEADER, tuple("---" for _ in TABLE_HEADER), *table_rows()]
-    return "".join(f"| {' | '.join(row)} |\n" for row in rows)
+    return "".join(f"| {' | '.join(row)} |\n" for row in rows) + f"\n{detection_note()}\n"
