@@ -8,7 +8,7 @@ name or listing the formats imports no format or reader module; a format
 module imports its heavy dependencies (pyarrow, datasets, openpyxl) only when
 it writes.
 
-A name is matched case-insensitively, with ``-`` read as ``_``; an alias gives
+A name is matched without regard to ASCII case, with ``-`` read as ``_``; an alias gives
 the same format on both sides (``conll`` is CONLL_2003 for ``-f`` and
 ``--from``). What ``-f X`` writes, ``--from X`` reads, for every format that
 has a reader; ``reads_back`` says which kinds of project come back whole.
@@ -108,10 +108,10 @@ FORMATS: dict[str, FormatEntry] = {entry.id: entry for entry in _ENTRIES}
 ALIASES: dict[str, str] = {alias: entry.id for entry in _ENTRIES for alias in entry.aliases}
 #: extension -> the formats of that extension; detection hands the file to the
 #: first one's reader (DATASAUR_SCHEMA's tells JSON_ADVANCED by its structure)
-EXTENSIONS: dict[str, tuple[str, ...]] = {}
-for _entry in _ENTRIES:
-    for _extension in _entry.extensions:
-        EXTENSIONS[_extension] = (*EXTENSIONS.get(_extension, ()), _entry.id)
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    extension: tuple(entry.id for entry in _ENTRIES if extension in entry.extensions)
+    for extension in dict.fromkeys(extension for entry in _ENTRIES for extension in entry.extensions)
+}
 #: what detection reads a file of any other extension as: CoNLL/IOB lines, or a
 #: tab-separated table when table options (--text-column, --label-column, --columns) are given
 OTHER_EXTENSIONS, OTHER_EXTENSIONS_TABULAR = "TSV_IOB", "TSV"
