@@ -171,6 +171,11 @@ def get_format(name: str) -> "Format":
     return import_module(FORMATS[format_id(name)].writer).FORMAT
 
 
+def all_formats() -> list["Format"]:
+    """Every writer (this imports every format module; listing names does not need it)."""
+    return [get_format(fid) for fid in FORMATS]
+
+
 def formats_for_kinds(kinds: tuple[str, ...] | list[str]) -> list[str]:
     """The formats that can serve a project of ``kinds`` (at least one of them;
     what they cannot carry of the others is reported as not carried)."""
