@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
+from .formats.registry import format_id
 from .jobs import Job, JobStore, home, recover, run, start_detached, start_thread
 from .model import Project
 from .redaction import redact
@@ -39,6 +40,7 @@ def make_spec(
 ) -> dict[str, Any]:
     if "://" not in input:  # a path: the job may be picked up again from another folder
         input = str(Path(input).resolve())
+    format = format_id(format)  # an unknown name fails before the job exists; an alias becomes the id
     return {
         "input": input,
         "read": read or {},
