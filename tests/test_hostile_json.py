@@ -393,3 +393,23 @@ def test_numeric_ids_resolve_against_string_item_ids(places):
     assert (out / "doc.txt.tsv").read_text(encoding="utf-8").split("\n\n")[0].splitlines()[:2] == [
         "John\tB-PER", "Smith\tI-PER",
     ]
+
+
+@pytest.mark.parametrize("with_unknown_keys", [False, True], ids=["strict-path", "path-keeping-extras"])
+def test_invalid_utf8_inside_a_string(places, with_unknown_keys):
+    """Bytes that are not UTF-8 inside a cell's text are refused as not JSON,
+    whichever decoding path the file takes (found by the fuzz: the path that
+    keeps unknown keys raised msgspec's DecodeError)."""
+    inputs, work, out = places
+    data = copy.deepcopy(NEWS)
+    if with_unknown_keys:
+        data["data"]["documentSettings"] = {"textDirection": "LTR"}
+    else:
+        data["data"].pop("documentSettings", None)
+        for entry in data["data"]["spanLabels"]:
+            entry.pop("hashCode", None)
+    raw = json.dumps(data, ensure_ascii=False).encode("utf-8").replace(b"Paris", b"Pa\xc1ris", 1)
+    assert b"\xc1" in raw
+    (inputs / "news.json").write_bytes(raw)
+    message = assert_refused(*run_cli("convert", inputs / "news.json", "-f", "TSV_IOB", "-o", out), work, out)
+    assert "news.json: " in message and "UTF-8" in message, message

@@ -6,7 +6,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .model import CONFLICT, Project
+from .formats.registry import reader_id
+from .model import CONFLICT, REVIEWER, Project
 from .readers import ReadOptions
 from .readers import load as _load
 from .report import Report
@@ -32,7 +33,7 @@ def load(
     questions); ``label_separator`` splits multi-label cells.
     """
     options = ReadOptions(
-        format=from_format,
+        format=reader_id(from_format) if from_format is not None else None,
         text_columns=[text_column] if text_column else [],
         label_columns=list(label_columns),
         label_separator=label_separator,
@@ -48,7 +49,7 @@ def convert(
     *,
     split: dict[str, float] | None = None,
     seed: int = 0,
-    role: str = "REVIEWER",
+    role: str = REVIEWER,
     zip: str | None = None,
     strict: bool = False,
     overwrite: bool = False,

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 from . import __version__
 from .errors import LabelportError, RejectedError, UsageError
+from .formats.registry import READABLE, format_id, get_format, reader_id
+from .model import REVIEWER, ROLES
 from .offsets import UNITS
 
 
@@ -26,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 def _add_read_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("reading")
     group.add_argument("--from", dest="from_format", metavar="FORMAT",
-                       help="input format, overriding detection (DATASAUR_SCHEMA, JSON_ADVANCED, TSV_IOB, CONLL_2003, CSV, TSV, XLSX)")
+                       help=f"input format, overriding detection ({', '.join(READABLE)}; aliases in `labelport formats`)")
     group.add_argument("--text-column", metavar="NAME", help="table column holding the text (default: 'text' or the first)")
     group.add_argument("--label-column", metavar="NAME", action="append", default=[],
                        help="table column holding labels; repeat for several (each becomes a question)")
@@ -38,7 +40,7 @@ def _add_convert_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--format", required=True, metavar="FORMAT", help="output format (see `labelport formats`)")
     parser.add_argument("--split", metavar="NAME=SHARE,...", help="e.g. train=0.8,validation=0.1,test=0.1")
     parser.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
-    parser.add_argument("--role", default="REVIEWER", type=str.upper, choices=["REVIEWER", "LABELER"],
+    parser.add_argument("--role", default=REVIEWER, type=str.upper, choices=ROLES,
                         help="REVIEWER: the final version (default); LABELER: each labeler's, in DOCUMENT-<labeler>/")
     parser.add_argument("--zip", metavar="NAME", help="write the export-all zip NAME.zip (REVIEW, DOCUMENT-*, ROOT, project-data.json)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when anything could not be carried")
@@ -83,9 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"labelport {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    commands.add_parser("formats", help="list output formats, the project kinds each serves, the files made",
-                        description="List output formats, the project kinds each serves (T token, R row, "
-                                    "D document labeling) and the files each makes.")
+    formats = commands.add_parser("formats", help="list the formats: names, kinds served, what reads back, files made",
+                                  description="List the formats: id and aliases, the project kinds each serves "
+                                              "(T token, R row, D document labeling), the kinds --from ID reads "
+                                              "back, and the files each makes.")
+    formats.add_argument("--markdown", action="store_true", help="print it in Markdown, as the README has it")
 
     inspect = commands.add_parser("inspect", help="summarise a project: kinds, documents, spans per label, labelers",
                                   description="Kinds, documents, lines, tokens, spans per label, labelers, conflicts.")
@@ -187,16 +191,18 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
-    from .formats.registry import all_formats
-    from .model import KIND_LETTER, KINDS
+    from .formats.registry import TABLE_HEADER, detection_note, markdown, table_rows
 
-    formats = all_formats()
-    width = max(len(fmt.id) for fmt in formats)
-    print(f"{'FORMAT':<{width}}  KINDS   FILES")
-    for fmt in formats:
-        kinds = " ".join(KIND_LETTER[k] for k in KINDS if k in fmt.kinds)
-        print(f"{fmt.id:<{width}}  {kinds:<6}  {fmt.files}")
-    print("\nKinds: T token labeling (spans), R row labeling, D document labeling.")
+    if args.markdown:
+        print(markdown(), end="")
+        return 0
+    rows = [tuple(cell.upper() for cell in TABLE_HEADER), *table_rows()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)), row[-1].replace("`", ""), sep="  ")
+    print("\nKinds: T token labeling (spans), R row labeling, D document labeling. Read back: the kinds whose "
+          "output --from ID reads back (- no reader; a table's question columns are named with --label-column).")
+    print(detection_note().replace("`", ""))
     return 0
 
 
@@ -240,11 +246,11 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
     """The conversion the command line asks for, as labelport.convert's keywords
     (of the format's own options, only those given)."""
     from .formats.base import make_options
-    from .formats.registry import get_format
     from .parallel import checked_jobs
     from .splits import parse_split
 
-    # an unknown format, or an option it does not take, fails before any reading
+    args.format = format_id(args.format)  # an unknown name fails before any reading; an alias becomes the id
+    # so does an option the format does not take
     format_options = {key: getattr(args, flag[2:].replace("-", "_")) for key, flag in FORMAT_OPTION_FLAGS.items()}
     format_options = {key: value for key, value in format_options.items() if value is not None}
     make_options(get_format(args.format), format_options, FORMAT_OPTION_FLAGS)
@@ -264,7 +270,7 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
 def _read_options(args: argparse.Namespace) -> dict[str, Any]:
     """The reading the command line asks for, as labelport.load's keywords."""
     return {
-        "from_format": args.from_format,
+        "from_format": reader_id(args.from_format) if args.from_format is not None else None,
         "text_column": args.text_column,
         "label_columns": args.label_column,
         "label_separator": args.label_separator,

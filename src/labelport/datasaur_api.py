@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
 from .errors import DeliveryError, UsageError
+from .model import REVIEWER
 from .redaction import redact
 
 ENV_BASE_URL = "DATASAUR_BASE_URL"
@@ -359,7 +360,7 @@ class ExportApiClient:
         *,
         file_name: str | None = None,
         method: str = FILE_STORAGE,
-        role: str | None = "REVIEWER",
+        role: str | None = REVIEWER,
         deadline: Deadline | None = None,
         **options: Any,
     ) -> ExportRequest:
@@ -501,7 +502,7 @@ class ExportApiClient:
         timeout: float | None = None,
         deadline: Deadline | None = None,
         file_name: str | None = None,
-        role: str | None = "REVIEWER",
+        role: str | None = REVIEWER,
         **options: Any,
     ) -> Downloaded:
         """Export a project (or one document) in ``format`` by FILE_STORAGE,

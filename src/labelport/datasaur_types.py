@@ -410,6 +410,9 @@ def _decode_keeping_extras(data: bytes, where: str, preferred: str, forced: bool
             if too_large_int(kept):  # (then which: each entry's extra is one of plain's entries' values)
                 for n, plain_entry in enumerate(plain):
                     check_free_value(plain_entry, where, f"{at}[{n}]")
+        except (msgspec.DecodeError, RecursionError):  # (the split keeps a part's bytes unread: invalid UTF-8, say)
+            _plain(raw, where)  # says what is wrong
+            raise
     for name in _required(lenient):  # (the content's keys are their fields' names)
         if name not in values:
             raise InputError(f"{base}.{name}: missing", where)

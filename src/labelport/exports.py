@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .formats.base import make_options, option_names
-from .formats.registry import get_format
+from .formats.registry import format_id, get_format
 from .jobs import Job, JobStore, home, recover, run, start_detached, start_thread
 from .model import Project
 from .redaction import redact
@@ -46,9 +46,10 @@ def make_spec(
 ) -> dict[str, Any]:
     """A job's spec; UsageError, with nothing stored, for an unknown format or
     an option the format does not take."""
-    make_options(get_format(format), {k: v for k, v in (convert or {}).items() if k in option_names()})
     if "://" not in input:  # a path: the job may be picked up again from another folder
         input = str(Path(input).resolve())
+    format = format_id(format)  # an unknown name fails before the job exists; an alias becomes the id
+    make_options(get_format(format), {k: v for k, v in (convert or {}).items() if k in option_names()})
     return {
         "input": input,
         "read": read or {},

@@ -43,6 +43,7 @@ from .archives import is_zip_of_files, safe_extract
 from .datasaur_api import Deadline, Downloaded, ExportApiClient, _redact
 from .errors import DeliveryError, RejectedError, UsageError
 from .jobs import home
+from .model import REVIEWER
 from .output import REPORT_NAME, staged_folder
 from .report import Report
 
@@ -262,7 +263,7 @@ class ExportFetch:
 
 
 #: labelport.convert's options a server export cannot follow, with the value that is no change.
-_NOT_FETCHABLE = {"split": None, "zip": None, "role": "REVIEWER", "offset_unit": "codepoint", "question": None,
+_NOT_FETCHABLE = {"split": None, "zip": None, "role": REVIEWER, "offset_unit": "codepoint", "question": None,
                   "transformer": None}
 
 
@@ -291,7 +292,7 @@ def fetch_export(uri: str, format: str, out: str | Path, *, timeout: float | Non
     try:
         served = fetch(client, ref, format, work / "served", deadline)
         content, project = final_folder(served.folder, format)
-        report = FetchReport(uri, format, {"fetched": True, "role": "REVIEWER"})
+        report = FetchReport(uri, format, {"fetched": True, "role": REVIEWER})
         report.notes["fetched"] = [served.describe(client.base_url)]
         server_report = content / REPORT_NAME
         if server_report.is_file():

@@ -27,6 +27,11 @@ DOCUMENT_BASED = "DOCUMENT_BASED"
 KINDS = (TOKEN_BASED, ROW_BASED, DOCUMENT_BASED)
 KIND_LETTER = {TOKEN_BASED: "T", ROW_BASED: "R", DOCUMENT_BASED: "D"}
 
+#: The version of a project an export takes (``--role``, the Export API's
+#: ``role``): the final one, or each labeler's own.
+REVIEWER, LABELER = "REVIEWER", "LABELER"
+ROLES = (REVIEWER, LABELER)
+
 #: ``labeledBy`` of an entry the labelers disagree on and nobody resolved.
 CONFLICT = "CONFLICT"
 

@@ -20,14 +20,11 @@ from .errors import RejectedError, UsageError
 from . import parallel
 from .formats.base import Context, Format, FormatOptions
 from .formats.registry import formats_for_kinds, get_format
-from .model import Document, Labeler, Project
+from .model import LABELER, REVIEWER, ROLES, Document, Labeler, Project
 from .output import file_name, safe_name, staged_folder
 from .progress import Progress
 from .report import Report
 from .splits import Splitter
-
-REVIEWER = "REVIEWER"
-LABELER = "LABELER"
 
 #: Fixed entry time, so the same input gives a byte-identical zip.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -67,8 +64,8 @@ def run_conversion(
     fmt = get_format(format_id)
     check_kinds(fmt, project)
     role = role.upper()
-    if role not in (REVIEWER, LABELER):
-        raise UsageError(f"--role must be REVIEWER or LABELER, not {role!r}")
+    if role not in ROLES:
+        raise UsageError(f"--role must be {' or '.join(ROLES)}, not {role!r}")
     splitter = Splitter(split, seed)
     archive = file_name(zip_name if zip_name.endswith(".zip") else zip_name + ".zip", "--zip") if zip_name else None
     options = fmt.options() if options is None else options

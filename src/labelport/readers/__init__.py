@@ -1,32 +1,20 @@
-"""Input formats: a plain dict from format id to the module that reads it.
+"""Input formats: which reader reads a file, and the options of reading.
 
 A reader module defines ``read(source, options, format_id) -> Project`` for a
-single file; :func:`labelport.readers.load` adds folders, zips and the
-Datasaur export-all layout on top (see :mod:`labelport.readers.layout`).
+single file; the formats it reads, their aliases and the extensions detection
+goes by are entries of :mod:`labelport.formats.registry`.
+:func:`labelport.readers.load` adds folders, zips and the Datasaur export-all
+layout on top (see :mod:`labelport.readers.layout`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 from typing import IO, Callable
 
 from ..errors import UsageError
-
-READERS: dict[str, str] = {
-    "DATASAUR_SCHEMA": "labelport.readers.datasaur_schema",
-    "JSON_ADVANCED": "labelport.readers.json_advanced",
-    "TSV_IOB": "labelport.readers.conll",
-    "TSV_NON_IOB": "labelport.readers.conll",
-    "CONLL_2003": "labelport.readers.conll",
-    "CSV": "labelport.readers.table",
-    "TSV": "labelport.readers.table",
-    "XLSX": "labelport.readers.table",
-}
-
-#: Accepted for --from besides the ids above.
-ALIASES = {"CONLL": "CONLL_2003", "IOB": "TSV_IOB", "IO": "TSV_NON_IOB", "JSON": "DATASAUR_SCHEMA"}
+from ..formats.registry import EXTENSIONS, OTHER_EXTENSIONS, OTHER_EXTENSIONS_TABULAR, reader_id
 
 
 @dataclass(frozen=True)
@@ -72,34 +60,17 @@ class ReadOptions:
                              "TSV and XLSX input (--from TSV reads a tab-separated file as a table)", file)
 
 
-def normalize_format(format_id: str) -> str:
-    key = format_id.strip().upper()
-    key = ALIASES.get(key, key)
-    if key not in READERS:
-        raise UsageError(f"--from: unknown input format {format_id!r}; labelport reads {', '.join(READERS)}")
-    return key
-
-
-def reader_module(format_id: str):
-    return import_module(READERS[format_id])
-
-
 def detect(source: Source, options: ReadOptions) -> str:
-    """The format of one file: --from, else its extension, else its content."""
+    """The format of one file: --from, else its extension (the registry's
+    EXTENSIONS; for ``.json`` the DATASAUR_SCHEMA reader tells JSON_ADVANCED
+    by the file's structure as it decodes it, once), else CoNLL/IOB lines or,
+    with table options, a tab-separated table."""
     if options.format:
-        return normalize_format(options.format)
-    suffix = Path(source.name).suffix.lower()
-    if suffix == ".xlsx":
-        return "XLSX"
-    if suffix == ".csv":
-        return "CSV"
-    if suffix == ".json":
-        # Either Datasaur format: its reader tells DATASAUR_SCHEMA from
-        # JSON_ADVANCED by the file's structure as it decodes it, once.
-        return "DATASAUR_SCHEMA"
-    if options.tabular:
-        return "TSV"
-    return "TSV_IOB"  # .conll, .tsv, .iob, .txt, no extension: token<TAB>tag lines
+        return reader_id(options.format)
+    formats = EXTENSIONS.get(Path(source.name).suffix.lower())
+    if formats:
+        return formats[0]
+    return OTHER_EXTENSIONS_TABULAR if options.tabular else OTHER_EXTENSIONS
 
 
 def load(path: str | Path, options: ReadOptions | None = None):

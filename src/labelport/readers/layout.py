@@ -18,9 +18,10 @@ from typing import Callable, Iterator, Sequence, overload
 from .. import datasaur_json as dj
 from ..archives import Archive, is_zip_of_files
 from ..errors import InputError
+from ..formats.registry import reader_module
 from ..model import Document, Labeler, Project
 from ..output import REPORT_NAME, files_under
-from . import ReadOptions, Source, detect, reader_module
+from . import ReadOptions, Source, detect
 
 #: Files that are never data.
 _SKIP = {REPORT_NAME, "project-data.json", ".DS_Store", "README.md"}

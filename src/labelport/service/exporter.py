@@ -43,7 +43,9 @@ from ..archives import Archive
 from ..egress import EgressPolicy
 from ..errors import LabelportError, RejectedError, UsageError
 from ..formats.base import make_options, option_names
+from ..formats.registry import formats_for_kinds, get_format
 from ..jobs import FAILED, Job, JobStore, home
+from ..model import REVIEWER
 from ..output import REPORT_NAME
 from ..pipeline import zip_tree
 from ..private import make_private, private_folder
@@ -61,12 +63,7 @@ log = logging.getLogger("labelport.serve")
 
 FILE_STORAGE, EMAIL, CUSTOM_WEBHOOK, EXTERNAL_OBJECT_STORAGE = (
     "FILE_STORAGE", "EMAIL", "CUSTOM_WEBHOOK", "EXTERNAL_OBJECT_STORAGE")
-REVIEWER = "REVIEWER"  # the role when none is asked for
 ENV_EMAIL = "LABELPORT_SERVE_EMAIL"
-
-#: Legacy (lower-case, 2020-22 docs) format names and their current ids.
-FORMAT_ALIASES = {"IOB": "TSV_IOB", "NON_IOB": "TSV_NON_IOB", "CONLL": "CONLL_2003", "CONLL2003": "CONLL_2003"}
-
 
 
 # -- registered external object storages ---------------------------------------------------
@@ -256,8 +253,6 @@ class Service:
         match = self.projects.find_document(reference)
         info = match.document
         if not set(info.kinds) & fmt.kinds:
-            from ..formats.registry import formats_for_kinds
-
             raise UsageError(f"document {info.name!r}: {fmt.id} cannot serve a {', '.join(info.kinds) or 'empty'} "
                              f"document; formats that can: {', '.join(formats_for_kinds(info.kinds))}")
         single = fmt.writer is not None or (loaded is not None and loaded.per_document)
@@ -337,12 +332,12 @@ class Service:
 # -- checks made while the caller waits ----------------------------------------------------
 
 def resolve_format(value: Any) -> "Format":
-    from ..formats.registry import get_format
-
-    key = str(value or "").strip().upper().replace("-", "_")
-    if not key:
+    """The format ``value`` names: an id or an alias of labelport.formats.registry,
+    which keeps the legacy lower-case names of the Export API (``iob``,
+    ``non-iob``, ``conll``, ``conll2003``)."""
+    if not str(value or "").strip():
         raise UsageError("format: give a format, e.g. TSV_IOB or DATASAUR_SCHEMA")
-    return get_format(FORMAT_ALIASES.get(key, key))
+    return get_format(str(value))
 
 
 #: The Export API's fields that are a format's own options (Format.options),
