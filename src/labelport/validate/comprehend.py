@@ -201,6 +201,20 @@ def _load_config(path: Path, out: Findings) -> dict[str, Any] | None:
     return data
 
 
+def _comprehend_csv(inputs: dict[str, Any], config: Path, out: Findings, what: str) -> bool:
+    """Whether the config's DataFormat is COMPREHEND_CSV, the one labelport checks."""
+    data_format = inputs.get("DataFormat", "COMPREHEND_CSV")
+    if data_format == "COMPREHEND_CSV":
+        return True
+    out.add(
+        "comprehend.config.format",
+        f"DataFormat {data_format!r}: labelport checks COMPREHEND_CSV{what} only",
+        hard=data_format != "AUGMENTED_MANIFEST",
+        file=config,
+    )
+    return False
+
+
 def _uri(data: Any, key: str, config: Path, out: Findings, *, required: bool) -> str | None:
     value = data.get(key) if isinstance(data, dict) else None
     if value is None:
@@ -916,14 +930,7 @@ def _check_recognizer_config(config: Path, folder: Folder, out: Findings, claime
     if not isinstance(data, dict):
         out.add("comprehend.config.json", "InputDataConfig is not an object", hard=True, file=config)
         return
-    data_format = data.get("DataFormat", "COMPREHEND_CSV")
-    if data_format != "COMPREHEND_CSV":
-        out.add(
-            "comprehend.config.format",
-            f"DataFormat {data_format!r}: labelport checks COMPREHEND_CSV (annotations CSV and documents) only",
-            hard=data_format != "AUGMENTED_MANIFEST",
-            file=config,
-        )
+    if not _comprehend_csv(data, config, out, " (annotations CSV and documents)"):
         return
     entity_types = _entity_types(data.get("EntityTypes"), config, out)
     documents = data.get("Documents")
@@ -1034,14 +1041,7 @@ def _check_classifier_config(config: Path, folder: Folder, out: Findings, claime
     if not isinstance(inputs, dict):
         out.add("comprehend.config.uri", "InputDataConfig {DataFormat, S3Uri, ...} is missing", hard=True, file=config)
         return
-    data_format = inputs.get("DataFormat", "COMPREHEND_CSV")
-    if data_format != "COMPREHEND_CSV":
-        out.add(
-            "comprehend.config.format",
-            f"DataFormat {data_format!r}: labelport checks COMPREHEND_CSV only",
-            hard=data_format != "AUGMENTED_MANIFEST",
-            file=config,
-        )
+    if not _comprehend_csv(inputs, config, out, ""):
         return
     delimiter = inputs.get("LabelDelimiter", "|")
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter not in DELIMITERS:

@@ -670,17 +670,18 @@ def _class_label_errors(pa: Any, pc: Any, array: Any, f: tuple, rows: Any, path:
 
 # -- entry point ----------------------------------------------------------------
 
-def _roots(folder: Path, depth: int = 4) -> list[Path]:
-    """Dataset folders: ``folder`` itself if it holds a card or data, else the
-    folders below it that do (labelport's DOCUMENT-*/, export-all trees)."""
-    if (folder / README).is_file() or (folder / "data").is_dir() or any(folder.glob("*.parquet")):
-        return [folder]
-    if depth == 0:
-        return []
-    found: list[Path] = []
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not hidden(p.name)):
-        found += _roots(sub, depth - 1)
-    return found
+def _roots(folder: Folder, depth: int = 4) -> list[Path]:
+    """Dataset folders: the folder itself if it holds a card or data, else the
+    highest folders below it (at most ``depth`` down) that do (labelport's
+    DOCUMENT-*/, export-all trees)."""
+    marked: set[PurePosixPath] = set()  # relative to the folder
+    for path in folder.files:
+        rel = PurePosixPath(folder.rel(path))
+        if path.name == README or path.suffix == ".parquet":
+            marked.add(rel.parent)
+        marked.update(parent.parent for parent in rel.parents if parent.name == "data")
+    return [folder.path / root for root in sorted(marked)
+            if len(root.parts) <= depth and not any(parent in marked for parent in root.parents)]
 
 
 def check(folder: Path) -> list[Finding]:
@@ -692,7 +693,7 @@ def check(folder: Path) -> list[Finding]:
 
 def _check_datasets(folder: Folder, out: Findings) -> bool:
     """Check each dataset folder in ``folder``; whether there was any."""
-    roots = _roots(folder.path)
+    roots = _roots(folder)
     for root in roots:
         rel = "" if root == folder.path else folder.rel(root) + "/"
         _Check(folder, root, folder.prefix + rel, out).run()
