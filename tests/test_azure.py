@@ -517,7 +517,7 @@ def test_validate_caps_findings_per_rule(tmp_path: Path) -> None:
     _write(folder / "train" / "train.txt", "".join(f"w{i}\tO\n" for i in range(500)))
     _write(folder / "train" / "MLTable", NER_MLTABLE.format("train.txt"))
     found = [f for f in _findings(folder) if f.rule == "azure.ner.single_space"]
-    # the cap every checker shares (validate._findings.CAP = 20; Azure's own was 50)
+    # the cap every checker shares (validate.findings.CAP = 20; Azure's own was 50)
     assert len(found) == 21 and found[-1].line is None and found[-1].message.startswith("and 480 more (500 in all)")
 
 

@@ -290,7 +290,7 @@ def test_convert_refuses(places, case, build, env, words):
 
 
 #: Refused when the archive is opened, or as an entry is read: every validator unpacks a zip whole
-#: (labelport.validate._walk).
+#: (labelport.validate.walk).
 VALIDATE_CASES = ["bomb-one-entry-by-ratio", "dotdot-name", "symlink", "encrypted", "duplicate-after-backslash",
                   "truncated", "not-a-zip-named-zip", "bomb-gigabytes-declared-small", "corrupt-crc"]
 

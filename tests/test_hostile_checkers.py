@@ -1,5 +1,5 @@
 """The checking kernel every ``labelport validate --target`` shares
-(labelport.validate._walk and ._findings), held to the same behaviour for
+(labelport.validate.walk and .findings), held to the same behaviour for
 all four targets:
 
 - a zip that is refused part way through unpacking leaves nothing behind,
@@ -26,7 +26,7 @@ from conftest import WNUT17_FIXTURES, run_cli
 from hostile import assert_refused
 from labelport.report import Finding
 from labelport.validate import validate
-from labelport.validate._findings import CAP, Findings
+from labelport.validate.findings import CAP, Findings
 
 SOURCE = WNUT17_FIXTURES / "wnut17train.head.conll"
 #: a format of each target, and the options its output needs to be checked whole

@@ -1,17 +1,18 @@
 """Azure Machine Learning AutoML NLP: the rules of its data validators, checked
 on files (formats.md, AZURE_AUTOML_CSV; service-rules.md §2).
 
-The folder may hold labelport's output or another tool's, or zips of them
-(read as :mod:`._walk` says). Data files are found through the ``paths`` of each ``MLTable``
-and, in folders without one, by name (``train``, ``training``, ``valid``,
-``validation``, ``val``, ``dev``, ``test`` in the file or folder name). A
-``.csv``/``.tsv`` file is classification data, any other (``.txt``,
-``.conll``) NER data; a ``label`` column holds one class per row (multi-class), a
-``labels`` column Python list literals when its first value starts with ``[``
-(multi-label, as AutoML decides) and single classes otherwise. The split of a file comes from its folder's name, else
-its own; files whose folder names a split are grouped with the other splits
-under the same parent (``OUT/train/``, ``OUT/validation/``), for the checks
-across splits.
+The folder may hold labelport's output or another tool's, or zips of them (read
+as :mod:`labelport.validate.walk` says). Data files are found through the
+``paths`` of each ``MLTable`` and, in folders without one, by name (``train``,
+``training``, ``valid``, ``validation``, ``val``, ``dev``, ``test`` in the file
+or folder name). A ``.csv``/``.tsv`` file is classification data, any other
+(``.txt``, ``.conll``) NER data; a ``label`` column holds one class per row
+(multi-class), a ``labels`` column Python list literals when its first value
+starts with ``[`` (multi-label, as AutoML decides) and single classes
+otherwise. The split of a file comes from its folder's name, else its own;
+files whose folder names a split are grouped with the other splits under the
+same parent (``OUT/train/``, ``OUT/validation/``), for the checks across
+splits.
 
 Hard findings are what AutoML's validators reject (the job fails); soft ones
 are its minimums (50 training sentences or rows, 2 labels, a validation set),
@@ -20,7 +21,7 @@ entity). Every finding names the file (relative to the folder) and, when it is
 about one line, its 1-based line number. Files stream: NER files a block of
 lines at a time (checked whole, line by line only where a rule may be
 broken), CSV files a row at a time; findings are capped per rule and file
-(:mod:`._findings`).
+(:mod:`labelport.validate.findings`).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..report import Finding
-from ._findings import Findings
-from ._walk import Folder, walk
+from .findings import Findings
+from .walk import Folder, walk
 
 MIN_TRAINING_SAMPLES = 50  # ValidationLiterals.MIN_TRAINING_SAMPLE; NER: InsufficientNERExamples
 MIN_VALIDATION_SAMPLES = 1

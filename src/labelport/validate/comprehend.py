@@ -44,8 +44,8 @@ from typing import Any
 import orjson
 
 from ..report import Finding
-from ._findings import Findings
-from ._walk import Folder, files_below, walk
+from .findings import Findings
+from .walk import Folder, files_below, walk
 
 RECOGNIZER_JSON = "entity_recognizer.json"
 CLASSIFIER_JSON = "document_classifier.json"

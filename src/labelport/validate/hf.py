@@ -37,8 +37,8 @@ from typing import Any
 
 from ..errors import missing_extra
 from ..report import Finding
-from ._findings import Findings
-from ._walk import Folder, files_below, hidden, walk
+from .findings import Findings
+from .walk import Folder, files_below, hidden, walk
 
 README = "README.md"
 

@@ -7,7 +7,7 @@ Reads only the files: every ``vertex_dataset.json`` (an ImportDataConfig:
 ``classificationAnnotation(s)``, ``dataItemResourceLabels``) and every
 ``*.csv`` (classification rows ``[ml_use],"text",label[,label...]``, or a list
 of JSONL files to import) under the folder, labelport's or another tool's
-(or in its zips, as :mod:`._walk` says).
+(or in its zips, as :mod:`labelport.validate.walk` says).
 
 Each file is streamed; what is kept across lines is bounded (label counts,
 findings capped per rule and file), so memory does not grow with
@@ -40,8 +40,8 @@ from typing import Any
 import orjson
 
 from ..report import Finding
-from ._findings import CAP, Findings
-from ._walk import Folder, walk
+from .findings import CAP, Findings
+from .walk import Folder, walk
 
 MANIFEST = "vertex_dataset.json"
 ML_USE_KEY = "aiplatform.googleapis.com/ml_use"

@@ -10,9 +10,12 @@ zip; findings name a zip's files ``<zip>/<name inside>``.
 
 from __future__ import annotations
 
+import os
 import tempfile
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
 from ..archives import safe_extract
@@ -51,14 +54,11 @@ class Folder:
         """What findings call the file ``path``."""
         return self.prefix + self.rel(path)
 
-    def visible(self, path: Path) -> bool:
-        return not hidden(self.rel(path))
-
 
 def walk(folder: Path, check: Callable[[Folder], bool]) -> bool:
     """``check`` the folder; if it finds nothing to check there, each zip in
     it (not hidden), unpacked; whether any call found something."""
-    top = Folder(folder)
+    top = Folder(Path(os.path.normpath(folder)))  # "a/../b" as "b": names stay relative to it
     if check(top):
         return True
     found = False
@@ -77,7 +77,12 @@ def _unpacked(archive: Path, prefix: str) -> Iterator[Folder]:
 
 
 def files_below(folder: Folder, sub: Path) -> Iterator[Path]:
-    """The visible files of ``folder`` inside its sub folder ``sub``."""
-    for path in folder.files:
-        if sub in path.parents:
+    """The visible files of ``folder`` inside its sub folder ``sub``: a run
+    of ``folder.files``, which are sorted by their parts."""
+    parts = sub.parts
+    n = len(parts)
+    for path in islice(folder.files, bisect_left(folder.files, sub), None):
+        if path.parts[:n] != parts:
+            break
+        if len(path.parts) > n:
             yield path

@@ -1,7 +1,7 @@
 """The findings of one check, capped: one collector for every checker.
 
 A finding names its rule, says what is wrong, and where: the file (as the
-walker names it, see :mod:`labelport.validate._walk`) and, when it is about
+walker names it, see :mod:`labelport.validate.walk`) and, when it is about
 one line or row, its 1-based number. At most :data:`CAP` findings of one
 rule in one file are listed (a checker may set a lower cap for a rule that
 only recommends); the rest of them become one more finding, placed right
