@@ -1,5 +1,5 @@
 """Azure Machine Learning AutoML NLP: the rules of its data validators, checked
-on files (formats.md, AZURE_AUTOML_CSV; service-rules.md §2).
+on files (AZURE_AUTOML_CSV; docs/azure-automl.md lists the rules).
 
 The folder may hold labelport's output or another tool's, or zips of them (read
 as :mod:`labelport.validate.walk` says). Data files are found through the

@@ -1,5 +1,5 @@
-"""Amazon Comprehend's rules (formats.md, "AMAZON_COMPREHEND_CSV"), checked
-on the files in a folder: labelport's output or another tool's.
+"""Amazon Comprehend's rules (AMAZON_COMPREHEND_CSV; docs/amazon-comprehend.md),
+checked on the files in a folder: labelport's output or another tool's.
 
 What is checked is found from the files alone:
 

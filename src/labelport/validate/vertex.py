@@ -1,5 +1,5 @@
-"""Vertex AI text dataset import files, checked on disk (formats.md,
-GCP_VERTEX_AI_CSV; service-rules.md §3).
+"""Vertex AI text dataset import files, checked on disk (GCP_VERTEX_AI_CSV;
+docs/vertex-ai.md lists the rules).
 
 Reads only the files: every ``vertex_dataset.json`` (an ImportDataConfig:
 ``importSchemaUri`` and ``gcsSource.uris``), every ``*.jsonl`` (import lines:
@@ -58,7 +58,7 @@ SINGLE = "single-label classification"
 MULTI = "multi-label classification"
 SCHEMAS = {SINGLE_LABEL_SCHEMA: SINGLE, MULTI_LABEL_SCHEMA: MULTI, EXTRACTION_SCHEMA: EXTRACTION}
 
-# Limits (formats.md; service-rules.md §3.4)
+# Limits (docs/vertex-ai.md)
 EXTRACTION_MIN_DOCUMENTS = 50
 EXTRACTION_MAX_DOCUMENTS = 100_000
 EXTRACTION_MAX_LABELS = 100
@@ -383,7 +383,7 @@ class _Checker:
                 stats.add_labels({label for label in labels if label.strip()})
         if reference_count:
             add("vertex.text.reference", f"{reference_count:,} rows name their text by a gs:// URI: labelport cannot "
-                "check it (formats.md asks for inline text)", hard=False, file=rel, line=by_reference[0])
+                "check it (labelport checks inline text only)", hard=False, file=rel, line=by_reference[0])
         return _FileResult(stats, listed if file_kind == "listing" else None)
 
     def ml_use_cell(self, value: str, rel: str, line: int) -> None:
@@ -770,7 +770,7 @@ class _LineState:
             f.count_more("vertex.classification.label", rel, self.unannotated_count - len(self.unannotated))
         if self.by_reference:
             f.add("vertex.text.reference", f"{self.by_reference:,} lines name their text by textGcsUri: labelport "
-                  "cannot check their offsets or text (formats.md asks for inline textContent)",
+                  "cannot check their offsets or text (labelport checks inline textContent only)",
                   hard=False, file=rel, line=self.by_reference_line)
         if self.utf16_lines and self.codepoint_lines:
             f.add("vertex.extraction.offset_unit", f"offsets mix units: in code points on {self.codepoint_lines:,} "
