@@ -9,12 +9,11 @@ and the cloud SDKs are imported only by the formats and destinations that
 need them.
 """
 
-__version__ = "0.1.0"
-
-from .api import convert, export, inspect, load, push  # noqa: E402
-from .errors import DeliveryError, InputError, LabelportError, UsageError  # noqa: E402
-from .hf import to_hf  # noqa: E402
-from .model import Document, Line, Project, Row, Span  # noqa: E402
+from ._version import __version__
+from .api import convert, export, inspect, load, push
+from .errors import DeliveryError, InputError, LabelportError, UsageError
+from .hf import to_hf
+from .model import Document, Line, Project, Row, Span
 
 __all__ = [
     "__version__",

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-from . import __version__
+from ._version import __version__
 from .errors import LabelportError, RejectedError, UsageError
 from .formats.registry import READABLE, format_id, get_format, reader_id
 from .model import REVIEWER, ROLES

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
+from ._version import __version__
 from .errors import DeliveryError, UsageError
 from .model import REVIEWER
 from .redaction import redact
@@ -227,8 +228,6 @@ class ExportApiClient:
         #: how many times a query was answered Unauthorized and sent again with a new token
         self.renewals = 0
         import httpx
-
-        from . import __version__
 
         self._http = httpx.Client(
             timeout=httpx.Timeout(http_timeout, connect=min(10.0, http_timeout)),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .output import REPORT_NAME, file_digest, files_under
 
 MAX_EXAMPLES = 5

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
+from .._version import __version__
 from ..errors import UsageError, missing_extra
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Question
 from ._classify import UNLABELED, classification_kind, examples, label_question
@@ -558,7 +559,6 @@ def write_card(
         import yaml
     except ImportError:
         raise missing_extra("PyYAML", "hf", "HF_DATASET") from None
-    from .. import __version__
 
     folder = path.parent
     sizes = {file: (folder / file).stat().st_size for s in splits for file in s.files}

@@ -56,10 +56,10 @@ class FormatEntry:
 _ENTRIES = (
     FormatEntry("DATASAUR_SCHEMA", "labelport.formats.datasaur_schema", frozenset({T, R, D}),
                 "`<document>.json`, Datasaur's own, lossless",
-                "labelport.readers.datasaur_schema", frozenset({T, R, D}), extensions=(".json",)),
+                "labelport.readers.datasaur_file", frozenset({T, R, D}), extensions=(".json",)),
     FormatEntry("JSON_ADVANCED", "labelport.formats.json_advanced", frozenset({T}),
                 "`<document>.json`: sentences, labelSets, labels (spans and arrows)",
-                "labelport.readers.json_advanced", frozenset({T}), extensions=(".json",)),
+                "labelport.readers.datasaur_file", frozenset({T}), extensions=(".json",)),
     FormatEntry("JSON", "labelport.formats.json_simple", frozenset({T, R, D}),
                 "`<document>.json`: T one object per line `{id, text, tokens, spans, relations}`; R one per row; "
                 "D one object",

@@ -5,10 +5,8 @@ The layout of ``data`` for text projects is given key by key in the README
 keys labelport does not model are kept in ``Document.extra`` and written back
 unchanged.
 
-A ``.json`` file is read here whichever of DATASAUR_SCHEMA and JSON_ADVANCED
-it is: decoding tells them apart by their structure (a ``data`` object or a
-``sentences`` list), and a JSON_ADVANCED file goes on to
-:mod:`labelport.readers.json_advanced` without being decoded again.
+Files are decoded (and told apart from JSON_ADVANCED) by
+:mod:`labelport.readers.datasaur_file`; :func:`project` makes the Project.
 """
 
 from __future__ import annotations
@@ -18,26 +16,10 @@ from typing import Iterator
 from msgspec import UNSET
 
 from .. import datasaur_json as dj
-from ..datasaur_types import DATASAUR_SCHEMA, JSON_ADVANCED, Decoded, SchemaData, decode_datasaur
+from ..datasaur_types import DATASAUR_SCHEMA, Decoded, SchemaData, decode_datasaur
 from ..errors import InputError
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Project, Row
-from . import ReadOptions, Source
-
-
-def decode(source: Source, format_id: str, forced: bool) -> Decoded:
-    """The file decoded; ``format_id`` is tried first, and is the only one
-    accepted when ``forced`` (--from, or a file read again)."""
-    return decode_datasaur(source.read_bytes(), source.label, format_id, forced)
-
-
-def read(source: Source, options: ReadOptions, format_id: str) -> Project:
-    options.refuse_table_options(format_id, source.label)
-    decoded = decode(source, format_id, forced=options.format is not None)
-    if decoded.format == JSON_ADVANCED:
-        from . import json_advanced
-
-        return json_advanced.project(source, decoded)
-    return project(source, decoded)
+from . import Source
 
 
 def project(source: Source, first: Decoded) -> Project:
@@ -46,7 +28,7 @@ def project(source: Source, first: Decoded) -> Project:
     assert isinstance(data, SchemaData)
 
     def documents() -> Iterator[Document]:
-        decoded = cached.pop() if cached else decode(source, DATASAUR_SCHEMA, forced=True)
+        decoded = cached.pop() if cached else decode_datasaur(source.read_bytes(), source.label, DATASAUR_SCHEMA, True)
         yield document_from(decoded, source.label)
 
     project_info = data.project

@@ -9,18 +9,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from .. import datasaur_json as dj
-from ..datasaur_types import DATASAUR_SCHEMA, JSON_ADVANCED, AdvancedArrow, AdvancedFile, Decoded
+from ..datasaur_types import JSON_ADVANCED, AdvancedArrow, AdvancedFile, Decoded, decode_datasaur
 from ..model import TOKEN_BASED, Document, Project
-from . import ReadOptions, Source, datasaur_schema
-from .datasaur_schema import decode
-
-
-def read(source: Source, options: ReadOptions, format_id: str) -> Project:
-    options.refuse_table_options(format_id, source.label)
-    decoded = decode(source, format_id, forced=options.format is not None)
-    if decoded.format == DATASAUR_SCHEMA:
-        return datasaur_schema.project(source, decoded)
-    return project(source, decoded)
+from . import Source
 
 
 def project(source: Source, first: Decoded) -> Project:
@@ -29,7 +20,7 @@ def project(source: Source, first: Decoded) -> Project:
     assert isinstance(content, AdvancedFile)
 
     def documents() -> Iterator[Document]:
-        yield document_from(cached.pop() if cached else decode(source, JSON_ADVANCED, forced=True), source)
+        yield document_from(cached.pop() if cached else decode_datasaur(source.read_bytes(), source.label, JSON_ADVANCED, True), source)
 
     return Project(
         id=source.stem,

@@ -269,7 +269,7 @@ def _labeler(folder: str, sample: Source | None, options: ReadOptions) -> Labele
     key = folder.split("-", 1)[1] if "-" in folder else folder
     format_id = None if sample is None else detect(sample, options)
     if format_id in ("DATASAUR_SCHEMA", "JSON_ADVANCED"):
-        from .datasaur_schema import decode
+        from .datasaur_file import decode
 
         decoded = decode(sample, format_id, forced=options.format is not None)
         labeler = dj.labeler_from(decoded.content.labelerInfo)

@@ -5,6 +5,12 @@ output or another tool's); every cloud format runs the same checks on what it
 has just written. A check module defines ``check(folder) -> list[Finding]``:
 a *hard* finding breaks a rule the service enforces (the job would fail); a
 soft one misses a minimum or a recommendation (not ready for training).
+
+The checkers share one kernel, which a checker may import wherever it lives:
+:mod:`labelport.validate.walk` finds the files (a folder's, or those of the
+zips in it, with one rule for hidden files) and
+:mod:`labelport.validate.findings` collects what is found (capped per rule
+and file, "and N more").
 """
 
 from __future__ import annotations

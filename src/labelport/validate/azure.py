@@ -1,17 +1,18 @@
 """Azure Machine Learning AutoML NLP: the rules of its data validators, checked
-on files (formats.md, AZURE_AUTOML_CSV; service-rules.md §2).
+on files (AZURE_AUTOML_CSV; docs/azure-automl.md lists the rules).
 
-The folder may hold labelport's output or another tool's, as folders or inside
-zip archives. Data files are found through the ``paths`` of each ``MLTable``
-and, in folders without one, by name (``train``, ``training``, ``valid``,
-``validation``, ``val``, ``dev``, ``test`` in the file or folder name). A
-``.csv``/``.tsv`` file is classification data, any other (``.txt``,
-``.conll``) NER data; a ``label`` column holds one class per row (multi-class), a
-``labels`` column Python list literals when its first value starts with ``[``
-(multi-label, as AutoML decides) and single classes otherwise. The split of a file comes from its folder's name, else
-its own; files whose folder names a split are grouped with the other splits
-under the same parent (``OUT/train/``, ``OUT/validation/``), for the checks
-across splits.
+The folder may hold labelport's output or another tool's, or zips of them (read
+as :mod:`labelport.validate.walk` says). Data files are found through the
+``paths`` of each ``MLTable`` and, in folders without one, by name (``train``,
+``training``, ``valid``, ``validation``, ``val``, ``dev``, ``test`` in the file
+or folder name). A ``.csv``/``.tsv`` file is classification data, any other
+(``.txt``, ``.conll``) NER data; a ``label`` column holds one class per row
+(multi-class), a ``labels`` column Python list literals when its first value
+starts with ``[`` (multi-label, as AutoML decides) and single classes
+otherwise. The split of a file comes from its folder's name, else its own;
+files whose folder names a split are grouped with the other splits under the
+same parent (``OUT/train/``, ``OUT/validation/``), for the checks across
+splits.
 
 Hard findings are what AutoML's validators reject (the job fails); soft ones
 are its minimums (50 training sentences or rows, 2 labels, a validation set),
@@ -19,8 +20,8 @@ and what it accepts but likely not as meant (an ``I-X`` that starts an
 entity). Every finding names the file (relative to the folder) and, when it is
 about one line, its 1-based line number. Files stream: NER files a block of
 lines at a time (checked whole, line by line only where a rule may be
-broken), CSV files a row at a time; at most ``MAX_PER_RULE`` findings of one
-rule are listed per file, the rest are counted in one more.
+broken), CSV files a row at a time; findings are capped per rule and file
+(:mod:`labelport.validate.findings`).
 """
 
 from __future__ import annotations
@@ -31,21 +32,18 @@ import fnmatch
 import io
 import posixpath
 import re
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from ..archives import Archive
-from ..output import REPORT_NAME
 from ..report import Finding
+from .findings import Findings
+from .walk import Folder, walk
 
 MIN_TRAINING_SAMPLES = 50  # ValidationLiterals.MIN_TRAINING_SAMPLE; NER: InsufficientNERExamples
 MIN_VALIDATION_SAMPLES = 1
 MIN_LABELS = 2
-MAX_PER_RULE = 50
 
 NER_SUFFIXES = {".txt", ".conll", ".iob", ".bio"}
 CSV_SUFFIXES = {".csv", ".tsv"}
@@ -65,66 +63,11 @@ USE_SPLIT = "with labelport, convert with --split train=0.8,validation=0.2"
 
 
 def check(folder: Path) -> list[Finding]:
-    with ExitStack() as stack:
-        tree = _Tree(Path(folder), stack)
-        return _Checker(tree).run()
-
-
-# -- the files: a folder, and the zip archives in it ----------------------------------
-
-class _Tree:
-    def __init__(self, root: Path, stack: ExitStack):
-        self.files: dict[str, Callable[[], IO[bytes]]] = {}
-        for path in sorted(root.rglob("*")):
-            rel = path.relative_to(root).as_posix()
-            if not path.is_file() or path.name == REPORT_NAME or any(p.startswith(".") for p in rel.split("/")):
-                continue
-            if path.suffix.lower() == ".zip":
-                archive = stack.enter_context(Archive(path))
-                for name in archive.names:
-                    if any(p.startswith(".") for p in name.split("/")):
-                        continue
-                    if posixpath.basename(name) == REPORT_NAME:
-                        continue
-                    self.files[f"{rel}/{name}"] = partial(archive.open, name)
-            else:
-                self.files[rel] = _opener(path)
-
-    def open(self, rel: str) -> IO[bytes]:
-        return self.files[rel]()
-
-    def read_text(self, rel: str) -> str:
-        with self.open(rel) as fh:
-            return fh.read().decode("utf-8-sig")
-
-
-def _opener(path: Path) -> Callable[[], IO[bytes]]:
-    def open_binary() -> IO[bytes]:
-        return path.open("rb")
-
-    return open_binary
-
-
-# -- findings, capped per file and rule ---------------------------------------------------
-
-class _Findings:
-    def __init__(self) -> None:
-        self.list: list[Finding] = []
-        self.counts: dict[tuple[str, str], list[Any]] = {}  # (file, rule) -> [n, hard]
-
-    def add(self, rule: str, message: str, hard: bool, file: str | None = None, line: int | None = None) -> None:
-        key = (file or "", rule)
-        entry = self.counts.setdefault(key, [0, hard])
-        entry[0] += 1
-        if entry[0] <= MAX_PER_RULE:
-            self.list.append(Finding(rule, message, hard, file, line))
-
-    def close_file(self, file: str) -> None:
-        for (name, rule), (n, hard) in list(self.counts.items()):
-            if name == file and n > MAX_PER_RULE:
-                more = n - MAX_PER_RULE
-                self.list.append(Finding(rule, f"... and {more:,} more lines break this rule", hard, file))
-                self.counts[(name, rule)] = [MAX_PER_RULE, hard]
+    out = Findings()
+    if not walk(Path(folder), lambda files: _Checker(files, out).run()):
+        out.add("azure.files.none", "no AutoML NLP data found: expected train/train.txt (NER) or "
+                "train/train.csv (classification) beside an MLTable file", True)
+    return out.done()
 
 
 # -- MLTable -------------------------------------------------------------------------------
@@ -137,10 +80,10 @@ class _MLTable:
     error: str | None = None
 
 
-def _parse_mltable(tree: _Tree, rel: str) -> _MLTable:
+def _parse_mltable(path: Path, rel: str) -> _MLTable:
     table = _MLTable(rel)
     try:
-        data = _load_yaml(tree.read_text(rel))
+        data = _load_yaml(path.read_bytes().decode("utf-8-sig"))
     except Exception as exc:  # noqa: BLE001 -- any YAML or decoding error: the job cannot read it either
         table.error = f"not a readable MLTable (YAML): {exc}".splitlines()[0]
         return table
@@ -260,26 +203,23 @@ def _kind(rel: str, mltable: _MLTable | None) -> str:
 
 
 class _Checker:
-    def __init__(self, tree: _Tree):
-        self.tree = tree
-        self.out = _Findings()
+    def __init__(self, folder: Folder, out: Findings):
+        #: the files by the names findings give them
+        self.files = {folder.name(path): path for path in folder.files}
+        self.out = out
 
-    def run(self) -> list[Finding]:
+    def run(self) -> bool:
+        """Check the data files; whether there were any."""
         data_files = self.find_data_files()
-        if not data_files:
-            self.out.add("azure.files.none", "no AutoML NLP data found: expected train/train.txt (NER) or "
-                         "train/train.csv (classification) beside an MLTable file", True)
-            return self.out.list
         stats: dict[str, _Stats] = {}
         for df in data_files:
             stats[df.rel] = self.check_ner(df) if df.kind == "ner" else self.check_csv(df)
-            self.out.close_file(df.rel)
         self.check_groups(data_files, stats)
-        return self.out.list
+        return bool(data_files)
 
     # -- finding the data ---------------------------------------------------------------
     def find_data_files(self) -> list[_DataFile]:
-        files = self.tree.files
+        files = self.files
         found: dict[str, _DataFile] = {}
         mltable_folders: set[str] = set()
         for rel in files:
@@ -287,7 +227,7 @@ class _Checker:
                 continue
             folder = posixpath.dirname(rel)
             mltable_folders.add(folder)
-            table = _parse_mltable(self.tree, rel)
+            table = _parse_mltable(files[rel], rel)
             if table.error:
                 self.out.add("azure.mltable.syntax", table.error, True, rel)
                 continue
@@ -313,7 +253,7 @@ class _Checker:
         return sorted(found.values(), key=lambda d: d.rel)
 
     def resolve(self, folder: str, entry: dict[str, Any], table: _MLTable) -> list[str]:
-        files = self.tree.files
+        files = self.files
         for key in ("file", "folder", "pattern"):
             value = entry.get(key)
             if value is None:
@@ -354,7 +294,7 @@ class _Checker:
         rel = df.rel
         st = _NerState()
         add = self.out.add
-        with self.tree.open(rel) as fh:
+        with self.files[rel].open("rb") as fh:
             blocks = _Blocks(fh)
             for text, bad in blocks:
                 if not bad:
@@ -495,7 +435,7 @@ class _Checker:
         stats.infer_types = not (options.get("infer_column_types") is False
                                  or str(options.get("infer_column_types", "")).lower() == "false")
         encoding = ENCODINGS.get(str(options.get("encoding", "utf8")).lower().replace("-", ""), "utf-8")
-        with self.tree.open(rel) as raw:
+        with self.files[rel].open("rb") as raw:
             stream = io.TextIOWrapper(raw, encoding=encoding, newline="")
             reader = csv.reader(stream, delimiter=delimiter, strict=True)
             rows = _records(reader)

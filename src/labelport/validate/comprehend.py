@@ -1,5 +1,5 @@
-"""Amazon Comprehend's rules (formats.md, "AMAZON_COMPREHEND_CSV"), checked
-on the files in a folder: labelport's output or another tool's.
+"""Amazon Comprehend's rules (AMAZON_COMPREHEND_CSV; docs/amazon-comprehend.md),
+checked on the files in a folder: labelport's output or another tool's.
 
 What is checked is found from the files alone:
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import csv
 import re
-import tempfile
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -44,9 +43,9 @@ from typing import Any
 
 import orjson
 
-from ..archives import safe_extract
-from ..output import REPORT_NAME
 from ..report import Finding
+from .findings import Findings
+from .walk import Folder, files_below, walk
 
 RECOGNIZER_JSON = "entity_recognizer.json"
 CLASSIFIER_JSON = "document_classifier.json"
@@ -69,9 +68,6 @@ MIN_MULTI_LABEL_DOCUMENTS = 50
 #: LabelDelimiter must be one of these (API_DocumentClassifierInputDataConfig).
 DELIMITERS = " ~!@#$%^*-_+=|\\:;\t>?/"
 
-#: At most this many findings of one rule in one file; then one that counts the rest.
-MAX_PER_RULE = 20
-
 _INT = re.compile(r"[0-9]+")
 #: Characters read at a time from a documents file, an annotations file (small
 #: blocks: what is made of one block is several times its size; the memory used
@@ -81,62 +77,12 @@ _ROWS_BLOCK = 1 << 15
 _TYPE_FORBIDDEN = ("\n", "\r", "\t", " ", ",", "\\n", "\\r", "\\t")
 
 
-# -- findings -------------------------------------------------------------------
-
-
-class Findings:
-    """Findings with file names relative to the folder checked, at most
-    :data:`MAX_PER_RULE` of a rule per file."""
-
-    def __init__(self, folder: Path, prefix: str = ""):
-        self.folder = folder
-        self.prefix = prefix
-        self.items: list[Finding] = []
-        self._seen: Counter[tuple[str, str | None]] = Counter()
-
-    def rel(self, path: Path | None) -> str | None:
-        if path is None:
-            return None
-        try:
-            return self.prefix + path.relative_to(self.folder).as_posix()
-        except ValueError:
-            return self.prefix + path.as_posix()
-
-    def add(self, rule: str, message: str, *, hard: bool, file: Path | None = None, line: int | None = None) -> None:
-        name = self.rel(file)
-        key = (rule, name)
-        self._seen[key] += 1
-        if self._seen[key] <= MAX_PER_RULE:
-            self.items.append(Finding(rule, message, hard, name, line))
-
-    def mark(self) -> tuple[int, Counter[tuple[str, str | None]]]:
-        return len(self.items), self._seen.copy()
-
-    def restore(self, mark: tuple[int, Counter[tuple[str, str | None]]]) -> None:
-        """Forget what was added since :meth:`mark`."""
-        del self.items[mark[0] :]
-        self._seen = mark[1].copy()
-
-    def done(self) -> list[Finding]:
-        for (rule, name), n in self._seen.items():
-            if n > MAX_PER_RULE:
-                hard = any(f.hard for f in self.items if f.rule == rule and f.file == name)
-                self.items.append(Finding(rule, f"{n - MAX_PER_RULE:,} more like this (not shown)", hard, name))
-        return self.items
-
-
 # -- entry point ------------------------------------------------------------------
 
 
 def check(folder: Path) -> list[Finding]:
-    folder = Path(folder)
-    out = Findings(folder)
-    found = _check_folder(folder, out)
-    if not found:
-        zips = sorted(p for p in folder.rglob("*.zip") if _visible(p, folder))
-        for archive in zips:
-            found |= _check_zip(archive, folder, out)
-    if not found:
+    out = Findings()
+    if not walk(Path(folder), lambda files: _check_folder(files, out)):
         out.add(
             "comprehend.files",
             "no Comprehend training files here: no entity_recognizer.json, document_classifier.json, "
@@ -144,11 +90,6 @@ def check(folder: Path) -> list[Finding]:
             hard=True,
         )
     return out.done()
-
-
-def _visible(path: Path, folder: Path) -> bool:
-    parts = path.relative_to(folder).parts
-    return not any(part.startswith(".") for part in parts) and path.name != REPORT_NAME
 
 
 def _export_root(path: Path, folder: Path) -> bool:
@@ -161,26 +102,18 @@ def _export_root(path: Path, folder: Path) -> bool:
     return False
 
 
-def _check_zip(archive: Path, folder: Path, out: Findings) -> bool:
-    """A zip (the export-all layout) is checked as the folder it unpacks to."""
-    with tempfile.TemporaryDirectory(prefix="labelport-validate-") as tmp:
-        safe_extract(archive, tmp)
-        inner = Findings(Path(tmp), prefix=out.rel(archive) + "/")
-        found = _check_folder(Path(tmp), inner)
-        out.items.extend(inner.done())
-        return found
-
-
-def _check_folder(folder: Path, out: Findings) -> bool:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and _visible(p, folder) and not _export_root(p, folder))
+def _check_folder(folder: Folder, out: Findings) -> bool:
+    """Check the training files in ``folder``; whether there were any."""
+    out.name = folder.name
+    files = [p for p in folder.files if not _export_root(p, folder.path)]
     claimed: set[Path] = set()
     found = False
     for config in (p for p in files if p.name == RECOGNIZER_JSON):
         found = True
-        _check_recognizer_config(config, out, claimed)
+        _check_recognizer_config(config, folder, out, claimed)
     for config in (p for p in files if p.name == CLASSIFIER_JSON):
         found = True
-        _check_classifier_config(config, out, claimed)
+        _check_classifier_config(config, folder, out, claimed)
     loose = [p for p in files if p not in claimed and p.suffix.lower() == ".csv"]
     if loose:
         found = True
@@ -191,9 +124,9 @@ def _check_folder(folder: Path, out: Findings) -> bool:
         for path in loose:
             (annotations if _looks_like_annotations(path) else tables).append(path)
         if annotations:
-            _check_loose_entities(annotations, by_name, out)
+            _check_loose_entities(annotations, by_name, folder.path, out)
         if tables:
-            parts = [Part(_split_of(p, folder)) for p in tables]
+            parts = [Part(_split_of(p, folder.path)) for p in tables]
             for part, path in zip(parts, tables):
                 part.files.append(path)
             mode = MULTI_LABEL if any(_has_pipe_label(p) for p in tables) else MULTI_CLASS
@@ -232,9 +165,10 @@ def _has_pipe_label(path: Path) -> bool:
 # -- where a config points ------------------------------------------------------------
 
 
-def _resolve(base: Path, uri: str) -> list[Path]:
+def _resolve(folder: Folder, base: Path, uri: str) -> list[Path]:
     """The files an S3Uri (or a relative path) names below ``base``: a folder's
-    files, a file, or the files whose path starts with it (S3 prefix)."""
+    files, a file, or the files whose path starts with it (S3 prefix); the
+    visible ones of ``folder``."""
     key = uri
     if key.startswith("s3://"):
         key = key[5:].partition("/")[2]
@@ -245,11 +179,11 @@ def _resolve(base: Path, uri: str) -> list[Path]:
         if candidate is None:
             break
         if candidate.is_dir():
-            return sorted(p for p in candidate.rglob("*") if p.is_file() and not p.name.startswith("."))
+            return list(files_below(folder, candidate))
         if candidate.is_file() and not folder_only:
             return [candidate]
         if candidate.parent.is_dir() and not folder_only:
-            prefix = [p for p in sorted(candidate.parent.iterdir()) if p.is_file() and p.name.startswith(candidate.name)]
+            prefix = [p for p in folder.files if p.parent == candidate.parent and p.name.startswith(candidate.name)]
             if prefix:
                 return prefix
     return []
@@ -267,6 +201,20 @@ def _load_config(path: Path, out: Findings) -> dict[str, Any] | None:
     return data
 
 
+def _comprehend_csv(inputs: dict[str, Any], config: Path, out: Findings, what: str) -> bool:
+    """Whether the config's DataFormat is COMPREHEND_CSV, the one labelport checks."""
+    data_format = inputs.get("DataFormat", "COMPREHEND_CSV")
+    if data_format == "COMPREHEND_CSV":
+        return True
+    out.add(
+        "comprehend.config.format",
+        f"DataFormat {data_format!r}: labelport checks COMPREHEND_CSV{what} only",
+        hard=data_format != "AUGMENTED_MANIFEST",
+        file=config,
+    )
+    return False
+
+
 def _uri(data: Any, key: str, config: Path, out: Findings, *, required: bool) -> str | None:
     value = data.get(key) if isinstance(data, dict) else None
     if value is None:
@@ -279,10 +227,10 @@ def _uri(data: Any, key: str, config: Path, out: Findings, *, required: bool) ->
     return value
 
 
-def _files(config: Path, key: str, uri: str | None, out: Findings, claimed: set[Path]) -> list[Path] | None:
+def _files(folder: Folder, config: Path, key: str, uri: str | None, out: Findings, claimed: set[Path]) -> list[Path] | None:
     if uri is None:
         return None
-    files = _resolve(config.parent, uri)
+    files = _resolve(folder, config.parent, uri)
     if not files:
         out.add("comprehend.config.uri", f"{key} {uri!r}: no such file or folder here", hard=True, file=config)
     claimed.update(files)
@@ -974,7 +922,7 @@ def _scan_file(path: Path, out: Findings) -> DocumentsFile:
     return info
 
 
-def _check_recognizer_config(config: Path, out: Findings, claimed: set[Path]) -> None:
+def _check_recognizer_config(config: Path, folder: Folder, out: Findings, claimed: set[Path]) -> None:
     data = _load_config(config, out)
     if data is None:
         return
@@ -982,14 +930,7 @@ def _check_recognizer_config(config: Path, out: Findings, claimed: set[Path]) ->
     if not isinstance(data, dict):
         out.add("comprehend.config.json", "InputDataConfig is not an object", hard=True, file=config)
         return
-    data_format = data.get("DataFormat", "COMPREHEND_CSV")
-    if data_format != "COMPREHEND_CSV":
-        out.add(
-            "comprehend.config.format",
-            f"DataFormat {data_format!r}: labelport checks COMPREHEND_CSV (annotations CSV and documents) only",
-            hard=data_format != "AUGMENTED_MANIFEST",
-            file=config,
-        )
+    if not _comprehend_csv(data, config, out, " (annotations CSV and documents)"):
         return
     entity_types = _entity_types(data.get("EntityTypes"), config, out)
     documents = data.get("Documents")
@@ -1015,8 +956,8 @@ def _check_recognizer_config(config: Path, out: Findings, claimed: set[Path]) ->
     entity_set = EntitySet(out, input_format == "ONE_DOC_PER_FILE", config, entity_types)
     first: Path | None = None
     for split, key in (("train", "S3Uri"), ("test", "TestS3Uri")):
-        doc_files = _files(config, f"Documents.{key}", _uri(documents, key, config, out, required=key == "S3Uri"), out, claimed)
-        ann_files = _files(config, f"Annotations.{key}", _uri(annotations, key, config, out, required=key == "S3Uri"), out, claimed)
+        doc_files = _files(folder, config, f"Documents.{key}", _uri(documents, key, config, out, required=key == "S3Uri"), out, claimed)
+        ann_files = _files(folder, config, f"Annotations.{key}", _uri(annotations, key, config, out, required=key == "S3Uri"), out, claimed)
         if doc_files is None and ann_files is None:
             continue
         if (doc_files is None) != (ann_files is None):
@@ -1056,12 +997,12 @@ def _entity_types(value: Any, config: Path, out: Findings) -> list[str] | None:
     return types
 
 
-def _check_loose_entities(annotations: list[Path], by_name: dict[str, list[Path]], out: Findings) -> None:
+def _check_loose_entities(annotations: list[Path], by_name: dict[str, list[Path]], folder: Path, out: Findings) -> None:
     """Annotations CSVs no config names: each ``File`` is the nearest file of
     that name (most path in common with the CSV)."""
     entity_set = EntitySet(out, False, None, None)
     for path in annotations:
-        split = _split_of(path, out.folder)
+        split = _split_of(path, folder)
         nearest: dict[str, Path | None] = {}
 
         def find(name: str, path: Path = path, nearest: dict[str, Path | None] = nearest) -> Path | None:
@@ -1088,7 +1029,7 @@ def _common(a: Path, b: Path) -> int:
 # -- classifier ----------------------------------------------------------------------------
 
 
-def _check_classifier_config(config: Path, out: Findings, claimed: set[Path]) -> None:
+def _check_classifier_config(config: Path, folder: Folder, out: Findings, claimed: set[Path]) -> None:
     data = _load_config(config, out)
     if data is None:
         return
@@ -1100,14 +1041,7 @@ def _check_classifier_config(config: Path, out: Findings, claimed: set[Path]) ->
     if not isinstance(inputs, dict):
         out.add("comprehend.config.uri", "InputDataConfig {DataFormat, S3Uri, ...} is missing", hard=True, file=config)
         return
-    data_format = inputs.get("DataFormat", "COMPREHEND_CSV")
-    if data_format != "COMPREHEND_CSV":
-        out.add(
-            "comprehend.config.format",
-            f"DataFormat {data_format!r}: labelport checks COMPREHEND_CSV only",
-            hard=data_format != "AUGMENTED_MANIFEST",
-            file=config,
-        )
+    if not _comprehend_csv(inputs, config, out, ""):
         return
     delimiter = inputs.get("LabelDelimiter", "|")
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter not in DELIMITERS:
@@ -1120,7 +1054,7 @@ def _check_classifier_config(config: Path, out: Findings, claimed: set[Path]) ->
         delimiter = "|"
     parts = []
     for split, key in (("train", "S3Uri"), ("test", "TestS3Uri")):
-        files = _files(config, key, _uri(inputs, key, config, out, required=key == "S3Uri"), out, claimed)
+        files = _files(folder, config, key, _uri(inputs, key, config, out, required=key == "S3Uri"), out, claimed)
         if files is not None:
             parts.append(Part(split, files))
     _check_classifier(parts, mode, delimiter, out, config)

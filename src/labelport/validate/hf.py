@@ -30,18 +30,17 @@ from __future__ import annotations
 import json
 import re
 from array import array
-import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any
 
-from ..archives import safe_extract
 from ..errors import missing_extra
 from ..report import Finding
+from .findings import Findings
+from .walk import Folder, files_below, hidden, walk
 
 README = "README.md"
-#: At most this many row-level findings per rule and file; then one summary.
-MAX_ROW_FINDINGS = 10
 
 SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 SHARD = re.compile(r"^(?P<split>.+?)-(?P<index>\d{5})-of-(?P<count>\d{5})(?:-[0-9a-f]+)?\.parquet$")
@@ -242,17 +241,17 @@ def arrow_mismatch(f: tuple, t: Any, pa: Any) -> str | None:
 
 # -- the card -------------------------------------------------------------------
 
-@dataclass
-class Card:
-    metadata: dict[str, Any] | None
-    findings: list[Finding] = field(default_factory=list)
+#: What a checker is told: rule, message, hard, the file (relative to the
+#: dataset folder) and the line.
+Find = Callable[..., None]
 
 
-def read_card(root: Path, rel: str) -> Card:
+def read_card(root: Path, find: Find) -> dict[str, Any] | None:
+    """The card's metadata (its YAML front matter), or None when there is none to read."""
     path = root / README
-    name = f"{rel}{README}"
     if not path.is_file():
-        return Card(None, [Finding("card", "no README.md dataset card (configs, dataset_info)", True, name)])
+        find("card", "no README.md dataset card (configs, dataset_info)", True, README)
+        return None
     try:
         import yaml
     except ImportError:
@@ -260,23 +259,28 @@ def read_card(root: Path, rel: str) -> Card:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        return Card(None, [Finding("card", "README.md is not UTF-8", True, name)])
+        find("card", "README.md is not UTF-8", True, README)
+        return None
     lines = text.lstrip("\ufeff").splitlines()
     if not lines or lines[0].rstrip() != "---":
-        return Card(None, [Finding("card", "README.md has no YAML front matter (a first line ---)", True, name, 1)])
+        find("card", "README.md has no YAML front matter (a first line ---)", True, README, 1)
+        return None
     end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
     if end is None:
-        return Card(None, [Finding("card", "the YAML front matter is not closed by a line ---", True, name, 1)])
+        find("card", "the YAML front matter is not closed by a line ---", True, README, 1)
+        return None
     try:
         metadata = yaml.safe_load("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return Card(None, [Finding("card", f"the YAML front matter does not parse: {problem}", True, name, line)])
+        find("card", f"the YAML front matter does not parse: {problem}", True, README, line)
+        return None
     if not isinstance(metadata, dict):
-        return Card(None, [Finding("card", "the YAML front matter is not a mapping", True, name, 2)])
-    return Card(metadata)
+        find("card", "the YAML front matter is not a mapping", True, README, 2)
+        return None
+    return metadata
 
 
 @dataclass
@@ -286,23 +290,23 @@ class Config:
     info: dict[str, Any] | None = None
 
 
-def _configs(metadata: dict[str, Any], name: str, findings: list[Finding]) -> list[Config] | None:
+def _configs(metadata: dict[str, Any], find: Find) -> list[Config] | None:
     raw = metadata.get("configs")
     if raw is None:
         return None
     if not isinstance(raw, list):
-        findings.append(Finding("card", "configs is not a list", True, name))
+        find("card", "configs is not a list", True, README)
         return []
     configs = []
     for i, entry in enumerate(raw):
         if not isinstance(entry, dict):
-            findings.append(Finding("card", f"configs[{i}] is not a mapping", True, name))
+            find("card", f"configs[{i}] is not a mapping", True, README)
             continue
         config_name = str(entry.get("config_name", "default"))
         data_files = entry.get("data_files")
         pairs: list[tuple[str, list[str]]] = []
         if data_files is None:
-            findings.append(Finding("card", f"config {config_name!r} has no data_files", True, name))
+            find("card", f"config {config_name!r} has no data_files", True, README)
         elif isinstance(data_files, (str, list)) and (
             isinstance(data_files, str) or all(isinstance(x, str) for x in data_files)
         ):
@@ -310,7 +314,7 @@ def _configs(metadata: dict[str, Any], name: str, findings: list[Finding]) -> li
         elif isinstance(data_files, list):
             for item in data_files:
                 if not isinstance(item, dict) or "split" not in item or "path" not in item:
-                    findings.append(Finding("card", f"config {config_name!r}: a data_files entry without split and path: {item!r}", True, name))
+                    find("card", f"config {config_name!r}: a data_files entry without split and path: {item!r}", True, README)
                     continue
                 path = item["path"]
                 pairs.append((str(item["split"]), [path] if isinstance(path, str) else [str(p) for p in path]))
@@ -318,12 +322,12 @@ def _configs(metadata: dict[str, Any], name: str, findings: list[Finding]) -> li
             for split, path in data_files.items():
                 pairs.append((str(split), [path] if isinstance(path, str) else [str(p) for p in path]))
         else:
-            findings.append(Finding("card", f"config {config_name!r}: data_files is neither a path, a list nor a mapping", True, name))
+            find("card", f"config {config_name!r}: data_files is neither a path, a list nor a mapping", True, README)
         configs.append(Config(config_name, pairs))
     return configs
 
 
-def _infos(metadata: dict[str, Any], configs: list[Config], name: str, findings: list[Finding]) -> None:
+def _infos(metadata: dict[str, Any], configs: list[Config], find: Find) -> None:
     raw = metadata.get("dataset_info")
     if raw is None:
         return
@@ -331,7 +335,7 @@ def _infos(metadata: dict[str, Any], configs: list[Config], name: str, findings:
     by_name: dict[str, dict[str, Any]] = {}
     for entry in entries:
         if not isinstance(entry, dict):
-            findings.append(Finding("card", "a dataset_info entry is not a mapping", True, name))
+            find("card", "a dataset_info entry is not a mapping", True, README)
             continue
         by_name[str(entry.get("config_name", "default"))] = entry
     for config in configs:
@@ -343,17 +347,8 @@ def _infos(metadata: dict[str, Any], configs: list[Config], name: str, findings:
 
 # -- files ----------------------------------------------------------------------
 
-def _hidden(rel: PurePosixPath) -> bool:
-    return any(part.startswith((".", "__")) for part in rel.parts)
-
-
-def _parquet_files(root: Path) -> list[str]:
-    out = []
-    for path in root.rglob("*.parquet"):
-        rel = PurePosixPath(path.relative_to(root).as_posix())
-        if path.is_file() and not _hidden(rel):
-            out.append(str(rel))
-    return sorted(out)
+def _parquet_files(folder: Folder, root: Path) -> list[str]:
+    return sorted(path.relative_to(root).as_posix() for path in files_below(folder, root) if path.suffix == ".parquet")
 
 
 def _matches(root: Path, pattern: str) -> list[str] | None:
@@ -364,16 +359,16 @@ def _matches(root: Path, pattern: str) -> list[str] | None:
         pattern = pattern[2:]
     found = []
     for path in root.glob(pattern):
-        rel = PurePosixPath(path.relative_to(root).as_posix())
-        if path.is_file() and not _hidden(rel):
-            found.append(str(rel))
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and not hidden(rel):
+            found.append(rel)
     return sorted(found)
 
 
 # -- checking one dataset folder ----------------------------------------------------
 
 class _Check:
-    def __init__(self, root: Path, rel: str):
+    def __init__(self, folder: Folder, root: Path, rel: str, out: Findings):
         try:
             import pyarrow as pa
             import pyarrow.compute as pc
@@ -381,37 +376,35 @@ class _Check:
         except ImportError:
             raise missing_extra("pyarrow", "hf", "validate --target hf") from None
         self.pa, self.pc, self.pq = pa, pc, pq
+        self.folder = folder
         self.root = root
         self.rel = rel  # prefix of file names in findings
-        self.findings: list[Finding] = []
+        self.out = out
 
     def find(self, rule: str, message: str, hard: bool = True, file: str | None = None, line: int | None = None) -> None:
-        self.findings.append(Finding(rule, message, hard, f"{self.rel}{file}" if file else (self.rel.rstrip("/") or None), line))
+        self.out.add(rule, message, hard, f"{self.rel}{file}" if file else (self.rel.rstrip("/") or None), line)
 
-    def run(self) -> list[Finding]:
-        card = read_card(self.root, self.rel)
-        self.findings.extend(card.findings)
+    def run(self) -> None:
+        metadata = read_card(self.root, self.find)
         card_name = README
-        metadata = card.metadata
-        parquet = _parquet_files(self.root)
+        parquet = _parquet_files(self.folder, self.root)
         if metadata is None:
             if not parquet:
                 self.find("data_files", "no Parquet files")
             for file in parquet:
                 self.check_files([file], None, "?")
-            return self.findings
-        configs = _configs(metadata, card_name, self.findings)
+            return
+        configs = _configs(metadata, self.find)
         if configs is None:
             self.find("configs", "the card has no configs: datasets guesses the splits from the file names", False, card_name)
             configs = [Config("default", self.guess_splits(parquet))]
-        _infos(metadata, configs, card_name, self.findings)
+        _infos(metadata, configs, self.find)
         matched: set[str] = set()
         for config in configs:
             self.check_config(config, matched)
         for file in parquet:
             if file not in matched:
                 self.find("data_files", "no configs/data_files pattern of the card matches this file", True, file)
-        return self.findings
 
     def guess_splits(self, parquet: list[str]) -> list[tuple[str, list[str]]]:
         splits: dict[str, list[str]] = {}
@@ -605,7 +598,6 @@ class _Check:
         if tags and not _is_list(parquet.schema_arrow.field("tokens").type, pa):
             tags = []
         wanted = list(dict.fromkeys([*labels, *(["tokens", *tags] if tags else [])]))
-        counts: dict[str, int] = {}
         offset = 0
         try:
             if not wanted:
@@ -618,10 +610,8 @@ class _Check:
                 for name, f in labels.items():
                     for path, n, bad_rows, bad_values in _class_label_errors(pa, pc, batch.column(name), f, rows, name):
                         for row, value in zip(bad_rows, bad_values):
-                            self.row_finding(
-                                counts, "class_label", file, row,
-                                f"{path}: ClassLabel value {value} is outside [-1, {n})",
-                            )
+                            self.find("class_label", f"{path}: ClassLabel value {value} is outside [-1, {n})", True,
+                                      file, row)
                 if tags:
                     tokens = pc.list_value_length(batch.column("tokens"))
                     for name in tags:
@@ -630,23 +620,13 @@ class _Check:
                         one_null = pc.xor(pc.is_null(tokens), pc.is_null(lengths))
                         differs = pc.or_kleene(pc.not_equal(tokens, lengths), one_null)
                         for i in pc.indices_nonzero(differs).to_pylist():
-                            self.row_finding(
-                                counts, "tokens", file, offset + i + 1,
-                                f"{tokens[i].as_py()} tokens but {lengths[i].as_py()} {name}",
-                            )
+                            self.find("tokens", f"{tokens[i].as_py()} tokens but {lengths[i].as_py()} {name}", True,
+                                      file, offset + i + 1)
                 offset += batch.num_rows
         except Exception as exc:
             self.find("parquet", f"reading the rows failed after row {offset}: {exc}", True, file)
             return None
-        for rule, n in counts.items():
-            if n > MAX_ROW_FINDINGS:
-                self.find(rule, f"{n - MAX_ROW_FINDINGS:,} more rows break this rule", True, file)
         return offset
-
-    def row_finding(self, counts: dict[str, int], rule: str, file: str, row: int, message: str) -> None:
-        counts[rule] = counts.get(rule, 0) + 1
-        if counts[rule] <= MAX_ROW_FINDINGS:
-            self.find(rule, message, True, file, row)
 
 
 def _is_list(t: Any, pa: Any) -> bool:
@@ -690,41 +670,34 @@ def _class_label_errors(pa: Any, pc: Any, array: Any, f: tuple, rows: Any, path:
 
 # -- entry point ----------------------------------------------------------------
 
-def _roots(folder: Path, depth: int = 3) -> list[Path]:
-    """Dataset folders: ``folder`` itself if it holds a card or data, else the
-    folders below it that do (labelport's DOCUMENT-*/, export-all trees)."""
-    if (folder / README).is_file() or (folder / "data").is_dir() or any(folder.glob("*.parquet")):
-        return [folder]
-    if depth == 0:
-        return []
-    found: list[Path] = []
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        found += _roots(sub, depth - 1)
-    return found
+def _roots(folder: Folder, depth: int = 4) -> list[Path]:
+    """Dataset folders: the folder itself if it holds a card or data, else the
+    highest folders below it (at most ``depth`` down) that do (labelport's
+    DOCUMENT-*/, export-all trees)."""
+    marked: set[PurePosixPath] = set()  # relative to the folder
+    for path in folder.files:
+        rel = PurePosixPath(folder.rel(path))
+        if path.name == README or path.suffix == ".parquet":
+            marked.add(rel.parent)
+        marked.update(parent.parent for parent in rel.parents if parent.name == "data")
+    return [folder.path / root for root in sorted(marked)
+            if len(root.parts) <= depth and not any(parent in marked for parent in root.parents)]
 
 
 def check(folder: Path) -> list[Finding]:
-    folder = Path(folder)
+    out = Findings()
+    if not walk(Path(folder), lambda files: _check_datasets(files, out)):
+        out.add("card", "no README.md dataset card and no data/ folder", True, README)
+    return out.done()
+
+
+def _check_datasets(folder: Folder, out: Findings) -> bool:
+    """Check each dataset folder in ``folder``; whether there was any."""
     roots = _roots(folder)
-    findings: list[Finding] = []
     for root in roots:
-        rel = "" if root == folder else root.relative_to(folder).as_posix() + "/"
-        findings += _Check(root, rel).run()
-    if roots:
-        return findings
-    archives = sorted(folder.glob("*.zip"))
-    for archive in archives:
-        with tempfile.TemporaryDirectory(prefix="labelport-hf-") as tmp:
-            safe_extract(archive, tmp)
-            inner = _roots(Path(tmp), 4)
-            for root in inner:
-                rel = f"{archive.name}/{root.relative_to(tmp).as_posix()}/".replace("/./", "/")
-                findings += _Check(root, rel).run()
-            if not inner:
-                findings.append(Finding("card", "the zip holds no dataset folder (README.md and data/)", True, archive.name))
-    if not archives:
-        findings.append(Finding("card", "no README.md dataset card and no data/ folder", True, README))
-    return findings
+        rel = "" if root == folder.path else folder.rel(root) + "/"
+        _Check(folder, root, folder.prefix + rel, out).run()
+    return bool(roots)
 
 
 def _batches(parquet: Any, columns: list[str]) -> Iterator[Any]:

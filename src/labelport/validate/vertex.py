@@ -1,15 +1,16 @@
-"""Vertex AI text dataset import files, checked on disk (formats.md,
-GCP_VERTEX_AI_CSV; service-rules.md §3).
+"""Vertex AI text dataset import files, checked on disk (GCP_VERTEX_AI_CSV;
+docs/vertex-ai.md lists the rules).
 
 Reads only the files: every ``vertex_dataset.json`` (an ImportDataConfig:
 ``importSchemaUri`` and ``gcsSource.uris``), every ``*.jsonl`` (import lines:
 ``textContent`` or ``textGcsUri``, ``textSegmentAnnotations`` or
 ``classificationAnnotation(s)``, ``dataItemResourceLabels``) and every
 ``*.csv`` (classification rows ``[ml_use],"text",label[,label...]``, or a list
-of JSONL files to import) under the folder, labelport's or another tool's.
+of JSONL files to import) under the folder, labelport's or another tool's
+(or in its zips, as :mod:`labelport.validate.walk` says).
 
 Each file is streamed; what is kept across lines is bounded (label counts,
-up to :data:`CAP` findings per rule and file), so memory does not grow with
+findings capped per rule and file), so memory does not grow with
 the size of the dataset. JSONL files are read in blocks of whole lines: a
 block of extraction lines is checked with C-level operations over all its
 lines (map, set, itemgetter), and a line is looked at on its own only to say
@@ -39,6 +40,8 @@ from typing import Any
 import orjson
 
 from ..report import Finding
+from .findings import CAP, Findings
+from .walk import Folder, walk
 
 MANIFEST = "vertex_dataset.json"
 ML_USE_KEY = "aiplatform.googleapis.com/ml_use"
@@ -55,7 +58,7 @@ SINGLE = "single-label classification"
 MULTI = "multi-label classification"
 SCHEMAS = {SINGLE_LABEL_SCHEMA: SINGLE, MULTI_LABEL_SCHEMA: MULTI, EXTRACTION_SCHEMA: EXTRACTION}
 
-# Limits (formats.md; service-rules.md §3.4)
+# Limits (docs/vertex-ai.md)
 EXTRACTION_MIN_DOCUMENTS = 50
 EXTRACTION_MAX_DOCUMENTS = 100_000
 EXTRACTION_MAX_LABELS = 100
@@ -67,10 +70,6 @@ CLASSIFICATION_MIN_LABELS = 2
 CLASSIFICATION_MAX_LABELS = 5_000
 CLASSIFICATION_MIN_PER_LABEL = 10
 
-#: Findings of one rule in one file listed one by one; the rest are counted.
-CAP = 20
-#: Recommendations say less.
-_CAPS = {"vertex.extraction.entity_words": 5}
 #: Distinct labels counted; past this a dataset is far over any limit anyway.
 LABEL_CAP = 10_000
 
@@ -88,39 +87,10 @@ _ML_USE_OR_NONE = {None, *ML_USES}
 
 
 def check(folder: Path) -> list[Finding]:
-    return _Checker(Path(folder)).run()
-
-
-# -- findings ------------------------------------------------------------------
-
-
-class _Findings:
-    """Findings in order, at most :data:`CAP` per rule and file (fewer for
-    recommendations), then one that counts the rest."""
-
-    def __init__(self) -> None:
-        self.items: list[Finding] = []
-        self.counts: Counter[tuple[str, str | None]] = Counter()
-        self.first: dict[tuple[str, str | None], Finding] = {}
-
-    def add(self, rule: str, message: str, *, hard: bool, file: str | None = None, line: int | None = None) -> None:
-        key = (rule, file)
-        self.counts[key] += 1
-        finding = Finding(rule, message, hard, file, line)
-        if key not in self.first or (hard and not self.first[key].hard):
-            self.first[key] = finding
-        if self.counts[key] <= _CAPS.get(rule, CAP):
-            self.items.append(finding)
-
-    def result(self) -> list[Finding]:
-        for key, n in self.counts.items():
-            cap = _CAPS.get(key[0], CAP)
-            if n > cap:
-                first = self.first[key]
-                self.items.append(
-                    Finding(first.rule, f"and {n - cap:,} more ({n:,} in all) like: {first.message}", first.hard, first.file)
-                )
-        return self.items
+    out = Findings(caps={"vertex.extraction.entity_words": 5})  # a recommendation says less
+    if not walk(Path(folder), lambda files: _Checker(files, out).run()):
+        out.add("vertex.files", f"no Vertex AI import files here ({MANIFEST}, *.jsonl, *.csv)", hard=True)
+    return out.done()
 
 
 # -- what a file holds (for the dataset minimums) ---------------------------------
@@ -164,36 +134,26 @@ class _FileResult:
 
 
 class _Checker:
-    def __init__(self, folder: Path):
-        self.folder = Path(os.path.normpath(folder))
-        self.f = _Findings()
+    def __init__(self, folder: Folder, out: Findings):
+        self.folder = folder
+        self.f = out
         self.results: dict[Path, _FileResult] = {}
         self.schema_of_dir: dict[Path, str | None] = {}
         self.schema_of_file: dict[Path, str] = {}  # what a manifest declares for its sources
 
     def rel(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.folder).as_posix()
-        except ValueError:
-            return path.as_posix()
+        return self.folder.name(path)
 
-    def run(self) -> list[Finding]:
+    def run(self) -> bool:
+        """Check the import files; whether there were any."""
         manifests, data = [], []
-        for path in sorted(self.folder.rglob("*")):
-            if not path.is_file() or any(part.startswith(".") for part in path.relative_to(self.folder).parts):
-                continue
+        for path in self.folder.files:
             if path.name == MANIFEST:
                 manifests.append(path)
             elif path.suffix.lower() in (".jsonl", ".csv"):
                 data.append(path)
         if not manifests and not data:
-            if not any(self.folder.glob("*.zip")):
-                self.f.add(
-                    "vertex.files",
-                    f"no Vertex AI import files here ({MANIFEST}, *.jsonl, *.csv)",
-                    hard=True,
-                )
-            return self.f.result()
+            return False
 
         manifest_sources: dict[Path, list[Path | None]] = {}
         for manifest in manifests:
@@ -216,7 +176,7 @@ class _Checker:
             if path.parent in managed_dirs or path in listed:
                 continue
             self.minimums(self.schema(path), self.dataset([path]), self.rel(path))
-        return self.f.result()
+        return True
 
     def result(self, path: Path) -> _FileResult:
         result = self.results.get(path)
@@ -423,7 +383,7 @@ class _Checker:
                 stats.add_labels({label for label in labels if label.strip()})
         if reference_count:
             add("vertex.text.reference", f"{reference_count:,} rows name their text by a gs:// URI: labelport cannot "
-                "check it (formats.md asks for inline text)", hard=False, file=rel, line=by_reference[0])
+                "check it (labelport checks inline text only)", hard=False, file=rel, line=by_reference[0])
         return _FileResult(stats, listed if file_kind == "listing" else None)
 
     def ml_use_cell(self, value: str, rel: str, line: int) -> None:
@@ -488,7 +448,7 @@ class _Checker:
 class _LineState:
     """Checks import lines one at a time; keeps counts, not lines."""
 
-    def __init__(self, findings: _Findings, rel: str, schema: str | None):
+    def __init__(self, findings: Findings, rel: str, schema: str | None):
         self.f = findings
         self.rel = rel
         self.schema = schema
@@ -807,12 +767,10 @@ class _LineState:
         if kind == CLASSIFICATION and self.unannotated_count:
             for line in self.unannotated:
                 f.add("vertex.classification.label", "no classificationAnnotation", hard=True, file=rel, line=line)
-            if self.unannotated_count > len(self.unannotated):
-                f.add("vertex.classification.label", f"and {self.unannotated_count - len(self.unannotated):,} more "
-                      "lines without a label", hard=True, file=rel)
+            f.count_more("vertex.classification.label", rel, self.unannotated_count - len(self.unannotated))
         if self.by_reference:
             f.add("vertex.text.reference", f"{self.by_reference:,} lines name their text by textGcsUri: labelport "
-                  "cannot check their offsets or text (formats.md asks for inline textContent)",
+                  "cannot check their offsets or text (labelport checks inline textContent only)",
                   hard=False, file=rel, line=self.by_reference_line)
         if self.utf16_lines and self.codepoint_lines:
             f.add("vertex.extraction.offset_unit", f"offsets mix units: in code points on {self.codepoint_lines:,} "
