@@ -369,7 +369,7 @@ def test_shared_answers_are_counted_and_reported_per_row(tmp_path: Path) -> None
 def test_rows_are_counted_as_they_are_handed_on(tmp_path: Path) -> None:
     # a consumer that stops early (a transformer may) leaves the counts of
     # the rows it took: answers shared by a run of rows included
-    from labelport.formats.base import Context, WriteOptions, items
+    from labelport.formats.base import Context, items
     from labelport.formats.registry import get_format
     from labelport.progress import Progress
     from labelport.report import Report
@@ -380,7 +380,7 @@ def test_rows_are_counted_as_they_are_handed_on(tmp_path: Path) -> None:
     project = labelport.load(path, label_columns=["label"])
     for taken, answers in [(0, 0), (2, 2), (3, 2), (5, 4), (6, 5)]:
         report = Report(project.source, "CSV")
-        ctx = Context(project, report, Splitter(), WriteOptions(), Progress("test", enabled=False))
+        ctx = Context(project, report, Splitter(), get_format("CSV").options(), Progress("test", enabled=False))
         entries = items(get_format("CSV"), project, ctx)
         next(entries)  # the document's start
         for _ in range(taken):

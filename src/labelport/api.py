@@ -6,7 +6,6 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .formats.base import WriteOptions
 from .formats.registry import reader_id
 from .model import CONFLICT, REVIEWER, Project
 from .readers import ReadOptions
@@ -54,8 +53,8 @@ def convert(
     zip: str | None = None,
     strict: bool = False,
     overwrite: bool = False,
-    label_separator: str = "|",
-    offset_unit: str = "codepoint",
+    label_separator: str | None = None,
+    offset_unit: str | None = None,
     question: str | None = None,
     transformer: str | None = None,
     progress: bool | None = False,
@@ -70,9 +69,20 @@ def convert(
     run did not write; ``overwrite`` keeps those files in the new output
     instead. ``jobs`` > 1 converts a project of many
     files in that many processes (same bytes; see ``labelport.parallel`` for what stays in one).
+
+    The format's own options, None when not given: ``label_separator`` (CSV,
+    TSV, XLSX, JSON_TABULAR, JSON: joins several answers in a cell, default "|"),
+    ``offset_unit`` ("codepoint" or "utf16": AMAZON_COMPREHEND_CSV,
+    GCP_VERTEX_AI_CSV), ``question`` (the classifier's labels: the cloud CSVs
+    and HF_DATASET), ``transformer`` (CUSTOM). One the format does not take
+    is a UsageError naming the formats that take it, before anything is read.
     """
+    from .formats.base import make_options
+    from .formats.registry import get_format
     from .pipeline import run_conversion
 
+    options = make_options(get_format(format), {"label_separator": label_separator, "offset_unit": offset_unit,
+                                                "question": question, "transformer": transformer})
     if not isinstance(project, Project):
         project = load(project)
     return run_conversion(
@@ -85,9 +95,7 @@ def convert(
         zip_name=zip,
         strict=strict,
         overwrite=overwrite,
-        options=WriteOptions(
-            label_separator=label_separator, offset_unit=offset_unit, question=question, transformer=transformer
-        ),
+        options=options,
         progress=progress,
         jobs=jobs,
     )

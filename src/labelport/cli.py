@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from ._version import __version__
 from .errors import LabelportError, RejectedError, UsageError
-from .formats.registry import READABLE, format_id, reader_id
+from .formats.registry import READABLE, format_id, get_format, reader_id
 from .model import REVIEWER, ROLES
 from .offsets import UNITS
 
@@ -47,14 +47,18 @@ def _add_convert_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an earlier output in OUT even when OUT holds files labelport did not write: "
                              "those are kept, in the new OUT (without it, such an OUT is refused)")
-    parser.add_argument("--output-separator", default="|", metavar="SEP",
-                        help="joins several answers in one table cell (default |)")
-    parser.add_argument("--offset-unit", default="codepoint", type=str.lower, choices=UNITS,
-                        help="unit of character offsets in offset-based cloud formats (default codepoint)")
-    parser.add_argument("--question", metavar="NAME",
-                        help="the question whose answers are the labels of a classifier (default: the first)")
-    parser.add_argument("--transformer", metavar="NAME|PATH",
-                        help="CUSTOM: a transformer from converters/ (e.g. gemini_tuning) or a .py file")
+    # The format's own options (Format.options): no argparse default, so that
+    # what the user said is told from what they did not; each format has its defaults.
+    group = parser.add_argument_group("options of some formats (another format refuses them)")
+    group.add_argument("--output-separator", metavar="SEP",
+                       help="CSV, TSV, XLSX, JSON_TABULAR, JSON: joins several answers in one cell (default |)")
+    group.add_argument("--offset-unit", type=str.lower, choices=UNITS,
+                       help="AMAZON_COMPREHEND_CSV, GCP_VERTEX_AI_CSV: unit of character offsets (default codepoint)")
+    group.add_argument("--question", metavar="NAME",
+                       help="the cloud CSVs, HF_DATASET: the question whose answers are a classifier's labels "
+                            "(default: the first)")
+    group.add_argument("--transformer", metavar="NAME|PATH",
+                       help="CUSTOM: a transformer from converters/ (e.g. gemini_tuning) or a .py file")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="convert a project of many files in N processes (same output; see the README for the formats that use one)")
     _add_read_options(parser)
@@ -233,12 +237,23 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print(f"labelers   {', '.join(summary['labelers']) or '-'}")
 
 
+#: How the command line spells each format option (labelport.convert's keyword).
+FORMAT_OPTION_FLAGS = {"label_separator": "--output-separator", "offset_unit": "--offset-unit",
+                       "question": "--question", "transformer": "--transformer"}
+
+
 def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The conversion the command line asks for, as labelport.convert's keywords."""
+    """The conversion the command line asks for, as labelport.convert's keywords
+    (of the format's own options, only those given)."""
+    from .formats.base import make_options
     from .parallel import checked_jobs
     from .splits import parse_split
 
     args.format = format_id(args.format)  # an unknown name fails before any reading; an alias becomes the id
+    # so does an option the format does not take
+    format_options = {key: getattr(args, flag[2:].replace("-", "_")) for key, flag in FORMAT_OPTION_FLAGS.items()}
+    format_options = {key: value for key, value in format_options.items() if value is not None}
+    make_options(get_format(args.format), format_options, FORMAT_OPTION_FLAGS)
     jobs = checked_jobs(args.jobs)  # so does a --jobs of 0; more than the CPUs is capped here, once
     return {
         "split": parse_split(args.split) if args.split else None,
@@ -247,11 +262,8 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
         "zip": args.zip,
         "strict": args.strict,
         "overwrite": args.overwrite,
-        "label_separator": args.output_separator,
-        "offset_unit": args.offset_unit,
-        "question": args.question,
-        "transformer": args.transformer,
         "jobs": jobs,
+        **format_options,
     }
 
 

@@ -13,13 +13,19 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-from .formats.registry import format_id
+from .formats.base import make_options, option_names
+from .formats.registry import format_id, get_format
 from .jobs import Job, JobStore, home, recover, run, start_detached, start_thread
 from .model import Project
 from .redaction import redact
 
 #: How much of a job's progress the conversion takes; delivery takes the rest.
 CONVERT_SHARE = 50
+
+#: What `labelport export` stored for every format before each format owned
+#: its options (their defaults then): a format that does not take one ignored
+#: it, so a stored spec holding it still runs.
+_STORED_DEFAULTS = {"label_separator": "|", "offset_unit": "codepoint"}
 
 
 def export_folder(format_id: str) -> Path:
@@ -38,9 +44,12 @@ def make_spec(
     delivery: dict[str, Any] | None = None,
     notices: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """A job's spec; UsageError, with nothing stored, for an unknown format or
+    an option the format does not take."""
     if "://" not in input:  # a path: the job may be picked up again from another folder
         input = str(Path(input).resolve())
     format = format_id(format)  # an unknown name fails before the job exists; an alias becomes the id
+    make_options(get_format(format), {k: v for k, v in (convert or {}).items() if k in option_names()})
     return {
         "input": input,
         "read": read or {},
@@ -69,7 +78,7 @@ def execute(spec: dict[str, Any], progress: Callable[[int], None], project: Proj
     # server writes itself is fetched, laid out and checked instead of converted.
     from .fetch import SERVER_FORMATS, fetch_export, fetch_timeout, is_datasaur, split_options
 
-    convert_options, fetch_options = split_options(spec["convert"])
+    convert_options, fetch_options = split_options(_stored_options(spec["format"], spec["convert"]))
     if (project is None and is_datasaur(spec["input"]) and not fetch_options["convert_locally"]
             and spec["format"].upper() in SERVER_FORMATS):
         fetched = fetch_export(spec["input"], spec["format"], spec["out"], timeout=fetch_options["timeout"],
@@ -103,6 +112,14 @@ def execute(spec: dict[str, Any], progress: Callable[[int], None], project: Proj
             objects=[o.uri for o in delivered.objects],
         )
     return result
+
+
+def _stored_options(format_id: str, convert: dict[str, Any]) -> dict[str, Any]:
+    """A spec's conversion options without the defaults an older spec holds
+    for options its format does not take (``_STORED_DEFAULTS``)."""
+    taken = option_names(get_format(format_id))
+    return {key: value for key, value in convert.items()
+            if key in taken or key not in _STORED_DEFAULTS or value != _STORED_DEFAULTS[key]}
 
 
 def store() -> JobStore:

@@ -48,7 +48,7 @@ def to_hf(
     except ImportError:
         raise missing_extra("datasets", "hf", "to_hf") from None
     from .api import load
-    from .formats.base import WriteOptions
+    from .formats.hf_dataset import HfDatasetOptions
     from .pipeline import run_conversion
 
     if not isinstance(project, Project):
@@ -63,7 +63,7 @@ def to_hf(
             out,
             split=split,
             seed=seed,
-            options=WriteOptions(question=question),
+            options=HfDatasetOptions(question=question),
             progress=False,
         )
         for what, loss in report.losses.items():

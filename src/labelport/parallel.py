@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import UsageError
-from .formats.base import Context, Format, WriteOptions
+from .formats.base import Context, Format, FormatOptions, QuestionOption
 from .model import DOCUMENT_BASED, TOKEN_BASED, Project
 from .progress import Progress
 from .report import Report
@@ -80,7 +80,7 @@ def checked_jobs(jobs: object) -> int:
     return jobs
 
 
-def applicable(fmt: Format, project: Project, jobs: int, options: WriteOptions) -> bool:
+def applicable(fmt: Format, project: Project, jobs: int, options: FormatOptions) -> bool:
     return (
         jobs > 1
         and len(project.parts or ()) > 1
@@ -89,10 +89,11 @@ def applicable(fmt: Format, project: Project, jobs: int, options: WriteOptions) 
     )
 
 
-def _mergeable(fmt: Format, project: Project, options: WriteOptions) -> bool:
+def _mergeable(fmt: Format, project: Project, options: FormatOptions) -> bool:
     # merge_parts knows a format's token-labeling output (--question would make
     # AZURE_AUTOML_CSV write a classifier even for a token-labeling project)
-    return fmt.merge_parts is not None and TOKEN_BASED in project.kinds and options.question is None
+    return fmt.merge_parts is not None and TOKEN_BASED in project.kinds and not (
+        isinstance(options, QuestionOption) and options.question is not None)
 
 
 def _chunks(n_parts: int, jobs: int) -> list[tuple[int, int]]:

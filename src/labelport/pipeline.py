@@ -18,7 +18,7 @@ import orjson
 
 from .errors import RejectedError, UsageError
 from . import parallel
-from .formats.base import Context, Format, WriteOptions
+from .formats.base import Context, Format, FormatOptions
 from .formats.registry import formats_for_kinds, get_format
 from .model import LABELER, REVIEWER, ROLES, Document, Labeler, Project
 from .output import file_name, safe_name, staged_folder
@@ -50,14 +50,16 @@ def run_conversion(
     role: str = REVIEWER,
     zip_name: str | None = None,
     strict: bool = False,
-    options: WriteOptions | None = None,
+    options: FormatOptions | None = None,
     progress: bool | None = None,
     jobs: int = 1,
     overwrite: bool = False,
 ) -> Report:
     """Convert ``project`` into the folder ``out`` (see labelport.output for
     what is refused; ``overwrite`` keeps the files of an earlier ``out`` that
-    labelport did not write, where refusing is the default)."""
+    labelport did not write, where refusing is the default). ``options`` are
+    the format's own (``Format.options``; labelport.formats.base.make_options
+    builds them from what the user gave), its defaults when None."""
     jobs = parallel.checked_jobs(jobs)
     fmt = get_format(format_id)
     check_kinds(fmt, project)
@@ -66,7 +68,9 @@ def run_conversion(
         raise UsageError(f"--role must be {' or '.join(ROLES)}, not {role!r}")
     splitter = Splitter(split, seed)
     archive = file_name(zip_name if zip_name.endswith(".zip") else zip_name + ".zip", "--zip") if zip_name else None
-    options = options or WriteOptions()
+    options = fmt.options() if options is None else options
+    if type(options) is not fmt.options:
+        raise UsageError(f"{fmt.id} takes {fmt.options.__name__}, not {type(options).__name__}")
     report = Report(
         project.source,
         fmt.id,

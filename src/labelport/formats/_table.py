@@ -10,12 +10,13 @@ says how a row of strings is written (:meth:`TableWriter.write_values`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import IO, Any
 
 import orjson
 
 from ..model import CONFLICT, DOCUMENT_BASED, TOKEN_BASED, AnswerSet, Document, Line, Project, Row, final_answers
-from .base import CONFLICTS, Context, DocumentWriter, Format, served_kind
+from .base import CONFLICTS, Context, DocumentWriter, Format, FormatOptions, options_of, served_kind
 
 SPAN_HEADER = ["File", "Line", "Begin Offset", "End Offset", "Type", "Label Status"]
 DOCUMENT_COLUMNS = ["name", "text"]
@@ -51,6 +52,15 @@ def document_header(project: Project) -> list[str]:
     return unique([*DOCUMENT_COLUMNS, *(q.name for q in project.document_questions)])
 
 
+@dataclass(frozen=True)
+class TableOptions(FormatOptions):
+    """The one option of the formats that write answers as table cells (CSV, TSV,
+    XLSX, JSON_TABULAR, and JSON for row labeling)."""
+
+    #: joins several answers in one cell (--output-separator)
+    label_separator: str = "|"
+
+
 class TableWriter(DocumentWriter):
     """One table file; subclasses write one row of strings at a time."""
 
@@ -58,7 +68,7 @@ class TableWriter(DocumentWriter):
 
     def __init__(self, fh: IO[Any], document: Document, ctx: Context, fmt: Format):
         super().__init__(fh, document, ctx, fmt)
-        self.separator = ctx.options.label_separator
+        self.separator = options_of(ctx, TableOptions).label_separator
         self.kind = served_kind(fmt, document)
         project = ctx.project
         self.questions = project.document_questions if self.kind == DOCUMENT_BASED else project.questions

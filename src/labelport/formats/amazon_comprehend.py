@@ -24,7 +24,7 @@ import re
 import shutil
 import unicodedata
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import accumulate, filterfalse
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Iterable, Iterator
@@ -38,7 +38,7 @@ from ..parallel import COPY_BLOCK, Part, concatenate, merge_reports
 from ..progress import Progress
 from ..report import Report
 from ._classify import UNLABELED, classification_kind, examples, label_question
-from .base import Context, Format, items, kept_spans
+from .base import Context, Format, OffsetUnitOption, QuestionOption, items, kept_spans, options_of
 
 TRAIN, TEST, VALIDATION = "train", "test", "validation"
 SPLITS = (TRAIN, TEST, VALIDATION)
@@ -160,7 +160,7 @@ def _create(path: Path) -> IO[str]:
 
 
 def write_entities(project: Project, out: Path, ctx: Context) -> None:
-    report, unit = ctx.report, ctx.options.offset_unit
+    report, unit = ctx.report, options_of(ctx, ComprehendOptions).offset_unit
     types: dict[str, str] = {}  # label -> type
     labels_of: dict[str, str] = {}  # type -> first label mapped to it
     moved = 0
@@ -228,7 +228,7 @@ def _finish_entities(out: Path, ctx: Context, types: dict[str, str], moved: int,
 
     ``types`` maps each label to its entity type; ``moved`` counts the
     validation lines, ``astral`` the lines outside the BMP."""
-    report, unit = ctx.report, ctx.options.offset_unit
+    report, unit = ctx.report, options_of(ctx, ComprehendOptions).offset_unit
     if moved:
         report.drop(VALIDATION_TO_TEST, {"split": VALIDATION, "lines": moved, "written to": TEST}, moved)
     config: dict[str, Any] = {
@@ -328,7 +328,7 @@ def _all_labels(fmt: Format, project: Project, ctx: Context, question: Any) -> s
 def write_classifier(project: Project, out: Path, ctx: Context) -> None:
     report = ctx.report
     kind = classification_kind(project)
-    question = label_question(project, kind, ctx.options.question)
+    question = label_question(project, kind, options_of(ctx, ComprehendOptions).question)
     multi = question.multiple
     fmt = replace(FORMAT, kinds=frozenset({kind}))
     delimiter = "|"
@@ -376,6 +376,11 @@ def write_classifier(project: Project, out: Path, ctx: Context) -> None:
     report.notes["classifier"] = {"question": question.name, "mode": "MULTI_LABEL" if multi else "MULTI_CLASS"}
 
 
+@dataclass(frozen=True)
+class ComprehendOptions(OffsetUnitOption, QuestionOption):
+    """--offset-unit for the entity offsets, --question for a classifier's labels."""
+
+
 FORMAT = Format(
     id="AMAZON_COMPREHEND_CSV",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
@@ -384,4 +389,5 @@ FORMAT = Format(
     write_project=write_project,
     target="comprehend",
     merge_parts=merge_entities,
+    options=ComprehendOptions,
 )

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Iterable
 
@@ -43,7 +43,7 @@ from ..parallel import Part, concatenate, merge_reports
 from ..report import Report
 from ._classify import UNLABELED, classification_kind, examples, label_question
 from ._tokens import UNWRITABLE_TOKENS, iob_tags, writable_tokens
-from .base import Context, Format, items, kept_spans
+from .base import Context, Format, QuestionOption, items, kept_spans, options_of
 
 TRAIN = "train"
 VALIDATION_NAMES = ("validation", "valid", "val", "dev")
@@ -81,7 +81,7 @@ FILES_PER_SPLIT = 2
 
 
 def write_project(project: Project, out: Path, ctx: Context) -> None:
-    if TOKEN_BASED in project.kinds and ctx.options.question is None:
+    if TOKEN_BASED in project.kinds and options_of(ctx, AzureOptions).question is None:
         _NerWriter(project, out, ctx).write()
     else:
         _ClassificationWriter(project, out, ctx).write()
@@ -350,11 +350,11 @@ class _ClassificationWriter:
         self.project, self.out, self.ctx = project, out, ctx
         self.report: Report = ctx.report
         kind = classification_kind(project)
-        name = ctx.options.question
+        name = options_of(ctx, AzureOptions).question
         if name is not None and DOCUMENT_BASED in project.kinds and all(q.name != name for q in project.questions):
             kind = DOCUMENT_BASED  # --question names a document question
         self.fmt = replace(FORMAT, kinds=frozenset({kind}))
-        self.question = label_question(project, kind, ctx.options.question)
+        self.question = label_question(project, kind, name)
         self.multi = self.question.multiple
         self.header = ["text", "labels" if self.multi else "label"]
         self.files: dict[str, _CsvFile] = {}
@@ -399,6 +399,11 @@ class _ClassificationWriter:
         })
 
 
+@dataclass(frozen=True)
+class AzureOptions(QuestionOption):
+    """--question: a classifier's labels (for a token-labeling project too)."""
+
+
 FORMAT = Format(
     id="AZURE_AUTOML_CSV",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
@@ -406,4 +411,5 @@ FORMAT = Format(
     write_project=write_project,
     target="azure",
     merge_parts=merge_ner,
+    options=AzureOptions,
 )

@@ -9,26 +9,81 @@ they stream from the reader, and closes it. A *project-wide* format gives a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple, TypeVar
 
+from ..errors import UsageError
 from ..model import CONFLICT, DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Project, Row, Span
+from ..offsets import UNITS
 from ..output import FileNamer
 from ..report import Report
 from ..splits import Splitter
+from .registry import all_formats
 
 if TYPE_CHECKING:
     from ..parallel import Part
     from ..progress import Progress
 
 
-@dataclass
-class WriteOptions:
-    label_separator: str = "|"  # joins several answers in one table cell
-    offset_unit: str = "codepoint"  # or "utf16", for services that count UTF-16 units
-    question: str | None = None  # the question whose answers are a classifier's labels
-    transformer: str | None = None  # CUSTOM: a converters/ name or a .py path
+@dataclass(frozen=True)
+class FormatOptions:
+    """What a format takes from the user besides the data, as a Hugging Face
+    datasets ``BuilderConfig``: a format with options declares a frozen
+    subclass, one field per option with its default, as ``Format.options``.
+    This base takes none. Options for every format (split, seed, role, zip)
+    belong to the conversion, not here."""
+
+
+@dataclass(frozen=True)
+class QuestionOption(FormatOptions):
+    #: the question whose answers are a classifier's labels (default: the first)
+    question: str | None = None
+
+
+@dataclass(frozen=True)
+class OffsetUnitOption(FormatOptions):
+    #: "codepoint", or "utf16" for services that count UTF-16 units
+    offset_unit: str = "codepoint"
+
+    def __post_init__(self) -> None:
+        if self.offset_unit not in UNITS:
+            raise UsageError(f"offset unit must be one of {', '.join(UNITS)}, not {self.offset_unit!r}")
+
+
+OptionsT = TypeVar("OptionsT", bound=FormatOptions)
+
+
+def options_of(ctx: "Context", kind: type[OptionsT]) -> OptionsT:
+    """``ctx.options`` as the options class a writer reads (its format's)."""
+    options = ctx.options
+    assert isinstance(options, kind), f"{type(options).__name__} given where {kind.__name__} is read"
+    return options
+
+
+def make_options(fmt: "Format", given: Mapping[str, Any], spelling: Mapping[str, str] | None = None) -> FormatOptions:
+    """``fmt``'s options from what the user gave (a None value is not given).
+
+    An option ``fmt`` does not take is a UsageError naming it, as ``spelling``
+    spells it for the caller (``--offset-unit``, ``fileTransformerId``), and
+    the formats that take it: an option is never silently dropped."""
+    given = {name: value for name, value in given.items() if value is not None}
+    refused = [name for name in given if name not in option_names(fmt)]
+    if refused:
+        everyone = all_formats()
+        spelled = spelling or {}
+        raise UsageError("; ".join(
+            f"{spelled.get(name, name)}: {fmt.id} does not take this option; formats that take it: "
+            + (", ".join(f.id for f in everyone if name in option_names(f)) or "none")
+            for name in refused))
+    return fmt.options(**given)
+
+
+def option_names(fmt: "Format | None" = None) -> frozenset[str]:
+    """The options ``fmt`` takes; without it, those any format takes."""
+    if fmt is None:
+        return frozenset().union(*(option_names(f) for f in all_formats()))
+    return frozenset(f.name for f in fields(fmt.options))
 
 
 @dataclass
@@ -38,7 +93,7 @@ class Context:
     project: Project
     report: Report
     splitter: Splitter
-    options: WriteOptions
+    options: FormatOptions  # an instance of the format's Format.options
     progress: "Progress"
 
 
@@ -107,6 +162,8 @@ class Format:
     #: token-labeling project into the files and report one process writes;
     #: False, with nothing written, when it cannot do so exactly
     merge_parts: Callable[[list["Part"], Path, Context], bool] | None = None
+    #: the options it takes (a FormatOptions subclass; the base takes none)
+    options: type[FormatOptions] = FormatOptions
 
     def write(self, project: Project, out: Path, ctx: Context) -> None:
         if self.write_project is not None:

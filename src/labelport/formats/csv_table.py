@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED
-from ._table import TableWriter
+from ._table import TableOptions, TableWriter
 from .base import CONFLICTS, LABEL_SETS, OVERLAPS, Format
 
 
@@ -41,4 +41,5 @@ FORMAT = Format(
     one_table=True,
     # the span table has a row per span and a status column
     carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS}),
+    options=TableOptions,
 )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Iterator
 
@@ -34,7 +34,7 @@ from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Proj
 from ..output import REPORT_NAME
 from ..transformers import Transformer, load
 from .base import ARROWS, COMMENTS, CONFLICTS, DOCUMENT_ANSWERS, LABEL_SETS, MULTILINE, OVERLAPS
-from .base import Context, DocumentWriter, Format, Item, items, write_per_document
+from .base import Context, DocumentWriter, Format, FormatOptions, Item, items, options_of, write_per_document
 from .datasaur_schema import DatasaurSchemaWriter
 
 _SPILL_IN_MEMORY = 16 << 20
@@ -87,7 +87,7 @@ class TransformWriter(RenderedDocument):
 
 
 def write(project: Project, out: Path, ctx: Context) -> None:
-    transformer = load(ctx.options.transformer)
+    transformer = load(options_of(ctx, CustomOptions).transformer)
     if transformer.per_document:
         writer = type("TransformWriter", (TransformWriter,), {"transformer": transformer})
         fmt = replace(FORMAT, extension=transformer.extension, writer=writer, write_project=None)
@@ -235,10 +235,17 @@ class _Given:
         return f"documents {shown}{more}"
 
 
+@dataclass(frozen=True)
+class CustomOptions(FormatOptions):
+    #: a transformer from converters/ (a name) or a .py file
+    transformer: str | None = None
+
+
 FORMAT = Format(
     id="CUSTOM",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
     files="a transformer's files (--transformer NAME|PATH; converters/)",
     write_project=write,
     carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS, MULTILINE, ARROWS, DOCUMENT_ANSWERS, COMMENTS}),
+    options=CustomOptions,
 )

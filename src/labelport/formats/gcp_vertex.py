@@ -24,7 +24,7 @@ The files are then checked by :mod:`labelport.validate.vertex`.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,7 +41,7 @@ from ..validate.vertex import (
     SINGLE_LABEL_SCHEMA,
 )
 from ._classify import UNLABELED, classification_kind, examples, label_question
-from .base import Context, Format, items, kept_spans
+from .base import Context, Format, OffsetUnitOption, QuestionOption, items, kept_spans, options_of
 
 DATASET_JSONL = "vertex_dataset.jsonl"  # extraction
 IMPORT_JSONL = "vertex_import.jsonl"  # classification
@@ -107,7 +107,7 @@ def _write_extraction(project: Project, out: Path, ctx: Context, ml_use: dict[st
     gives for that object, built from the dumped text and kept in a list
     written a block at a time."""
     fmt = replace(FORMAT, kinds=frozenset({TOKEN_BASED}))
-    report, unit = ctx.report, ctx.options.offset_unit
+    report, unit = ctx.report, options_of(ctx, VertexOptions).offset_unit
     astral_lines = 0
     dumps = orjson.dumps
     # what follows the annotations in a line of each split; the same for all without --split
@@ -167,7 +167,7 @@ def _finish_extraction(out: Path, ctx: Context, ml_use: dict[str, str] | None, a
         "entity extraction",
         EXTRACTION_SCHEMA,
         ml_use,
-        offset_unit="UTF-16 code units" if ctx.options.offset_unit == UTF16 else "code points",
+        offset_unit="UTF-16 code units" if options_of(ctx, VertexOptions).offset_unit == UTF16 else "code points",
         lines_outside_bmp=astral_lines,
     )
 
@@ -186,7 +186,7 @@ def merge_extraction(parts: list[Part], out: Path, ctx: Context) -> bool:
 
 def _write_classification(project: Project, out: Path, ctx: Context, ml_use: dict[str, str] | None) -> None:
     kind = classification_kind(project)
-    question = label_question(project, kind, ctx.options.question)
+    question = label_question(project, kind, options_of(ctx, VertexOptions).question)
     multi = question.multiple
     schema = MULTI_LABEL_SCHEMA if multi else SINGLE_LABEL_SCHEMA
     fmt = replace(FORMAT, kinds=frozenset({kind}))
@@ -246,6 +246,11 @@ def _field(value: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class VertexOptions(OffsetUnitOption, QuestionOption):
+    """--offset-unit for the segment offsets, --question for a classifier's labels."""
+
+
 FORMAT = Format(
     id="GCP_VERTEX_AI_CSV",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
@@ -253,4 +258,5 @@ FORMAT = Format(
     write_project=write_project,
     target="vertex",
     merge_parts=merge_extraction,
+    options=VertexOptions,
 )

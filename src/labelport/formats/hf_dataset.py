@@ -43,7 +43,7 @@ from ..errors import UsageError, missing_extra
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Question
 from ._classify import UNLABELED, classification_kind, examples, label_question
 from ._tokens import iob_tags
-from .base import OVERLAPS, Context, Format, items, kept_spans
+from .base import OVERLAPS, Context, Format, QuestionOption, items, kept_spans, options_of
 
 #: Rows per record batch (one Parquet row group), and the Arrow bytes that
 #: end a batch early when rows are long.
@@ -477,7 +477,7 @@ def _example(document: str, line: Line, span: Any) -> dict[str, Any]:
 def _write_classes(project: Project, out: Path, ctx: Context):
     report = ctx.report
     kind = classification_kind(project)
-    question = label_question(project, kind, ctx.options.question)
+    question = label_question(project, kind, options_of(ctx, HfDatasetOptions).question)
     names = answer_labels(project, kind, question)
     index = {name: i for i, name in enumerate(names)}
     multi = question.multiple
@@ -634,6 +634,11 @@ def write_card(
     path.write_text(f"---\n{front}---\n\n" + "\n".join(body), encoding="utf-8", newline="\n")
 
 
+@dataclass(frozen=True)
+class HfDatasetOptions(QuestionOption):
+    """--question: the question whose answers are the ClassLabel feature."""
+
+
 FORMAT = Format(
     id="HF_DATASET",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
@@ -641,4 +646,5 @@ FORMAT = Format(
     write_project=write_project,
     carries=frozenset({OVERLAPS}),
     target="hf",
+    options=HfDatasetOptions,
 )

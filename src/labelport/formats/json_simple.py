@@ -15,7 +15,7 @@ from typing import IO, Any
 import orjson
 
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line
-from ._table import document_header
+from ._table import TableOptions, document_header
 from .base import ARROWS, OVERLAPS, Context, Format
 from .json_tabular import JsonTabularWriter
 
@@ -73,4 +73,5 @@ FORMAT = Format(
     writer=JsonWriter,
     binary=True,
     carries=frozenset({OVERLAPS, ARROWS}),
+    options=TableOptions,  # a row's answers are table cells (--output-separator)
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import orjson
 
 from ..model import DOCUMENT_BASED, ROW_BASED
-from ._table import TableWriter
+from ._table import TableOptions, TableWriter
 from .base import Format
 
 
@@ -33,4 +33,5 @@ FORMAT = Format(
     writer=JsonTabularWriter,
     binary=True,  # orjson gives bytes
     one_table=True,
+    options=TableOptions,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED
-from ._table import TableWriter
+from ._table import TableOptions, TableWriter
 from .base import CONFLICTS, LABEL_SETS, OVERLAPS, Format
 
 UNWRITABLE_CELLS = "cells with a tab or newline (TSV)"
@@ -40,4 +40,5 @@ FORMAT = Format(
     writer=TsvWriter,
     one_table=True,
     carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS}),
+    options=TableOptions,
 )

@@ -16,7 +16,7 @@ import zipfile
 from typing import IO, Any
 
 from ..model import DOCUMENT_BASED, ROW_BASED, Document
-from ._table import TableWriter
+from ._table import TableOptions, TableWriter
 from .base import Context, Format, served_kind
 
 ILLEGAL_CHARACTERS = "characters XLSX cannot hold"
@@ -102,4 +102,5 @@ FORMAT = Format(
     writer=XlsxWriter,
     binary=True,
     one_table=True,
+    options=TableOptions,
 )

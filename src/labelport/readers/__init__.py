@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable
 
+from ..errors import UsageError
 from ..formats.registry import EXTENSIONS, OTHER_EXTENSIONS, OTHER_EXTENSIONS_TABULAR, reader_id
 
 
@@ -47,6 +48,16 @@ class ReadOptions:
     @property
     def tabular(self) -> bool:
         return bool(self.text_columns or self.label_columns or self.columns)
+
+    def refuse_table_options(self, format_id: str, file: str) -> None:
+        """What a reader of anything but a table calls first: the table
+        options would be ignored, so any given is a UsageError naming it."""
+        given = [flag for flag, value in (("--text-column", self.text_columns), ("--label-column", self.label_columns),
+                                          ("--label-separator", self.label_separator), ("--columns", self.columns))
+                 if value]
+        if given:
+            raise UsageError(f"{', '.join(given)}: read as {format_id}, not as a table; these options are for CSV, "
+                             "TSV and XLSX input (--from TSV reads a tab-separated file as a table)", file)
 
 
 def detect(source: Source, options: ReadOptions) -> str:

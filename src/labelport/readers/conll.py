@@ -28,6 +28,7 @@ _IOB, _IO = "IOB", "IO"
 
 
 def read(source: Source, options: ReadOptions, format_id: str) -> Project:
+    options.refuse_table_options(format_id, source.label)
     return Project(
         id=source.stem,
         name=source.stem,

@@ -21,6 +21,7 @@ def decode(source: Source, format_id: str, forced: bool) -> Decoded:
 
 
 def read(source: Source, options: ReadOptions, format_id: str) -> Project:
+    options.refuse_table_options(format_id, source.label)
     decoded = decode(source, format_id, forced=options.format is not None)
     shape = json_advanced if decoded.format == JSON_ADVANCED else datasaur_schema
     return shape.project(source, decoded)

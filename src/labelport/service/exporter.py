@@ -42,6 +42,7 @@ import orjson
 from ..archives import Archive
 from ..egress import EgressPolicy
 from ..errors import LabelportError, RejectedError, UsageError
+from ..formats.base import make_options, option_names
 from ..formats.registry import formats_for_kinds, get_format
 from ..jobs import FAILED, Job, JobStore, home
 from ..model import REVIEWER
@@ -339,14 +340,20 @@ def resolve_format(value: Any) -> "Format":
     return get_format(str(value))
 
 
+#: The Export API's fields that are a format's own options (Format.options),
+#: by option. (role, includedCommentType and filteredCabinetRole apply to
+#: every format: Datasaur's scripts send includedCommentType whatever the format.)
+FORMAT_OPTION_FIELDS = {"transformer": "fileTransformerId"}
+
+
 def check_transformer(fmt: "Format", value: Any) -> tuple[str | None, Any]:
     """The transformer name of a CUSTOM export, loaded (so a missing or broken
     one is a GraphQL error, not a failed job). Only names of transformers the
     service has (converters/, LABELPORT_CONVERTERS) are accepted: a client
-    cannot make the service run a file of its choosing."""
-    if fmt.id != "CUSTOM":
-        if value:
-            raise UsageError(f"fileTransformerId is for format CUSTOM, not {fmt.id}")
+    cannot make the service run a file of its choosing. Another format
+    refuses a fileTransformerId, naming the formats that take one."""
+    make_options(fmt, {"transformer": value or None}, FORMAT_OPTION_FIELDS)
+    if "transformer" not in option_names(fmt):
         return None, None
     from .. import transformers
 
