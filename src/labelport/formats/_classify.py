@@ -11,13 +11,15 @@ text, or its lines joined by newlines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from ..errors import UsageError
-from ..model import DOCUMENT_BASED, ROW_BASED, Document, Project, Question, Row
+from ..model import DOCUMENT_BASED, ROW_BASED, Document, Line, Project, Question, Row
+from ..report import Report
 from .base import Context, Format, items
 
 UNLABELED = "examples without an answer (not written)"
+OTHER_QUESTIONS = "answers to questions other than the label question"
 
 
 @dataclass(slots=True)
@@ -82,7 +84,22 @@ def _text_column(document: Document, project: Project) -> int:
         raise UsageError(f"document {document.name!r} has no column {project.text_column!r}", file=project.source) from None
 
 
+def drop_other_answers(project: Project, kind: str, question: Question, report: Report) -> None:
+    """List the answers to the questions other than ``question`` (of ``kind``'s
+    questions): a classifier learns one. Call after :func:`examples` counted them."""
+    others = project.questions if kind == ROW_BASED else project.document_questions
+    for other in others:
+        n = report.answers_per_question.get(other.id, 0)
+        if other.id != question.id and n:
+            report.drop(OTHER_QUESTIONS, {"question": other.name, "labels_from": question.name}, n)
+
+
 def document_text(document: Document) -> str:
     if document.text is not None:
         return document.text
-    return "\n".join(line.text for line in document.lines)
+    return lines_text(document.lines)
+
+
+def lines_text(lines: Iterable[Line]) -> str:
+    """A token document's text: its lines joined by newlines."""
+    return "\n".join(line.text for line in lines)

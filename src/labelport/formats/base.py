@@ -50,6 +50,9 @@ MULTILINE = "spans across lines"
 ARROWS = "arrows"
 DOCUMENT_ANSWERS = "document answers"
 COMMENTS = "comments"
+#: The spans of a format that writes a token document's text and no span
+#: (PLAIN; a documents table, where a token document is one text).
+TEXT_ONLY = "spans (the format writes the text without them)"
 
 
 class DocumentWriter:
@@ -339,7 +342,7 @@ def kept_spans(line: Line, carries: frozenset[str], report: Report, document_nam
         if reason is None:
             kept.append(span)
         else:
-            report.drop(reason, _span_example(document_name, line, span))
+            report.drop(reason, span_example(document_name, line, span))
     return kept
 
 
@@ -347,7 +350,7 @@ def _span_order(span: Span) -> tuple[int, int, int]:
     return (span.token_start, -span.token_end, span.label_set)
 
 
-def _span_example(document_name: str, line: Line, span: Span) -> dict[str, Any]:
+def span_example(document_name: str, line: Line, span: Span) -> dict[str, Any]:
     text = line.text[span.start : span.end] if span.last_line == line.index else line.text[span.start :]
     return {"document": document_name, "line": line.index, "label": span.label, "text": text}
 
