@@ -614,3 +614,46 @@ def test_memory_does_not_grow_with_the_project(tmp_path: Path, make) -> None:
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[1] < peaks[0] * 1.5 + 512 * 1024, peaks
+
+
+# -- answers to the questions a classifier does not learn ----------------------------------
+
+OTHER_QUESTIONS = "answers to questions other than the label question"
+TICKETS = HERE / "fixtures" / "datasaur" / "support-tickets-r7Tt"
+
+
+def _answers_to(question: str) -> int:
+    """Rows of the support-tickets export whose final answers answer ``question`` (read here from the JSON)."""
+    data = json.loads(next((TICKETS / "REVIEW").glob("*.json")).read_text(encoding="utf-8"))["data"]
+    (question_id,) = [str(q["id"]) for q in data["questions"] if q["name"] == question]
+    final = [s for s in data["rowAnswers"] if s["labeledBy"] != "CONFLICT"]
+    return sum(s["answers"].get(question_id) not in (None, "", []) for s in final)
+
+
+def test_answers_to_other_questions_are_listed(tmp_path: Path, run_cli):
+    """The classifier learns "intent" (the first question); the "tags" answers are listed, as Vertex AI lists them."""
+    out = tmp_path / "OUT"
+    code, _, stderr = run_cli("convert", TICKETS, "-f", FORMAT, "-o", out)
+    assert code == 0, stderr
+    n = _answers_to("tags")
+    assert n == 2
+    assert report_of(out)["not_carried"][OTHER_QUESTIONS] == {
+        "count": n, "examples": [{"question": "tags", "labels_from": "intent"}]}
+    assert f"labelport: warning: not carried by {FORMAT}: {n} {OTHER_QUESTIONS}\n" in stderr
+
+
+def test_a_span_inside_a_token_is_left_out_of_the_tags_and_listed(tmp_path: Path, run_cli) -> None:
+    """"43" of the token "1843": tagging all of "1843" would label characters nobody labeled."""
+    import contract_fixture
+
+    out = tmp_path / "OUT"
+    code, _, stderr = run_cli("convert", contract_fixture.build(tmp_path / "hard-cases"), "-f", FORMAT, "-o", out)
+    assert code == 0, stderr
+    sentences = read_azure_ner(out / "train" / "train.txt")
+    tags = dict(zip(sentences[1].tokens, sentences[1].tags))
+    assert tags["1843"] == "O"
+    assert tags["Royal"] != "O"
+    lost = "spans that do not start and end on token boundaries"
+    assert report_of(out)["not_carried"][lost] == {
+        "count": 1, "examples": [{"document": "hard.txt", "line": 1, "label": "DATE", "text": "43"}]}
+    assert f"labelport: warning: not carried by {FORMAT}: 1 {lost}\n" in stderr

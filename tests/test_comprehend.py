@@ -453,3 +453,29 @@ def test_export_all_zip_validates(tmp_path):
     assert any(c["file"].startswith("newsroom-p8Xk2Lq9/REVIEW/") for c in report["checks"])
     assert not any("ROOT" in c.get("file", "") for c in report["checks"])
     assert report["entity_types"] == {"LOC": "LOC", "ORG": "ORG", "PER": "PER"}
+
+
+# -- answers to the questions a classifier does not learn ----------------------------------
+
+OTHER_QUESTIONS = "answers to questions other than the label question"
+TICKETS = FIXTURES / "datasaur" / "support-tickets-r7Tt"
+
+
+def _answers_to(question: str) -> int:
+    """Rows of the support-tickets export whose final answers answer ``question`` (read here from the JSON)."""
+    data = json.loads(next((TICKETS / "REVIEW").glob("*.json")).read_text(encoding="utf-8"))["data"]
+    (question_id,) = [str(q["id"]) for q in data["questions"] if q["name"] == question]
+    final = [s for s in data["rowAnswers"] if s["labeledBy"] != "CONFLICT"]
+    return sum(s["answers"].get(question_id) not in (None, "", []) for s in final)
+
+
+def test_answers_to_other_questions_are_listed(tmp_path):
+    """The classifier learns "intent" (the first question); the "tags" answers are listed, as Vertex AI lists them."""
+    out = tmp_path / "OUT"
+    code, _, stderr = run_cli("convert", TICKETS, "-f", FORMAT, "-o", out)
+    assert code == 0, stderr
+    n = _answers_to("tags")
+    assert n == 2
+    assert report_of(out)["not_carried"][OTHER_QUESTIONS] == {
+        "count": n, "examples": [{"question": "tags", "labels_from": "intent"}]}
+    assert f"labelport: warning: not carried by {FORMAT}: {n} {OTHER_QUESTIONS}\n" in stderr

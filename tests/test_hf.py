@@ -544,3 +544,42 @@ def test_import_loads_no_heavy_dependency() -> None:
     assert proc.returncode == 0, proc.stderr
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
     assert not imported & {"pyarrow", "datasets", "pandas", "yaml", "huggingface_hub"}
+
+
+# -- what ner_tags and a classifier leave out is listed ----------------------------------
+
+OTHER_QUESTIONS = "answers to questions other than the label question"
+OFF_TOKEN_BOUNDARIES = "spans that do not start and end on token boundaries (kept in the spans column, left out of ner_tags)"
+TICKETS = Path(__file__).resolve().parent / "fixtures" / "datasaur" / "support-tickets-r7Tt"
+
+
+def test_answers_to_other_questions_are_listed(tmp_path: Path, run_cli) -> None:
+    """The dataset's label is "intent" (the first question); the 2 rows' "tags" answers are listed."""
+    out = tmp_path / "OUT"
+    stderr = convert_cli(run_cli, TICKETS, out)
+    report = json.loads((out / "labelport-report.json").read_text(encoding="utf-8"))
+    assert report["not_carried"][OTHER_QUESTIONS] == {
+        "count": 2, "examples": [{"question": "tags", "labels_from": "intent"}]}
+    assert f"labelport: warning: not carried by HF_DATASET: 2 {OTHER_QUESTIONS}\n" in stderr
+
+
+def test_a_span_inside_a_token_stays_in_spans_and_out_of_ner_tags(tmp_path: Path, run_cli) -> None:
+    """"43" of the token "1843": the spans column holds it exactly; ner_tags
+    cannot, and tagging all of "1843" would label characters nobody labeled."""
+    import contract_fixture
+
+    out = tmp_path / "OUT"
+    stderr = convert_cli(run_cli, contract_fixture.build(tmp_path / "hard-cases"), out)
+    ds = load_train(out)
+    names = ds.features["ner_tags"].feature.names
+    row = ds[1]
+    assert row["text"] == contract_fixture.LINES[1]
+    tags = dict(zip(row["tokens"], (names[t] for t in row["ner_tags"])))
+    assert tags["1843"] == "O"
+    assert tags["Royal"] != "O"
+    assert {"start": 37, "end": 39, "label": "DATE"} in row["spans"]
+    assert row["text"][37:39] == "43"
+    report = json.loads((out / "labelport-report.json").read_text(encoding="utf-8"))
+    assert report["not_carried"][OFF_TOKEN_BOUNDARIES] == {
+        "count": 1, "examples": [{"document": "hard.txt", "line": 1, "label": "DATE", "text": "43"}]}
+    assert f"labelport: warning: not carried by HF_DATASET: 1 {OFF_TOKEN_BOUNDARIES}\n" in stderr
