@@ -583,3 +583,32 @@ def test_a_span_inside_a_token_stays_in_spans_and_out_of_ner_tags(tmp_path: Path
     assert report["not_carried"][OFF_TOKEN_BOUNDARIES] == {
         "count": 1, "examples": [{"document": "hard.txt", "line": 1, "label": "DATE", "text": "43"}]}
     assert f"labelport: warning: not carried by HF_DATASET: 1 {OFF_TOKEN_BOUNDARIES}\n" in stderr
+
+
+@pytest.mark.parametrize("starts", [None, [0, 4, 14, 19, 22]], ids=["tokens joined by spaces", "token starts given"])
+def test_token_boundaries_with_and_without_token_starts(tmp_path: Path, starts: list[int] | None) -> None:
+    """A line whose reader leaves its token starts out (its text is the tokens
+    joined by single spaces) is judged as one that gives them, a token holding
+    a space included."""
+    text = "Ada  Lovelace 1843 in London"  # the second token is " Lovelace"
+    tokens = ["Ada", " Lovelace", "1843", "in", "London"]
+    assert " ".join(tokens) == text
+    line = Line(0, text, tokens, starts, spans=[
+        Span("PER", 0, 0, 3, 0, 0),  # Ada
+        Span("PER", 0, 5, 13, 1, 1),  # Lovelace: inside " Lovelace", after a space
+        Span("DATE", 0, 16, 18, 2, 2),  # 43 of 1843
+        Span("LOC", 0, 22, 28, 4, 4),  # London
+        Span("LOC", 0, 22, 27, 4, 4),  # Londo: overlaps, and inside a token
+    ])
+    labels = [Label("1", "PER"), Label("2", "DATE"), Label("3", "LOC")]
+    project = _project((TOKEN_BASED,), [Document(id="d", name="doc", kinds=(TOKEN_BASED,), lines=[line])],
+                       label_sets=[LabelSet(0, "ner", labels)])
+    report = labelport.convert(project, "HF_DATASET", tmp_path / "out").to_dict()
+    ds = load_train(tmp_path / "out")
+    names = ds.features["ner_tags"].feature.names
+    assert [names[t] for t in ds[0]["ner_tags"]] == ["B-PER", "O", "O", "O", "B-LOC"]
+    assert len(ds[0]["spans"]) == 5
+    losses = report["not_carried"]
+    assert losses["overlapping spans (kept in the spans column, left out of ner_tags)"]["count"] == 1
+    off = losses["spans that do not start and end on token boundaries (kept in the spans column, left out of ner_tags)"]
+    assert [e["text"] for e in off["examples"]] == ["Lovelace", "43"]

@@ -26,17 +26,13 @@ def whole_token_spans(line: Line, spans: list[Span], report: Report, document: s
     Tagging the whole tokens of another (``1843`` for a span on its ``43``)
     would teach a label on characters nobody labeled, so it is left out and
     listed under ``what``."""
-    tokens = line.tokens
-    kept = spans
-    for i, span in enumerate(spans):
-        first, last = span.token_start, span.token_end
-        start, last_start = line.token_offsets(first, last)
-        if span.start == start and span.end == last_start + len(tokens[last]):
-            if kept is not spans:
-                kept.append(span)
+    if all(map(line.on_token_boundaries, spans)):  # (nearly always)
+        return spans
+    kept = []
+    for span in spans:
+        if line.on_token_boundaries(span):
+            kept.append(span)
         else:
-            if kept is spans:  # (a copy only when one is left out)
-                kept = spans[:i]
             report.drop(what, span_example(document, line, span))
     return kept
 
