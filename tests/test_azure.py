@@ -36,6 +36,7 @@ from labelport.model import (
 from sources import (
     REPORT,
     Sentence,
+    answered_rows,
     files_under,
     read_conll,
     read_csv_rows,
@@ -622,24 +623,17 @@ OTHER_QUESTIONS = "answers to questions other than the label question"
 TICKETS = HERE / "fixtures" / "datasaur" / "support-tickets-r7Tt"
 
 
-def _answers_to(question: str) -> int:
-    """Rows of the support-tickets export whose final answers answer ``question`` (read here from the JSON)."""
-    data = json.loads(next((TICKETS / "REVIEW").glob("*.json")).read_text(encoding="utf-8"))["data"]
-    (question_id,) = [str(q["id"]) for q in data["questions"] if q["name"] == question]
-    final = [s for s in data["rowAnswers"] if s["labeledBy"] != "CONFLICT"]
-    return sum(s["answers"].get(question_id) not in (None, "", []) for s in final)
-
-
 def test_answers_to_other_questions_are_listed(tmp_path: Path, run_cli):
     """The classifier learns "intent" (the first question); the "tags" answers are listed, as Vertex AI lists them."""
     out = tmp_path / "OUT"
     code, _, stderr = run_cli("convert", TICKETS, "-f", FORMAT, "-o", out)
     assert code == 0, stderr
-    n = _answers_to("tags")
-    assert n == 2
+    header, rows = read_csv(out / "train" / "train.csv")
+    assert header == ["text", "label"] and len(rows) == answered_rows(TICKETS, "intent")
+    n = answered_rows(TICKETS, "tags")
     assert report_of(out)["not_carried"][OTHER_QUESTIONS] == {
         "count": n, "examples": [{"question": "tags", "labels_from": "intent"}]}
-    assert f"labelport: warning: not carried by {FORMAT}: {n} {OTHER_QUESTIONS}\n" in stderr
+    assert n == 2 and f"labelport: warning: not carried by {FORMAT}: {n} {OTHER_QUESTIONS}\n" in stderr
 
 
 def test_a_span_inside_a_token_is_left_out_of_the_tags_and_listed(tmp_path: Path, run_cli) -> None:

@@ -26,7 +26,7 @@ except ImportError:
     from conftest import (  # type: ignore[no-redef]
         FIXTURES, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, dataset_params, run_cli,
     )
-from sources import REPORT, astral_tokens, entities, files_under, read_conll, report_of, sms_pairs
+from sources import REPORT, answered_rows, astral_tokens, entities, files_under, read_conll, report_of, sms_pairs
 
 FORMAT = "AMAZON_COMPREHEND_CSV"
 HEADER = ["File", "Line", "Begin Offset", "End Offset", "Type"]
@@ -461,21 +461,15 @@ OTHER_QUESTIONS = "answers to questions other than the label question"
 TICKETS = FIXTURES / "datasaur" / "support-tickets-r7Tt"
 
 
-def _answers_to(question: str) -> int:
-    """Rows of the support-tickets export whose final answers answer ``question`` (read here from the JSON)."""
-    data = json.loads(next((TICKETS / "REVIEW").glob("*.json")).read_text(encoding="utf-8"))["data"]
-    (question_id,) = [str(q["id"]) for q in data["questions"] if q["name"] == question]
-    final = [s for s in data["rowAnswers"] if s["labeledBy"] != "CONFLICT"]
-    return sum(s["answers"].get(question_id) not in (None, "", []) for s in final)
-
-
 def test_answers_to_other_questions_are_listed(tmp_path):
     """The classifier learns "intent" (the first question); the "tags" answers are listed, as Vertex AI lists them."""
     out = tmp_path / "OUT"
-    code, _, stderr = run_cli("convert", TICKETS, "-f", FORMAT, "-o", out)
+    code, _, stderr = convert(TICKETS, out)
     assert code == 0, stderr
-    n = _answers_to("tags")
-    assert n == 2
+    with open(out / "train" / "classifier.csv", encoding="utf-8", newline="") as fh:
+        assert len(list(csv.reader(fh))) == answered_rows(TICKETS, "intent")  # one example per intent answer
+    tags = answered_rows(TICKETS, "tags")
+    assert tags == 2
     assert report_of(out)["not_carried"][OTHER_QUESTIONS] == {
-        "count": n, "examples": [{"question": "tags", "labels_from": "intent"}]}
-    assert f"labelport: warning: not carried by {FORMAT}: {n} {OTHER_QUESTIONS}\n" in stderr
+        "count": tags, "examples": [{"question": "tags", "labels_from": "intent"}]}
+    assert f"labelport: warning: not carried by {FORMAT}: {tags} {OTHER_QUESTIONS}\n" in stderr

@@ -45,7 +45,7 @@ try:  # tests/ may or may not be a package
     from .conftest import SMS_SLICE, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST
 except ImportError:
     from conftest import SMS_SLICE, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST  # type: ignore[no-redef]
-from sources import Sentence, entities, iob2_tags, read_conll, sms_pairs  # noqa: E402
+from sources import Sentence, answered_rows, entities, iob2_tags, read_conll, sms_pairs  # noqa: E402
 
 DEV_SLICE = WNUT17_FIXTURES / "emerging.dev.slice.conll"
 TEST_SLICE = WNUT17_FIXTURES / "emerging.test.slice.annotated"
@@ -554,13 +554,12 @@ TICKETS = Path(__file__).resolve().parent / "fixtures" / "datasaur" / "support-t
 
 
 def test_answers_to_other_questions_are_listed(tmp_path: Path, run_cli) -> None:
-    """The dataset's label is "intent" (the first question); the 2 rows' "tags" answers are listed."""
-    out = tmp_path / "OUT"
-    stderr = convert_cli(run_cli, TICKETS, out)
-    report = json.loads((out / "labelport-report.json").read_text(encoding="utf-8"))
-    assert report["not_carried"][OTHER_QUESTIONS] == {
-        "count": 2, "examples": [{"question": "tags", "labels_from": "intent"}]}
-    assert f"labelport: warning: not carried by HF_DATASET: 2 {OTHER_QUESTIONS}\n" in stderr
+    """The dataset's label is "intent" (the first question); the "tags" answers are listed."""
+    stderr = convert_cli(run_cli, TICKETS, tmp_path / "OUT")
+    report = json.loads((tmp_path / "OUT" / "labelport-report.json").read_text(encoding="utf-8"))
+    n = answered_rows(TICKETS, "tags")
+    assert report["not_carried"][OTHER_QUESTIONS] == {"count": n, "examples": [{"question": "tags", "labels_from": "intent"}]}
+    assert n == 2 and f"labelport: warning: not carried by HF_DATASET: {n} {OTHER_QUESTIONS}\n" in stderr
 
 
 def test_a_span_inside_a_token_stays_in_spans_and_out_of_ner_tags(tmp_path: Path, run_cli) -> None:
