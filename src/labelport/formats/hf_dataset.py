@@ -449,8 +449,8 @@ def _write_token_rows(
                     report.drop(OVERLAPS_IN_TAGS, _example(document.name, line, span))
                 else:
                     tagged.append(span)
-            tagged = whole_token_spans(line, tagged, report, document.name, OFF_TOKEN_BOUNDARIES_IN_TAGS) if tagged else tagged
             if tagged:
+                tagged = whole_token_spans(line, tagged, report, document.name, OFF_TOKEN_BOUNDARIES_IN_TAGS)
                 ner_tags = list(map(tag_index.__getitem__, iob_tags(len(line.tokens), tagged)))
             else:
                 ner_tags = [0] * len(line.tokens)  # all O
