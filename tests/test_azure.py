@@ -562,6 +562,11 @@ def test_document_classification(tmp_path: Path, run_cli) -> None:
     assert sorted(label for _, label in rows) == ["politics", "sport"]
     assert all("\n" in text for text, _ in rows)  # documents keep their lines: support_multi_line
     assert _findings(out) and all(not f.hard for f in _findings(out))
+    # the documents are token documents: their spans, which a text does not carry, are listed
+    spans = sum(len(json.loads(f.read_text(encoding="utf-8"))["data"]["spanLabels"])
+                for f in (project / "REVIEW").glob("*.json"))
+    assert spans and report_of(out)["not_carried"]["spans (the format writes the text without them)"]["count"] == spans
+    assert f"not carried by {FORMAT}: {spans} spans (the format writes the text without them)\n" in stderr
 
 
 def test_mltable_without_pyyaml() -> None:

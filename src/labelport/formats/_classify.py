@@ -11,12 +11,12 @@ text, or its lines joined by newlines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from ..errors import UsageError
-from ..model import DOCUMENT_BASED, ROW_BASED, Document, Line, Project, Question, Row
+from ..model import DOCUMENT_BASED, ROW_BASED, Document, Project, Question, Row
 from ..report import Report
-from .base import Context, Format, items
+from .base import TEXT_ONLY, Context, Format, items
 
 UNLABELED = "examples without an answer (not written)"
 OTHER_QUESTIONS = "answers to questions other than the label question"
@@ -62,7 +62,7 @@ def examples(fmt: Format, project: Project, ctx: Context, question: Question) ->
                 column = text_index[document.id] = _text_column(document, project)
             text, answers, row = item.cells[column], item.answers, item.index
         else:
-            text, answers, row = document_text(document), document.answers, None
+            text, answers, row = document_text(document, ctx.report), document.answers, None
         value = answers.get(question.id)
         labels = [] if value in (None, "") else [str(v) for v in value] if isinstance(value, list) else [str(value)]
         yield Example(entry.split, text, labels, document.name, row, document.id)
@@ -94,12 +94,13 @@ def drop_other_answers(project: Project, kind: str, question: Question, report: 
             report.drop(OTHER_QUESTIONS, {"question": other.name, "labels_from": question.name}, n)
 
 
-def document_text(document: Document) -> str:
+def document_text(document: Document, report: Report) -> str:
+    """A document's text; a token document's is its lines joined by
+    newlines, and its spans, which a text does not carry, are listed."""
     if document.text is not None:
         return document.text
-    return lines_text(document.lines)
-
-
-def lines_text(lines: Iterable[Line]) -> str:
-    """A token document's text: its lines joined by newlines."""
+    lines = list(document.lines)  # (read once: they may stream)
+    n_spans = sum(len(line.spans) for line in lines)
+    if n_spans:
+        report.drop(TEXT_ONLY, {"document": document.name}, n_spans)
     return "\n".join(line.text for line in lines)

@@ -15,8 +15,8 @@ from typing import IO, Any
 import orjson
 
 from ..model import CONFLICT, DOCUMENT_BASED, TOKEN_BASED, AnswerSet, Document, Line, Project, Row, final_answers
-from ._classify import lines_text
-from .base import CONFLICTS, TEXT_ONLY, Context, DocumentWriter, Format, served_kind
+from ._classify import document_text
+from .base import CONFLICTS, Context, DocumentWriter, Format, served_kind
 
 SPAN_HEADER = ["File", "Line", "Begin Offset", "End Offset", "Type", "Label Status"]
 DOCUMENT_COLUMNS = ["name", "text"]
@@ -95,18 +95,8 @@ class TableWriter(DocumentWriter):
 
     def document_answers(self, document: Document) -> None:
         answers = self.answers(document.answer_sets, document.name)
-        self.write_values([document.name, self.document_text(document), *answers])
-
-    def document_text(self, document: Document) -> str:
-        """The text cell; a token document's is its lines' text, as a
-        classifier's (:func:`._classify.document_text`), and its spans are listed."""
-        if document.text is not None:
-            return document.text
-        lines = list(document.lines)  # (read once: they may stream)
-        n_spans = sum(len(line.spans) for line in lines)
-        if n_spans:
-            self.report.drop(TEXT_ONLY, {"document": document.name}, n_spans)
-        return lines_text(lines)
+        # a token document's text as a classifier's example has it
+        self.write_values([document.name, document_text(document, self.report), *answers])
 
     def line(self, line: Line) -> None:
         name = self.document.name

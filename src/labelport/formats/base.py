@@ -50,8 +50,8 @@ MULTILINE = "spans across lines"
 ARROWS = "arrows"
 DOCUMENT_ANSWERS = "document answers"
 COMMENTS = "comments"
-#: The spans of a format that writes a token document's text and no span
-#: (PLAIN; a documents table, where a token document is one text).
+#: The spans of a token document written as its text alone (PLAIN; a
+#: documents table's row or a classifier's example of a token document).
 TEXT_ONLY = "spans (the format writes the text without them)"
 
 
