@@ -200,3 +200,16 @@ def read_token_lines(path: Path, separator: str, columns: int, header: list[str]
     assert tokens
     sentences.append(Sentence(tuple(tokens), tuple(tags)))
     return sentences
+
+
+# -- a Datasaur export's row answers -------------------------------------------------------
+
+
+def answered_rows(export: Path, question: str) -> int:
+    """Rows of an export-all folder's REVIEW document whose final (not
+    CONFLICT) answers answer ``question`` (named as the project names it)."""
+    (path,) = (export / "REVIEW").glob("*.json")
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    (question_id,) = [str(q["id"]) for q in data["questions"] if q["name"] == question]
+    final = [s for s in data["rowAnswers"] if s["labeledBy"] != "CONFLICT"]
+    return sum(s["answers"].get(question_id) not in (None, "", []) for s in final)

@@ -36,6 +36,7 @@ from labelport.model import (
 from sources import (
     REPORT,
     Sentence,
+    answered_rows,
     files_under,
     read_conll,
     read_csv_rows,
@@ -562,6 +563,11 @@ def test_document_classification(tmp_path: Path, run_cli) -> None:
     assert sorted(label for _, label in rows) == ["politics", "sport"]
     assert all("\n" in text for text, _ in rows)  # documents keep their lines: support_multi_line
     assert _findings(out) and all(not f.hard for f in _findings(out))
+    # the documents are token documents: their spans, which a text does not carry, are listed
+    spans = sum(len(json.loads(f.read_text(encoding="utf-8"))["data"]["spanLabels"])
+                for f in (project / "REVIEW").glob("*.json"))
+    assert spans and report_of(out)["not_carried"]["spans (the format writes the text without them)"]["count"] == spans
+    assert f"not carried by {FORMAT}: {spans} spans (the format writes the text without them)\n" in stderr
 
 
 def test_mltable_without_pyyaml() -> None:
@@ -615,3 +621,39 @@ def test_memory_does_not_grow_with_the_project(tmp_path: Path, make) -> None:
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[1] < peaks[0] * 1.5 + 512 * 1024, peaks
+
+
+# -- answers to the questions a classifier does not learn ----------------------------------
+
+OTHER_QUESTIONS = "answers to questions other than the label question"
+TICKETS = HERE / "fixtures" / "datasaur" / "support-tickets-r7Tt"
+
+
+def test_answers_to_other_questions_are_listed(tmp_path: Path, run_cli):
+    """The classifier learns "intent" (the first question); the "tags" answers are listed, as Vertex AI lists them."""
+    out = tmp_path / "OUT"
+    code, _, stderr = run_cli("convert", TICKETS, "-f", FORMAT, "-o", out)
+    assert code == 0, stderr
+    header, rows = read_csv(out / "train" / "train.csv")
+    assert header == ["text", "label"] and len(rows) == answered_rows(TICKETS, "intent")
+    n = answered_rows(TICKETS, "tags")
+    assert report_of(out)["not_carried"][OTHER_QUESTIONS] == {
+        "count": n, "examples": [{"question": "tags", "labels_from": "intent"}]}
+    assert n == 2 and f"labelport: warning: not carried by {FORMAT}: {n} {OTHER_QUESTIONS}\n" in stderr
+
+
+def test_a_span_inside_a_token_is_left_out_of_the_tags_and_listed(tmp_path: Path, run_cli) -> None:
+    """"43" of the token "1843": tagging all of "1843" would label characters nobody labeled."""
+    import contract_fixture
+
+    out = tmp_path / "OUT"
+    code, _, stderr = run_cli("convert", contract_fixture.build(tmp_path / "hard-cases"), "-f", FORMAT, "-o", out)
+    assert code == 0, stderr
+    sentences = read_azure_ner(out / "train" / "train.txt")
+    tags = dict(zip(sentences[1].tokens, sentences[1].tags))
+    assert tags["1843"] == "O"
+    assert tags["Royal"] != "O"
+    lost = "spans that do not start and end on token boundaries"
+    assert report_of(out)["not_carried"][lost] == {
+        "count": 1, "examples": [{"document": "hard.txt", "line": 1, "label": "DATE", "text": "43"}]}
+    assert f"labelport: warning: not carried by {FORMAT}: 1 {lost}\n" in stderr

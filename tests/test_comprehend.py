@@ -26,7 +26,7 @@ except ImportError:
     from conftest import (  # type: ignore[no-redef]
         FIXTURES, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, dataset_params, run_cli,
     )
-from sources import REPORT, astral_tokens, entities, files_under, read_conll, report_of, sms_pairs
+from sources import REPORT, answered_rows, astral_tokens, entities, files_under, read_conll, report_of, sms_pairs
 
 FORMAT = "AMAZON_COMPREHEND_CSV"
 HEADER = ["File", "Line", "Begin Offset", "End Offset", "Type"]
@@ -453,3 +453,23 @@ def test_export_all_zip_validates(tmp_path):
     assert any(c["file"].startswith("newsroom-p8Xk2Lq9/REVIEW/") for c in report["checks"])
     assert not any("ROOT" in c.get("file", "") for c in report["checks"])
     assert report["entity_types"] == {"LOC": "LOC", "ORG": "ORG", "PER": "PER"}
+
+
+# -- answers to the questions a classifier does not learn ----------------------------------
+
+OTHER_QUESTIONS = "answers to questions other than the label question"
+TICKETS = FIXTURES / "datasaur" / "support-tickets-r7Tt"
+
+
+def test_answers_to_other_questions_are_listed(tmp_path):
+    """The classifier learns "intent" (the first question); the "tags" answers are listed, as Vertex AI lists them."""
+    out = tmp_path / "OUT"
+    code, _, stderr = convert(TICKETS, out)
+    assert code == 0, stderr
+    with open(out / "train" / "classifier.csv", encoding="utf-8", newline="") as fh:
+        assert len(list(csv.reader(fh))) == answered_rows(TICKETS, "intent")  # one example per intent answer
+    tags = answered_rows(TICKETS, "tags")
+    assert tags == 2
+    assert report_of(out)["not_carried"][OTHER_QUESTIONS] == {
+        "count": tags, "examples": [{"question": "tags", "labels_from": "intent"}]}
+    assert f"labelport: warning: not carried by {FORMAT}: {tags} {OTHER_QUESTIONS}\n" in stderr

@@ -94,8 +94,16 @@ UNANSWERED = "examples without an answer (not written)"
 OTHER_QUESTIONS = "answers to questions other than the label question"
 #: Formats that write a token project's text and none of its spans.
 TEXT_ONLY = {"PLAIN"}
-#: Formats that write one tag per token, so a span must start and end at token boundaries.
-TOKEN_TAGS = {"TSV_IOB", "TSV_NON_IOB", "CONLL_2003", "AZURE_AUTOML_CSV", "HF_DATASET"}
+#: Formats that write one tag per token, so a span must start and end at token
+#: boundaries (else it is left out of the tags), and what they call the others.
+OFF_TOKEN_BOUNDARIES = "spans that do not start and end on token boundaries"
+TOKEN_TAGS = {
+    "TSV_IOB": OFF_TOKEN_BOUNDARIES,
+    "TSV_NON_IOB": OFF_TOKEN_BOUNDARIES,
+    "CONLL_2003": OFF_TOKEN_BOUNDARIES,
+    "AZURE_AUTOML_CSV": OFF_TOKEN_BOUNDARIES,
+    "HF_DATASET": f"{OFF_TOKEN_BOUNDARIES} (kept in the spans column, left out of ner_tags)",
+}
 #: Formats whose tags join two spans of one label side by side (and say so).
 IO_TAGS = {"TSV_NON_IOB": "adjacent spans of one label (read back as one span without B- tags)"}
 #: In an expected not_carried: losses labelport has no name for yet, to be
@@ -328,9 +336,9 @@ def token_losses(fmt: Any, source: TokenSource) -> dict[str, int]:
     else:  # it writes the text only, or (serving document labeling) not even that
         expected, kept = Counter({UNNAMED: len(source.spans)}), []
     if fmt.id in TOKEN_TAGS:  # (of the spans that are tagged: no overlaps)
-        expected[UNNAMED] += sum(not source.on_token_boundaries(span) for span in without_overlaps(kept))
+        expected[TOKEN_TAGS[fmt.id]] = sum(not source.on_token_boundaries(span) for span in without_overlaps(kept))
     if fmt.id in IO_TAGS:
-        expected[IO_TAGS[fmt.id]] = len(adjacent_pairs(kept))
+        expected[IO_TAGS[fmt.id]] = len(adjacent_pairs(tagged(fmt, source, kept)))
     if source.arrows:
         if ARROWS not in carries:
             expected[ARROWS] = len(source.arrows)
@@ -356,6 +364,11 @@ def token_losses(fmt: Any, source: TokenSource) -> dict[str, int]:
     if fmt.id == "HF_DATASET":  # the spans column holds overlaps, ner_tags cannot
         expected[HF_OVERLAPS_IN_TAGS] = overlapping(kept)
     return {k: v for k, v in expected.items() if v}
+
+
+def tagged(fmt: Any, source: TokenSource, spans: list[SourceSpan]) -> list[SourceSpan]:
+    """The spans a format's tags hold: for a tag per token, those on token boundaries."""
+    return [s for s in spans if source.on_token_boundaries(s)] if fmt.id in TOKEN_TAGS else spans
 
 
 def adjacent_pairs(spans: list[SourceSpan]) -> list[tuple[SourceSpan, SourceSpan]]:
@@ -451,29 +464,7 @@ CASES = [
 
 #: Real bugs the contract finds, by (case, format): the case is expected to
 #: fail until the bug is fixed (strict: the fix flips it).
-_PLAIN_SPANS = ("bug: PLAIN writes a token project's text only and lists none of its spans in not_carried "
-                "(src/labelport/formats/plain.py:13, PlainWriter.line never calls Report.drop for line.spans)")
-_OTHER_QUESTIONS = ("bug: {fmt} trains on one question and drops the answers to the others without listing them "
-                    "(GCP_VERTEX_AI_CSV lists them: src/labelport/formats/gcp_vertex.py:219); {where}")
-_UNSERVED_LINES = ("bug: {fmt} converts a TOKEN_BASED+DOCUMENT_BASED project as document labeling, writes its "
-                   "text as '' and lists none of its lines' spans in not_carried (src/labelport/formats/base.py:294, "
-                   "count_document reports only a document of no served kind)")
-_INSIDE_A_TOKEN = ("bug: {fmt} writes a span that starts or ends inside a token as the whole tokens and lists "
-                   "it nowhere (src/labelport/formats/base.py:322 kept_spans keeps it; the tags are per token)")
-BUGS: dict[tuple[str, str], str] = {
-    **{(case, "PLAIN"): _PLAIN_SPANS for case in ("newsroom", "hard-cases", *(p.name for p in WNUT_SLICES))},
-    **{(case, fmt): _UNSERVED_LINES.format(fmt=fmt) for case in ("newsroom", "hard-cases")
-       for fmt in ("XLSX", "JSON_TABULAR")},
-    **{("hard-cases", fmt): _INSIDE_A_TOKEN.format(fmt=fmt) for fmt in sorted(TOKEN_TAGS)},
-    ("hard-cases", "JSON"): ("bug: JSON writes an unresolved (CONFLICT) arrow as a relation and lists it nowhere, "
-                             "while it drops CONFLICT spans (src/labelport/formats/json_simple.py:41)"),
-    ("support-tickets", "AMAZON_COMPREHEND_CSV"): _OTHER_QUESTIONS.format(
-        fmt="AMAZON_COMPREHEND_CSV", where="src/labelport/formats/amazon_comprehend.py:331"),
-    ("support-tickets", "AZURE_AUTOML_CSV"): _OTHER_QUESTIONS.format(
-        fmt="AZURE_AUTOML_CSV", where="src/labelport/formats/azure_automl.py:357"),
-    ("support-tickets", "HF_DATASET"): _OTHER_QUESTIONS.format(
-        fmt="HF_DATASET", where="src/labelport/formats/hf_dataset.py:479"),
-}
+BUGS: dict[tuple[str, str], str] = {}
 
 
 def _params(only: Callable[[Case, str], bool] = lambda case, format_id: True, bugs: bool = False) -> list[Any]:
@@ -596,18 +587,9 @@ def _span_key(text: str, end_text: str, span: Span | SourceSpan) -> tuple[Any, .
 def assert_same_spans(source: TokenSource, fmt: Any, read: Project) -> None:
     """The lines' texts and the spans the format carries, as a multiset
     (file names and document order are the format's to choose). A span a
-    token-tag format cannot place (inside a token) is left out of the
-    comparison, and so is what it may have written for it (the whole tokens):
-    the report must say which (see test_contract)."""
-    _, kept = not_carried_spans(source.spans, fmt.carries)
-    widened: Counter[tuple[Any, ...]] = Counter()
-    if fmt.id in TOKEN_TAGS:
-        for span in [s for s in kept if not source.on_token_boundaries(s)]:
-            kept.remove(span)
-            line, end_line = (span.document, span.line), (span.document, span.end_line)
-            widened[_key(source, span._replace(
-                start=source.token_starts[line][span.token_start],
-                end=source.token_starts[end_line][span.token_end] + len(source.tokens[end_line][span.token_end])))] += 1
+    token-tag format cannot place (inside a token) must not be read back,
+    not even as the whole tokens: the report lists it (see test_contract)."""
+    kept = tagged(fmt, source, not_carried_spans(source.spans, fmt.carries)[1])
     if fmt.id in IO_TAGS:
         for a, b in adjacent_pairs(kept):
             kept.remove(a)
@@ -616,7 +598,7 @@ def assert_same_spans(source: TokenSource, fmt: Any, read: Project) -> None:
     assert expected or not source.spans, "nothing to compare"
     texts, spans = _read_spans(read)
     assert texts == Counter(text for lines in source.lines.values() for text in lines)
-    assert spans - widened == expected
+    assert spans == expected
 
 
 def _key(source: TokenSource, span: SourceSpan) -> tuple[Any, ...]:

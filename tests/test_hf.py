@@ -45,7 +45,7 @@ try:  # tests/ may or may not be a package
     from .conftest import SMS_SLICE, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST
 except ImportError:
     from conftest import SMS_SLICE, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST  # type: ignore[no-redef]
-from sources import Sentence, entities, iob2_tags, read_conll, sms_pairs  # noqa: E402
+from sources import Sentence, answered_rows, entities, iob2_tags, read_conll, sms_pairs  # noqa: E402
 
 DEV_SLICE = WNUT17_FIXTURES / "emerging.dev.slice.conll"
 TEST_SLICE = WNUT17_FIXTURES / "emerging.test.slice.annotated"
@@ -544,3 +544,70 @@ def test_import_loads_no_heavy_dependency() -> None:
     assert proc.returncode == 0, proc.stderr
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
     assert not imported & {"pyarrow", "datasets", "pandas", "yaml", "huggingface_hub"}
+
+
+# -- what ner_tags and a classifier leave out is listed ----------------------------------
+
+OTHER_QUESTIONS = "answers to questions other than the label question"
+OFF_TOKEN_BOUNDARIES = "spans that do not start and end on token boundaries (kept in the spans column, left out of ner_tags)"
+TICKETS = Path(__file__).resolve().parent / "fixtures" / "datasaur" / "support-tickets-r7Tt"
+
+
+def test_answers_to_other_questions_are_listed(tmp_path: Path, run_cli) -> None:
+    """The dataset's label is "intent" (the first question); the "tags" answers are listed."""
+    stderr = convert_cli(run_cli, TICKETS, tmp_path / "OUT")
+    report = json.loads((tmp_path / "OUT" / "labelport-report.json").read_text(encoding="utf-8"))
+    n = answered_rows(TICKETS, "tags")
+    assert report["not_carried"][OTHER_QUESTIONS] == {"count": n, "examples": [{"question": "tags", "labels_from": "intent"}]}
+    assert n == 2 and f"labelport: warning: not carried by HF_DATASET: {n} {OTHER_QUESTIONS}\n" in stderr
+
+
+def test_a_span_inside_a_token_stays_in_spans_and_out_of_ner_tags(tmp_path: Path, run_cli) -> None:
+    """"43" of the token "1843": the spans column holds it exactly; ner_tags
+    cannot, and tagging all of "1843" would label characters nobody labeled."""
+    import contract_fixture
+
+    out = tmp_path / "OUT"
+    stderr = convert_cli(run_cli, contract_fixture.build(tmp_path / "hard-cases"), out)
+    ds = load_train(out)
+    names = ds.features["ner_tags"].feature.names
+    row = ds[1]
+    assert row["text"] == contract_fixture.LINES[1]
+    tags = dict(zip(row["tokens"], (names[t] for t in row["ner_tags"])))
+    assert tags["1843"] == "O"
+    assert tags["Royal"] != "O"
+    assert {"start": 37, "end": 39, "label": "DATE"} in row["spans"]
+    assert row["text"][37:39] == "43"
+    report = json.loads((out / "labelport-report.json").read_text(encoding="utf-8"))
+    assert report["not_carried"][OFF_TOKEN_BOUNDARIES] == {
+        "count": 1, "examples": [{"document": "hard.txt", "line": 1, "label": "DATE", "text": "43"}]}
+    assert f"labelport: warning: not carried by HF_DATASET: 1 {OFF_TOKEN_BOUNDARIES}\n" in stderr
+
+
+@pytest.mark.parametrize("starts", [None, [0, 4, 14, 19, 22]], ids=["tokens joined by spaces", "token starts given"])
+def test_token_boundaries_with_and_without_token_starts(tmp_path: Path, starts: list[int] | None) -> None:
+    """A line whose reader leaves its token starts out (its text is the tokens
+    joined by single spaces) is judged as one that gives them, a token holding
+    a space included."""
+    text = "Ada  Lovelace 1843 in London"  # the second token is " Lovelace"
+    tokens = ["Ada", " Lovelace", "1843", "in", "London"]
+    assert " ".join(tokens) == text
+    line = Line(0, text, tokens, starts, spans=[
+        Span("PER", 0, 0, 3, 0, 0),  # Ada
+        Span("PER", 0, 5, 13, 1, 1),  # Lovelace: inside " Lovelace", after a space
+        Span("DATE", 0, 16, 18, 2, 2),  # 43 of 1843
+        Span("LOC", 0, 22, 28, 4, 4),  # London
+        Span("LOC", 0, 22, 27, 4, 4),  # Londo: overlaps, and inside a token
+    ])
+    labels = [Label("1", "PER"), Label("2", "DATE"), Label("3", "LOC")]
+    project = _project((TOKEN_BASED,), [Document(id="d", name="doc", kinds=(TOKEN_BASED,), lines=[line])],
+                       label_sets=[LabelSet(0, "ner", labels)])
+    report = labelport.convert(project, "HF_DATASET", tmp_path / "out").to_dict()
+    ds = load_train(tmp_path / "out")
+    names = ds.features["ner_tags"].feature.names
+    assert [names[t] for t in ds[0]["ner_tags"]] == ["B-PER", "O", "O", "O", "B-LOC"]
+    assert len(ds[0]["spans"]) == 5
+    losses = report["not_carried"]
+    assert losses["overlapping spans (kept in the spans column, left out of ner_tags)"]["count"] == 1
+    off = losses["spans that do not start and end on token boundaries (kept in the spans column, left out of ner_tags)"]
+    assert [e["text"] for e in off["examples"]] == ["Lovelace", "43"]

@@ -435,6 +435,40 @@ def test_document_table(tmp_path: Path) -> None:
         assert report.to_dict()["not_carried"]["unresolved (CONFLICT) entries"]["count"] == 1
 
 
+TEXT_ONLY = "spans (the format writes the text without them)"
+
+
+@pytest.mark.parametrize("fmt", ["XLSX", "JSON_TABULAR"])
+def test_a_token_documents_row_holds_its_text_and_lists_its_spans(tmp_path: Path, fmt: str) -> None:
+    """A token + document project in a format without span tables: the
+    document's row holds its lines' text (joined by newlines, as a
+    classifier's example does) and its answers; its spans are listed."""
+    lines = [
+        Line(0, "Ada met Babbage", ["Ada", "met", "Babbage"], spans=[Span("PER", 0, 0, 3, 0, 0), Span("PER", 0, 8, 15, 2, 2)]),
+        Line(1, "in 1843 .", ["in", "1843", "."], spans=[Span("DATE", 1, 3, 7, 1, 1)]),
+    ]
+    document = Document(id="d", name="hard.txt", kinds=(TOKEN_BASED, DOCUMENT_BASED),
+                        lines=iter(lines),  # (a stream: read once)
+                        answer_sets=[AnswerSet({"q": "victorian"})])
+    project = _project((TOKEN_BASED, DOCUMENT_BASED), [document], document_questions=[Question(id="q", name="era")])
+    report = labelport.convert(project, fmt, tmp_path / fmt).to_dict()
+    assert read_table(tmp_path / fmt / f"documents{EXT[fmt]}") == [
+        {"name": "hard.txt", "text": "Ada met Babbage\nin 1843 .", "era": "victorian"}]
+    assert report["not_carried"] == {TEXT_ONLY: {"count": 3, "examples": [{"document": "hard.txt"}]}}
+
+
+@pytest.mark.parametrize("fmt", ["XLSX", "JSON_TABULAR"])
+def test_a_token_documents_spans_are_named_on_stderr(tmp_path: Path, fmt: str, run_cli) -> None:
+    import contract_fixture
+
+    source = contract_fixture.build(tmp_path / "hard-cases")
+    code, _, stderr = run_cli("convert", source, "-f", fmt, "-o", tmp_path / "OUT")
+    assert code == 0, stderr
+    assert f"labelport: warning: not carried by {fmt}: {len(contract_fixture.SPANS)} {TEXT_ONLY}\n" in stderr
+    (row,) = read_table(tmp_path / "OUT" / f"documents{EXT[fmt]}")
+    assert row["text"] == "\n".join(contract_fixture.LINES)
+
+
 def test_span_table(tmp_path: Path) -> None:
     line = Line(
         index=0,

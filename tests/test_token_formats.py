@@ -514,3 +514,66 @@ def test_docstart_documents_are_split_by_their_own_ids(tmp_path):
             path = out / split / f"{doc}.tsv"
             got = [s.tokens for s in read_token_lines(path, "\t", 2)] if path.exists() and path.stat().st_size else []
             assert got == want, (split, doc)
+
+
+# -- 8. What tags and plain text cannot carry is listed ---------------------------------
+# The hard-cases export (tests/contract_fixture.py): a DATE span on "43", the
+# end of the token "1843"; a CONFLICT arrow beside a resolved one.
+
+OFF_TOKEN_BOUNDARIES = "spans that do not start and end on token boundaries"
+TEXT_ONLY = "spans (the format writes the text without them)"
+CONFLICTS = "unresolved (CONFLICT) entries"
+
+
+@pytest.fixture(scope="module")
+def hard_cases(tmp_path_factory):
+    import contract_fixture
+
+    return contract_fixture.build(tmp_path_factory.mktemp("hard") / "hard-cases")
+
+
+def hard_convert(hard_cases: Path, fmt: str, out: Path) -> tuple[dict, str]:
+    code, _, stderr = run_cli("convert", hard_cases, "-f", fmt, "-o", out)
+    assert code == 0, stderr
+    return report_of(out), stderr
+
+
+@pytest.mark.parametrize("fmt,name,tag_column", [("TSV_IOB", "hard.txt.tsv", 1), ("TSV_NON_IOB", "hard.txt.tsv", 1),
+                                                 ("CONLL_2003", "hard.txt.conll", 3)])
+def test_a_span_inside_a_token_is_left_out_of_the_tags_and_listed(hard_cases, tmp_path, fmt, name, tag_column):
+    """Tagging all of "1843" for a span on "43" would teach a label on
+    characters nobody labeled: the token keeps its O, the span is listed."""
+    report, stderr = hard_convert(hard_cases, fmt, tmp_path / "OUT")
+    rows = [line.split("\t" if fmt != "CONLL_2003" else " ") for line in (tmp_path / "OUT" / name).read_text(
+        encoding="utf-8").split("\n") if line and not line.startswith("-DOCSTART-")]
+    tags = {row[0]: row[tag_column] for row in rows}
+    assert tags["1843"] == "O"
+    assert tags["Royal"] != "O"  # (the line's other span is still tagged)
+    lost = report["not_carried"][OFF_TOKEN_BOUNDARIES]
+    assert lost == {"count": 1, "examples": [{"document": "hard.txt", "line": 1, "label": "DATE", "text": "43"}]}
+    assert f"labelport: warning: not carried by {fmt}: 1 {OFF_TOKEN_BOUNDARIES}\n" in stderr
+
+
+def test_plain_lists_every_span(hard_cases, tmp_path):
+    """PLAIN is the text only, by design: all 12 spans are listed (arrows,
+    comments and answers as in every format without them)."""
+    report, stderr = hard_convert(hard_cases, "PLAIN", tmp_path / "OUT")
+    source = json.loads((hard_cases / "REVIEW" / "hard.txt.json").read_text(encoding="utf-8"))["data"]
+    assert report["not_carried"][TEXT_ONLY]["count"] == len(source["spanLabels"]) == 12
+    assert report["not_carried"]["arrows"]["count"] == len(source["arrowLabels"])
+    assert f"labelport: warning: not carried by PLAIN: 12 {TEXT_ONLY}\n" in stderr
+    assert (tmp_path / "OUT" / "hard.txt").read_text(encoding="utf-8") == "".join(
+        cell["content"] + "\n" for cell in source["cells"])
+
+
+def test_json_drops_conflict_arrows_as_it_drops_conflict_spans(hard_cases, tmp_path):
+    report, stderr = hard_convert(hard_cases, "JSON", tmp_path / "OUT")
+    lines = json.loads((tmp_path / "OUT" / "hard.txt.json").read_text(encoding="utf-8"))
+    first = lines[0]
+    names = [first["text"][s["start"]:s["end"]] for s in first["spans"]]
+    assert names == ["Ada Lovelace", "Charles", "Babbage", "London"]  # the CONFLICT LOC on London is dropped
+    # a1 (Ada Lovelace -> Charles) is written; a4 (Ada Lovelace -> Babbage), unresolved, is not
+    assert first["relations"] == [{"label": "MET", "from": 0, "to": 1}]
+    assert report["not_carried"][CONFLICTS]["count"] == 2  # the span h4 and the arrow a4
+    assert {"document": "hard.txt", "line": 0, "label": "MET"} in report["not_carried"][CONFLICTS]["examples"]
+    assert f"labelport: warning: not carried by JSON: 2 {CONFLICTS}\n" in stderr

@@ -173,6 +173,20 @@ class Line:
         start = len(" ".join(tokens[:first])) + 1 if first else 0
         return start, (start if last == first else start + len(" ".join(tokens[first:last])) + 1)
 
+    def on_token_boundaries(self, span: Span) -> bool:
+        """Whether ``span`` (of this line, ending on it) starts where its first
+        token starts and ends where its last token ends."""
+        tokens = self.tokens
+        last = tokens[span.token_end]
+        if self._starts is None and " " not in tokens[span.token_start] and " " not in last:
+            # The text is the tokens joined by single spaces and the span
+            # touches its first and last token, so it starts inside the first
+            # unless a space (or nothing) comes before it; likewise its end.
+            text, start, end = self.text, span.start, span.end
+            return (start == 0 or text[start - 1] == " ") and (end == len(text) or text[end] == " ")
+        first_start, last_start = self.token_offsets(span.token_start, span.token_end)
+        return span.start == first_start and span.end == last_start + len(last)
+
     def __repr__(self) -> str:
         return f"Line({self.index}, {self.text!r}, spans={self.spans!r})"
 

@@ -15,9 +15,11 @@ from typing import Iterator
 
 from ..errors import UsageError
 from ..model import DOCUMENT_BASED, ROW_BASED, Document, Project, Question, Row
-from .base import Context, Format, items
+from ..report import Report
+from .base import TEXT_ONLY, Context, Format, items
 
 UNLABELED = "examples without an answer (not written)"
+OTHER_QUESTIONS = "answers to questions other than the label question"
 
 
 @dataclass(slots=True)
@@ -60,7 +62,7 @@ def examples(fmt: Format, project: Project, ctx: Context, question: Question) ->
                 column = text_index[document.id] = _text_column(document, project)
             text, answers, row = item.cells[column], item.answers, item.index
         else:
-            text, answers, row = document_text(document), document.answers, None
+            text, answers, row = document_text(document, ctx.report), document.answers, None
         value = answers.get(question.id)
         labels = [] if value in (None, "") else [str(v) for v in value] if isinstance(value, list) else [str(value)]
         yield Example(entry.split, text, labels, document.name, row, document.id)
@@ -82,7 +84,23 @@ def _text_column(document: Document, project: Project) -> int:
         raise UsageError(f"document {document.name!r} has no column {project.text_column!r}", file=project.source) from None
 
 
-def document_text(document: Document) -> str:
+def drop_other_answers(project: Project, kind: str, question: Question, report: Report) -> None:
+    """List the answers to the questions other than ``question`` (of ``kind``'s
+    questions): a classifier learns one. Call after :func:`examples` counted them."""
+    others = project.questions if kind == ROW_BASED else project.document_questions
+    for other in others:
+        n = report.answers_per_question.get(other.id, 0)
+        if other.id != question.id and n:
+            report.drop(OTHER_QUESTIONS, {"question": other.name, "labels_from": question.name}, n)
+
+
+def document_text(document: Document, report: Report) -> str:
+    """A document's text; a token document's is its lines joined by
+    newlines, and its spans, which a text does not carry, are listed."""
     if document.text is not None:
         return document.text
-    return "\n".join(line.text for line in document.lines)
+    lines = list(document.lines)  # (read once: they may stream)
+    n_spans = sum(len(line.spans) for line in lines)
+    if n_spans:
+        report.drop(TEXT_ONLY, {"document": document.name}, n_spans)
+    return "\n".join(line.text for line in lines)

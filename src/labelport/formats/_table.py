@@ -16,6 +16,7 @@ from typing import IO, Any
 import orjson
 
 from ..model import CONFLICT, DOCUMENT_BASED, TOKEN_BASED, AnswerSet, Document, Line, Project, Row, final_answers
+from ._classify import document_text
 from .base import CONFLICTS, Context, DocumentWriter, Format, FormatOptions, options_of, served_kind
 
 SPAN_HEADER = ["File", "Line", "Begin Offset", "End Offset", "Type", "Label Status"]
@@ -104,7 +105,8 @@ class TableWriter(DocumentWriter):
 
     def document_answers(self, document: Document) -> None:
         answers = self.answers(document.answer_sets, document.name)
-        self.write_values([document.name, document.text or "", *answers])
+        # a token document's text as a classifier's example has it
+        self.write_values([document.name, document_text(document, self.report), *answers])
 
     def line(self, line: Line) -> None:
         name = self.document.name

@@ -3,15 +3,38 @@
 These formats put one token on a line, so a token holding the column
 separator, a line break, or nothing but white space (which reads back as a
 sentence break) cannot be written as is: it is repaired and counted.
+
+Every format of a tag per token (these, AZURE_AUTOML_CSV's NER files and
+HF_DATASET's ner_tags) takes its spans through :func:`whole_token_spans`.
 """
 
 from __future__ import annotations
 
 from ..model import Line, Span
 from ..report import Report
+from .base import span_example
 
 UNWRITABLE_TOKENS = "tokens with white space, tabs or line breaks (repaired)"
 ADJACENT_SPANS = "adjacent spans of one label (read back as one span without B- tags)"
+OFF_TOKEN_BOUNDARIES = "spans that do not start and end on token boundaries"
+
+
+def whole_token_spans(line: Line, spans: list[Span], report: Report, document: str,
+                      what: str = OFF_TOKEN_BOUNDARIES) -> list[Span]:
+    """The spans (of ``line``, ending on it) that tags can give exactly: those
+    starting where their first token starts and ending where their last ends.
+    Tagging the whole tokens of another (``1843`` for a span on its ``43``)
+    would teach a label on characters nobody labeled, so it is left out and
+    listed under ``what``."""
+    if all(map(line.on_token_boundaries, spans)):  # (nearly always)
+        return spans
+    kept = []
+    for span in spans:
+        if line.on_token_boundaries(span):
+            kept.append(span)
+        else:
+            report.drop(what, span_example(document, line, span))
+    return kept
 
 
 def iob_tags(n_tokens: int, spans: list[Span]) -> list[str]:

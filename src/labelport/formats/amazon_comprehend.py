@@ -37,7 +37,7 @@ from ..offsets import CODEPOINT, converter, has_astral
 from ..parallel import COPY_BLOCK, Part, concatenate, merge_reports
 from ..progress import Progress
 from ..report import Report
-from ._classify import UNLABELED, classification_kind, examples, label_question
+from ._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
 from .base import Context, Format, OffsetUnitOption, QuestionOption, items, kept_spans, options_of
 
 TRAIN, TEST, VALIDATION = "train", "test", "validation"
@@ -365,6 +365,7 @@ def write_classifier(project: Project, out: Path, ctx: Context) -> None:
             label = delimiter.join(labels) if multi else labels[0]
             label = _one_line(label, report, where)
             handles[_file_split(example.split)].write(f"{_cell(label)},{_quoted(text)}\n")
+    drop_other_answers(project, kind, question, report)
     if moved:
         report.drop(VALIDATION_TO_TEST, {"split": VALIDATION, "examples": moved, "written to": TEST}, moved)
     data: dict[str, Any] = {"DataFormat": "COMPREHEND_CSV", "S3Uri": f"train/{CLASSIFIER}"}

@@ -41,8 +41,8 @@ from typing import IO, Any, Iterable
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Span
 from ..parallel import Part, concatenate, merge_reports
 from ..report import Report
-from ._classify import UNLABELED, classification_kind, examples, label_question
-from ._tokens import UNWRITABLE_TOKENS, iob_tags, writable_tokens
+from ._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
+from ._tokens import UNWRITABLE_TOKENS, iob_tags, whole_token_spans, writable_tokens
 from .base import Context, Format, QuestionOption, items, kept_spans, options_of
 
 TRAIN = "train"
@@ -187,7 +187,8 @@ class _NerWriter:
                     if written is not tokens:
                         written = self.repaired(line, written, document)
                 if line.spans:
-                    body = self.tagged(written, kept_spans(line, carries, report, document), document)
+                    spans = whole_token_spans(line, kept_spans(line, carries, report, document), report, document)
+                    body = self.tagged(written, spans, document)
                 else:
                     body = " O\n".join(written) + " O\n"
                 if entry.split != split:
@@ -354,6 +355,7 @@ class _ClassificationWriter:
         if name is not None and DOCUMENT_BASED in project.kinds and all(q.name != name for q in project.questions):
             kind = DOCUMENT_BASED  # --question names a document question
         self.fmt = replace(FORMAT, kinds=frozenset({kind}))
+        self.kind = kind
         self.question = label_question(project, kind, name)
         self.multi = self.question.multiple
         self.header = ["text", "labels" if self.multi else "label"]
@@ -389,6 +391,7 @@ class _ClassificationWriter:
         finally:
             for f in self.files.values():
                 f.fh.close()
+        drop_other_answers(self.project, self.kind, self.question, report)
         report.notes.setdefault("azure", {
             "task": "text_classification_multilabel" if multi else "text_classification",
             "target_column_name": self.header[1],

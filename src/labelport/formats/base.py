@@ -105,6 +105,9 @@ MULTILINE = "spans across lines"
 ARROWS = "arrows"
 DOCUMENT_ANSWERS = "document answers"
 COMMENTS = "comments"
+#: The spans of a token document written as its text alone (PLAIN; a
+#: documents table's row or a classifier's example of a token document).
+TEXT_ONLY = "spans (the format writes the text without them)"
 
 
 class DocumentWriter:
@@ -396,7 +399,7 @@ def kept_spans(line: Line, carries: frozenset[str], report: Report, document_nam
         if reason is None:
             kept.append(span)
         else:
-            report.drop(reason, _span_example(document_name, line, span))
+            report.drop(reason, span_example(document_name, line, span))
     return kept
 
 
@@ -404,7 +407,7 @@ def _span_order(span: Span) -> tuple[int, int, int]:
     return (span.token_start, -span.token_end, span.label_set)
 
 
-def _span_example(document_name: str, line: Line, span: Span) -> dict[str, Any]:
+def span_example(document_name: str, line: Line, span: Span) -> dict[str, Any]:
     text = line.text[span.start : span.end] if span.last_line == line.index else line.text[span.start :]
     return {"document": document_name, "line": line.index, "label": span.label, "text": text}
 

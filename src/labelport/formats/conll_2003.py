@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import IO
 
 from ..model import TOKEN_BASED, Document, Line
-from ._tokens import iob_tags, writable_tokens
+from ._tokens import iob_tags, whole_token_spans, writable_tokens
 from .base import Context, DocumentWriter, Format
 
 DOCSTART_LINE = "-DOCSTART- -X- -X- O\n"
@@ -20,7 +20,8 @@ class Conll2003Writer(DocumentWriter):
     def line(self, line: Line) -> None:
         tokens = writable_tokens(line, True, self.report, self.document.name)
         if line.spans:
-            tags = iob_tags(len(tokens), self.spans(line))
+            spans = whole_token_spans(line, self.spans(line), self.report, self.document.name)
+            tags = iob_tags(len(tokens), spans)
             self.fh.write("\n" + "".join([f"{token} -X- _ {tag}\n" for token, tag in zip(tokens, tags)]))
         else:
             self.fh.write("\n" + " -X- _ O\n".join(tokens) + " -X- _ O\n")

@@ -7,7 +7,7 @@ memory while small, so memory does not grow with the document.
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, Any
 
 from .. import datasaur_json as dj
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Row

@@ -40,7 +40,7 @@ from ..validate.vertex import (
     MULTI_LABEL_SCHEMA,
     SINGLE_LABEL_SCHEMA,
 )
-from ._classify import UNLABELED, classification_kind, examples, label_question
+from ._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
 from .base import Context, Format, OffsetUnitOption, QuestionOption, items, kept_spans, options_of
 
 DATASET_JSONL = "vertex_dataset.jsonl"  # extraction
@@ -53,7 +53,6 @@ ML_USE = {"train": "training", "validation": "validation", "test": "test"}
 
 EMPTY_TEXT = "lines or examples without text (Vertex AI imports no empty document)"
 EXTRA_LABELS = "labels beyond the first of a single-label question"
-OTHER_QUESTIONS = "answers to questions other than the label question"
 
 #: JSON lines kept before they are written, in one piece.
 _PENDING = 512
@@ -215,11 +214,7 @@ def _write_classification(project: Project, out: Path, ctx: Context, ml_use: dic
             if use:
                 obj["dataItemResourceLabels"] = {ML_USE_KEY: use}
             jsonl_fh.write(orjson.dumps(obj) + b"\n")
-    others = project.questions if kind == ROW_BASED else project.document_questions
-    for other in others:
-        n = report.answers_per_question.get(other.id, 0)
-        if other.id != question.id and n:
-            report.drop(OTHER_QUESTIONS, {"question": other.name, "labels_from": question.name}, n)
+    drop_other_answers(project, kind, question, report)
     _write_manifest(out, schema, IMPORT_JSONL)
     _notes(
         ctx,

@@ -41,8 +41,8 @@ from typing import Any, Iterable
 from .._version import __version__
 from ..errors import UsageError, missing_extra
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Question
-from ._classify import UNLABELED, classification_kind, examples, label_question
-from ._tokens import iob_tags
+from ._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
+from ._tokens import OFF_TOKEN_BOUNDARIES, iob_tags, whole_token_spans
 from .base import OVERLAPS, Context, Format, QuestionOption, items, kept_spans, options_of
 
 #: Rows per record batch (one Parquet row group), and the Arrow bytes that
@@ -58,6 +58,7 @@ SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 NOT_TOKENS = "rows and documents of a token-labeling project (a dataset holds one kind)"
 UNKNOWN_SPAN_LABELS = "spans whose label is not in label set 0 (not a ClassLabel name)"
 OVERLAPS_IN_TAGS = "overlapping spans (kept in the spans column, left out of ner_tags)"
+OFF_TOKEN_BOUNDARIES_IN_TAGS = f"{OFF_TOKEN_BOUNDARIES} (kept in the spans column, left out of ner_tags)"
 UNKNOWN_ANSWERS = "answers that are not among the question's options (not a ClassLabel name)"
 EXTRA_ANSWERS = "answers beyond the first of a single-answer question"
 EMPTY_SPLITS = "empty split"
@@ -450,6 +451,7 @@ def _write_token_rows(
                 else:
                     tagged.append(span)
             if tagged:
+                tagged = whole_token_spans(line, tagged, report, document.name, OFF_TOKEN_BOUNDARIES_IN_TAGS)
                 ner_tags = list(map(tag_index.__getitem__, iob_tags(len(line.tokens), tagged)))
             else:
                 ner_tags = [0] * len(line.tokens)  # all O
@@ -507,6 +509,7 @@ def _write_classes(project: Project, out: Path, ctx: Context):
     except BaseException:
         shards.abort()
         raise
+    drop_other_answers(project, kind, question, report)
     return features, splits, names, "multi-label" if multi else "multi-class"
 
 

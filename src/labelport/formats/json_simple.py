@@ -14,9 +14,9 @@ from typing import IO, Any
 
 import orjson
 
-from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line
+from ..model import CONFLICT, DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line
 from ._table import TableOptions, document_header
-from .base import ARROWS, OVERLAPS, Context, Format
+from .base import ARROWS, CONFLICTS, OVERLAPS, Context, Format
 from .json_tabular import JsonTabularWriter
 
 UNLINKED_ARROWS = "arrows between lines, or to spans the format does not carry"
@@ -39,10 +39,13 @@ class JsonWriter(JsonTabularWriter):
         relations = []
         for span in line.spans:
             for arrow in self.arrows_from.get(span.id, ()) if span.id is not None else ():
-                if span.id in index and arrow.target in index:
+                where = {"document": self.document.name, "line": line.index, "label": arrow.label}
+                if arrow.labeled_by == CONFLICT and CONFLICTS not in self.carries:  # as kept_spans does spans
+                    self.report.drop(CONFLICTS, where)
+                elif span.id in index and arrow.target in index:
                     relations.append({"label": arrow.label, "from": index[span.id], "to": index[arrow.target]})
                 else:
-                    self.report.drop(UNLINKED_ARROWS, {"document": self.document.name, "line": line.index, "label": arrow.label})
+                    self.report.drop(UNLINKED_ARROWS, where)
         text = line.text
         obj = {
             "id": line.index,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import TOKEN_BASED, Line, Span
-from ._tokens import iob_tags, writable_tokens
+from ._tokens import iob_tags, whole_token_spans, writable_tokens
 from .base import DocumentWriter, Format
 
 
@@ -16,7 +16,8 @@ class TsvIobWriter(DocumentWriter):
     def line(self, line: Line) -> None:
         tokens = writable_tokens(line, False, self.report, self.document.name)
         if line.spans:
-            body = "\n".join(map("\t".join, zip(tokens, self.tags(len(tokens), self.spans(line), line))))
+            spans = whole_token_spans(line, self.spans(line), self.report, self.document.name)
+            body = "\n".join(map("\t".join, zip(tokens, self.tags(len(tokens), spans, line))))
         else:
             body = "\tO\n".join(tokens) + "\tO"
         self.fh.write(body + "\n" if self.first else "\n" + body + "\n")
