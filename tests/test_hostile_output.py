@@ -486,3 +486,26 @@ def test_push_into_the_folder_being_pushed(places, where):
     before = snapshot(work)
     message = assert_refused_unchanged(run_cli("push", out, dest), work, before)
     assert "the folder being pushed" in message, message
+
+
+def test_a_parent_made_meanwhile_by_another_run_is_used_and_kept(places, monkeypatch):
+    """Two runs into siblings under one missing folder (two jobs into
+    LABELPORT_HOME/exports/): the one that finds the folder made between
+    its look and its mkdir uses it, and a failure after it never removes it
+    (it is the other run's). Seen in CI as a job FAILED with "cannot create
+    the folder ...: File exists"."""
+    import labelport
+    from labelport import output
+
+    inputs, work, _ = places
+    source = write(inputs / "ok.conll", CONLL)
+    shared = work / "exports"
+    shared.mkdir()  # made by the other run after this one looked
+    real = os.path.lexists
+    monkeypatch.setattr(output.os.path, "lexists", lambda p: False if Path(p) == shared else real(p))
+    report = labelport.convert(labelport.load(source), "TSV_IOB", shared / "one")
+    assert report.counts["documents"] == 1 and (shared / "one" / "ok.conll.tsv").is_file()
+    (inputs / "bad.conll").write_bytes(CONLL + b"Mary\tB-\n\n")  # fails while writing, after the parents
+    with pytest.raises(labelport.LabelportError):
+        labelport.convert(labelport.load(inputs / "bad.conll"), "TSV_IOB", shared / "two")
+    assert shared.is_dir() and (shared / "one").is_dir() and not (shared / "two").exists()

@@ -369,7 +369,12 @@ def _make_parents(out: Path) -> list[Path]:
     created: list[Path] = []
     try:
         for folder in reversed(missing):
-            folder.mkdir()
+            try:
+                folder.mkdir()
+            except FileExistsError:  # made meanwhile by another run (two jobs into LABELPORT_HOME/exports/)
+                if not folder.is_dir():
+                    raise
+                continue  # (not this run's: never removed by it)
             created.insert(0, folder)
     except OSError as exc:
         _remove_folders(created)
