@@ -392,7 +392,8 @@ def test_file_url_is_404_until_ready_and_the_download_waits(client_env, tmp_path
         got = client.download(request.file_url, tmp_path, Deadline(30))
         assert time.monotonic() - started > 0.5
         assert json.loads(got.path.read_text("utf-8")) == {"name": "tickets.csv"}
-        assert client.delivery_status(request.export_id).status == "DELIVERED"
+        # (the file is served as soon as it is whole, before the job's notices and its DELIVERED)
+        assert client.wait(request.export_id, Deadline(30)).status == "DELIVERED"
 
 
 def test_a_download_that_stays_404_gives_up_at_the_deadline(client_env, tmp_path):
