@@ -555,3 +555,28 @@ def test_tables_inside_a_zip(tmp_path: Path) -> None:
     project = labelport.load(tmp_path / "in.zip", label_columns=["label"])
     got = [(d.name, r.cells, r.answers) for d in project.documents() for r in d.rows]
     assert got == [("a.csv", ["from, csv"], {"0": "a"}), ("b.xlsx", [" from xlsx"], {"0": "b"})]
+
+
+@pytest.mark.parametrize("fmt", ["JSON", "JSON_TABULAR", "CSV"])
+def test_document_answers_name_their_document_in_the_report(tmp_path, fmt):
+    """Document labeling: the report's examples of what a table could not
+    carry name the document, in JSON as in the table formats (JSON passed the
+    question list and a dict where the document's name and row belong)."""
+    data = {
+        "document": {"id": "d1", "name": "letter.txt"},
+        "kinds": ["DOCUMENT_BASED"],
+        "documentQuestions": [{"id": 0, "name": "topic", "type": "DROPDOWN",
+                               "config": {"options": [{"id": "a", "label": "a"}], "multiple": False}}],
+        "text": "Dear Sir",
+        "documentAnswers": [
+            {"answers": {"0": "a", "7": "x"}, "labeledBy": "REVIEWER", "labeledByUserId": 3, "status": "ACCEPTED"},
+            {"answers": {"0": "b"}, "labeledBy": "CONFLICT", "labeledByUserId": None, "status": "LABELED"},
+        ],
+    }
+    source = tmp_path / "letter.json"
+    source.write_text(json.dumps({"version": "1", "data": data}), encoding="utf-8")
+    report = labelport.convert(labelport.load(source), fmt, tmp_path / "out").to_dict()
+    lost = report["not_carried"]
+    assert lost["unresolved (CONFLICT) entries"]["examples"] == [{"document": "letter.txt"}]
+    assert lost["answers to questions the project does not list"]["examples"] == [
+        {"document": "letter.txt", "question": "7"}]

@@ -59,7 +59,7 @@ class JsonWriter(JsonTabularWriter):
 
     def document_answers(self, document: Document) -> None:
         header = document_header(self.ctx.project)
-        values = self.answers(document.answer_sets, self.ctx.project.document_questions, {"document": document.name})
+        values = self.answers(document.answer_sets, document.name)
         obj = {"id": document.id, **dict(zip(header, [document.name, document.text or "", *values]))}
         self.fh.write(orjson.dumps(obj) + b"\n")
 
