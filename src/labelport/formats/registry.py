@@ -74,7 +74,7 @@ _ENTRIES = (
                 "`<document>.conll`: `-DOCSTART- -X- -X- O`, then `token -X- _ tag`",
                 "labelport.readers.conll", frozenset({T}), aliases=("CONLL", "CONLL2003")),
     FormatEntry("PLAIN", "labelport.formats.plain", frozenset({T}),
-                "`<document>.txt`: one line of text per line, what offsets point into"),
+                "`<document>.txt`: one line of text per line, what offsets point into; its spans are listed as not carried"),
     FormatEntry("CSV", "labelport.formats.csv_table", frozenset({R, D, T}),
                 "`<document>.csv`: R columns then one per question; D `documents.csv`; "
                 "T span table `File,Line,Begin Offset,End Offset,Type,Label Status`",
