@@ -39,6 +39,10 @@ def load(
         label_separator=label_separator,
         columns=list(columns) if columns is not None else None,
     )
+    if isinstance(path, str) and path.lower().startswith("datasaur://"):
+        from .fetch import load_datasaur  # (start-up: the Export API client loads httpx)
+
+        return load_datasaur(path, options)
     return _load(path, options)
 
 

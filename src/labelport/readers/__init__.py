@@ -74,12 +74,8 @@ def detect(source: Source, options: ReadOptions) -> str:
 
 
 def load(path: str | Path, options: ReadOptions | None = None):
+    """A local file, folder or zip (``datasaur://`` inputs are
+    :func:`labelport.load`'s: the Export API client fetches them first)."""
     from .layout import load_path
 
-    # -- Export API client: datasaur://ID[/DOCUMENT_ID] is fetched first (labelport.fetch)
-    if isinstance(path, str) and path.lower().startswith("datasaur://"):
-        from ..fetch import load_datasaur
-
-        return load_datasaur(path, options or ReadOptions())
-    # -- end Export API client
     return load_path(Path(path), options or ReadOptions())
