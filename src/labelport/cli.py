@@ -1,7 +1,7 @@
 """The ``labelport`` command.
 
 Every user mistake ends as one line, ``labelport: error: <file>[:<line>]:
-<what>``, with the exit code of DESIGN.md's table; a traceback means a bug.
+<what>``, with the exit code of the README's table (Command line, "Exit codes"); a traceback means a bug.
 """
 
 from __future__ import annotations

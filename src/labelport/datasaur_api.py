@@ -1,7 +1,7 @@
-"""A client of the Export API (``spec/export-api.graphql``): Datasaur's own, or
+"""A client of the Export API (``labelport/service/export-api.graphql``): Datasaur's own, or
 ``labelport serve``, or anything else that speaks it. GraphQL over httpx.
 
-What it does that the official ``export.py`` does not (research notes §4, §8):
+What it does that the official ``export.py`` does not (docs/export-api-client.md):
 
 * the base URL and credentials come from ``DATASAUR_BASE_URL``,
   ``DATASAUR_CLIENT_ID`` and ``DATASAUR_CLIENT_SECRET`` unless given;
@@ -19,7 +19,7 @@ What it does that the official ``export.py`` does not (research notes §4, §8):
 Only fields of the 2023 schema are selected (``exportId fileUrl
 fileUrlExpiredAt queued redirect``): asking an older server for an unknown
 field fails the whole query; ``key`` is asked for only with
-``EXTERNAL_OBJECT_STORAGE``, which only newer servers have (notes §9.2).
+``EXTERNAL_OBJECT_STORAGE``, which only newer servers have.
 """
 
 from __future__ import annotations

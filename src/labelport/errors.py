@@ -1,4 +1,4 @@
-"""Errors users can act on, each with the exit code DESIGN.md gives it.
+"""Errors users can act on, each with the exit code the README gives it ("Exit codes").
 
 A :class:`LabelportError` is printed as one line, ``labelport: error: <where>:
 <what>``, never with a traceback; anything else escaping the command is a bug.

@@ -9,14 +9,14 @@ Two uses:
   locally.
 * ``labelport export datasaur://ID -f F`` for the formats a server writes
   itself (:data:`SERVER_FORMATS`, unless ``--convert-locally``): the server's
-  own F export is fetched, its REVIEW folder laid out as formats.md gives in
-  the job's OUT folder, checked with ``labelport validate``'s rules, and
+  own F export is fetched, its REVIEW folder laid out as the README's Formats
+  table gives in the job's OUT folder, checked with ``labelport validate``'s rules, and
   described in ``labelport-report.json``; the job then pushes OUT as usual.
 
 For token labeling in AMAZON_COMPREHEND_CSV, Comprehend needs the text beside
-the annotations. A server that writes formats.md's layout (``labelport
+the annotations. A server that writes the README's layout (``labelport
 serve``) sends both; one that writes only per-document annotation CSVs
-(Datasaur's own export, research notes §6.5–6.6) does not, so the PLAIN export
+(Datasaur's own export) does not, so the PLAIN export
 of the same project is fetched too and paired: each annotation's ``File`` is
 matched to a PLAIN file (the exact name, else the name + ``.txt``, else the
 same stem) and every offset checked against that file's lines. A mismatch is
@@ -220,7 +220,7 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _has_layout(format: str, folder: Path) -> bool:
-    """Whether ``folder`` already holds formats.md's layout of ``format``."""
+    """Whether ``folder`` already holds the layout of README's Formats table of ``format``."""
     if format == "AMAZON_COMPREHEND_CSV":
         return (folder / RECOGNIZER_JSON).is_file() or (folder / CLASSIFIER_JSON).is_file()
     if format == "AZURE_AUTOML_CSV":
@@ -316,7 +316,7 @@ def fetch_export(uri: str, format: str, out: str | Path, *, timeout: float | Non
                 report.notes["layout"] = "built from classifier CSVs"
             else:
                 _copy(content, stage)
-                report.notes["layout"] = "as served (not formats.md's layout: see the checks)"
+                report.notes["layout"] = "as served (not the layout of README's Formats table: see the checks)"
             target = SERVER_FORMATS[format]
             if target is not None:
                 from .validate import validate
@@ -448,7 +448,7 @@ def _text_lines(path: Path) -> list[str]:
 
 
 def pair_comprehend(content: Path, stage: Path, report: Report, fetch_plain: Callable[[], Path]) -> None:
-    """formats.md's entity-recognizer layout from per-document annotation CSVs
+    """The README's entity-recognizer layout from per-document annotation CSVs
     and the text files they point to (fetched beside them, or in PLAIN)."""
     rows = _read_rows(content, _annotation_csvs(content), report)
     names = sorted({row.file for row in rows})
@@ -586,7 +586,7 @@ def _cell(value: str) -> str:
 
 
 def _comprehend_classifier(content: Path, stage: Path, report: Report) -> None:
-    """formats.md's classifier layout from whatever classifier CSVs were served."""
+    """The README's classifier layout from whatever classifier CSVs were served."""
     tables = [p for p in _files(content) if p.suffix.lower() == ".csv"]
     if not tables:
         _copy(content, stage)

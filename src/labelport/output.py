@@ -102,7 +102,7 @@ def fit(stem: str, extension: str = "", limit: int = NAME_MAX) -> str:
 
 
 def safe_name(name: str) -> str:
-    """A document name made safe as a file name (formats.md, "Names and ids"),
+    """A document name made safe as a file name (README, "Limits and safety": names),
     shortened by :func:`fit` when too long."""
     return fit(_cleaned(name))
 

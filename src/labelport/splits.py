@@ -1,4 +1,4 @@
-"""Reproducible train/validation/test assignment (formats.md, "Splits").
+"""Reproducible train/validation/test assignment (README, Command line: "Splits are reproducible").
 
 An item goes to a split by ``sha256("<seed>:<document id>:<index>")`` (index
 left out for whole documents), its first 8 bytes read as a fraction of 2**64,

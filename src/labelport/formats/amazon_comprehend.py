@@ -1,4 +1,4 @@
-"""AMAZON_COMPREHEND_CSV: training data for Amazon Comprehend (formats.md).
+"""AMAZON_COMPREHEND_CSV: training data for Amazon Comprehend (docs/amazon-comprehend.md).
 
 Token labeling (custom entity recognizer)::
 

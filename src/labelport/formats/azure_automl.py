@@ -9,7 +9,7 @@ Token labeling (task ``text_ner``)::
 Each token is a line ``token tag`` with exactly one space, IOB2 tags (``O``,
 ``B-X``, ``I-X``), exactly one blank line between sentences, no blank first
 line, and one ``\\n`` after the last token line: the rules of AutoML's NER
-validator (service-rules.md §2.5). A token holding white space cannot be
+validator (docs/azure-automl.md). A token holding white space cannot be
 written: it is a hard finding naming the document and line, and the file gets
 the token with its white space replaced by ``_`` so the user can see it.
 

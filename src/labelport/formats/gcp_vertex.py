@@ -1,4 +1,4 @@
-"""GCP_VERTEX_AI_CSV: Vertex AI text dataset import files (formats.md).
+"""GCP_VERTEX_AI_CSV: Vertex AI text dataset import files (docs/vertex-ai.md).
 
 Token labeling (entity extraction)::
 

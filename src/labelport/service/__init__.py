@@ -1,4 +1,4 @@
-"""``labelport serve``: the Export API (spec/export-api.graphql) over HTTP.
+"""``labelport serve``: the Export API (export-api.graphql, beside this file) over HTTP.
 
 Scripts written for Datasaur's Export API run unchanged against it: they get
 a token from ``/api/oauth/token``, call ``exportTextProject`` /
