@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 from .formats.base import make_options, option_names
 from .formats.registry import format_id, get_format
-from .jobs import Job, JobStore, home, recover, run, start_detached, start_thread
+from .jobs import EXPORT, Job, JobStore, home, kind_of, recover, run, start_detached, start_thread
+from .jobs import execute as execute_any_kind
 from .model import Project
 from .redaction import redact
 
@@ -51,6 +52,7 @@ def make_spec(
     format = format_id(format)  # an unknown name fails before the job exists; an alias becomes the id
     make_options(get_format(format), {k: v for k, v in (convert or {}).items() if k in option_names()})
     return {
+        "kind": EXPORT,
         "input": input,
         "read": read or {},
         "format": format,
@@ -64,11 +66,7 @@ def make_spec(
 
 def execute(spec: dict[str, Any], progress: Callable[[int], None], project: Project | None = None,
             echo: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Do what a spec says; return the job's result."""
-    if "service" in spec:  # an export `labelport serve` took: picked up again after a crash
-        from .service.exporter import run_service_export
-
-        return run_service_export(spec["service"], progress)
+    """Do what an export's spec says (jobs.JOB_KINDS "export"); return the job's result."""
     from .api import convert, load
     from .delivery import Notice, push
     from .destinations.base import DeliveryOptions
@@ -145,4 +143,5 @@ def run_here(job_id: str, echo: Callable[[str], None] | None = None, reraise: bo
     """Run a queued job in this process (``labelport run-job``, or the command
     line without --detach)."""
     jobs = JobStore()
-    return run(jobs, job_id, lambda s, p: execute(s, p, echo=echo), reraise=reraise)
+    return run(jobs, job_id, lambda s, p: execute(s, p, echo=echo) if kind_of(s) == EXPORT else execute_any_kind(s, p),
+               reraise=reraise)

@@ -238,6 +238,28 @@ class JobStore:
 
 Execute = Callable[[dict[str, Any], Callable[[int], None]], dict[str, Any]]
 
+#: What runs a job, by its spec's kind: a dotted path imported when a job of
+#: that kind runs (the export pipeline and the service sit above the job
+#: store, which must not import them). A spec without ``kind`` is an export,
+#: or a service export when it holds ``service`` (specs stored before kinds).
+EXPORT, SERVICE_EXPORT = "export", "service-export"
+JOB_KINDS = {
+    EXPORT: "labelport.exports:execute",
+    SERVICE_EXPORT: "labelport.service.exporter:run_service_export",
+}
+
+
+def kind_of(spec: dict[str, Any]) -> str:
+    return spec.get("kind") or (SERVICE_EXPORT if "service" in spec else EXPORT)
+
+
+def execute(spec: dict[str, Any], progress: Callable[[int], None]) -> dict[str, Any]:
+    """Run a spec of any kind (a resumed job, the service's workers)."""
+    from importlib import import_module
+
+    module, _, name = JOB_KINDS[kind_of(spec)].partition(":")
+    return getattr(import_module(module), name)(spec, progress)
+
 
 def run(store: JobStore, job_id: str, execute: Execute, reraise: bool = False) -> Job | None:
     """Run a QUEUED job in this process: claim it, execute its spec with a

@@ -44,7 +44,7 @@ from ..egress import EgressPolicy
 from ..errors import LabelportError, RejectedError, UsageError
 from ..formats.base import make_options, option_names
 from ..formats.registry import formats_for_kinds, get_format
-from ..jobs import FAILED, Job, JobStore, home
+from ..jobs import FAILED, SERVICE_EXPORT, Job, JobStore, execute, home
 from ..model import REVIEWER
 from ..output import REPORT_NAME
 from ..pipeline import zip_tree
@@ -185,7 +185,7 @@ class Service:
         self.storages = Storages(config.storages)
         self.store = JobStore()
         self.files = FileStorage(home() / "serve", config.file_expiry, ready=self._file_ready)
-        self.workers = Workers(self.store, execute, config.workers)
+        self.workers = Workers(self.store, execute, config.workers)  # (jobs.execute: any kind, CLI jobs resumed too)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -323,7 +323,7 @@ class Service:
                 answer.update(fileUrl=url, fileUrlExpiredAt=stored.expires_at)
             to = url
         first = task["projects"][0]["path"]
-        spec = {"input": first, "format": fmt.id, "to": to, "service": service}
+        spec = {"kind": SERVICE_EXPORT, "input": first, "format": fmt.id, "to": to, "service": service}
         self.store.create(spec, job_id=job_id)
         self.workers.submit(job_id)
         return answer
@@ -390,19 +390,11 @@ def _top_folder(project: "Project") -> str:
 
 # -- running a job -------------------------------------------------------------------------
 
-def execute(spec: dict[str, Any], progress: Callable[[int], None]) -> dict[str, Any]:
-    """Run an export job's spec: a service export, or any other labelport
-    export job (jobs of a stopped process are resumed by whoever starts next)."""
-    if "service" not in spec:
-        from ..exports import execute as execute_export
-
-        return execute_export(spec, progress)
-    return run_service_export(spec["service"], progress)
-
-
-def run_service_export(task: dict[str, Any], progress: Callable[[int], None]) -> dict[str, Any]:
-    """Convert and deliver; a failure's message names no server folder (the
-    client reads it in the job's errors)."""
+def run_service_export(spec: dict[str, Any], progress: Callable[[int], None]) -> dict[str, Any]:
+    """A service export's job (jobs.JOB_KINDS "service-export"): convert and
+    deliver; a failure's message names no server folder (the client reads it
+    in the job's errors)."""
+    task = spec["service"]
     from .public import make_public
 
     work = home() / "serve" / "work" / task["work"]
