@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
+from .conversion import convert, load
 from .formats.base import make_options, option_names
 from .formats.registry import format_id, get_format
 from .jobs import EXPORT, Job, JobStore, home, kind_of, recover, run, start_detached, start_thread
@@ -67,7 +68,6 @@ def make_spec(
 def execute(spec: dict[str, Any], progress: Callable[[int], None], project: Project | None = None,
             echo: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Do what an export's spec says (jobs.JOB_KINDS "export"); return the job's result."""
-    from .api import convert, load
     from .delivery import Notice, push
     from .destinations.base import DeliveryOptions
 
