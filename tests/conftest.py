@@ -25,8 +25,7 @@ WNUT17_FIXTURES = FIXTURES / "wnut17"
 def _datasets_dir() -> Path:
     if os.environ.get("LABELPORT_DATASETS"):
         return Path(os.environ["LABELPORT_DATASETS"])
-    candidates = [ROOT.parent / "shared" / "datasets", Path("/work/shared/datasets")]
-    return next((p for p in candidates if p.is_dir()), candidates[0])
+    return ROOT.parent / "shared" / "datasets"
 
 
 DATASETS = _datasets_dir()
