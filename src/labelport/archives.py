@@ -73,7 +73,7 @@ RATIO_EXEMPT_BYTES = 1 << 20
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 
 #: How a broken archive shows itself while zipfile reads it.
-_BROKEN = (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error, struct.error, NotImplementedError)
+BROKEN_ZIP = (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error, struct.error, NotImplementedError)
 
 _CHUNK = 1 << 20
 #: An entry's read buffer: small, since a format is often told by its first few KiB.
@@ -115,14 +115,6 @@ def _env_int(name: str, default: int) -> int:
     return number
 
 
-def normal_name(name: str) -> str:
-    """``name`` with ``\\`` read as ``/`` and empty and ``.`` parts dropped;
-    a folder keeps its trailing ``/``."""
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    folder = bool(parts) and name.endswith(("/", "\\"))
-    return "/".join(parts) + ("/" if folder else "")
-
-
 class Archive:
     """A zip, vetted: its plain files by normal name, read within limits.
 
@@ -152,7 +144,7 @@ class Archive:
     def _open_zip(self) -> zipfile.ZipFile:
         try:
             return zipfile.ZipFile(self._file)
-        except _BROKEN as exc:
+        except BROKEN_ZIP as exc:
             raise InputError(f"not a zip archive, or a truncated or corrupt one ({exc})", self.label) from None
 
     def _archive_size(self) -> int:
@@ -204,7 +196,8 @@ class Archive:
         return entries
 
     def _vet_name(self, raw: str) -> str:
-        """The entry's normal name, once it is safe to use."""
+        """The entry's normal name, once it is safe to use: ``\\`` read as
+        ``/``, empty and ``.`` parts dropped, a folder's trailing ``/`` kept."""
         where = f"{self.label}:{raw if raw.isprintable() else ascii(raw)}"  # one line, whatever the name holds
         limits = self.limits
         if not raw.isprintable():
@@ -220,7 +213,7 @@ class Archive:
         if len(parts) - 1 > limits.max_depth:
             raise InputError(f"the entry is {len(parts) - 1} folders deep; the limit is {limits.max_depth} "
                              f"({ENV_MAX_DEPTH})", where)
-        return normal_name(raw)
+        return "/".join(parts) + ("/" if parts and raw.endswith(("/", "\\")) else "")  # a folder keeps its "/"
 
     @staticmethod
     def _vet_kind(info: zipfile.ZipInfo, where: str) -> None:
@@ -252,7 +245,7 @@ class Archive:
         where = f"{self.label}:{name}"
         try:
             stream = self._current_zip().open(info)
-        except (*_BROKEN, RuntimeError) as exc:
+        except (*BROKEN_ZIP, RuntimeError) as exc:
             raise InputError(f"the entry cannot be read ({exc})", where) from None
         return io.BufferedReader(_Counted(stream, info.file_size, where), _BUFFER)
 
@@ -314,7 +307,7 @@ class _Counted(io.RawIOBase):
     def _read(self, size: int) -> bytes:
         try:
             data = self._stream.read(size)
-        except _BROKEN as exc:
+        except BROKEN_ZIP as exc:
             raise InputError(f"the entry is corrupt ({exc})", self._where) from None
         self._left -= len(data)
         if self._left < 0:

@@ -17,13 +17,11 @@ import csv
 import datetime
 import io
 import sys
-import zipfile
-import zlib
 from dataclasses import dataclass
 from itertools import repeat
 from typing import IO, Any, Callable, Generator, Iterable, Iterator, Sequence
 
-from ..archives import Archive
+from ..archives import BROKEN_ZIP, Archive
 from ..errors import InputError, UsageError
 from ..model import ROW_BASED, AnswerSet, Document, Project, Question, Row
 from . import ReadOptions, Source
@@ -305,10 +303,10 @@ def _csv_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
 #: fills the gap with empty rows, one at a time) is refused there.
 _XLSX_MAX_ROWS = 1_048_576
 
-#: How openpyxl shows a sheet or workbook whose XML is broken.
-#: What openpyxl and zipfile raise on a broken workbook (zlib.error: a member's
-#: deflate stream is corrupt, found only when openpyxl reads that member).
-_XLSX_BROKEN = (SyntaxError, IndexError, KeyError, ValueError, TypeError, zipfile.BadZipFile, zlib.error, EOFError, OSError)
+#: What openpyxl raises on a broken workbook: the archive layer's broken-zip
+#: exceptions (a member's deflate stream is found corrupt only when openpyxl
+#: reads it) and those of broken sheet XML.
+_XLSX_BROKEN = (*BROKEN_ZIP, SyntaxError, IndexError, KeyError, TypeError)
 
 
 def _xlsx_rows(source: Source) -> Iterator[tuple[int, list[str]]]:
