@@ -385,8 +385,6 @@ class ComprehendOptions(OffsetUnitOption, QuestionOption):
 FORMAT = Format(
     id="AMAZON_COMPREHEND_CSV",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
-    files="T: train|test/documents/documents.txt, train|test/annotations/annotations.csv, entity_recognizer.json; "
-    "R D: train|test/classifier.csv, document_classifier.json",
     write_project=write_project,
     target="comprehend",
     merge_parts=merge_entities,

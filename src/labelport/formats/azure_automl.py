@@ -410,7 +410,6 @@ class AzureOptions(QuestionOption):
 FORMAT = Format(
     id="AZURE_AUTOML_CSV",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
-    files="train/train.txt|csv + MLTable (validation/, test/ likewise), for Azure ML AutoML NLP",
     write_project=write_project,
     target="azure",
     merge_parts=merge_ner,

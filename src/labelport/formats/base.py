@@ -149,7 +149,6 @@ class DocumentWriter:
 class Format:
     id: str
     kinds: frozenset[str]
-    files: str  # what it makes, for `labelport formats`
     extension: str = ""
     writer: type[DocumentWriter] | None = None
     write_project: Callable[[Project, Path, Context], None] | None = None

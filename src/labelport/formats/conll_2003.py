@@ -30,7 +30,6 @@ class Conll2003Writer(DocumentWriter):
 FORMAT = Format(
     id="CONLL_2003",
     kinds=frozenset({TOKEN_BASED}),
-    files="<document>.conll",
     extension=".conll",
     writer=Conll2003Writer,
 )

@@ -35,7 +35,6 @@ class CsvWriter(TableWriter):
 FORMAT = Format(
     id="CSV",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED, TOKEN_BASED}),
-    files="<document>.csv (rows with answers; documents.csv; span table)",
     extension=".csv",
     writer=CsvWriter,
     one_table=True,

@@ -244,7 +244,6 @@ class CustomOptions(FormatOptions):
 FORMAT = Format(
     id="CUSTOM",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
-    files="a transformer's files (--transformer NAME|PATH; converters/)",
     write_project=write,
     carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS, MULTILINE, ARROWS, DOCUMENT_ANSWERS, COMMENTS}),
     options=CustomOptions,

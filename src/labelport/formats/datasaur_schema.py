@@ -83,7 +83,6 @@ class DatasaurSchemaWriter(DocumentWriter):
 FORMAT = Format(
     id="DATASAUR_SCHEMA",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
-    files="<document>.json (lossless)",
     extension=".json",
     writer=DatasaurSchemaWriter,
     binary=True,  # orjson gives bytes

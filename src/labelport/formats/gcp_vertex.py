@@ -249,7 +249,6 @@ class VertexOptions(OffsetUnitOption, QuestionOption):
 FORMAT = Format(
     id="GCP_VERTEX_AI_CSV",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
-    files="T: vertex_dataset.jsonl + vertex_import.csv; R D: vertex_import.csv + vertex_import.jsonl; vertex_dataset.json (import config)",
     write_project=write_project,
     target="vertex",
     merge_parts=merge_extraction,

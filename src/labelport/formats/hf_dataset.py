@@ -645,7 +645,6 @@ class HfDatasetOptions(QuestionOption):
 FORMAT = Format(
     id="HF_DATASET",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
-    files="data/<split>-00000-of-00001.parquet, README.md (dataset card)",
     write_project=write_project,
     carries=frozenset({OVERLAPS}),
     target="hf",

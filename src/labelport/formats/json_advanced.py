@@ -41,7 +41,6 @@ class JsonAdvancedWriter(DocumentWriter):
 FORMAT = Format(
     id="JSON_ADVANCED",
     kinds=frozenset({TOKEN_BASED}),
-    files="<document>.json",
     extension=".json",
     writer=JsonAdvancedWriter,
     binary=True,  # orjson gives bytes

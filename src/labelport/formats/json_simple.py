@@ -71,7 +71,6 @@ class JsonWriter(JsonTabularWriter):
 FORMAT = Format(
     id="JSON",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
-    files="<document>.json",
     extension=".json",
     writer=JsonWriter,
     binary=True,

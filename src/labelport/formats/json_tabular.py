@@ -28,7 +28,6 @@ class JsonTabularWriter(TableWriter):
 FORMAT = Format(
     id="JSON_TABULAR",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED}),
-    files="<document>.json (rows with answers; documents.json)",
     extension=".json",
     writer=JsonTabularWriter,
     binary=True,  # orjson gives bytes

@@ -24,7 +24,6 @@ class PlainWriter(DocumentWriter):
 FORMAT = Format(
     id="PLAIN",
     kinds=frozenset({TOKEN_BASED}),
-    files="<document>.txt",
     extension=".txt",
     writer=PlainWriter,
 )

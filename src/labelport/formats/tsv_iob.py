@@ -27,7 +27,6 @@ class TsvIobWriter(DocumentWriter):
 FORMAT = Format(
     id="TSV_IOB",
     kinds=frozenset({TOKEN_BASED}),
-    files="<document>.tsv",
     extension=".tsv",
     writer=TsvIobWriter,
 )

@@ -35,7 +35,6 @@ class TsvWriter(TableWriter):
 FORMAT = Format(
     id="TSV",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED, TOKEN_BASED}),
-    files="<document>.tsv (rows with answers; documents.tsv; span table)",
     extension=".tsv",
     writer=TsvWriter,
     one_table=True,

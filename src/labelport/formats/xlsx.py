@@ -97,7 +97,6 @@ def sheet_title(name: str) -> str:
 FORMAT = Format(
     id="XLSX",
     kinds=frozenset({ROW_BASED, DOCUMENT_BASED}),
-    files="<document>.xlsx (rows with answers; documents.xlsx)",
     extension=".xlsx",
     writer=XlsxWriter,
     binary=True,
