@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import labelport
+import labelport.exports  # (not imported by `import labelport`: start-up stays light)
 from labelport.jobs import DELIVERED, FAILED, IN_PROGRESS, MAX_ATTEMPTS, QUEUED, JobStore
 
 FIXTURES = Path(__file__).parent / "fixtures"

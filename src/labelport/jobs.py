@@ -40,6 +40,7 @@ from typing import Any, Callable
 import orjson
 
 from .errors import DeliveryError, LabelportError
+from .processes import alive
 from .private import home, private_file, private_folder  # home: imported from here by exports and serve
 from .redaction import redact
 
@@ -221,7 +222,7 @@ class JobStore:
         with closing(self._connect()) as db:
             rows = db.execute("SELECT * FROM jobs WHERE status IN (?, ?) AND pid IS NOT NULL",
                               (IN_PROGRESS, QUEUED)).fetchall()
-        return [self._job(row) for row in rows if not _alive(row["pid"])]
+        return [self._job(row) for row in rows if not alive(row["pid"])]
 
     def requeue(self, job: Job) -> bool:
         """Put a dead process's job back in the queue, for this process to
@@ -327,21 +328,3 @@ def start_thread(store: JobStore, job_id: str, execute: Execute) -> threading.Th
     thread = threading.Thread(target=run, args=(store, job_id, execute), name=f"labelport-job-{job_id}", daemon=True)
     thread.start()
     return thread
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (killed, not yet reaped) is dead for our purposes
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True

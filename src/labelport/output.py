@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Iterable, Iterator
 
 from .errors import UsageError
+from .processes import alive
 
 REPORT_NAME = "labelport-report.json"
 
@@ -506,18 +507,8 @@ def _remove_dead_stages(out: Path) -> None:
         if marker is None or marker.get("host") != host or marker.get("carrying"):
             continue
         pid = marker.get("pid")
-        if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and not _alive(pid):
+        if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and not alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True  # another user's process (or no pid at all: kept, to be safe)
-    return True
 
 
 def _host() -> str:
