@@ -55,6 +55,8 @@ def send_webhook(notice: "Notice", result: "DeliveryResult") -> None:
     import httpx
     from tenacity import RetryError, retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+    from .egress import EgressPolicy, HostRefused, guarded_client
+
     if not notice.url or not notice.secret:
         raise UsageError("CUSTOM_WEBHOOK needs --url and --secret")
     body = webhook_body(notice, result.link)
@@ -62,8 +64,6 @@ def send_webhook(notice: "Notice", result: "DeliveryResult") -> None:
     if notice.allowed_hosts is None:
         client = httpx.Client(timeout=10)
     else:
-        from .egress import EgressPolicy, guarded_client
-
         client = guarded_client(EgressPolicy(tuple(notice.allowed_hosts)), timeout=10)
 
     class Refused(Exception):
@@ -78,8 +78,6 @@ def send_webhook(notice: "Notice", result: "DeliveryResult") -> None:
         answer = client.put(notice.url, content=body, headers=headers)  # type: ignore[arg-type]
         if not answer.is_success:
             raise Refused(f"answered {answer.status_code}")
-
-    from .egress import HostRefused
 
     try:
         with client:

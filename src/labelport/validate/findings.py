@@ -45,12 +45,13 @@ class Findings:
         key = (rule, name)
         self._counts[key] += 1
         n = self._counts[key]
+        finding = Finding(rule, message, hard, name, line)  # (never changed once made: one object serves both)
         first = self._first.get(key)
         if first is None or (hard and not first.hard):
-            self._first[key] = Finding(rule, message, hard, name, line)
+            self._first[key] = finding
         if n <= self.caps.get(rule, CAP):
             self._last[key] = len(self.items)
-            self.items.append(Finding(rule, message, hard, name, line))
+            self.items.append(finding)
 
     def count_more(self, rule: str, file: str | None, n: int) -> None:
         """Count ``n`` more findings of ``rule`` in ``file`` that a checker
