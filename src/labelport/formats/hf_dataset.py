@@ -43,7 +43,7 @@ from ..errors import UsageError, missing_extra
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Question
 from ._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
 from ._tokens import OFF_TOKEN_BOUNDARIES, iob_tags, whole_token_spans
-from .base import OVERLAPS, Context, Format, QuestionOption, items, kept_spans, options_of
+from .base import OVERLAPS, Context, Format, QuestionOption, items, kept_spans, options_of, span_example
 
 #: Rows per record batch (one Parquet row group), and the Arrow bytes that
 #: end a batch early when rows are long.
@@ -442,12 +442,12 @@ def _write_token_rows(
                     raise unknown_label
                 for span in spans:
                     if span.label not in known:
-                        report.drop(UNKNOWN_SPAN_LABELS, _example(document.name, line, span))
+                        report.drop(UNKNOWN_SPAN_LABELS, span_example(document.name, line, span))
                 spans = [span for span in spans if span.label in known]
             tagged: list[Any] = []
             for span in spans:  # in token order (kept_spans)
                 if tagged and span.token_start <= tagged[-1].token_end:
-                    report.drop(OVERLAPS_IN_TAGS, _example(document.name, line, span))
+                    report.drop(OVERLAPS_IN_TAGS, span_example(document.name, line, span))
                 else:
                     tagged.append(span)
             if tagged:
@@ -470,10 +470,6 @@ def _write_token_rows(
         shards.abort()
         raise
     return features, splits, labels, "ner"
-
-
-def _example(document: str, line: Line, span: Any) -> dict[str, Any]:
-    return {"document": document, "line": line.index, "label": span.label, "text": line.text[span.start : span.end]}
 
 
 def _write_classes(project: Project, out: Path, ctx: Context):
