@@ -10,49 +10,15 @@ pushing again uploads nothing, the report included.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from .destinations import open_destination
-from .destinations.base import Delivered, DeliveryOptions, LocalFile, render_locations, scan, with_data
+from .destinations.base import DeliveryOptions, DeliveryResult, LocalFile, render_locations, scan, with_data
+from .notices import Notice, send
 from .output import REPORT_NAME
 from .progress import ByteProgress
-
-
-@dataclass
-class Notice:
-    """Who to tell once the files are delivered (the Export API's methods)."""
-
-    method: str  # CUSTOM_WEBHOOK or EMAIL
-    url: str | None = None
-    secret: str | None = None
-    email: str | None = None
-    user_id: Any = None
-    project_id: str | None = None
-    document_id: str | None = None
-    #: Set by ``labelport serve``: the webhook may reach only public addresses
-    #: and these hosts (labelport.egress); None (the command line): any host.
-    allowed_hosts: list[str] | None = None
-
-
-@dataclass
-class DeliveryResult:
-    destination: str
-    objects: list[Delivered] = field(default_factory=list)
-    link: str | None = None  # what a notice points to: the zip, or the report listing every object
-
-    @property
-    def uploaded(self) -> int:
-        return sum(o.uploaded for o in self.objects)
-
-    def summary(self) -> str:
-        unchanged = len(self.objects) - self.uploaded
-        if not self.uploaded:
-            return f"labelport: {self.destination}: already up to date, nothing uploaded ({unchanged} objects)"
-        return f"labelport: {self.destination}: {self.uploaded} objects uploaded, {unchanged} unchanged"
 
 
 def push(
@@ -78,8 +44,6 @@ def push(
             result.objects += dest.push([report], progress)
     result.link = dest.link(_link_target(files))
     if notices:
-        from .notices import send
-
         for notice in notices:
             send(notice, result, folder)
     return result

@@ -18,24 +18,39 @@ import smtplib
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
-from .destinations.base import delivery_error
+from .destinations.base import DeliveryResult, delivery_error
 from .redaction import redact
 from .errors import UsageError
 from .output import REPORT_NAME
 from .webhooks import SIGNATURE_HEADER, sign
 
-if TYPE_CHECKING:
-    from .delivery import DeliveryResult, Notice
+
+@dataclass
+class Notice:
+    """Who to tell once the files are delivered (the Export API's methods)."""
+
+    method: str  # CUSTOM_WEBHOOK or EMAIL
+    url: str | None = None
+    secret: str | None = None
+    email: str | None = None
+    user_id: Any = None
+    project_id: str | None = None
+    document_id: str | None = None
+    #: Set by ``labelport serve``: the webhook may reach only public addresses
+    #: and these hosts (labelport.egress); None (the command line): any host.
+    allowed_hosts: list[str] | None = None
+
 
 WEBHOOK_ATTEMPTS = 5
 EMAIL_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 
 
-def send(notice: "Notice", result: "DeliveryResult", folder: Path) -> None:
+def send(notice: Notice, result: DeliveryResult, folder: Path) -> None:
     if notice.method == "CUSTOM_WEBHOOK":
         send_webhook(notice, result)
     elif notice.method == "EMAIL":
@@ -44,14 +59,14 @@ def send(notice: "Notice", result: "DeliveryResult", folder: Path) -> None:
         raise UsageError(f"unknown notice method {notice.method!r}: CUSTOM_WEBHOOK or EMAIL")
 
 
-def webhook_body(notice: "Notice", file_url: str | None) -> bytes:
+def webhook_body(notice: Notice, file_url: str | None) -> bytes:
     body: dict[str, Any] = {"userId": notice.user_id, "fileUrl": file_url, "projectId": notice.project_id}
     if notice.document_id is not None:
         body["documentId"] = notice.document_id
     return orjson.dumps(body)
 
 
-def send_webhook(notice: "Notice", result: "DeliveryResult") -> None:
+def send_webhook(notice: Notice, result: DeliveryResult) -> None:
     import httpx
     from tenacity import RetryError, retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
@@ -89,7 +104,7 @@ def send_webhook(notice: "Notice", result: "DeliveryResult") -> None:
         raise delivery_error(f"webhook {notice.url}: failed after {WEBHOOK_ATTEMPTS} attempts ({last})") from None
 
 
-def send_email(notice: "Notice", result: "DeliveryResult", folder: Path) -> None:
+def send_email(notice: Notice, result: DeliveryResult, folder: Path) -> None:
     if not notice.email:
         raise UsageError("EMAIL needs --email ADDRESS")
     host = os.environ.get("LABELPORT_SMTP_HOST")

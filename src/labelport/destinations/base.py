@@ -65,6 +65,23 @@ class Delivered:
 
 
 @dataclass
+class DeliveryResult:
+    destination: str
+    objects: list[Delivered] = field(default_factory=list)
+    link: str | None = None  # what a notice points to: the zip, or the report listing every object
+
+    @property
+    def uploaded(self) -> int:
+        return sum(o.uploaded for o in self.objects)
+
+    def summary(self) -> str:
+        unchanged = len(self.objects) - self.uploaded
+        if not self.uploaded:
+            return f"labelport: {self.destination}: already up to date, nothing uploaded ({unchanged} objects)"
+        return f"labelport: {self.destination}: {self.uploaded} objects uploaded, {unchanged} unchanged"
+
+
+@dataclass
 class Remote:
     """What the service says of an object: enough to tell whether it is ours."""
 
