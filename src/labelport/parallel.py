@@ -30,13 +30,13 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from .errors import UsageError
-from .formats.base import Context, Format, FormatOptions, QuestionOption
+from .formats.base import Context, Format, FormatOptions, Part, QuestionOption
 from .model import DOCUMENT_BASED, TOKEN_BASED, Project
 from .progress import Progress
 from .report import Report
@@ -46,17 +46,6 @@ _WORK: tuple[Format, Project, Context] | None = None
 
 #: Bytes copied at a time when chunks' files are put together.
 COPY_BLOCK = 1 << 20
-
-
-@dataclass
-class Part:
-    """What one worker wrote for one chunk: its folder, its report, and that
-    report's notes kept apart (they describe the chunk's output alone: a
-    format's merge_parts makes the whole output's notes from them)."""
-
-    folder: Path
-    report: Report
-    notes: dict[str, Any]
 
 
 def usable_cpus() -> int:

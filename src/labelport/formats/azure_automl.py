@@ -39,11 +39,11 @@ from pathlib import Path
 from typing import IO, Any, Iterable
 
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Span
-from ..parallel import Part, concatenate, merge_reports
+from ..parallel import concatenate, merge_reports
 from ..report import Report
 from ._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
 from ._tokens import UNWRITABLE_TOKENS, iob_tags, whole_token_spans, writable_tokens
-from .base import Context, Format, QuestionOption, items, kept_spans, options_of
+from .base import Context, Format, Part, QuestionOption, items, kept_spans, options_of
 
 TRAIN = "train"
 VALIDATION_NAMES = ("validation", "valid", "val", "dev")

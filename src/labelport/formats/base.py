@@ -22,8 +22,19 @@ from ..splits import Splitter
 from .registry import all_formats
 
 if TYPE_CHECKING:
-    from ..parallel import Part
     from ..progress import Progress
+
+
+@dataclass
+class Part:
+    """What one worker of ``--jobs`` (:mod:`labelport.parallel`) wrote for
+    one chunk: its folder, its report, and that report's notes kept apart
+    (they describe the chunk's output alone: a format's ``merge_parts`` makes
+    the whole output's notes from them)."""
+
+    folder: Path
+    report: Report
+    notes: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -163,7 +174,7 @@ class Format:
     #: out, ctx)`` merges what write_project wrote for consecutive chunks of a
     #: token-labeling project into the files and report one process writes;
     #: False, with nothing written, when it cannot do so exactly
-    merge_parts: Callable[[list["Part"], Path, Context], bool] | None = None
+    merge_parts: Callable[[list[Part], Path, Context], bool] | None = None
     #: the options it takes (a FormatOptions subclass; the base takes none)
     options: type[FormatOptions] = FormatOptions
 

@@ -33,7 +33,7 @@ import orjson
 from ..errors import UsageError
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project
 from ..offsets import UTF16, converter, has_astral
-from ..parallel import Part, concatenate, merge_reports
+from ..parallel import concatenate, merge_reports
 from ..validate.vertex import (
     EXTRACTION_SCHEMA,
     ML_USE_KEY,
@@ -41,7 +41,7 @@ from ..validate.vertex import (
     SINGLE_LABEL_SCHEMA,
 )
 from ._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
-from .base import Context, Format, OffsetUnitOption, QuestionOption, items, kept_spans, options_of
+from .base import Context, Format, OffsetUnitOption, Part, QuestionOption, items, kept_spans, options_of
 
 DATASET_JSONL = "vertex_dataset.jsonl"  # extraction
 IMPORT_JSONL = "vertex_import.jsonl"  # classification
