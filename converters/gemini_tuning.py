@@ -16,7 +16,7 @@ start a tuning job).
 
 import json
 
-from labelport.transformers import chat_examples
+from labelport.formats.transformers import chat_examples
 
 FILE = "gemini_tuning.jsonl"
 

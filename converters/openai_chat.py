@@ -12,7 +12,7 @@ of ``{"text", "type"}`` entities per line of text for token labeling.
 
 import json
 
-from labelport.transformers import chat_examples
+from labelport.formats.transformers import chat_examples
 
 FILE = "openai_chat.jsonl"
 

@@ -13,7 +13,7 @@ met). A document with tokens gives only its lines' Docs. Needs spaCy
     labelport convert wnut17train.conll -f CUSTOM --transformer spacy_docbin -o out/spacy
 """
 
-from labelport.transformers import (
+from labelport.formats.transformers import (
     DOCUMENT_BASED,
     ROW_BASED,
     TOKEN_BASED,

@@ -140,7 +140,7 @@ def wnut17_fixtures() -> Path:
 @pytest.fixture
 def progress_bars(monkeypatch) -> list:
     """The progress counters of the conversions the test runs, one each."""
-    from labelport import pipeline
+    from labelport.conversion import pipeline
     from labelport.progress import Progress
 
     bars: list[Progress] = []

@@ -571,7 +571,7 @@ def test_document_classification(tmp_path: Path, run_cli) -> None:
 
 
 def test_mltable_without_pyyaml() -> None:
-    from labelport.validate import azure
+    from labelport.targets.azure import checker as azure
 
     text = ("paths:\n  - file: ./train_data.csv\ntransformations:\n  - read_delimited:\n      delimiter: ','\n"
             "      encoding: 'utf8'\n      empty_as_string: false\n      support_multi_line: true\n")

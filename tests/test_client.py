@@ -32,13 +32,13 @@ import pytest
 from servers.ports import free_port, stop_process, wait_for_port
 
 import labelport
-from labelport.datasaur_api import Deadline, ExportApiClient, ExportFailed
+from labelport.client.export_api import Deadline, ExportApiClient, ExportFailed
 from labelport.errors import DeliveryError, InputError, UsageError
-from labelport.fetch import fetch_export, match_file, pair_comprehend
-from labelport.formats.amazon_comprehend import entity_type
+from labelport.client.fetch import fetch_export, match_file, pair_comprehend
+from labelport.targets.comprehend.writer import entity_type
 from labelport.report import Report
 from labelport.validate import validate
-from labelport.archives import safe_extract
+from labelport.guards.archives import safe_extract
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures" / "datasaur"
@@ -226,7 +226,7 @@ def test_each_client_operation_against_serve(client_env, tmp_path):
 def test_each_delivery_method(client_env, tmp_path):
     from servers.webhook import start_webhook_receiver
 
-    from labelport.webhooks import SIGNATURE_HEADER, verify
+    from labelport.delivery.webhooks import SIGNATURE_HEADER, verify
 
     receiver = start_webhook_receiver()
     try:

@@ -26,7 +26,7 @@ pytest.importorskip("azure.storage.blob", reason="install labelport[azure]")
 
 import labelport  # noqa: E402
 from labelport.delivery import push  # noqa: E402
-from labelport.destinations.base import DeliveryOptions, LocalFile  # noqa: E402
+from labelport.delivery.destinations.base import DeliveryOptions, LocalFile  # noqa: E402
 from labelport.errors import DeliveryError  # noqa: E402
 
 from conftest import WNUT17_FIXTURES, run_cli  # noqa: E402
@@ -206,7 +206,7 @@ def test_a_credential_chain_that_finds_nothing_fails_at_once(out: Path, env, mon
 
 
 def test_checksum_mismatch_removes_the_blob_and_fails(env, tmp_path: Path, container):
-    from labelport.destinations.azure import Destination
+    from labelport.delivery.destinations.azure import Destination
 
     path = tmp_path / "a.txt"
     path.write_bytes(b"what was sent\n")

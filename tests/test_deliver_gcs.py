@@ -31,10 +31,10 @@ from servers.gcs import service_account_file, start_gcs, start_token_server
 
 import labelport
 from labelport.delivery import push
-from labelport.destinations import open_destination
-from labelport.destinations.base import LOCATION_FILES, DeliveryOptions, LocalFile, scan
+from labelport.delivery.destinations import open_destination
+from labelport.delivery.destinations.base import LOCATION_FILES, DeliveryOptions, LocalFile, scan
 from labelport.errors import DeliveryError
-from labelport.output import REPORT_NAME
+from labelport.guards.output import REPORT_NAME
 
 BUCKET = "labelport-bucket"
 DEST = f"gs://{BUCKET}/prefix"
@@ -350,7 +350,7 @@ def test_the_link_with_a_service_account_key_is_a_v4_signed_url(gcs, out, pushed
 
 
 def test_the_part_size_rounds_to_256_kib():
-    from labelport.destinations.gcs import part_size
+    from labelport.delivery.destinations.gcs import part_size
 
     assert part_size(1) == PART
     assert part_size(300_000) == PART

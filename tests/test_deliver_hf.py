@@ -27,8 +27,8 @@ from huggingface_hub.utils.sha import git_hash  # noqa: E402
 import labelport  # noqa: E402
 from labelport import __version__  # noqa: E402
 from labelport.delivery import push  # noqa: E402
-from labelport.destinations import open_destination  # noqa: E402
-from labelport.destinations.base import DeliveryOptions, scan  # noqa: E402
+from labelport.delivery.destinations import open_destination  # noqa: E402
+from labelport.delivery.destinations.base import DeliveryOptions, scan  # noqa: E402
 from labelport.errors import DeliveryError, UsageError  # noqa: E402
 
 from servers.hub import start_hub  # noqa: E402

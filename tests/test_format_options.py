@@ -108,7 +108,7 @@ def test_an_option_given_with_its_default_value_is_still_given(places):
 
 @pytest.mark.parametrize("detach", [False, True])
 def test_export_refuses_before_a_job_is_stored(places, tmp_path, monkeypatch, detach):
-    from labelport.jobs import JobStore
+    from labelport.jobs.store import JobStore
 
     home = tmp_path / "home"
     monkeypatch.setenv("LABELPORT_HOME", str(home))
@@ -135,7 +135,7 @@ def test_api_refuses_an_option_the_format_does_not_take(tmp_path, fmt, option):
 
 
 def test_api_export_refuses_before_a_job_is_stored(tmp_path, monkeypatch):
-    from labelport.jobs import JobStore
+    from labelport.jobs.store import JobStore
 
     monkeypatch.setenv("LABELPORT_HOME", str(tmp_path / "home"))
     with pytest.raises(UsageError) as refused:
@@ -156,7 +156,7 @@ def test_a_spec_stored_before_formats_owned_their_options_still_runs(tmp_path, m
     """`labelport export` used to store every format option, with the command
     line's defaults, for every format: such a job still runs, to the bytes a
     plain conversion writes."""
-    from labelport.exports import run_here, store
+    from labelport.jobs.export import run_here, store
 
     monkeypatch.setenv("LABELPORT_HOME", str(tmp_path / "home"))
     out, dest = tmp_path / "out", tmp_path / "dest"
@@ -302,7 +302,7 @@ def ask(service: Service, query: str, fields: dict) -> dict:
 
 
 def jobs_in(home: Path) -> int:
-    from labelport.jobs import JobStore
+    from labelport.jobs.store import JobStore
 
     return len(JobStore(home / "jobs.sqlite3").list(1000)) if (home / "jobs.sqlite3").exists() else 0
 

@@ -24,7 +24,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 import labelport  # noqa: E402
 from labelport.errors import UsageError  # noqa: E402
-from labelport.hf import to_hf  # noqa: E402
+from labelport.targets.hf.dataset import to_hf  # noqa: E402
 from labelport.model import (  # noqa: E402
     CONFLICT,
     DOCUMENT_BASED,
@@ -205,7 +205,7 @@ def test_split_name_datasets_rejects(tmp_path: Path) -> None:
 
 
 def test_large_split_is_sharded(tmp_path: Path, monkeypatch) -> None:
-    from labelport.formats import hf_dataset
+    from labelport.targets.hf import writer as hf_dataset
 
     monkeypatch.setattr(hf_dataset, "BATCH_ROWS", 4)
     monkeypatch.setattr(hf_dataset, "MAX_SHARD_BYTES", 1)  # every batch ends a shard
@@ -492,7 +492,7 @@ def test_broken_folder(tmp_path: Path, run_cli) -> None:
 
 
 def test_validator_checks_card_against_files(tmp_path: Path, run_cli) -> None:
-    from labelport.validate.hf import check
+    from labelport.targets.hf.checker import check
 
     out = tmp_path / "out"
     convert_cli(run_cli, SMS_SLICE, out, "--columns", "label,text")
@@ -538,7 +538,7 @@ def test_labeler_versions_validate(tmp_path: Path) -> None:
 
 def test_import_loads_no_heavy_dependency() -> None:
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import labelport, labelport.hf, labelport.formats.hf_dataset, labelport.validate.hf"],
+        [sys.executable, "-X", "importtime", "-c", "import labelport, labelport.targets.hf.dataset, labelport.targets.hf.writer, labelport.targets.hf.checker"],
         capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 0, proc.stderr

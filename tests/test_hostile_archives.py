@@ -1,6 +1,6 @@
 """Hostile zips and workbooks: refused whole, before anything is written.
 
-Every zip labelport opens goes through labelport.archives (its docstring
+Every zip labelport opens goes through labelport.guards.archives (its docstring
 lists the limits). Each refused case here goes through ``labelport
 convert`` (and the validators and the Export API client where they open
 zips) and must end as exit 2 with one ``labelport: error:`` line naming the
@@ -439,7 +439,7 @@ def test_a_real_export_passes_the_default_limits(tmp_path):
     documents big (REVIEW, ROOT and three labelers' folders: 15,000 entries
     and their folders), opens with every default limit and reads as one project."""
     from labelport import load
-    from labelport.archives import Archive
+    from labelport.guards.archives import Archive
 
     example = zipfile.ZipFile(FIXTURES.parent.parent / "examples" / "newsroom-export.zip")
     news = example.read("newsroom-p8Xk2Lq9/REVIEW/news.txt.json")

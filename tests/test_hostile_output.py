@@ -1,4 +1,4 @@
-"""The output guard (labelport.output): nothing is written outside -o, and
+"""The output guard (labelport.guards.output): nothing is written outside -o, and
 nothing the user put in -o is lost.
 
 Each refusal is exit 2 with one ``labelport: error:`` line: through
@@ -24,7 +24,7 @@ from conftest import FIXTURES, run_cli
 from hostile import PREFIX, assert_refused
 from labelport.errors import UsageError
 from labelport.model import Labeler
-from labelport.output import MARKER, NAME_MAX, REPORT_NAME
+from labelport.guards.output import MARKER, NAME_MAX, REPORT_NAME
 
 CONLL = b"John\tB-person\nlives\tO\n\n"
 OTHER_CONLL = b"Mary\tB-person\nsings\tO\n\n"
@@ -495,7 +495,7 @@ def test_a_parent_made_meanwhile_by_another_run_is_used_and_kept(places, monkeyp
     (it is the other run's). Seen in CI as a job FAILED with "cannot create
     the folder ...: File exists"."""
     import labelport
-    from labelport import output
+    from labelport.guards import output
 
     inputs, work, _ = places
     source = write(inputs / "ok.conll", CONLL)

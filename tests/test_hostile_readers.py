@@ -26,7 +26,7 @@ import pytest
 import labelport
 from conftest import run_cli
 from hostile import assert_refused
-from labelport import parallel
+from labelport.conversion import parallel
 from labelport.errors import UsageError
 from labelport.readers import conll, table
 

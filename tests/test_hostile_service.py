@@ -38,7 +38,7 @@ import httpx
 from servers.ports import free_port, stop_process, wait_for_port
 from servers.webhook import WebhookReceiver, start_webhook_receiver
 
-from labelport.webhooks import SIGNATURE_HEADER, verify
+from labelport.delivery.webhooks import SIGNATURE_HEADER, verify
 
 from test_serve import SLOW_TRANSFORMER  # a CUSTOM transformer that takes 1.5 s a document
 
@@ -261,7 +261,7 @@ class InProcess:
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, allow: tuple[str, ...] = ()):
         import uvicorn
 
-        from labelport.egress import EgressPolicy
+        from labelport.guards.egress import EgressPolicy
         from labelport.service.app import create_app
         from labelport.service.auth import Client
         from labelport.service.exporter import ServeConfig
@@ -687,7 +687,7 @@ def test_a_killed_command_line_job_and_a_never_started_one_are_finished_by_serve
     killed.wait(10)
     # a process that queued a job and died before starting it
     queued = subprocess.run([sys.executable, "-c", (
-        "import sys, labelport.exports as e; from labelport.jobs import JobStore\n"
+        "import sys, labelport.jobs.export as e; from labelport.jobs.store import JobStore\n"
         "print(JobStore().create(e.make_spec(sys.argv[1], 'CSV', to=sys.argv[2])).id)"),
         str(FIXTURES / TICKETS), str(tmp_path / "queued-dest")], env=env, capture_output=True, text=True, check=True)
     queued_id = queued.stdout.strip()
@@ -728,7 +728,7 @@ def test_a_killed_service_job_is_finished_by_the_next_service(tmp_path):
 def test_the_operator_allows_hosts_by_name_address_or_network_and_nothing_else():
     import ipaddress
 
-    from labelport.egress import EgressPolicy, HostRefused
+    from labelport.guards.egress import EgressPolicy, HostRefused
 
     policy = EgressPolicy.from_options(["Hooks.Internal", "10.1.2.3"], env="192.168.0.0/16, [fd00::7]")
     assert policy.allowed == ("hooks.internal", "10.1.2.3", "192.168.0.0/16", "fd00::7")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import labelport
-import labelport.exports  # (not imported by `import labelport`: start-up stays light)
-from labelport.jobs import DELIVERED, FAILED, IN_PROGRESS, MAX_ATTEMPTS, QUEUED, JobStore
+import labelport.jobs.export  # (not imported by `import labelport`: start-up stays light)
+from labelport.jobs.store import DELIVERED, FAILED, IN_PROGRESS, MAX_ATTEMPTS, QUEUED, JobStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WNUT_SLICE = FIXTURES / "wnut17" / "wnut17train.head.conll"
@@ -89,8 +89,8 @@ def many_documents(folder: Path, n: int) -> Path:
 def test_a_killed_job_is_resumed_without_uploading_twice(tmp_path, home):
     source = many_documents(tmp_path / "src", 60)
     dest = tmp_path / "dest"
-    spec_job = labelport.jobs.JobStore().create(
-        labelport.exports.make_spec(str(source), "TSV_IOB", to=str(dest), delivery={"concurrency": 1})
+    spec_job = labelport.jobs.store.JobStore().create(
+        labelport.jobs.export.make_spec(str(source), "TSV_IOB", to=str(dest), delivery={"concurrency": 1})
     )
     worker = subprocess.Popen([sys.executable, "-m", "labelport", "run-job", spec_job.id],
                               env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -116,7 +116,7 @@ def test_a_killed_job_is_resumed_without_uploading_twice(tmp_path, home):
 
 def test_a_job_killed_too_often_is_marked_failed(tmp_path):
     store = JobStore()
-    job = store.create(labelport.exports.make_spec(str(WNUT_SLICE), "TSV_IOB", to=str(tmp_path / "d")))
+    job = store.create(labelport.jobs.export.make_spec(str(WNUT_SLICE), "TSV_IOB", to=str(tmp_path / "d")))
     store.update(job.id, status=IN_PROGRESS, pid=2**22 + 12345, attempts=MAX_ATTEMPTS)  # no such process
     cli("jobs")
     failed = store.get(job.id)

@@ -14,7 +14,7 @@ import pytest
 
 import labelport
 from labelport.errors import DeliveryError
-from labelport.webhooks import verify
+from labelport.delivery.webhooks import verify
 
 from servers.webhook import start_webhook_receiver
 

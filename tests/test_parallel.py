@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import labelport
-from labelport import parallel
+from labelport.conversion import parallel
 from labelport.errors import RejectedError
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -32,7 +32,7 @@ from servers.ports import free_port, wait_for_port
 from servers.webhook import start_webhook_receiver
 
 import labelport
-from labelport.webhooks import SIGNATURE_HEADER, verify
+from labelport.delivery.webhooks import SIGNATURE_HEADER, verify
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures" / "datasaur"
@@ -134,7 +134,7 @@ def copy_projects(projects: Path) -> None:
 def service(tmp_path_factory) -> Service:
     import uvicorn
 
-    from labelport.egress import EgressPolicy
+    from labelport.guards.egress import EgressPolicy
     from labelport.service.app import create_app
     from labelport.service.auth import Client
     from labelport.service.exporter import ServeConfig
@@ -581,14 +581,14 @@ def test_get_job_and_get_jobs_give_the_job_fields(service):
     body = service.call("query Q($id: String!) { getJob(jobId: $id) { id } }", {"id": result["exportId"]}, token=other)
     assert body["data"]["getJob"] is None
     # it is a labelport job: the same store the command line reads
-    from labelport.jobs import JobStore
+    from labelport.jobs.store import JobStore
 
     stored = JobStore().get(result["exportId"])
     assert stored is not None and stored.to_api() == job
 
 
 def test_a_stopped_services_jobs_are_resumed_on_start(service):
-    from labelport.jobs import IN_PROGRESS, JobStore
+    from labelport.jobs.store import IN_PROGRESS, JobStore
     from labelport.service.exporter import Service as Core
 
     result = service.export(projectIds=["support-tickets-r7Tt"], fileName="again", format="CSV",

@@ -373,7 +373,7 @@ def test_rows_are_counted_as_they_are_handed_on(tmp_path: Path) -> None:
     from labelport.formats.registry import get_format
     from labelport.progress import Progress
     from labelport.report import Report
-    from labelport.splits import Splitter
+    from labelport.formats.splits import Splitter
 
     path = tmp_path / "runs.tsv"
     path.write_text("text\tlabel\na\tx\nb\tx\nc\t\nd\ty\ne\ty\nf\ty\n", encoding="utf-8")

@@ -12,7 +12,7 @@ need them.
 from ._version import __version__
 from .api import convert, export, inspect, load, push
 from .errors import DeliveryError, InputError, LabelportError, UsageError
-from .hf import to_hf
+from .targets.hf.dataset import to_hf
 from .model import Document, Line, Project, Row, Span
 
 __all__ = [

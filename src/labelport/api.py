@@ -11,7 +11,7 @@ from .model import CONFLICT, Project
 
 if TYPE_CHECKING:
     from .delivery import DeliveryResult
-    from .jobs import Job
+    from .jobs.store import Job
 
 __all__ = ["load", "convert", "inspect", "export", "push"]
 
@@ -80,7 +80,7 @@ def push(
     """
     from .delivery import Notice
     from .delivery import push as deliver
-    from .destinations.base import DeliveryOptions
+    from .delivery.destinations.base import DeliveryOptions
 
     methods = [method] if isinstance(method, str) else list(method)
     notices = [Notice(m.upper(), url=url, secret=secret, email=email, project_id=project_id) for m in methods]
@@ -115,7 +115,7 @@ def export(
     ``convert_options`` are :func:`convert`'s (split, seed, role, zip, strict…).
     With ``detach`` the job runs in a process of its own, which outlives this one.
     """
-    from .exports import make_spec, submit
+    from .jobs.export import make_spec, submit
 
     source = project.source if isinstance(project, Project) else str(project)
     methods = [method] if isinstance(method, str) else list(method)

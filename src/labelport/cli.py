@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--detach", action="store_true", help="print the job id and return; follow it with `labelport status`")
     _add_convert_options(export)
     _add_delivery_options(export)
-    # -- Export API client (labelport.fetch): datasaur:// inputs
+    # -- Export API client (labelport.client.fetch): datasaur:// inputs
     fetching = export.add_argument_group("datasaur:// input (an Export API server: DATASAUR_BASE_URL, "
                                          "DATASAUR_CLIENT_ID, DATASAUR_CLIENT_SECRET)")
     fetching.add_argument("--convert-locally", action="store_true",
@@ -246,8 +246,8 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
     """The conversion the command line asks for, as labelport.convert's keywords
     (of the format's own options, only those given)."""
     from .formats.base import make_options
-    from .parallel import checked_jobs
-    from .splits import parse_split
+    from .conversion.parallel import checked_jobs
+    from .formats.splits import parse_split
 
     args.format = format_id(args.format)  # an unknown name fails before any reading; an alias becomes the id
     # so does an option the format does not take
@@ -293,7 +293,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _delivery_options(args: argparse.Namespace) -> dict[str, Any]:
-    from .destinations.base import MiB
+    from .delivery.destinations.base import MiB
 
     return {"part_size": args.part_size * MiB, "concurrency": args.concurrency, "private": args.private,
             "revision": args.revision}
@@ -304,8 +304,8 @@ def _notices(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .exports import make_spec, run_here, store
-    from .jobs import start_detached
+    from .jobs.export import make_spec, run_here, store
+    from .jobs.store import start_detached
 
     spec = make_spec(
         args.input,
@@ -317,7 +317,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         delivery=_delivery_options(args),
         notices=_notices(args),
     )
-    # -- Export API client: datasaur:// options ride with the conversion's (labelport.fetch.split_options)
+    # -- Export API client: datasaur:// options ride with the conversion's (labelport.client.fetch.split_options)
     spec["convert"].update(convert_locally=args.convert_locally, timeout=args.timeout)
     job = store().create(spec)
     if args.detach:
@@ -331,7 +331,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_push(args: argparse.Namespace) -> int:
     from .delivery import Notice, push
-    from .destinations.base import DeliveryOptions
+    from .delivery.destinations.base import DeliveryOptions
 
     notices = [Notice(**n) for n in _notices(args)]
     result = push(args.dir, args.dest, DeliveryOptions(**_delivery_options(args)), notices)
@@ -340,7 +340,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def _job(job_id: str):
-    from .exports import store
+    from .jobs.export import store
 
     job = store().get(job_id)
     if job is None:
@@ -358,8 +358,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from .exports import store
-    from .redaction import redact
+    from .jobs.export import store
+    from .guards.redaction import redact
 
     jobs = store().list(args.limit)
     print(f"{'ID':<32}  {'STATUS':<11}  {'%':>3}  {'UPDATED':<24}  WHAT")
@@ -371,7 +371,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
-    from .jobs import FAILED
+    from .jobs.store import FAILED
 
     job = _job(args.job_id).wait(args.timeout)
     if job.status == FAILED:
@@ -383,7 +383,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 
 def cmd_run_job(args: argparse.Namespace) -> int:
-    from .exports import run_here
+    from .jobs.export import run_here
 
     run_here(args.job_id)
     return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .output import REPORT_NAME, file_digest, files_under
+from .guards.output import REPORT_NAME, file_digest, files_under
 
 MAX_EXAMPLES = 5
 

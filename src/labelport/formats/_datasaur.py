@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import orjson
 
-from .. import datasaur_json as dj
+from ..datasaur import pieces as dj
 from ..model import Document, Line, Span
 from ..report import Report
 from .base import MULTILINE

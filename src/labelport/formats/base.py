@@ -16,9 +16,9 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTup
 from ..errors import UsageError
 from ..model import CONFLICT, DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Project, Row, Span
 from ..offsets import UNITS
-from ..output import FileNamer
+from ..guards.output import FileNamer
 from ..report import Report
-from ..splits import Splitter
+from .splits import Splitter
 from .registry import all_formats
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Part:
-    """What one worker of ``--jobs`` (:mod:`labelport.parallel`) wrote for
+    """What one worker of ``--jobs`` (:mod:`labelport.conversion.parallel`) wrote for
     one chunk: its folder, its report, and that report's notes kept apart
     (they describe the chunk's output alone: a format's ``merge_parts`` makes
     the whole output's notes from them)."""
@@ -170,7 +170,7 @@ class Format:
     one_table: bool = False
     #: the service whose rules (labelport.validate) the output is checked against
     target: str | None = None
-    #: --jobs for a project-wide format (labelport.parallel): ``merge_parts(parts,
+    #: --jobs for a project-wide format (labelport.conversion.parallel): ``merge_parts(parts,
     #: out, ctx)`` merges what write_project wrote for consecutive chunks of a
     #: token-labeling project into the files and report one process writes;
     #: False, with nothing written, when it cannot do so exactly

@@ -2,7 +2,7 @@
 
 A transformer gets the DATASAUR_SCHEMA ``data`` of each document, rendered by
 :class:`DatasaurSchemaWriter` and parsed back, so it sees exactly what
-DATASAUR_SCHEMA writes (labelport.transformers says how one is found and
+DATASAUR_SCHEMA writes (labelport.formats.transformers says how one is found and
 what it defines).
 
 ``transform(document) -> str``: the per-document driver opens
@@ -31,8 +31,8 @@ import orjson
 
 from ..errors import LabelportError
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Project, Row
-from ..output import REPORT_NAME
-from ..transformers import Transformer, load
+from ..guards.output import REPORT_NAME
+from .transformers import Transformer, load
 from .base import ARROWS, COMMENTS, CONFLICTS, DOCUMENT_ANSWERS, LABEL_SETS, MULTILINE, OVERLAPS
 from .base import Context, DocumentWriter, Format, FormatOptions, Item, items, options_of, write_per_document
 from .datasaur_schema import DatasaurSchemaWriter

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from .. import datasaur_json as dj
+from ..datasaur import pieces as dj
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Row
 from ._datasaur import write_document_tail, JsonArraySpill, SpanEntries, dumps
 from .base import ARROWS, COMMENTS, CONFLICTS, DOCUMENT_ANSWERS, LABEL_SETS, MULTILINE, OVERLAPS, Context

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import IO
 
-from .. import datasaur_json as dj
+from ..datasaur import pieces as dj
 from ..model import TOKEN_BASED, Document, Line
 from ._datasaur import write_document_tail, SpanEntries, dumps
 from .base import ARROWS, COMMENTS, CONFLICTS, LABEL_SETS, MULTILINE, OVERLAPS, Context, DocumentWriter, Format

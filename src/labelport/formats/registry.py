@@ -87,16 +87,16 @@ _ENTRIES = (
                 "labelport.readers.table", frozenset({R}), extensions=(".xlsx",)),
     FormatEntry("JSON_TABULAR", "labelport.formats.json_tabular", frozenset({R, D}),
                 "`<document>.json`: a list of row objects keyed as the CSV header"),
-    FormatEntry("AMAZON_COMPREHEND_CSV", "labelport.formats.amazon_comprehend", frozenset({T, R, D}),
+    FormatEntry("AMAZON_COMPREHEND_CSV", "labelport.targets.comprehend.writer", frozenset({T, R, D}),
                 "T: `train/documents/documents.txt` + `train/annotations/annotations.csv` (+ `test/`), "
                 "`entity_recognizer.json`; R D: `train/classifier.csv`, `document_classifier.json`"),
-    FormatEntry("AZURE_AUTOML_CSV", "labelport.formats.azure_automl", frozenset({T, R, D}),
+    FormatEntry("AZURE_AUTOML_CSV", "labelport.targets.azure.writer", frozenset({T, R, D}),
                 "T: `train/train.txt` (strict CoNLL) + `MLTable`, `validation/` likewise; "
                 "R D: `train/train.csv` + `MLTable`"),
-    FormatEntry("GCP_VERTEX_AI_CSV", "labelport.formats.gcp_vertex", frozenset({T, R, D}),
+    FormatEntry("GCP_VERTEX_AI_CSV", "labelport.targets.vertex.writer", frozenset({T, R, D}),
                 "T: `vertex_dataset.jsonl` + `vertex_import.csv`; R D: `vertex_import.csv` + `vertex_import.jsonl`; "
                 "`vertex_dataset.json`"),
-    FormatEntry("HF_DATASET", "labelport.formats.hf_dataset", frozenset({T, R, D}),
+    FormatEntry("HF_DATASET", "labelport.targets.hf.writer", frozenset({T, R, D}),
                 "`data/<split>-00000-of-0000N.parquet` + `README.md` dataset card (ClassLabel features)"),
     FormatEntry("CUSTOM", "labelport.formats.custom", frozenset({T, R, D}),
                 "what `--transformer NAME` (or a `.py` file) makes: `converters/` ships Gemini tuning, "

@@ -1,7 +1,7 @@
 """A Datasaur JSON file, DATASAUR_SCHEMA or JSON_ADVANCED: the reader of both.
 
 Decoding tells the two apart by their structure (a ``data`` object or a
-``sentences`` list, :mod:`labelport.datasaur_types`), so a ``.json`` file is
+``sentences`` list, :mod:`labelport.datasaur.types`), so a ``.json`` file is
 decoded once and handed to the module that makes a Project of its shape:
 :mod:`~labelport.readers.datasaur_schema` or
 :mod:`~labelport.readers.json_advanced`.
@@ -9,7 +9,7 @@ decoded once and handed to the module that makes a Project of its shape:
 
 from __future__ import annotations
 
-from ..datasaur_types import JSON_ADVANCED, Decoded, decode_datasaur
+from ..datasaur.types import JSON_ADVANCED, Decoded, decode_datasaur
 from ..model import Project
 from . import ReadOptions, Source, datasaur_schema, json_advanced
 

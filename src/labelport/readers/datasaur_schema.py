@@ -1,7 +1,7 @@
 """DATASAUR_SCHEMA: one JSON file per document version, ``{"version", "data"}``.
 
 The layout of ``data`` for text projects is given key by key in the README
-("DATASAUR_SCHEMA layout") and declared in :mod:`labelport.datasaur_types`;
+("DATASAUR_SCHEMA layout") and declared in :mod:`labelport.datasaur.types`;
 keys labelport does not model are kept in ``Document.extra`` and written back
 unchanged.
 
@@ -15,8 +15,8 @@ from typing import Iterator
 
 from msgspec import UNSET
 
-from .. import datasaur_json as dj
-from ..datasaur_types import DATASAUR_SCHEMA, Decoded, SchemaData, decode_datasaur
+from ..datasaur import pieces as dj
+from ..datasaur.types import DATASAUR_SCHEMA, Decoded, SchemaData, decode_datasaur
 from ..errors import InputError
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Project, Row
 from . import Source

@@ -1,15 +1,15 @@
 """JSON_ADVANCED: Datasaur's per-document JSON of sentences and a flat list
 of labels (``type`` SPAN or ARROW), character indices inside tokens, end
 inclusive. Real Datasaur exports use it. Its shape is declared in
-:mod:`labelport.datasaur_types`; top-level keys labelport does not model are
+:mod:`labelport.datasaur.types`; top-level keys labelport does not model are
 kept in ``Document.extra``."""
 
 from __future__ import annotations
 
 from typing import Iterator
 
-from .. import datasaur_json as dj
-from ..datasaur_types import JSON_ADVANCED, AdvancedArrow, AdvancedFile, Decoded, decode_datasaur
+from ..datasaur import pieces as dj
+from ..datasaur.types import JSON_ADVANCED, AdvancedArrow, AdvancedFile, Decoded, decode_datasaur
 from ..model import TOKEN_BASED, Document, Project
 from . import Source
 

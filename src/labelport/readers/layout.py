@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Sequence, overload
 
-from .. import datasaur_json as dj
-from ..archives import Archive, is_zip_of_files
+from ..datasaur import pieces as dj
+from ..guards.archives import Archive, is_zip_of_files
 from ..errors import InputError
 from ..formats.registry import reader_module
 from ..model import Document, Labeler, Project
-from ..output import REPORT_NAME, files_under
+from ..guards.output import REPORT_NAME, files_under
 from . import ReadOptions, Source, detect
 
 #: Files that are never data.
@@ -30,7 +30,7 @@ _SKIP = {REPORT_NAME, "project-data.json", ".DS_Store", "README.md"}
 class Tree:
     """The files of a folder or a zip, by relative path, opened on demand.
 
-    A zip is opened through :class:`~labelport.archives.Archive`, vetted
+    A zip is opened through :class:`~labelport.guards.archives.Archive`, vetted
     whole first; its paths are the entries' normal names (``/`` even when
     the zip was made on Windows with ``\\``)."""
 
@@ -249,7 +249,7 @@ def _attach_versions(
 def _project_identity(tree: Tree, layout: _Layout, base: Project) -> tuple[str, str, list[str]]:
     data_path = f"{layout.top}project-data.json"
     if data_path in tree.all_paths:
-        from ..datasaur_types import decode_project_data
+        from ..datasaur.types import decode_project_data
 
         info = decode_project_data(tree.read(data_path), f"{tree.root}:{data_path}").project
         if info is None:

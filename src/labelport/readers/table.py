@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import IO, Any, Callable, Generator, Iterable, Iterator, Sequence
 
-from ..archives import BROKEN_ZIP, Archive
+from ..guards.archives import BROKEN_ZIP, Archive
 from ..errors import InputError, UsageError
 from ..model import ROW_BASED, AnswerSet, Document, Project, Question, Row
 from . import ReadOptions, Source

@@ -66,7 +66,7 @@ def add_serve_command(commands: Any) -> argparse.ArgumentParser:
 
 def make_config(args: argparse.Namespace):
     """The service's configuration from the command line; UsageError when it cannot start."""
-    from ..egress import EgressPolicy
+    from ..guards.egress import EgressPolicy
     from ..errors import UsageError
     from .auth import clients_from
     from .exporter import ServeConfig
@@ -100,7 +100,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from ..errors import missing_extra
 
-    from ..redaction import RedactingFormatter
+    from ..guards.redaction import RedactingFormatter
 
     # labelport's log (error ids with their tracebacks, resumed jobs) on stderr, beside uvicorn's; redacted
     handler = logging.StreamHandler()

@@ -39,16 +39,16 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
-from ..archives import Archive
-from ..egress import EgressPolicy
+from ..guards.archives import Archive
+from ..guards.egress import EgressPolicy
 from ..errors import LabelportError, RejectedError, UsageError
 from ..formats.base import make_options, option_names
 from ..formats.registry import formats_for_kinds, get_format
-from ..jobs import FAILED, SERVICE_EXPORT, Job, JobStore, execute, home
+from ..jobs.store import FAILED, SERVICE_EXPORT, Job, JobStore, execute, home
 from ..model import REVIEWER
-from ..output import REPORT_NAME
-from ..pipeline import zip_tree
-from ..private import make_private, private_folder
+from ..guards.output import REPORT_NAME
+from ..conversion.pipeline import zip_tree
+from ..guards.private import make_private, private_folder
 from .auth import Client, TokenStore
 from .files import FileStorage
 from .inputs import (ExportInput, ExportTextProjectDocumentInput, ExportTextProjectInput, ServeLimits, check_file_name,
@@ -191,7 +191,7 @@ class Service:
     def start(self) -> None:
         """Start the workers and pick up the jobs of processes that died: a
         stopped service's exports, and any labelport job killed mid-way."""
-        from ..jobs import recover
+        from ..jobs.store import recover
 
         self.workers.start()
         resumed = recover(self.store, self.workers.submit)
@@ -355,7 +355,7 @@ def check_transformer(fmt: "Format", value: Any) -> tuple[str | None, Any]:
     make_options(fmt, {"transformer": value or None}, FORMAT_OPTION_FIELDS)
     if "transformer" not in option_names(fmt):
         return None, None
-    from .. import transformers
+    from ..formats import transformers
 
     available = ", ".join(transformers.available()) or "none"
     name = str(value or "").strip()
@@ -374,7 +374,7 @@ def check_unsupported(data: ExportInput) -> None:
 
 
 def check_kinds(fmt: "Format", project: "Project", project_id: str) -> None:
-    from ..pipeline import check_kinds as check
+    from ..conversion.pipeline import check_kinds as check
 
     try:
         check(fmt, project)
@@ -383,7 +383,7 @@ def check_kinds(fmt: "Format", project: "Project", project_id: str) -> None:
 
 
 def _top_folder(project: "Project") -> str:
-    from ..output import safe_name
+    from ..guards.output import safe_name
 
     return safe_name(f"{project.name}-{project.id}")
 
@@ -483,7 +483,7 @@ def _convert_document(task: dict[str, Any], work: Path, target: Path) -> None:
 
 def _deliver(task: dict[str, Any], folder: Path, progress: Callable[[int], None]) -> dict[str, Any]:
     from ..delivery import DeliveryResult, Notice, push
-    from ..destinations.base import DeliveryOptions
+    from ..delivery.destinations.base import DeliveryOptions
 
     options = DeliveryOptions(listener=lambda done, total: progress(70 + 20 * done // max(total, 1)))
     name = task["result"]
@@ -502,7 +502,7 @@ def _deliver(task: dict[str, Any], folder: Path, progress: Callable[[int], None]
     make_private(Path(storage["folder"]))  # the destination wrote with the umask's modes
     result.update(resultId=storage["token"], fileUrl=storage["url"], fileUrlExpiredAt=storage["expiresAt"])
     if task.get("notice"):
-        from ..notices import send
+        from ..delivery.notices import send
 
         progress(95)
         link = DeliveryResult(storage["url"], delivered.objects, link=storage["url"])
@@ -540,7 +540,7 @@ class Workers:
         self._threads.clear()
 
     def _loop(self) -> None:
-        from ..jobs import run
+        from ..jobs.store import run
 
         while (job_id := self._queue.get()) is not None:
             try:

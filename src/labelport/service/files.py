@@ -29,7 +29,7 @@ from typing import Callable
 
 import orjson
 
-from ..private import private_file, private_folder
+from ..guards.private import private_file, private_folder
 
 DEFAULT_FILE_EXPIRY = 6 * 3600
 #: How long the folder of an expired file is kept, so its URL answers 410.

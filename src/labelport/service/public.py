@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import LabelportError
-from ..private import home
-from ..redaction import redact
+from ..guards.private import home
+from ..guards.redaction import redact
 
 
 def public_text(text: str, projects: Iterable[Path] = ()) -> str:

@@ -27,7 +27,7 @@ from graphql import FieldNode, GraphQLError, GraphQLSchema, build_schema, execut
 from graphql.language import Visitor
 
 from ..errors import LabelportError
-from ..redaction import redact
+from ..guards.redaction import redact
 from .inputs import MAX_QUERY_TOKENS, ExportTextProjectDocumentInput, ExportTextProjectInput, check_ids, decode
 from .projects import NotFoundError
 from .public import public_text

@@ -22,10 +22,10 @@ from ..errors import InputError, UsageError
 from ..report import Finding
 
 TARGETS: dict[str, str] = {
-    "comprehend": "labelport.validate.comprehend",
-    "azure": "labelport.validate.azure",
-    "vertex": "labelport.validate.vertex",
-    "hf": "labelport.validate.hf",
+    "comprehend": "labelport.targets.comprehend.checker",
+    "azure": "labelport.targets.azure.checker",
+    "vertex": "labelport.targets.vertex.checker",
+    "hf": "labelport.targets.hf.checker",
 }
 
 

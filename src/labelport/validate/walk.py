@@ -2,7 +2,7 @@
 the checker recognises, those of the zips in it.
 
 One rule decides which files are seen (:func:`hidden`), for every checker.
-A zip is opened through :class:`~labelport.archives.Archive` (vetted whole
+A zip is opened through :class:`~labelport.guards.archives.Archive` (vetted whole
 first) and unpacked into a temporary folder that is removed afterwards, so
 a checker reads plain files on disk whether they came from a folder or a
 zip; findings name a zip's files ``<zip>/<name inside>``.
@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
-from ..archives import safe_extract
-from ..output import REPORT_NAME
+from ..guards.archives import safe_extract
+from ..guards.output import REPORT_NAME
 
 
 def hidden(rel: str) -> bool:

@@ -1,0 +1,103 @@
+"""Reading and converting a project: what ``labelport.load`` and
+``labelport.convert`` do. The Python API (:mod:`labelport.api`) re-exports
+them; export jobs (:mod:`labelport.jobs.export`) run them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from ..formats.registry import reader_id
+from ..model import REVIEWER, Project
+from ..readers import ReadOptions
+from ..readers import load as _load
+from ..report import Report
+
+
+def load(
+    path: str | Path,
+    *,
+    from_format: str | None = None,
+    text_column: str | None = None,
+    label_columns: Iterable[str] = (),
+    label_separator: str | None = None,
+    columns: Iterable[str] | None = None,
+) -> Project:
+    """Read a file, folder or zip (a Datasaur export, CoNLL/IOB, JSON, a table).
+
+    ``columns`` names the columns of a table without a header row;
+    ``label_columns`` are the table columns that hold labels (they become
+    questions); ``label_separator`` splits multi-label cells.
+    """
+    options = ReadOptions(
+        format=reader_id(from_format) if from_format is not None else None,
+        text_columns=[text_column] if text_column else [],
+        label_columns=list(label_columns),
+        label_separator=label_separator,
+        columns=list(columns) if columns is not None else None,
+    )
+    if isinstance(path, str) and path.lower().startswith("datasaur://"):
+        from ..client.fetch import load_datasaur  # (start-up: the Export API client loads httpx)
+
+        return load_datasaur(path, options)
+    return _load(path, options)
+
+
+def convert(
+    project: Project | str | Path,
+    format: str,
+    out: str | Path,
+    *,
+    split: dict[str, float] | None = None,
+    seed: int = 0,
+    role: str = REVIEWER,
+    zip: str | None = None,
+    strict: bool = False,
+    overwrite: bool = False,
+    label_separator: str | None = None,
+    offset_unit: str | None = None,
+    question: str | None = None,
+    transformer: str | None = None,
+    progress: bool | None = False,
+    jobs: int = 1,
+) -> Report:
+    """Write ``project`` in ``format`` into the folder ``out``.
+
+    Raises :class:`labelport.errors.RejectedError` (after writing) when the
+    target would reject the files, or with ``strict`` when anything was not
+    carried; the report says what. ``out`` is refused (UsageError, nothing
+    written) when it is, is inside or holds the input, or holds files an earlier
+    run did not write; ``overwrite`` keeps those files in the new output
+    instead. ``jobs`` > 1 converts a project of many
+    files in that many processes (same bytes; see ``labelport.conversion.parallel`` for what stays in one).
+
+    The format's own options, None when not given: ``label_separator`` (CSV,
+    TSV, XLSX, JSON_TABULAR, JSON: joins several answers in a cell, default "|"),
+    ``offset_unit`` ("codepoint" or "utf16": AMAZON_COMPREHEND_CSV,
+    GCP_VERTEX_AI_CSV), ``question`` (the classifier's labels: the cloud CSVs
+    and HF_DATASET), ``transformer`` (CUSTOM). One the format does not take
+    is a UsageError naming the formats that take it, before anything is read.
+    """
+    from ..formats.base import make_options
+    from ..formats.registry import get_format
+    from .pipeline import run_conversion
+
+    options = make_options(get_format(format), {"label_separator": label_separator, "offset_unit": offset_unit,
+                                                "question": question, "transformer": transformer})
+    if not isinstance(project, Project):
+        project = load(project)
+    return run_conversion(
+        project,
+        format,
+        out,
+        split=split,
+        seed=seed,
+        role=role,
+        zip_name=zip,
+        strict=strict,
+        overwrite=overwrite,
+        options=options,
+        progress=progress,
+        jobs=jobs,
+    )

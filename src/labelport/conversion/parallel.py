@@ -1,0 +1,196 @@
+"""``--jobs N``: a project made of many files, converted in N processes.
+
+The files are cut into contiguous chunks; each worker process (forked, so it
+shares the loaded project) writes its chunks' documents with the format's own
+writer into a folder of its own, with a report of its own. The parent then
+puts the chunks' output together in chunk order, byte-identical to
+``--jobs 1``, report included:
+
+- a per-document format's files are moved into place as they are and the
+  reports added up. Two chunks writing the same file name (two documents of
+  one name, which the sequential run would have told apart with ``-2``)
+  cannot be merged exactly: then the conversion runs again in one process.
+- a project-wide format (one documents.txt for all documents) is merged by its
+  ``Format.merge_parts``: the chunks' files concatenated (renumbered where a
+  row names a line of another file), its configuration files and notes made
+  once for the whole output. It says when a project's chunks cannot be merged
+  exactly, and so does a chunk's finding (see :func:`_merge_project_wide`):
+  then too the conversion runs again in one process.
+
+merge_parts merges token labeling only: a project-wide format's row or
+document labeling, and a format without merge_parts (HF_DATASET, one parquet
+table), are written by one process.
+
+N is checked first (:func:`checked_jobs`): at least 1, at most the CPUs this
+process may run on; more would only add processes competing for them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import replace
+from itertools import chain
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import UsageError
+from ..formats.base import Context, Format, FormatOptions, Part, QuestionOption
+from ..model import DOCUMENT_BASED, TOKEN_BASED, Project
+from ..progress import Progress
+from ..report import Report
+
+#: What the forked workers need; set just before the pool starts.
+_WORK: tuple[Format, Project, Context] | None = None
+
+#: Bytes copied at a time when chunks' files are put together.
+COPY_BLOCK = 1 << 20
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask where the system
+    has one (a container or ``taskset`` may allow fewer than the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def checked_jobs(jobs: object) -> int:
+    """The number of processes to convert in for ``--jobs``/``jobs=``: a whole
+    number from 1; more than :func:`usable_cpus` is capped to it, with a
+    one-line notice on stderr."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise UsageError(f"--jobs must be a whole number of processes, 1 or more, not {jobs!r}")
+    cpus = usable_cpus()
+    if jobs > cpus:
+        print(f"labelport: --jobs {jobs}: this process may use {cpus} CPUs; converting in {cpus}", file=sys.stderr)
+        return cpus
+    return jobs
+
+
+def applicable(fmt: Format, project: Project, jobs: int, options: FormatOptions) -> bool:
+    return (
+        jobs > 1
+        and len(project.parts or ()) > 1
+        and (fmt.write_project is None or _mergeable(fmt, project, options))
+        and not (fmt.one_table and DOCUMENT_BASED in project.kinds)  # one table across documents
+    )
+
+
+def _mergeable(fmt: Format, project: Project, options: FormatOptions) -> bool:
+    # merge_parts knows a format's token-labeling output (--question would make
+    # AZURE_AUTOML_CSV write a classifier even for a token-labeling project)
+    return fmt.merge_parts is not None and TOKEN_BASED in project.kinds and not (
+        isinstance(options, QuestionOption) and options.question is not None)
+
+
+def _chunks(n_parts: int, jobs: int) -> list[tuple[int, int]]:
+    # A few chunks per worker even out documents of different sizes.
+    n_chunks = min(n_parts, jobs * 4)
+    bounds = [round(i * n_parts / n_chunks) for i in range(n_chunks + 1)]
+    return [(bounds[i], bounds[i + 1]) for i in range(n_chunks)]
+
+
+def _convert_chunk(task: tuple[int, int, str]) -> tuple[Part, int]:
+    lo, hi, folder = task
+    assert _WORK is not None
+    fmt, project, ctx = _WORK
+    parts = (project.parts or [])[lo:hi]
+    chunk = replace(project, documents_factory=lambda: chain.from_iterable(p.documents() for p in parts), parts=None)
+    report = ctx.report.fresh()
+    with Progress("", enabled=False) as quiet:
+        fmt.write(chunk, Path(folder), replace(ctx, project=chunk, report=report, progress=quiet))
+    if fmt.write_project is None:
+        report.hash_files(Path(folder))  # moved as they are: hashed here, in parallel, rather than in the parent
+    notes, report.notes = report.notes, {}
+    return Part(Path(folder), report, notes), quiet.documents
+
+
+def write_parallel(fmt: Format, project: Project, out: Path, ctx: Context, jobs: int) -> bool:
+    """Write ``project`` into ``out`` with ``jobs`` processes; False when the
+    chunks' output could not be merged exactly (nothing is left in ``out``)."""
+    work = out / ".jobs"
+    try:
+        parts = _convert_chunks(fmt, project, ctx, jobs, work)
+        merged = _move_files(parts, out, ctx) if fmt.write_project is None else _merge_project_wide(fmt, parts, out, ctx)
+        if not merged:
+            ctx.progress.restart()  # one process converts it all again
+        return merged
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _convert_chunks(fmt: Format, project: Project, ctx: Context, jobs: int, work: Path) -> list[Part]:
+    from concurrent.futures import ProcessPoolExecutor  # only a --jobs run pays for these imports
+    from multiprocessing import get_context
+
+    global _WORK
+    tasks = [(lo, hi, str(work / f"{n:05}")) for n, (lo, hi) in enumerate(_chunks(len(project.parts or ()), jobs))]
+    _WORK = (fmt, project, ctx)
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
+            parts = []
+            for part, documents in pool.map(_convert_chunk, tasks):
+                parts.append(part)
+                for _ in range(documents):
+                    ctx.progress.document()
+    finally:
+        _WORK = None
+    return parts
+
+
+def _move_files(parts: list[Part], out: Path, ctx: Context) -> bool:
+    placed: set[str] = set()
+    moves: list[tuple[Path, Path]] = []
+    for part in parts:
+        for rel in part.report.files:
+            if rel in placed:
+                return False
+            placed.add(rel)
+            moves.append((part.folder / rel, out / rel))
+    for source, target in moves:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+    merge_reports(ctx.report, parts)
+    return True
+
+
+def _merge_project_wide(fmt: Format, parts: list[Part], out: Path, ctx: Context) -> bool:
+    assert fmt.merge_parts is not None
+    if any(part.report.findings for part in parts):
+        # a writer's findings judge the whole project (two labels meeting in
+        # one name, the first few of something with their places in a file):
+        # a chunk's cannot be added up into the whole project's
+        return False
+    return fmt.merge_parts(parts, out, ctx)
+
+
+# -- for the formats' merge_parts ----------------------------------------------
+
+
+def merge_reports(report: Report, parts: list[Part]) -> None:
+    """Add the chunks' reports to ``report`` in chunk order: counts, splits,
+    losses (the first examples stay the first), findings. Their notes are
+    kept apart, in Part.notes."""
+    for part in parts:
+        report.merge(part.report)
+
+
+def concatenate(sources: Iterable[Path], target: Path, separator: bytes = b"") -> list[int]:
+    """Write the sources' bytes one after another into ``target`` (created
+    with its folders), ``separator`` between each two; the line breaks
+    (``\n``) each source held, counted on the way."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    with open(target, "wb") as fh:
+        for n, source in enumerate(sources):
+            if n:
+                fh.write(separator)
+            count = 0
+            with open(source, "rb") as src:
+                while block := src.read(COPY_BLOCK):
+                    fh.write(block)
+                    count += block.count(b"\n")
+            lines.append(count)
+    return lines

@@ -1,0 +1,404 @@
+"""File transformers for the CUSTOM format: finding, loading, calling them,
+and helpers for writing one.
+
+A transformer is a Python file defining either
+
+* ``transform(document: dict) -> str``: gets the DATASAUR_SCHEMA ``data`` of
+  one document (or of its part in one split) and returns the content of that
+  document's file; a module-level ``EXTENSION = ".jsonl"`` names the file's
+  extension (``.txt`` when absent); or
+* ``transform_project(documents) -> dict[str, bytes]``: gets an iterator of
+  those ``data`` dicts and returns the files to write, relative path ->
+  content (``str`` is written as UTF-8). When a file defines both,
+  ``transform_project`` is used.
+
+``--transformer VALUE``: a value ending in ``.py`` (or holding a path
+separator) is a file; anything else is a name, looked up as ``NAME.py`` in
+``$LABELPORT_CONVERTERS`` (folders separated by ``os.pathsep``), then
+``./converters/``, then the converters/ folder of a source checkout, then the
+converters shipped inside the package. Names starting with ``_`` are private.
+
+The helpers at the end (:func:`token_starts`, :func:`entities`,
+:func:`classification_examples`, :func:`chat_examples`) read the ``data``
+dicts the way the shipped converters do; a transformer may import them
+(``from labelport.formats.transformers import entities``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path, PurePosixPath
+from types import ModuleType
+from typing import Any, Callable, Iterable, Iterator
+
+from ..errors import LabelportError, UsageError
+from ..guards.output import relative_path
+
+ENV = "LABELPORT_CONVERTERS"
+DEFAULT_EXTENSION = ".txt"
+
+_loaded = count(1)
+
+
+class TransformerError(UsageError):
+    """A transformer failed or returned something labelport cannot write:
+    exit 2, nothing written."""
+
+
+# -- finding and loading ----------------------------------------------------------
+
+
+def search_dirs() -> list[Path]:
+    """Where names are looked up, in order, each folder once."""
+    import labelport
+
+    package = Path(labelport.__file__).resolve().parent
+    dirs = [Path(d) for d in os.environ.get(ENV, "").split(os.pathsep) if d]
+    dirs += [Path.cwd() / "converters", package.parents[1] / "converters", package / "converters"]
+    seen: set[Path] = set()
+    found = []
+    for folder in dirs:
+        key = folder.resolve()
+        if key not in seen and folder.is_dir():
+            seen.add(key)
+            found.append(folder)
+    return found
+
+
+def available() -> dict[str, Path]:
+    """Every transformer name that can be given, with the file it names (the
+    first folder holding ``NAME.py`` wins)."""
+    names: dict[str, Path] = {}
+    for folder in search_dirs():
+        for path in sorted(folder.glob("*.py")):
+            if not path.stem.startswith("_"):
+                names.setdefault(path.stem, path)
+    return dict(sorted(names.items()))
+
+
+def _names_hint() -> str:
+    names = ", ".join(available()) or "none found"
+    return f"available: {names} (or give a path to a .py file)"
+
+
+def find(value: str) -> Path:
+    """The file a ``--transformer`` value names."""
+    if value.endswith(".py") or "/" in value or os.sep in value:
+        path = Path(value).expanduser()
+        if path.suffix != ".py":
+            raise UsageError(f"--transformer {value!r}: a transformer file must end in .py")
+        if not path.is_file():
+            raise UsageError(f"--transformer: no such file {value!r}")
+        return path
+    path = available().get(value)
+    if path is None:
+        raise UsageError(f"--transformer: no transformer named {value!r}; {_names_hint()}")
+    return path
+
+
+def load(value: str | None) -> "Transformer":
+    """Find and load the transformer ``value`` names (UsageError when it cannot)."""
+    if not value:
+        raise UsageError(f"CUSTOM needs --transformer NAME|PATH; {_names_hint()}")
+    path = find(value)
+    module_name = f"_labelport_transformer_{next(_loaded)}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"transformer {_named(value, path)} cannot be loaded")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickle look the module up
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(module_name, None)
+        raise UsageError(f"transformer {_named(value, path)} cannot be loaded: {_describe(exc, path)}") from exc
+    return Transformer.from_module(value, path, module)
+
+
+@dataclass(frozen=True)
+class Transformer:
+    name: str  # as the user gave it: what errors call it
+    path: Path
+    transform: Callable[[dict], Any] | None
+    transform_project: Callable[[Iterator[dict]], Any] | None
+    extension: str
+
+    @classmethod
+    def from_module(cls, name: str, path: Path, module: ModuleType) -> "Transformer":
+        transform = getattr(module, "transform", None)
+        transform_project = getattr(module, "transform_project", None)
+        if not callable(transform) and not callable(transform_project):
+            raise UsageError(
+                f"transformer {_named(name, path)} defines neither transform(document) -> str "
+                "nor transform_project(documents) -> dict[str, bytes]"
+            )
+        extension = getattr(module, "EXTENSION", DEFAULT_EXTENSION)
+        if not isinstance(extension, str) or not extension.isprintable() or "/" in extension or "\\" in extension:
+            raise UsageError(f"transformer {name!r}: EXTENSION must be a file extension such as '.jsonl', not {extension!r}")
+        if extension and not extension.startswith("."):
+            extension = "." + extension
+        return cls(
+            name,
+            path,
+            transform if callable(transform) else None,
+            transform_project if callable(transform_project) else None,
+            extension,
+        )
+
+    @property
+    def per_document(self) -> bool:
+        return self.transform_project is None
+
+    def error(self, where: str, what: str) -> TransformerError:
+        return TransformerError(f"transformer {self.name!r} failed on {where}: {what}")
+
+    def failure(self, exc: BaseException, where: str) -> TransformerError:
+        error = self.error(where, _describe(exc, self.path))
+        error.__cause__ = exc
+        return error
+
+    def run(self, data: dict, document_name: str) -> str:
+        """``transform(data)``, checked: its str, or a TransformerError."""
+        assert self.transform is not None
+        where = f"document {document_name!r}"
+        try:
+            result = self.transform(data)
+        except LabelportError:
+            raise
+        except Exception as exc:
+            raise self.failure(exc, where) from exc
+        if not isinstance(result, str):
+            raise self.error(where, f"returned {type(result).__name__}, expected str")
+        return result
+
+    def files(self, result: Any, where: str) -> dict[PurePosixPath, bytes]:
+        """Check what ``transform_project`` returned: safe relative paths to bytes."""
+        if not isinstance(result, dict):
+            raise self.error(where, f"returned {type(result).__name__}, expected dict[str, bytes]")
+        files: dict[PurePosixPath, bytes] = {}
+        for key, content in result.items():
+            if not isinstance(key, str):
+                raise self.error(where, f"returned a {type(key).__name__} key {key!r}, expected dict[str, bytes]")
+            if isinstance(content, str):
+                content = content.encode("utf-8")
+            elif isinstance(content, (bytes, bytearray, memoryview)):
+                content = bytes(content)
+            else:
+                raise self.error(where, f"returned {type(content).__name__} for {key!r}, expected dict[str, bytes]")
+            path = relative_path(key)
+            if path is None:
+                raise self.error(where, f"path {key!r} is not a relative path inside the output folder")
+            if path in files:
+                raise self.error(where, f"path {key!r} is given twice")
+            files[path] = content
+        return files
+
+
+def _named(value: str, path: Path) -> str:
+    return repr(value) if value.endswith(".py") else f"{value!r} ({path})"
+
+
+def _describe(exc: BaseException, path: Path) -> str:
+    """``ExcType: message (at file.py:LINE)``, on one line."""
+    message = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    target = str(path.resolve())
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        try:
+            if str(Path(frame.filename).resolve()) == target:
+                line = frame.lineno
+        except OSError:
+            pass
+    return f"{text} (at {path.name}:{line})" if line else text
+
+
+# -- helpers for writing a transformer ------------------------------------------------
+#
+# They read the DATASAUR_SCHEMA ``data`` dict (layout in the README). Kinds:
+TOKEN_BASED, ROW_BASED, DOCUMENT_BASED = "TOKEN_BASED", "ROW_BASED", "DOCUMENT_BASED"
+CONFLICT = "CONFLICT"
+
+
+def token_starts(cell: dict) -> list[int]:
+    """Where each token of a cell line starts in its ``content`` (every token
+    occurs in the content, in order)."""
+    content, starts, position = cell["content"], [], 0
+    for token in cell["tokens"]:
+        found = content.find(token, position)
+        if found < 0:  # not the layout's promise; keep the offsets monotonic
+            found = position
+        starts.append(found)
+        position = found + len(token)
+    return starts
+
+
+def entities(data: dict, layer: int = 0) -> Iterator[tuple[dict, list[dict]]]:
+    """Each cell line with its entities, in order of start: ``{"start", "end",
+    "text", "label", "startToken", "endToken"}`` (code points into the
+    line's content, end exclusive; token indices inclusive). Taken from the
+    ``spanLabels`` of label set ``layer`` that start and end on the line; an
+    unresolved (CONFLICT) span is left out."""
+    by_line: dict[int, list[dict]] = {}
+    for span in data.get("spanLabels") or ():
+        if span.get("layer", 0) != layer or span.get("labeledBy") == CONFLICT:
+            continue
+        line = span["startCellLine"]
+        if span.get("endCellLine", line) != line:
+            continue
+        by_line.setdefault(line, []).append(span)
+    for cell in data.get("cells") or ():
+        spans = by_line.get(cell["line"])
+        if not spans:
+            yield cell, []
+            continue
+        starts, content, found = token_starts(cell), cell["content"], []
+        for span in spans:
+            first, last = span["startTokenIndex"], span["endTokenIndex"]
+            start = starts[first] + span.get("startCharIndex", 0)
+            end = starts[last] + span.get("endCharIndex", len(cell["tokens"][last]) - 1) + 1
+            found.append({
+                "start": start,
+                "end": end,
+                "text": content[start:end],
+                "label": span["labelName"],
+                "startToken": first,
+                "endToken": last,
+            })
+        found.sort(key=lambda e: (e["start"], -e["end"]))
+        yield cell, found
+
+
+def label_question(data: dict, question: str | None = None) -> dict | None:
+    """The question whose answers are the labels: the one named ``question``,
+    else the first; row questions for row labeling, document questions for
+    document labeling."""
+    key = "questions" if ROW_BASED in data.get("kinds", ()) else "documentQuestions"
+    questions = data.get(key) or []
+    if question is not None:
+        return next((q for q in questions if q.get("name") == question), None)
+    return questions[0] if questions else None
+
+
+def question_labels(question: dict | None) -> list[str]:
+    """The question's options, in order (empty when it lists none)."""
+    options = ((question or {}).get("config") or {}).get("options") or []
+    return [str(o.get("label", o.get("id"))) if isinstance(o, dict) else str(o) for o in options]
+
+
+def is_multi_label(question: dict | None) -> bool:
+    return bool(((question or {}).get("config") or {}).get("multiple"))
+
+
+def text_column(data: dict) -> int:
+    """The column a row's text is in: the one named ``text``, else the first."""
+    columns = data.get("columns") or []
+    return columns.index("text") if "text" in columns else 0
+
+
+def document_text(data: dict) -> str:
+    if data.get("text") is not None:
+        return data["text"]
+    return "\n".join(cell["content"] for cell in data.get("cells") or ())
+
+
+def _answer_labels(answers: dict, question: dict) -> list[str]:
+    value = answers.get(str(question["id"]))
+    if value is None or value == "":
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def classification_examples(data: dict, question: str | None = None) -> Iterator[tuple[str, list[str]]]:
+    """``(text, labels)`` for each labeled row (row labeling) or for the
+    document (document labeling). The answers are a row's (the document's)
+    first answer set that is not CONFLICT; rows and documents without an
+    answer to the question are left out."""
+    q = label_question(data, question)
+    if q is None:
+        return
+    kinds = data.get("kinds", ())
+    if ROW_BASED in kinds:
+        answers: dict[int, dict] = {}
+        for entry in data.get("rowAnswers") or ():
+            if entry.get("labeledBy") != CONFLICT:
+                answers.setdefault(entry["rowIndex"], entry.get("answers") or {})
+        column = text_column(data)
+        for row in data.get("rows") or ():
+            labels = _answer_labels(answers.get(row["index"], {}), q)
+            cells = row["cells"]
+            if labels:
+                yield (cells[column] if column < len(cells) else ""), labels
+    elif DOCUMENT_BASED in kinds:
+        for entry in data.get("documentAnswers") or ():
+            if entry.get("labeledBy") != CONFLICT:
+                labels = _answer_labels(entry.get("answers") or {}, q)
+                if labels:
+                    yield document_text(data), labels
+                return
+
+
+def chat_examples(documents: Iterable[dict]) -> list[tuple[str, str, str]]:
+    """The documents as ``(system, user, answer)`` turns for tuning a chat model.
+
+    Token labeling: one example per non-empty cell line, the answer a JSON
+    array of ``{"text", "type"}`` entities (label set 0, no CONFLICT spans).
+    Row and document labeling: one example per labeled row or document, the
+    answer its label, or a JSON list of labels for a multi-label question.
+    A document with tokens gives extraction examples only: its lines may go
+    to different splits, its document answers cannot. The system turn names
+    the labels: the question's options, then any other label met, sorted;
+    the entity types: those of label set 0 that no arrow uses, and the types
+    met, sorted.
+    """
+    tasks: list[tuple[str, str, Any]] = []  # ("extract" | "classify", text, entities | labels)
+    label_items: dict[str, None] = {}
+    arrows: set[str] = set()
+    types: set[str] = set()
+    options: dict[str, None] = {}
+    met: set[str] = set()
+    multiple = False
+    for data in documents:
+        kinds = data.get("kinds", ())
+        if TOKEN_BASED in kinds:
+            arrows.update(a.get("labelName") for a in data.get("arrowLabels") or ())
+            for label_set in data.get("labelSets") or ():
+                if label_set.get("index", 0) == 0:
+                    label_items.update((item["labelName"], None) for item in label_set.get("labelItems") or ())
+            for cell, found in entities(data):
+                if cell["content"].strip():
+                    tasks.append(("extract", cell["content"], [{"text": e["text"], "type": e["label"]} for e in found]))
+                    types.update(e["label"] for e in found)
+        elif ROW_BASED in kinds or DOCUMENT_BASED in kinds:
+            question = label_question(data)
+            multiple = multiple or is_multi_label(question)
+            options.update((label, None) for label in question_labels(question))
+            for text, labels in classification_examples(data):
+                if text.strip():
+                    tasks.append(("classify", text, labels))
+                    met.update(labels)
+    types.update(name for name in label_items if name not in arrows)
+    labels = list(options) + sorted(met - set(options))
+    if multiple:
+        classify = f"Classify the text into any of: {', '.join(labels)}. Answer with a JSON list of the labels that apply."
+    else:
+        classify = f"Classify the text into one of: {', '.join(labels)}."
+    extract = (
+        f"Extract the entities of these types from the text: {', '.join(sorted(types))}. "
+        'Answer with a JSON array of {"text", "type"} objects in the order they occur; [] when there are none.'
+    )
+    examples = []
+    for task, text, value in tasks:
+        if task == "extract":
+            examples.append((extract, text, json.dumps(value, ensure_ascii=False)))
+        elif multiple or len(value) != 1:
+            examples.append((classify, text, json.dumps(value, ensure_ascii=False)))
+        else:
+            examples.append((classify, text, value[0]))
+    return examples

@@ -1,0 +1,147 @@
+"""An export as a job: read, convert, check, deliver, notify.
+
+The job's spec is plain JSON (input, read options, format, conversion
+options, destination, notices), so any process can run it or pick it up
+again after a crash. Converted files are kept under LABELPORT_HOME/exports/
+(or the folder asked for), so a failed delivery can be pushed again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+from ..conversion import convert, load
+from ..formats.base import make_options, option_names
+from ..formats.registry import format_id, get_format
+from .store import EXPORT, Job, JobStore, home, kind_of, recover, run, start_detached, start_thread
+from .store import execute as execute_any_kind
+from ..model import Project
+from ..guards.redaction import redact
+
+#: How much of a job's progress the conversion takes; delivery takes the rest.
+CONVERT_SHARE = 50
+
+#: What `labelport export` stored for every format before each format owned
+#: its options (their defaults then): a format that does not take one ignored
+#: it, so a stored spec holding it still runs.
+_STORED_DEFAULTS = {"label_separator": "|", "offset_unit": "codepoint"}
+
+
+def export_folder(format_id: str) -> Path:
+    """A new folder name, unique across processes starting exports at once."""
+    return home() / "exports" / f"{time.strftime('%Y%m%d-%H%M%S')}-{format_id.lower()}-{uuid.uuid4().hex[:8]}"
+
+
+def make_spec(
+    input: str,
+    format: str,
+    *,
+    to: str | None,
+    out: str | Path | None = None,
+    read: dict[str, Any] | None = None,
+    convert: dict[str, Any] | None = None,
+    delivery: dict[str, Any] | None = None,
+    notices: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A job's spec; UsageError, with nothing stored, for an unknown format or
+    an option the format does not take."""
+    if "://" not in input:  # a path: the job may be picked up again from another folder
+        input = str(Path(input).resolve())
+    format = format_id(format)  # an unknown name fails before the job exists; an alias becomes the id
+    make_options(get_format(format), {k: v for k, v in (convert or {}).items() if k in option_names()})
+    return {
+        "kind": EXPORT,
+        "input": input,
+        "read": read or {},
+        "format": format,
+        "convert": convert or {},
+        "out": str(Path(out).resolve() if out else export_folder(format)),
+        "to": to if to is None or "://" in to else str(Path(to).resolve()),
+        "delivery": delivery or {},
+        "notices": notices or [],
+    }
+
+
+def execute(spec: dict[str, Any], progress: Callable[[int], None], project: Project | None = None,
+            echo: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Do what an export's spec says (jobs.JOB_KINDS "export"); return the job's result."""
+    from ..delivery import Notice, push
+    from ..delivery.destinations.base import DeliveryOptions
+
+    progress(1)
+    # -- Export API client (labelport.client.fetch): a datasaur:// input in a format the
+    # server writes itself is fetched, laid out and checked instead of converted.
+    from ..client.fetch import SERVER_FORMATS, fetch_export, fetch_timeout, is_datasaur, split_options
+
+    convert_options, fetch_options = split_options(_stored_options(spec["format"], spec["convert"]))
+    if (project is None and is_datasaur(spec["input"]) and not fetch_options["convert_locally"]
+            and spec["format"].upper() in SERVER_FORMATS):
+        fetched = fetch_export(spec["input"], spec["format"], spec["out"], timeout=fetch_options["timeout"],
+                               convert_options=convert_options)
+        report, project_id = fetched.report, fetched.project_id
+    else:
+        if project is None:
+            with fetch_timeout(fetch_options["timeout"]):
+                project = load(spec["input"], **spec["read"])
+        report = convert(project, spec["format"], spec["out"], **convert_options)
+        project_id = project.id
+    # -- end Export API client
+    if echo:
+        for line in report.summary_lines():
+            echo(line)
+    progress(CONVERT_SHARE)
+    result: dict[str, Any] = {"out": spec["out"], "format": spec["format"], "projectId": project_id}
+    if spec.get("to"):
+        share = 100 - CONVERT_SHARE
+        options = DeliveryOptions(
+            **spec["delivery"], listener=lambda done, total: progress(CONVERT_SHARE + share * done // max(total, 1))
+        )
+        notices = [Notice(**{"project_id": project_id, **n}) for n in spec["notices"]]
+        delivered = push(spec["out"], spec["to"], options, notices)
+        if echo:
+            echo(delivered.summary())
+        result.update(  # kept in the job store and shown by `labelport status`: no signature or token
+            destination=redact(spec["to"]),
+            fileUrl=None if delivered.link is None else redact(delivered.link),
+            uploaded=delivered.uploaded,
+            objects=[o.uri for o in delivered.objects],
+        )
+    return result
+
+
+def _stored_options(format_id: str, convert: dict[str, Any]) -> dict[str, Any]:
+    """A spec's conversion options without the defaults an older spec holds
+    for options its format does not take (``_STORED_DEFAULTS``)."""
+    taken = option_names(get_format(format_id))
+    return {key: value for key, value in convert.items()
+            if key in taken or key not in _STORED_DEFAULTS or value != _STORED_DEFAULTS[key]}
+
+
+def store() -> JobStore:
+    """The job store, after picking up the jobs of processes that died."""
+    jobs = JobStore()
+    recover(jobs, start_detached)
+    return jobs
+
+
+def submit(spec: dict[str, Any], *, detach: bool = False, project: Project | None = None) -> Job:
+    """Queue an export and start it: in a process of its own (``detach``),
+    else in a thread of this one. Returns at once."""
+    jobs = store()
+    job = jobs.create(spec)
+    if detach:
+        start_detached(job.id)
+    else:
+        start_thread(jobs, job.id, lambda s, p: execute(s, p, project))
+    return job
+
+
+def run_here(job_id: str, echo: Callable[[str], None] | None = None, reraise: bool = False) -> Job | None:
+    """Run a queued job in this process (``labelport run-job``, or the command
+    line without --detach)."""
+    jobs = JobStore()
+    return run(jobs, job_id, lambda s, p: execute(s, p, echo=echo) if kind_of(s) == EXPORT else execute_any_kind(s, p),
+               reraise=reraise)

@@ -1,0 +1,330 @@
+"""Export jobs: every export is one, with a pollable status.
+
+A job moves NONE -> QUEUED -> IN_PROGRESS -> DELIVERED or FAILED, with a
+progress in percent and, when it fails, errors shaped as the Export API's
+JobError (``id``, ``stack`` beginning with the message, ``args``). Jobs live
+in SQLite under LABELPORT_HOME (default ~/.labelport), in WAL mode so several
+processes can run and poll jobs at once.
+
+A job records what to do (its spec), not a Python object, so a job whose
+process was killed is picked up by the next labelport process that opens the
+job store with :func:`recover` (the job commands and ``labelport serve``):
+run again (conversion is deterministic and delivery skips what is already
+uploaded, so nothing is uploaded twice), or marked FAILED with the reason once
+it has been tried :data:`MAX_ATTEMPTS` times — never left IN_PROGRESS. A
+QUEUED job whose creating process died before starting it is started too.
+
+The store is created 0600 in a 0700 home (:mod:`labelport.guards.private`); the secrets a
+spec carries are sealed (:mod:`labelport.guards.sealed`) and unsealed only to run the job.
+A job's errors hold messages with credentials redacted, never a traceback:
+a bug is logged, traceback included, under the error's id.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import orjson
+
+from ..errors import DeliveryError, LabelportError
+from ..guards.processes import alive
+from ..guards.private import home, private_file, private_folder  # home: imported from here by exports and serve
+from ..guards.redaction import redact
+
+log = logging.getLogger("labelport.jobs.store")
+
+
+NONE, QUEUED, IN_PROGRESS, DELIVERED, FAILED = "NONE", "QUEUED", "IN_PROGRESS", "DELIVERED", "FAILED"
+FINISHED = (DELIVERED, FAILED)
+MAX_ATTEMPTS = 3
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    progress INTEGER NOT NULL DEFAULT 0,
+    errors TEXT NOT NULL DEFAULT '[]',
+    result TEXT,
+    spec TEXT NOT NULL,
+    pid INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Job:
+    id: str
+    status: str
+    progress: int
+    errors: list[dict[str, Any]]
+    result: dict[str, Any] | None
+    spec: dict[str, Any]
+    created_at: str
+    updated_at: str
+    attempts: int = 0
+    pid: int | None = None  # the process running it
+    store: "JobStore | None" = field(default=None, repr=False, compare=False)
+
+    def refresh(self) -> "Job":
+        assert self.store is not None
+        fresh = self.store.get(self.id)
+        assert fresh is not None
+        self.__dict__.update({k: v for k, v in fresh.__dict__.items() if k != "store"})
+        return self
+
+    def wait(self, timeout: float | None = None, poll: float = 0.1) -> "Job":
+        """Block until DELIVERED or FAILED; DeliveryError on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.refresh().status not in FINISHED:
+            if deadline is not None and time.monotonic() > deadline:
+                raise DeliveryError(f"job {self.id} still {self.status} after {timeout:g} s")
+            time.sleep(poll)
+            poll = min(poll * 1.5, 2.0)
+        return self
+
+    def to_api(self) -> dict[str, Any]:
+        """The Export API's Job type."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "progress": self.progress,
+            "errors": self.errors,
+            "resultId": (self.result or {}).get("resultId"),
+            "result": self.result,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+        }
+
+
+INTERNAL_ERROR = "internal error: the job failed unexpectedly; its log has the details under the error id"
+
+
+def job_error(exc: BaseException) -> dict[str, Any]:
+    """An exception as the API's JobError: ``stack`` is the message, with
+    credentials redacted. A bug's message and traceback may hold paths and
+    data: they go to the log under the error's id, and the job says only
+    that it failed."""
+    error_id = uuid.uuid4().hex
+    if isinstance(exc, LabelportError):
+        args: dict[str, Any] = {"type": type(exc).__name__, "exit_code": exc.exit_code,
+                                "file": None if exc.file is None else redact(exc.file), "line": exc.line}
+        return {"id": error_id, "stack": redact(str(exc) or type(exc).__name__), "args": args}
+    trace = "".join(traceback.format_exception(exc)).rstrip()
+    log.error("job error %s: %s", error_id, redact(trace))  # whatever handler prints it: redacted here
+    return {"id": error_id, "stack": INTERNAL_ERROR, "args": {"type": "InternalError"}}
+
+
+class JobStore:
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else home() / "jobs.sqlite3"
+        parent = self.path.parent
+        if not parent.exists() or parent == home():
+            private_folder(parent)
+        if not self.path.exists():  # never opened when it exists: closing a descriptor drops SQLite's locks
+            try:
+                private_file(self.path, exclusive=True)  # SQLite gives its -wal and -shm files this mode
+            except FileExistsError:
+                pass
+        with closing(self._connect()) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.row_factory = sqlite3.Row
+        return db
+
+    def _job(self, row: sqlite3.Row) -> Job:
+        return Job(
+            id=row["id"],
+            status=row["status"],
+            progress=row["progress"],
+            errors=orjson.loads(row["errors"]),
+            result=orjson.loads(row["result"]) if row["result"] else None,
+            spec=orjson.loads(row["spec"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            attempts=row["attempts"],
+            pid=row["pid"],
+            store=self,
+        )
+
+    def create(self, spec: dict[str, Any], job_id: str | None = None) -> Job:
+        """A QUEUED job; its ``pid`` is the creating process's until one claims
+        it, so a job whose creator died before starting it is recovered too.
+        The spec's secrets are stored sealed."""
+        from ..guards.sealed import seal_spec
+
+        now = _now()
+        job_id = job_id or uuid.uuid4().hex
+        with closing(self._connect()) as db:
+            db.execute(
+                "INSERT INTO jobs (id, status, spec, pid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, QUEUED, orjson.dumps(seal_spec(spec)).decode(), os.getpid(), now, now),
+            )
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return self._job(row) if row else None
+
+    def list(self, limit: int = 50) -> list[Job]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT * FROM jobs ORDER BY created_at DESC, id LIMIT ?", (limit,)).fetchall()
+        return [self._job(row) for row in rows]
+
+    def update(self, job_id: str, **values: Any) -> None:
+        for key in ("errors", "result"):
+            if key in values:
+                values[key] = orjson.dumps(values[key]).decode()
+        values["updated_at"] = _now()
+        columns = ", ".join(f"{key} = ?" for key in values)
+        with closing(self._connect()) as db:
+            db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*values.values(), job_id))
+
+    def claim(self, job_id: str) -> bool:
+        """Take a QUEUED job for this process; False when another has it."""
+        with closing(self._connect()) as db:
+            taken = db.execute(
+                "UPDATE jobs SET status = ?, pid = ?, attempts = attempts + 1, updated_at = ? "
+                "WHERE id = ? AND status = ?",
+                (IN_PROGRESS, os.getpid(), _now(), job_id, QUEUED),
+            ).rowcount
+        return taken == 1
+
+    def orphans(self) -> list[Job]:
+        """IN_PROGRESS jobs whose process is gone, and QUEUED jobs whose
+        creating process died before any process claimed them."""
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT * FROM jobs WHERE status IN (?, ?) AND pid IS NOT NULL",
+                              (IN_PROGRESS, QUEUED)).fetchall()
+        return [self._job(row) for row in rows if not alive(row["pid"])]
+
+    def requeue(self, job: Job) -> bool:
+        """Put a dead process's job back in the queue, for this process to
+        start; of several processes recovering at once, exactly one succeeds."""
+        with closing(self._connect()) as db:
+            return db.execute(
+                "UPDATE jobs SET status = ?, pid = ?, updated_at = ? WHERE id = ? AND status = ? AND pid = ?",
+                (QUEUED, os.getpid(), _now(), job.id, job.status, job.pid),
+            ).rowcount == 1
+
+    def fail(self, job_id: str, exc: BaseException) -> None:
+        self.update(job_id, status=FAILED, errors=[job_error(exc)])
+
+
+Execute = Callable[[dict[str, Any], Callable[[int], None]], dict[str, Any]]
+
+#: What runs a job, by its spec's kind: a dotted path imported when a job of
+#: that kind runs (the export pipeline and the service sit above the job
+#: store, which must not import them). A spec without ``kind`` is an export,
+#: or a service export when it holds ``service`` (specs stored before kinds).
+EXPORT, SERVICE_EXPORT = "export", "service-export"
+JOB_KINDS = {
+    EXPORT: "labelport.jobs.export:execute",
+    SERVICE_EXPORT: "labelport.service.exporter:run_service_export",
+}
+
+
+def kind_of(spec: dict[str, Any]) -> str:
+    return spec.get("kind") or (SERVICE_EXPORT if "service" in spec else EXPORT)
+
+
+def execute(spec: dict[str, Any], progress: Callable[[int], None]) -> dict[str, Any]:
+    """Run a spec of any kind (a resumed job, the service's workers)."""
+    from importlib import import_module
+
+    module, _, name = JOB_KINDS[kind_of(spec)].partition(":")
+    return getattr(import_module(module), name)(spec, progress)
+
+
+def run(store: JobStore, job_id: str, execute: Execute, reraise: bool = False) -> Job | None:
+    """Run a QUEUED job in this process: claim it, execute its spec with a
+    progress callback, record DELIVERED with the result or FAILED with the
+    error (raised again with ``reraise``, for a caller that reports it)."""
+    if not store.claim(job_id):
+        return store.get(job_id)
+    job = store.get(job_id)
+    assert job is not None
+    last = [0]
+
+    def progress(percent: int) -> None:
+        percent = max(0, min(99, int(percent)))
+        if percent > last[0]:
+            last[0] = percent
+            store.update(job_id, progress=percent)
+
+    try:
+        from ..guards.sealed import unseal_spec
+
+        result = execute(unseal_spec(job.spec), progress)
+    except Exception as exc:  # recorded on the job: that is how the caller learns of it
+        store.fail(job_id, exc)
+        if reraise:
+            raise
+    else:
+        store.update(job_id, status=DELIVERED, progress=100, result=result)
+    return store.get(job_id)
+
+
+def recover(store: JobStore, start: Callable[[str], None]) -> list[str]:
+    """Pick up the jobs of processes that died: start them again, or mark them
+    FAILED when they have already been tried MAX_ATTEMPTS times."""
+    resumed = []
+    for job in store.orphans():
+        if job.status == IN_PROGRESS and job.attempts >= MAX_ATTEMPTS:
+            reason = f"the process running this job stopped {job.attempts} times; giving up"
+            store.fail(job.id, DeliveryError(reason))
+        elif store.requeue(job):
+            start(job.id)
+            resumed.append(job.id)
+    return resumed
+
+
+DETACHED_LOG = "run-job.log"
+
+
+def start_detached(job_id: str) -> None:
+    """Run a job in a process of its own that outlives this one. What it
+    logs (a bug's traceback under its error id) goes to
+    LABELPORT_HOME/logs/run-job.log, 0600."""
+    log_file = private_file(private_folder(home() / "logs") / DETACHED_LOG)
+    with open(log_file, "ab") as sink:
+        subprocess.Popen(
+            [sys.executable, "-m", "labelport", "run-job", job_id],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            start_new_session=True,
+            env={**os.environ, "LABELPORT_HOME": str(home())},
+        )
+
+
+def start_thread(store: JobStore, job_id: str, execute: Execute) -> threading.Thread:
+    thread = threading.Thread(target=run, args=(store, job_id, execute), name=f"labelport-job-{job_id}", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,648 @@
+"""HF_DATASET: a Hugging Face dataset folder, ready for ``load_dataset`` or the Hub.
+
+```
+OUT/data/<split>-00000-of-00001.parquet   one shard per split (more when large)
+OUT/README.md                             dataset card: configs, dataset_info, labels, counts
+```
+
+Token labeling: one row per line, columns ``id`` (``<document id>:<line
+index>``), ``text`` (the line's text, which ``spans`` point into), ``tokens``,
+``ner_tags`` (Sequence of ClassLabel: ``O`` then ``B-``/``I-`` for each
+label, IOB2) and ``spans`` (``start``, ``end`` in code points of ``text``,
+end exclusive, and ``label``). ``ner_tags`` cannot hold overlapping spans;
+``spans`` keeps them, so the report counts them as left out of ``ner_tags``
+only. Row and document labeling: ``id``, ``text`` and ``label`` (ClassLabel)
+or, for a question with several answers, ``labels`` (Sequence of
+ClassLabel); rows without an answer are left out and counted.
+
+ClassLabel names must be fixed before the first row is written: they are
+label set 0 (in order) or the question's options when the project has them,
+else the sorted labels found by a first pass over the documents.
+
+Rows stream into pyarrow record batches of at most ``BATCH_ROWS`` rows, so
+memory stays flat whatever the project's size; a split's shard is closed
+once it holds ``MAX_SHARD_BYTES`` of Arrow data and the next one begins.
+The schema carries the ``huggingface`` metadata datasets writes itself (in
+the ``Sequence`` form every datasets version from 2.x on reads), so
+``load_dataset("parquet", ...)`` restores the ClassLabel names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from array import array
+from collections import Counter
+from itertools import chain
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..._version import __version__
+from ...errors import UsageError, missing_extra
+from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Question
+from ...formats._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
+from ...formats._tokens import OFF_TOKEN_BOUNDARIES, iob_tags, whole_token_spans
+from ...formats.base import OVERLAPS, Context, Format, QuestionOption, items, kept_spans, options_of, span_example
+
+#: Rows per record batch (one Parquet row group), and the Arrow bytes that
+#: end a batch early when rows are long.
+BATCH_ROWS = 5_000
+BATCH_BYTES = 64 << 20
+#: A shard ends once it holds this much Arrow (uncompressed) data.
+MAX_SHARD_BYTES = 500 << 20
+
+#: Split names datasets accepts (datasets.splits.NamedSplit).
+SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
+
+NOT_TOKENS = "rows and documents of a token-labeling project (a dataset holds one kind)"
+UNKNOWN_SPAN_LABELS = "spans whose label is not in label set 0 (not a ClassLabel name)"
+OVERLAPS_IN_TAGS = "overlapping spans (kept in the spans column, left out of ner_tags)"
+OFF_TOKEN_BOUNDARIES_IN_TAGS = f"{OFF_TOKEN_BOUNDARIES} (kept in the spans column, left out of ner_tags)"
+UNKNOWN_ANSWERS = "answers that are not among the question's options (not a ClassLabel name)"
+EXTRA_ANSWERS = "answers beyond the first of a single-answer question"
+EMPTY_SPLITS = "empty split"
+
+# -- features -------------------------------------------------------------------
+# A tiny feature model: ("value", dtype) | ("class_label", names) |
+# ("sequence", inner) | ("list", ("struct", fields)) | ("struct", [(name, f)]).
+
+STRING = ("value", "string")
+INT64 = ("value", "int64")
+SPAN = ("struct", [("start", INT64), ("end", INT64), ("label", STRING)])
+
+
+def class_label(names: list[str]) -> tuple[str, list[str]]:
+    return ("class_label", names)
+
+
+def feature_json(f: tuple) -> Any:
+    """The feature as ``Features.to_dict()`` writes it, in the form every
+    datasets version reads (``Sequence`` for lists of values, ``[{...}]`` for
+    lists of structs)."""
+    kind, arg = f
+    if kind == "value":
+        return {"dtype": arg, "_type": "Value"}
+    if kind == "class_label":
+        return {"names": list(arg), "_type": "ClassLabel"}
+    if kind == "sequence":
+        return {"feature": feature_json(arg), "_type": "Sequence"}
+    if kind == "list":
+        return [feature_json(arg)]
+    if kind == "struct":
+        return {name: feature_json(sub) for name, sub in arg}
+    raise AssertionError(kind)
+
+
+def feature_yaml(f: tuple) -> dict[str, Any]:
+    """The feature as a dataset card's ``dataset_info.features`` entry holds it
+    (datasets' ``Features._to_yaml_list``), without the ``name``."""
+    kind, arg = f
+    if kind == "value":
+        return {"dtype": arg}
+    if kind == "class_label":
+        return {"class_label": {"names": {str(i): name for i, name in enumerate(arg)}}}
+    if kind == "sequence":
+        inner = feature_yaml(arg)
+        return {"sequence": inner["dtype"] if list(inner) == ["dtype"] else inner}
+    if kind == "list":
+        sub_kind, fields = arg
+        assert sub_kind == "struct"
+        return {"list": [{"name": name, **feature_yaml(sub)} for name, sub in fields]}
+    raise AssertionError(kind)
+
+
+def arrow_type(pa: Any, f: tuple) -> Any:
+    kind, arg = f
+    if kind == "value":
+        return pa.string() if arg == "string" else pa.int64()
+    if kind == "class_label":
+        return pa.int64()
+    if kind in ("sequence", "list"):
+        return pa.list_(arrow_type(pa, arg))
+    if kind == "struct":
+        return pa.struct([(name, arrow_type(pa, sub)) for name, sub in arg])
+    raise AssertionError(kind)
+
+
+def arrow_schema(pa: Any, features: list[tuple[str, tuple]]) -> Any:
+    metadata = {"info": {"features": {name: feature_json(f) for name, f in features}}}
+    return pa.schema(
+        [(name, arrow_type(pa, f)) for name, f in features],
+        metadata={b"huggingface": json.dumps(metadata, ensure_ascii=False).encode("utf-8")},
+    )
+
+
+# Columns are built from buffers: ``pyarrow.array`` on Python lists imports
+# pandas (when installed) to ask whether they are pandas objects, which costs
+# more time and memory than writing a small dataset.
+
+def _offsets(pa: Any, items: list[Any]) -> Any:
+    """Arrow's int32 offsets of ``items``: 0, then the running sum of their
+    lengths, summed by numpy (pyarrow's own dependency, and datasets') in
+    place, rather than in Python, which would make an int of each sum."""
+    import numpy as np
+
+    offsets = np.fromiter(chain((0,), map(len, items)), dtype=np.int32, count=len(items) + 1)
+    total = int(offsets.sum(dtype=np.int64))
+    if total >= 1 << 31:
+        raise OverflowError(f"{total:,} bytes of strings in one record batch (Arrow's offsets are int32)")
+    np.cumsum(offsets, out=offsets)
+    return pa.Array.from_buffers(pa.int32(), len(offsets), [None, pa.py_buffer(offsets)])
+
+
+def _strings(pa: Any, values: list[str]) -> Any:
+    joined = "".join(values)
+    if joined.isascii():
+        sized, data = values, joined.encode("ascii")
+    else:
+        sized = [value.encode("utf-8") for value in values]
+        data = b"".join(sized)
+    offsets = _offsets(pa, sized).buffers()[1]
+    return pa.Array.from_buffers(pa.string(), len(values), [None, offsets, pa.py_buffer(data)])
+
+
+def column(pa: Any, f: tuple, values: list[Any]) -> Any:
+    """The Arrow array of ``values`` (no nulls) for the feature ``f``."""
+    kind, arg = f
+    if kind == "value" and arg == "string":
+        return _strings(pa, values)
+    if kind == "class_label" or (kind == "value" and arg == "int64"):
+        return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(array("q", values))])
+    if kind in ("sequence", "list"):
+        child = column(pa, arg, list(chain.from_iterable(values)))
+        return pa.ListArray.from_arrays(_offsets(pa, values), child)
+    if kind == "struct":
+        children = [column(pa, sub, [value[name] for value in values]) for name, sub in arg]
+        return pa.StructArray.from_arrays(children, fields=[pa.field(name, arrow_type(pa, sub)) for name, sub in arg])
+    raise AssertionError(kind)
+
+
+def _pyarrow() -> tuple[Any, Any]:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise missing_extra("pyarrow", "hf", "HF_DATASET") from None
+    return pa, pq
+
+
+# -- shards ---------------------------------------------------------------------
+
+SHARD_NAME = re.compile(r"^(?P<split>.+?)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$")
+
+
+def shard_name(split: str, index: int, count: int) -> str:
+    return f"{split}-{index:05d}-of-{count:05d}.parquet"
+
+
+@dataclass
+class SplitInfo:
+    name: str
+    rows: int = 0
+    nbytes: int = 0  # Arrow (uncompressed) bytes, as datasets' num_bytes
+    files: list[str] = field(default_factory=list)  # relative to OUT, final names
+    per_label: Counter[str] = field(default_factory=Counter)
+
+
+class _SplitShards:
+    """The Parquet shards of one split, written batch by batch."""
+
+    def __init__(self, name: str, folder: Path, features: list[tuple[str, tuple]], schema: Any, pa: Any, pq: Any):
+        self.info = SplitInfo(name)
+        self.folder = folder
+        self.features = features
+        self.schema = schema
+        self.pa, self.pq = pa, pq
+        self.columns: list[list[Any]] = [[] for _ in schema.names]
+        self.buffered = 0
+        self.buffered_bytes = 0
+        self.writer: Any = None
+        self.shard_bytes = 0
+        self.partial: list[Path] = []
+
+    def add(self, row: tuple, size: int) -> None:
+        for column, value in zip(self.columns, row):
+            column.append(value)
+        self.buffered += 1
+        self.buffered_bytes += size
+        if self.buffered >= BATCH_ROWS or self.buffered_bytes >= BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffered:
+            return
+        pa = self.pa
+        arrays = [column(pa, f, values) for values, (_, f) in zip(self.columns, self.features)]
+        batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+        self.columns = [[] for _ in self.schema.names]
+        self.buffered = self.buffered_bytes = 0
+        if self.writer is None:
+            path = self.folder / f".{self.info.name}-{len(self.partial):05d}.parquet.partial"
+            self.partial.append(path)
+            self.writer = self.pq.ParquetWriter(path, self.schema)
+            self.shard_bytes = 0
+        self.writer.write_batch(batch)
+        self.info.rows += batch.num_rows
+        self.info.nbytes += batch.nbytes
+        self.shard_bytes += batch.nbytes
+        if self.shard_bytes >= MAX_SHARD_BYTES:
+            self.writer.close()
+            self.writer = None
+
+    def close(self, keep_empty: bool) -> None:
+        self.flush()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if not self.partial and keep_empty:
+            # a dataset with no row at all still gets its schema on disk
+            path = self.folder / f".{self.info.name}-00000.parquet.partial"
+            self.pq.ParquetWriter(path, self.schema).close()
+            self.partial.append(path)
+        count = len(self.partial)
+        for i, path in enumerate(self.partial):
+            final = self.folder / shard_name(self.info.name, i, count)
+            path.rename(final)
+            self.info.files.append(f"{self.folder.name}/{final.name}")
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class Shards:
+    """Every split's shards under ``OUT/data/``."""
+
+    def __init__(self, out: Path, features: list[tuple[str, tuple]], split_names: list[str]):
+        self.pa, self.pq = _pyarrow()
+        for name in split_names:
+            if not SPLIT_NAME.match(name):
+                raise UsageError(
+                    f"--split: {name!r} cannot name a Hugging Face split "
+                    "(letters, digits and _, parts joined by .)"
+                )
+        self.features = features
+        self.schema = arrow_schema(self.pa, features)
+        self.folder = out / "data"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.order = list(split_names)
+        self.splits: dict[str, _SplitShards] = {}
+
+    def add(self, split: str, row: tuple, size: int) -> _SplitShards:
+        shards = self.splits.get(split)
+        if shards is None:
+            shards = self.splits[split] = _SplitShards(split, self.folder, self.features, self.schema, self.pa, self.pq)
+        shards.add(row, size)
+        return shards
+
+    def close(self) -> list[SplitInfo]:
+        """The splits written, in the order given; a split that got no row is
+        left out (datasets cannot load an empty split), unless every split is
+        empty: then the first gets an empty shard."""
+        written = [self.splits[name] for name in self.order if name in self.splits]
+        if not written:
+            first = self.order[0]
+            written = [self.splits.setdefault(first, _SplitShards(first, self.folder, self.features, self.schema, self.pa, self.pq))]
+        for shards in written:
+            shards.close(keep_empty=True)
+        return [shards.info for shards in written]
+
+    def abort(self) -> None:
+        for shards in self.splits.values():
+            shards.abort()
+
+
+# -- label names ----------------------------------------------------------------
+
+def _unique(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def label_set_0(project: Project) -> list[str]:
+    """The names of the project's label set 0 (its first file's), in order."""
+    if not project.label_sets:
+        return []
+    label_set = next((ls for ls in project.label_sets if ls.index == 0), project.label_sets[0])
+    return _unique(label.name for label in label_set.labels)
+
+
+def span_labels(project: Project, given: list[str]) -> list[str]:
+    """``given`` (label set 0), then the sorted labels of a first pass that it lacks."""
+    found: set[str] = set()
+    for document in project.documents():
+        if TOKEN_BASED not in document.kinds:
+            continue
+        for line in document.lines:
+            for span in line.spans:
+                if span.label_set == 0:
+                    found.add(span.label)
+    return given + sorted(found.difference(given))
+
+
+def answer_labels(project: Project, kind: str, question: Question) -> list[str]:
+    """The question's options in order, else the sorted answers of a first pass."""
+    if question.options:
+        return _unique(str(option) for option in question.options)
+    found: set[str] = set()
+
+    def add(answers: dict[str, Any]) -> None:
+        value = answers.get(question.id)
+        if value in (None, "", []):
+            return
+        if isinstance(value, list):
+            found.update(str(v) for v in value)
+        else:
+            found.add(str(value))
+
+    for document in project.documents():
+        if kind == ROW_BASED:
+            if ROW_BASED in document.kinds:
+                for row in document.rows:
+                    add(row.answers)
+        elif DOCUMENT_BASED in document.kinds:
+            add(document.answers)
+    return sorted(found)
+
+
+# -- writing --------------------------------------------------------------------
+
+def write_project(project: Project, out: Path, ctx: Context) -> None:
+    if TOKEN_BASED in project.kinds:
+        task = _write_tokens(project, out, ctx)
+    else:
+        task = _write_classes(project, out, ctx)
+    features, splits, names, task_kind = task
+    for name in ctx.splitter.names:
+        if name not in {s.name for s in splits}:
+            ctx.report.find(
+                EMPTY_SPLITS,
+                f"split {name!r} got no rows and is left out (datasets cannot load an empty split)",
+                hard=False,
+            )
+    write_card(out / "README.md", project, features, splits, names, task_kind)
+
+
+class _LabelNotGiven(Exception):
+    """A span's label is not in the label set the rows are being written with."""
+
+
+def _write_tokens(project: Project, out: Path, ctx: Context):
+    """The ClassLabel names must be known before the first row: label set 0.
+    A project of one file holds its labels there (a span's label it lacks is
+    dropped and counted). One of several files may use labels the first
+    file's label set lacks: the rows are written with it on trial, and the
+    first label it lacks sends the project through a first pass for all of
+    them, then the rows are written again."""
+    given = label_set_0(project)
+    if given and not project.parts:
+        return _write_token_rows(project, out, ctx, given, unknown_label=None)
+    if given:
+        trial = ctx.report.fresh()
+        try:
+            task = _write_token_rows(project, out, replace(ctx, report=trial), given, unknown_label=_LabelNotGiven)
+        except _LabelNotGiven:
+            ctx.progress.restart()  # the rows are read and written again
+        else:
+            ctx.report.merge(trial)
+            return task
+    return _write_token_rows(project, out, ctx, span_labels(project, given), unknown_label=None)
+
+
+def _write_token_rows(
+    project: Project, out: Path, ctx: Context, labels: list[str], unknown_label: type[Exception] | None
+):
+    """Rows with ``labels`` as the ClassLabel names; a span with another
+    label raises ``unknown_label``, or is dropped and counted if it is None."""
+    report = ctx.report
+    known = set(labels)
+    tags = ["O", *(prefix + label for label in labels for prefix in ("B-", "I-"))]
+    tag_index = {tag: i for i, tag in enumerate(tags)}
+    features = [
+        ("id", STRING),
+        ("text", STRING),
+        ("tokens", ("sequence", STRING)),
+        ("ner_tags", ("sequence", class_label(tags))),
+        ("spans", ("list", SPAN)),
+    ]
+    shards = Shards(out, features, ctx.splitter.names)
+    try:
+        for entry in items(FORMAT, project, ctx):
+            line = entry.item
+            if line is None:
+                continue
+            document = entry.document
+            if not isinstance(line, Line):
+                report.drop(NOT_TOKENS, {"document": document.name})
+                continue
+            spans = kept_spans(line, frozenset({OVERLAPS}), report, document.name)
+            if any(span.label not in known for span in spans):
+                if unknown_label is not None:
+                    raise unknown_label
+                for span in spans:
+                    if span.label not in known:
+                        report.drop(UNKNOWN_SPAN_LABELS, span_example(document.name, line, span))
+                spans = [span for span in spans if span.label in known]
+            tagged: list[Any] = []
+            for span in spans:  # in token order (kept_spans)
+                if tagged and span.token_start <= tagged[-1].token_end:
+                    report.drop(OVERLAPS_IN_TAGS, span_example(document.name, line, span))
+                else:
+                    tagged.append(span)
+            if tagged:
+                tagged = whole_token_spans(line, tagged, report, document.name, OFF_TOKEN_BOUNDARIES_IN_TAGS)
+                ner_tags = list(map(tag_index.__getitem__, iob_tags(len(line.tokens), tagged)))
+            else:
+                ner_tags = [0] * len(line.tokens)  # all O
+            row = (
+                f"{document.id}:{line.index}",
+                line.text,
+                line.tokens,
+                ner_tags,
+                [{"start": span.start, "end": span.end, "label": span.label} for span in spans],
+            )
+            split = shards.add(entry.split, row, 2 * len(line.text) + 16 * len(line.tokens) + 64)
+            if spans:
+                split.info.per_label.update(span.label for span in spans)
+        splits = shards.close()
+    except BaseException:
+        shards.abort()
+        raise
+    return features, splits, labels, "ner"
+
+
+def _write_classes(project: Project, out: Path, ctx: Context):
+    report = ctx.report
+    kind = classification_kind(project)
+    question = label_question(project, kind, options_of(ctx, HfDatasetOptions).question)
+    names = answer_labels(project, kind, question)
+    index = {name: i for i, name in enumerate(names)}
+    multi = question.multiple
+    label_feature = ("sequence", class_label(names)) if multi else class_label(names)
+    features = [("id", STRING), ("text", STRING), ("labels" if multi else "label", label_feature)]
+    shards = Shards(out, features, ctx.splitter.names)
+    try:
+        for example in examples(FORMAT, project, ctx, question):
+            where = {"document": example.document, "row": example.row} if example.row is not None else {"document": example.document}
+            labels = _unique(example.labels)
+            if not labels:
+                report.drop(UNLABELED, where)
+                continue
+            if any(label not in index for label in labels):
+                report.drop(UNKNOWN_ANSWERS, {**where, "answers": labels})
+                labels = [label for label in labels if label in index]
+                if not labels:
+                    continue
+            if not multi and len(labels) > 1:
+                report.drop(EXTRA_ANSWERS, {**where, "answers": labels})
+                labels = labels[:1]
+            value: Any = [index[label] for label in labels] if multi else index[labels[0]]
+            row_id = example.document_id if example.row is None else f"{example.document_id}:{example.row}"
+            split = shards.add(example.split, (row_id, example.text, value), 2 * len(example.text) + 64)
+            split.info.per_label.update(labels)
+        splits = shards.close()
+    except BaseException:
+        shards.abort()
+        raise
+    drop_other_answers(project, kind, question, report)
+    return features, splits, names, "multi-label" if multi else "multi-class"
+
+
+# -- the dataset card -------------------------------------------------------------
+
+_TASKS = {
+    "ner": ("token-classification", "named-entity-recognition"),
+    "multi-class": ("text-classification", "multi-class-classification"),
+    "multi-label": ("text-classification", "multi-label-classification"),
+}
+
+
+def card_metadata(features: list[tuple[str, tuple]], splits: list[SplitInfo], task_kind: str, sizes: dict[str, int]) -> dict[str, Any]:
+    category, task_id = _TASKS[task_kind]
+    return {
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [{"split": s.name, "path": f"data/{s.name}-*"} for s in splits],
+            }
+        ],
+        "dataset_info": {
+            "features": [{"name": name, **feature_yaml(f)} for name, f in features],
+            "splits": [{"name": s.name, "num_bytes": s.nbytes, "num_examples": s.rows} for s in splits],
+            "download_size": sum(sizes.values()),
+            "dataset_size": sum(s.nbytes for s in splits),
+        },
+        "task_categories": [category],
+        "task_ids": [task_id],
+    }
+
+
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span."""
+    text = " ".join(text.split()) or " "
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def write_card(
+    path: Path,
+    project: Project,
+    features: list[tuple[str, tuple]],
+    splits: list[SplitInfo],
+    names: list[str],
+    task_kind: str,
+) -> None:
+    try:
+        import yaml
+    except ImportError:
+        raise missing_extra("PyYAML", "hf", "HF_DATASET") from None
+
+    folder = path.parent
+    sizes = {file: (folder / file).stat().st_size for s in splits for file in s.files}
+    metadata = card_metadata(features, splits, task_kind, sizes)
+    front = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
+    source = Path(project.source).name if project.source else None
+    title = " ".join(project.name.split()) or "dataset"
+    split_names = ", ".join(s.name for s in splits)
+    total = sum(s.rows for s in splits)
+    body = [f"# {title}", ""]
+    body.append(
+        f"Converted by labelport {__version__}"
+        + (f" from {_code(source)}" if source else "")
+        + f" (format HF_DATASET): {total:,} rows in {len(splits)} split(s), {split_names}."
+    )
+    body.append("")
+    if task_kind == "ner":
+        body += [
+            "Token classification (NER). One row per labeled line (sentence):",
+            "",
+            "- `id`: `<document id>:<line index>`",
+            "- `text`: the line's text",
+            "- `tokens`: its tokens",
+            "- `ner_tags`: one ClassLabel per token, IOB2 (`O`, `B-<label>`, `I-<label>`)",
+            "- `spans`: every entity as `start`, `end` (code points into `text`, end exclusive) and `label`;"
+            " overlapping entities, which IOB tags cannot hold, are kept here",
+            "",
+        ]
+        what, unit = "Entity labels", "entities"
+    else:
+        column = "labels" if task_kind == "multi-label" else "label"
+        shape = "a Sequence of ClassLabel (several labels per row)" if task_kind == "multi-label" else "a ClassLabel"
+        body += [
+            f"Text classification ({task_kind}). One row per labeled "
+            + ("row" if ROW_BASED in project.kinds else "document")
+            + " (rows without an answer are left out):",
+            "",
+            "- `id`: `<document>:<row index>` (the document alone in document labeling)",
+            "- `text`: the text to classify",
+            f"- `{column}`: {shape}",
+            "",
+        ]
+        what, unit = "Labels", "rows"
+    body += [f"## {what}", ""]
+    if names:
+        # the first column is the ClassLabel id (NER: of the label's B- tag)
+        first = "B- id" if task_kind == "ner" else "id"
+        header = f"| {first} | label | " + " | ".join(f"{s.name} {unit}" for s in splits) + " |"
+        body += [header, "|" + " --- |" * (2 + len(splits))]
+        for i, name in enumerate(names):
+            cells = " | ".join(f"{s.per_label[name]:,}" for s in splits)
+            number = 2 * i + 1 if task_kind == "ner" else i
+            cell = _code(name).replace("|", "\\|")  # GFM: a pipe in a table cell, even in code
+            body.append(f"| {number} | {cell} | {cells} |")
+        if task_kind == "ner":
+            body += ["", "`ner_tags` names: `O` = 0, then `B-<label>`, `I-<label>` for each label in this order."]
+    else:
+        body.append("No labels.")
+    body += ["", "## Splits", "", "| split | rows | files |", "| --- | --- | --- |"]
+    for s in splits:
+        body.append(f"| {s.name} | {s.rows:,} | {len(s.files)} |")
+    body += [
+        "",
+        "## Loading",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        "",
+        'ds = load_dataset("path/to/this/folder")  # or "owner/name" on the Hub',
+        "```",
+        "",
+    ]
+    path.write_text(f"---\n{front}---\n\n" + "\n".join(body), encoding="utf-8", newline="\n")
+
+
+@dataclass(frozen=True)
+class HfDatasetOptions(QuestionOption):
+    """--question: the question whose answers are the ClassLabel feature."""
+
+
+FORMAT = Format(
+    id="HF_DATASET",
+    kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
+    write_project=write_project,
+    carries=frozenset({OVERLAPS}),
+    target="hf",
+    options=HfDatasetOptions,
+)
