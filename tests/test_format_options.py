@@ -29,7 +29,7 @@ from hostile import assert_refused
 
 import labelport
 from labelport.errors import UsageError
-from labelport.formats.base import option_names
+from labelport.formats.registry import option_names
 from labelport.formats.registry import all_formats
 from labelport.model import TOKEN_BASED
 

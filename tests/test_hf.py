@@ -24,7 +24,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 import labelport  # noqa: E402
 from labelport.errors import UsageError  # noqa: E402
-from labelport.targets.hf.dataset import to_hf  # noqa: E402
+from labelport.conversion.to_hf import to_hf  # noqa: E402
 from labelport.model import (  # noqa: E402
     CONFLICT,
     DOCUMENT_BASED,
@@ -538,7 +538,7 @@ def test_labeler_versions_validate(tmp_path: Path) -> None:
 
 def test_import_loads_no_heavy_dependency() -> None:
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import labelport, labelport.targets.hf.dataset, labelport.targets.hf.writer, labelport.targets.hf.checker"],
+        [sys.executable, "-X", "importtime", "-c", "import labelport, labelport.conversion.to_hf, labelport.targets.hf.writer, labelport.targets.hf.checker"],
         capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 0, proc.stderr

@@ -11,8 +11,8 @@ need them.
 
 from ._version import __version__
 from .api import convert, export, inspect, load, push
+from .conversion.to_hf import to_hf
 from .errors import DeliveryError, InputError, LabelportError, UsageError
-from .targets.hf.dataset import to_hf
 from .model import Document, Line, Project, Row, Span
 
 __all__ = [

@@ -245,8 +245,8 @@ FORMAT_OPTION_FLAGS = {"label_separator": "--output-separator", "offset_unit": "
 def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
     """The conversion the command line asks for, as labelport.convert's keywords
     (of the format's own options, only those given)."""
-    from .formats.base import make_options
     from .conversion.parallel import checked_jobs
+    from .formats.registry import make_options
     from .formats.splits import parse_split
 
     args.format = format_id(args.format)  # an unknown name fails before any reading; an alias becomes the id
@@ -358,8 +358,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from .jobs.export import store
     from .guards.redaction import redact
+    from .jobs.export import store
 
     jobs = store().list(args.limit)
     print(f"{'ID':<32}  {'STATUS':<11}  {'%':>3}  {'UPDATED':<24}  WHAT")
@@ -420,4 +420,5 @@ _COMMANDS = {
 
 # serve
 from .service import cmd_serve  # noqa: E402
+
 _COMMANDS["serve"] = cmd_serve

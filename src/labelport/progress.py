@@ -23,7 +23,8 @@ class Progress:
         self._bar: Any = None
         self._task: Any = None
         if enabled:
-            from rich.progress import Progress as RichProgress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RichProgress
+            from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self._bar = RichProgress(
                 SpinnerColumn(),
@@ -79,7 +80,8 @@ class ByteProgress:
         self._bar: Any = None
         self.total, self.done, self._listener = total, 0, listener
         if enabled:
-            from rich.progress import BarColumn, DownloadColumn, Progress as RichProgress, TextColumn, TransferSpeedColumn
+            from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
+            from rich.progress import Progress as RichProgress
 
             self._bar = RichProgress(
                 TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True

@@ -36,8 +36,8 @@ from urllib.parse import unquote, urlsplit
 
 from .._version import __version__
 from ..errors import DeliveryError, UsageError
-from ..model import REVIEWER
 from ..guards.redaction import redact
+from ..model import REVIEWER
 
 ENV_BASE_URL = "DATASAUR_BASE_URL"
 ENV_CLIENT_ID = "DATASAUR_CLIENT_ID"

@@ -39,13 +39,13 @@ from urllib.parse import unquote
 
 import orjson
 
-from ..guards.archives import is_zip_of_files, safe_extract
-from .export_api import Deadline, Downloaded, ExportApiClient, _redact
 from ..errors import DeliveryError, RejectedError, UsageError
-from ..jobs.store import home
-from ..model import REVIEWER
+from ..guards.archives import is_zip_of_files, safe_extract
 from ..guards.output import REPORT_NAME, staged_folder
+from ..guards.private import home
+from ..model import REVIEWER
 from ..report import Report
+from .export_api import Deadline, Downloaded, ExportApiClient, _redact
 
 SCHEME = "datasaur://"
 #: Formats whose files the server writes and the client only checks and lays out

@@ -79,8 +79,7 @@ def convert(
     and HF_DATASET), ``transformer`` (CUSTOM). One the format does not take
     is a UsageError naming the formats that take it, before anything is read.
     """
-    from ..formats.base import make_options
-    from ..formats.registry import get_format
+    from ..formats.registry import get_format, make_options
     from .pipeline import run_conversion
 
     options = make_options(get_format(format), {"label_separator": label_separator, "offset_unit": offset_unit,

@@ -33,20 +33,15 @@ import sys
 from dataclasses import replace
 from itertools import chain
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import UsageError
-from ..formats.base import Context, Format, FormatOptions, Part, QuestionOption
+from ..formats.base import Context, Format, FormatOptions, QuestionOption
+from ..formats.parts import Part, merge_reports
 from ..model import DOCUMENT_BASED, TOKEN_BASED, Project
 from ..progress import Progress
-from ..report import Report
 
 #: What the forked workers need; set just before the pool starts.
 _WORK: tuple[Format, Project, Context] | None = None
-
-#: Bytes copied at a time when chunks' files are put together.
-COPY_BLOCK = 1 << 20
-
 
 def usable_cpus() -> int:
     """The CPUs this process may run on: its affinity mask where the system
@@ -164,33 +159,3 @@ def _merge_project_wide(fmt: Format, parts: list[Part], out: Path, ctx: Context)
         # a chunk's cannot be added up into the whole project's
         return False
     return fmt.merge_parts(parts, out, ctx)
-
-
-# -- for the formats' merge_parts ----------------------------------------------
-
-
-def merge_reports(report: Report, parts: list[Part]) -> None:
-    """Add the chunks' reports to ``report`` in chunk order: counts, splits,
-    losses (the first examples stay the first), findings. Their notes are
-    kept apart, in Part.notes."""
-    for part in parts:
-        report.merge(part.report)
-
-
-def concatenate(sources: Iterable[Path], target: Path, separator: bytes = b"") -> list[int]:
-    """Write the sources' bytes one after another into ``target`` (created
-    with its folders), ``separator`` between each two; the line breaks
-    (``\n``) each source held, counted on the way."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lines = []
-    with open(target, "wb") as fh:
-        for n, source in enumerate(sources):
-            if n:
-                fh.write(separator)
-            count = 0
-            with open(source, "rb") as src:
-                while block := src.read(COPY_BLOCK):
-                    fh.write(block)
-                    count += block.count(b"\n")
-            lines.append(count)
-    return lines

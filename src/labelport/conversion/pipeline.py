@@ -17,14 +17,14 @@ from typing import Iterator
 import orjson
 
 from ..errors import RejectedError, UsageError
-from . import parallel
 from ..formats.base import Context, Format, FormatOptions
 from ..formats.registry import formats_for_kinds, get_format
-from ..model import LABELER, REVIEWER, ROLES, Document, Labeler, Project
+from ..formats.splits import Splitter
 from ..guards.output import file_name, safe_name, staged_folder
+from ..model import LABELER, REVIEWER, ROLES, Document, Labeler, Project
 from ..progress import Progress
 from ..report import Report
-from ..formats.splits import Splitter
+from . import parallel
 
 #: Fixed entry time, so the same input gives a byte-identical zip.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import orjson
 
+from ..guards.output import REPORT_NAME
+from ..progress import ByteProgress
 from .destinations import open_destination
 from .destinations.base import DeliveryOptions, DeliveryResult, LocalFile, render_locations, scan, with_data
 from .notices import Notice, send
-from ..guards.output import REPORT_NAME
-from ..progress import ByteProgress
 
 
 def push(

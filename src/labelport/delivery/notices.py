@@ -16,17 +16,17 @@ import io
 import os
 import smtplib
 import zipfile
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from .destinations.base import DeliveryResult, delivery_error
-from ..guards.redaction import redact
 from ..errors import UsageError
 from ..guards.output import REPORT_NAME
+from ..guards.redaction import redact
+from .destinations.base import DeliveryResult, delivery_error
 from .webhooks import SIGNATURE_HEADER, sign
 
 

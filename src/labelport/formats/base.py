@@ -9,32 +9,20 @@ they stream from the reader, and closes it. A *project-wide* format gives a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, NamedTuple, TypeVar
 
 from ..errors import UsageError
+from ..guards.output import FileNamer
 from ..model import CONFLICT, DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Project, Row, Span
 from ..offsets import UNITS
-from ..guards.output import FileNamer
 from ..report import Report
+from .parts import Part
 from .splits import Splitter
-from .registry import all_formats
 
 if TYPE_CHECKING:
     from ..progress import Progress
-
-
-@dataclass
-class Part:
-    """What one worker of ``--jobs`` (:mod:`labelport.conversion.parallel`) wrote for
-    one chunk: its folder, its report, and that report's notes kept apart
-    (they describe the chunk's output alone: a format's ``merge_parts`` makes
-    the whole output's notes from them)."""
-
-    folder: Path
-    report: Report
-    notes: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -70,31 +58,6 @@ def options_of(ctx: "Context", kind: type[OptionsT]) -> OptionsT:
     options = ctx.options
     assert isinstance(options, kind), f"{type(options).__name__} given where {kind.__name__} is read"
     return options
-
-
-def make_options(fmt: "Format", given: Mapping[str, Any], spelling: Mapping[str, str] | None = None) -> FormatOptions:
-    """``fmt``'s options from what the user gave (a None value is not given).
-
-    An option ``fmt`` does not take is a UsageError naming it, as ``spelling``
-    spells it for the caller (``--offset-unit``, ``fileTransformerId``), and
-    the formats that take it: an option is never silently dropped."""
-    given = {name: value for name, value in given.items() if value is not None}
-    refused = [name for name in given if name not in option_names(fmt)]
-    if refused:
-        everyone = all_formats()
-        spelled = spelling or {}
-        raise UsageError("; ".join(
-            f"{spelled.get(name, name)}: {fmt.id} does not take this option; formats that take it: "
-            + (", ".join(f.id for f in everyone if name in option_names(f)) or "none")
-            for name in refused))
-    return fmt.options(**given)
-
-
-def option_names(fmt: "Format | None" = None) -> frozenset[str]:
-    """The options ``fmt`` takes; without it, those any format takes."""
-    if fmt is None:
-        return frozenset().union(*(option_names(f) for f in all_formats()))
-    return frozenset(f.name for f in fields(fmt.options))
 
 
 @dataclass

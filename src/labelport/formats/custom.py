@@ -30,12 +30,27 @@ from typing import IO, Any, Iterator
 import orjson
 
 from ..errors import LabelportError
-from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Project, Row
 from ..guards.output import REPORT_NAME
-from .transformers import Transformer, load
-from .base import ARROWS, COMMENTS, CONFLICTS, DOCUMENT_ANSWERS, LABEL_SETS, MULTILINE, OVERLAPS
-from .base import Context, DocumentWriter, Format, FormatOptions, Item, items, options_of, write_per_document
+from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Project, Row
+from .base import (
+    ARROWS,
+    COMMENTS,
+    CONFLICTS,
+    DOCUMENT_ANSWERS,
+    LABEL_SETS,
+    MULTILINE,
+    OVERLAPS,
+    Context,
+    DocumentWriter,
+    Format,
+    FormatOptions,
+    Item,
+    items,
+    options_of,
+    write_per_document,
+)
 from .datasaur_schema import DatasaurSchemaWriter
+from .transformers import Transformer, load
 
 _SPILL_IN_MEMORY = 16 << 20
 

@@ -11,9 +11,20 @@ from typing import IO, Any
 
 from ..datasaur import pieces as dj
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Row
-from ._datasaur import write_document_tail, JsonArraySpill, SpanEntries, dumps
-from .base import ARROWS, COMMENTS, CONFLICTS, DOCUMENT_ANSWERS, LABEL_SETS, MULTILINE, OVERLAPS, Context
-from .base import DocumentWriter, Format
+from ._datasaur import JsonArraySpill, SpanEntries, dumps, write_document_tail
+from .base import (
+    ARROWS,
+    COMMENTS,
+    CONFLICTS,
+    DOCUMENT_ANSWERS,
+    LABEL_SETS,
+    MULTILINE,
+    OVERLAPS,
+    Context,
+    DocumentWriter,
+    Format,
+)
+
 
 class DatasaurSchemaWriter(DocumentWriter):
     def __init__(self, fh: IO[bytes], document: Document, ctx: Context, fmt: Format):

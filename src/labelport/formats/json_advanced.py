@@ -8,7 +8,7 @@ from typing import IO
 
 from ..datasaur import pieces as dj
 from ..model import TOKEN_BASED, Document, Line
-from ._datasaur import write_document_tail, SpanEntries, dumps
+from ._datasaur import SpanEntries, dumps, write_document_tail
 from .base import ARROWS, COMMENTS, CONFLICTS, LABEL_SETS, MULTILINE, OVERLAPS, Context, DocumentWriter, Format
 
 

@@ -17,15 +17,15 @@ Adding a format is one module defining ``FORMAT`` plus one entry here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import import_module
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..errors import UsageError
 from ..model import DOCUMENT_BASED, KIND_LETTER, KINDS, ROW_BASED, TOKEN_BASED
 
 if TYPE_CHECKING:
-    from .base import Format
+    from .base import Format, FormatOptions
 
 T, R, D = TOKEN_BASED, ROW_BASED, DOCUMENT_BASED
 
@@ -174,6 +174,31 @@ def get_format(name: str) -> "Format":
 def all_formats() -> list["Format"]:
     """Every writer (this imports every format module; listing names does not need it)."""
     return [get_format(fid) for fid in FORMATS]
+
+
+def make_options(fmt: "Format", given: Mapping[str, Any], spelling: Mapping[str, str] | None = None) -> "FormatOptions":
+    """``fmt``'s options from what the user gave (a None value is not given).
+
+    An option ``fmt`` does not take is a UsageError naming it, as ``spelling``
+    spells it for the caller (``--offset-unit``, ``fileTransformerId``), and
+    the formats that take it: an option is never silently dropped."""
+    given = {name: value for name, value in given.items() if value is not None}
+    refused = [name for name in given if name not in option_names(fmt)]
+    if refused:
+        everyone = all_formats()
+        spelled = spelling or {}
+        raise UsageError("; ".join(
+            f"{spelled.get(name, name)}: {fmt.id} does not take this option; formats that take it: "
+            + (", ".join(f.id for f in everyone if name in option_names(f)) or "none")
+            for name in refused))
+    return fmt.options(**given)
+
+
+def option_names(fmt: "Format | None" = None) -> frozenset[str]:
+    """The options ``fmt`` takes; without it, those any format takes."""
+    if fmt is None:
+        return frozenset().union(*(option_names(f) for f in all_formats()))
+    return frozenset(f.name for f in fields(fmt.options))
 
 
 def formats_for_kinds(kinds: tuple[str, ...] | list[str]) -> list[str]:

@@ -8,8 +8,8 @@ nothing but its own id, so adding documents never moves existing items.
 
 from __future__ import annotations
 
-from hashlib import sha256
 from bisect import bisect_right
+from hashlib import sha256
 
 from ..errors import UsageError
 from ..guards.output import plain_name

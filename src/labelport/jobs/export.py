@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..conversion import convert, load
-from ..formats.base import make_options, option_names
-from ..formats.registry import format_id, get_format
-from .store import EXPORT, Job, JobStore, home, kind_of, recover, run, start_detached, start_thread
-from .store import execute as execute_any_kind
-from ..model import Project
+from ..formats.registry import format_id, get_format, make_options, option_names
+from ..guards.private import home
 from ..guards.redaction import redact
+from ..model import Project
+from .store import EXPORT, Job, JobStore, kind_of, recover, run, start_detached, start_thread
+from .store import execute as execute_any_kind
 
 #: How much of a job's progress the conversion takes; delivery takes the rest.
 CONVERT_SHARE = 50

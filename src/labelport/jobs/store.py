@@ -40,8 +40,8 @@ from typing import Any, Callable
 import orjson
 
 from ..errors import DeliveryError, LabelportError
+from ..guards.private import home, private_file, private_folder
 from ..guards.processes import alive
-from ..guards.private import home, private_file, private_folder  # home: imported from here by exports and serve
 from ..guards.redaction import redact
 
 log = logging.getLogger("labelport.jobs.store")

@@ -16,11 +16,11 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Sequence, overload
 
 from ..datasaur import pieces as dj
-from ..guards.archives import Archive, is_zip_of_files
 from ..errors import InputError
 from ..formats.registry import reader_module
-from ..model import Document, Labeler, Project
+from ..guards.archives import Archive, is_zip_of_files
 from ..guards.output import REPORT_NAME, files_under
+from ..model import Document, Labeler, Project
 from . import ReadOptions, Source, detect
 
 #: Files that are never data.

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import IO, Any, Callable, Generator, Iterable, Iterator, Sequence
 
-from ..guards.archives import BROKEN_ZIP, Archive
 from ..errors import InputError, UsageError
+from ..guards.archives import BROKEN_ZIP, Archive
 from ..model import ROW_BASED, AnswerSet, Document, Project, Question, Row
 from . import ReadOptions, Source
 from .lines import LineBlocks

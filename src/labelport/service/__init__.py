@@ -66,8 +66,8 @@ def add_serve_command(commands: Any) -> argparse.ArgumentParser:
 
 def make_config(args: argparse.Namespace):
     """The service's configuration from the command line; UsageError when it cannot start."""
-    from ..guards.egress import EgressPolicy
     from ..errors import UsageError
+    from ..guards.egress import EgressPolicy
     from .auth import clients_from
     from .exporter import ServeConfig
     from .inputs import ServeLimits
@@ -99,7 +99,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
     from ..errors import missing_extra
-
     from ..guards.redaction import RedactingFormatter
 
     # labelport's log (error ids with their tracebacks, resumed jobs) on stderr, beside uvicorn's; redacted

@@ -39,20 +39,25 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
+from ..conversion.pipeline import zip_tree
+from ..errors import LabelportError, RejectedError, UsageError
+from ..formats.registry import formats_for_kinds, get_format, make_options, option_names
 from ..guards.archives import Archive
 from ..guards.egress import EgressPolicy
-from ..errors import LabelportError, RejectedError, UsageError
-from ..formats.base import make_options, option_names
-from ..formats.registry import formats_for_kinds, get_format
-from ..jobs.store import FAILED, SERVICE_EXPORT, Job, JobStore, execute, home
-from ..model import REVIEWER
 from ..guards.output import REPORT_NAME
-from ..conversion.pipeline import zip_tree
-from ..guards.private import make_private, private_folder
+from ..guards.private import home, make_private, private_folder
+from ..jobs.store import FAILED, SERVICE_EXPORT, Job, JobStore, execute
+from ..model import REVIEWER
 from .auth import Client, TokenStore
 from .files import FileStorage
-from .inputs import (ExportInput, ExportTextProjectDocumentInput, ExportTextProjectInput, ServeLimits, check_file_name,
-                     check_ids)
+from .inputs import (
+    ExportInput,
+    ExportTextProjectDocumentInput,
+    ExportTextProjectInput,
+    ServeLimits,
+    check_file_name,
+    check_ids,
+)
 from .projects import NotFoundError, ProjectDirectory
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ...errors import UsageError
 
 if TYPE_CHECKING:
-    from .base import Destination, DeliveryOptions
+    from .base import DeliveryOptions, Destination
 
 DESTINATIONS: dict[str, str] = {
     "file": "labelport.delivery.destinations.local",

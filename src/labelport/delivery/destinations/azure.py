@@ -28,8 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...errors import missing_extra
-from .base import BucketDestination
-from .base import DeliveryOptions, LocalFile, Remote, delivery_error, md5_b64
+from .base import BucketDestination, DeliveryOptions, LocalFile, Remote, delivery_error, md5_b64
 
 #: Azure metadata names must be C# identifiers: no dashes.
 SHA256_KEY = "labelport_sha256"

@@ -32,8 +32,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ...errors import missing_extra
-from .base import DeliveryOptions, LocalFile, Remote, delivery_error
-from .base import BucketDestination
+from .base import BucketDestination, DeliveryOptions, LocalFile, Remote, delivery_error
 
 SHA256_KEY = "labelport-sha256"
 #: Resumable uploads move in multiples of 256 KiB.

@@ -15,8 +15,7 @@ import os
 from typing import Any
 
 from ...errors import missing_extra
-from .base import BucketDestination
-from .base import DeliveryOptions, LocalFile, Remote, delivery_error
+from .base import BucketDestination, DeliveryOptions, LocalFile, Remote, delivery_error
 
 SHA256_KEY = "labelport-sha256"
 

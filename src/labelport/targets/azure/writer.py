@@ -38,12 +38,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Iterable
 
-from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Span
-from ...conversion.parallel import concatenate, merge_reports
-from ...report import Report
 from ...formats._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
 from ...formats._tokens import UNWRITABLE_TOKENS, iob_tags, whole_token_spans, writable_tokens
-from ...formats.base import Context, Format, Part, QuestionOption, items, kept_spans, options_of
+from ...formats.base import Context, Format, QuestionOption, items, kept_spans, options_of
+from ...formats.parts import Part, concatenate, merge_reports
+from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Span
+from ...report import Report
 
 TRAIN = "train"
 VALIDATION_NAMES = ("validation", "valid", "val", "dev")

@@ -32,13 +32,13 @@ from typing import IO, Any, BinaryIO, Iterable, Iterator
 import orjson
 
 from ...errors import UsageError
+from ...formats._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
+from ...formats.base import Context, Format, OffsetUnitOption, QuestionOption, items, kept_spans, options_of
+from ...formats.parts import COPY_BLOCK, Part, concatenate, merge_reports
 from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project
 from ...offsets import CODEPOINT, converter, has_astral
-from ...conversion.parallel import COPY_BLOCK, concatenate, merge_reports
 from ...progress import Progress
 from ...report import Report
-from ...formats._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
-from ...formats.base import Context, Format, OffsetUnitOption, Part, QuestionOption, items, kept_spans, options_of
 
 TRAIN, TEST, VALIDATION = "train", "test", "validation"
 SPLITS = (TRAIN, TEST, VALIDATION)

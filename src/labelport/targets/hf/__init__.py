@@ -1,1 +1,1 @@
-"""The Hugging Face Hub (HF_DATASET): parquet shards, the dataset card's features, and `to_hf`."""
+"""The Hugging Face Hub (HF_DATASET): parquet shards and the dataset card's features."""

@@ -33,17 +33,17 @@ import json
 import re
 from array import array
 from collections import Counter
-from itertools import chain
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable
 
 from ..._version import __version__
 from ...errors import UsageError, missing_extra
-from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Question
 from ...formats._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
 from ...formats._tokens import OFF_TOKEN_BOUNDARIES, iob_tags, whole_token_spans
 from ...formats.base import OVERLAPS, Context, Format, QuestionOption, items, kept_spans, options_of, span_example
+from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Question
 
 #: Rows per record batch (one Parquet row group), and the Arrow bytes that
 #: end a batch early when rows are long.

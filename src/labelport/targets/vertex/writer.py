@@ -31,17 +31,17 @@ from typing import IO, Any
 import orjson
 
 from ...errors import UsageError
+from ...formats._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
+from ...formats.base import Context, Format, OffsetUnitOption, QuestionOption, items, kept_spans, options_of
+from ...formats.parts import Part, concatenate, merge_reports
 from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project
 from ...offsets import UTF16, converter, has_astral
-from ...conversion.parallel import concatenate, merge_reports
 from .checker import (
     EXTRACTION_SCHEMA,
     ML_USE_KEY,
     MULTI_LABEL_SCHEMA,
     SINGLE_LABEL_SCHEMA,
 )
-from ...formats._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
-from ...formats.base import Context, Format, OffsetUnitOption, Part, QuestionOption, items, kept_spans, options_of
 
 DATASET_JSONL = "vertex_dataset.jsonl"  # extraction
 IMPORT_JSONL = "vertex_import.jsonl"  # classification

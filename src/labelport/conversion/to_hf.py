@@ -15,8 +15,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...errors import missing_extra
-from ...model import Project
+from ..errors import missing_extra
+from ..model import Project
 
 if TYPE_CHECKING:
     import datasets
@@ -47,9 +47,9 @@ def to_hf(
         import datasets
     except ImportError:
         raise missing_extra("datasets", "hf", "to_hf") from None
-    from ...api import load
-    from .writer import HfDatasetOptions
-    from ...conversion.pipeline import run_conversion
+    from ..targets.hf.writer import HfDatasetOptions
+    from . import load
+    from .pipeline import run_conversion
 
     if not isinstance(project, Project):
         project = load(project)
@@ -86,7 +86,7 @@ def to_hf(
 def _split_files(folder: Path, order: list[str]) -> dict[str, list[str]]:
     """Split name -> its shards, in the order the splits were asked for
     (a split that got no rows has no shard and is left out)."""
-    from .writer import SHARD_NAME
+    from ..targets.hf.writer import SHARD_NAME
 
     splits: dict[str, list[str]] = {name: [] for name in order}
     for path in sorted(folder.glob("*.parquet")):
