@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,8 +22,8 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 import labelport  # noqa: E402
-from labelport.errors import UsageError  # noqa: E402
 from labelport.conversion.to_hf import to_hf  # noqa: E402
+from labelport.errors import UsageError  # noqa: E402
 from labelport.model import (  # noqa: E402
     CONFLICT,
     DOCUMENT_BASED,

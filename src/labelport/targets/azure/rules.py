@@ -62,13 +62,6 @@ TAG = re.compile(r"(?:O|[BI]-.+)\Z", re.DOTALL)
 TOKEN_WHITESPACE_RULE = "azure.ner.token_whitespace"
 TAG_RULE = "azure.ner.tag"
 
-
-def without_space(name: str) -> str:
-    """A token or label as a ``token tag`` line can hold it: its white space
-    runs made ``_``, never empty."""
-    return "_".join(name.split()) or "_"
-
-
 # -- minimums ---------------------------------------------------------------------------
 
 MIN_TRAINING_SAMPLES = 50  # ValidationLiterals.MIN_TRAINING_SAMPLE; NER: InsufficientNERExamples

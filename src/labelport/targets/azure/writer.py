@@ -58,7 +58,6 @@ from .rules import (
     TOKEN_WHITESPACE_RULE,
     TRAIN,
     VALIDATION,
-    without_space,
 )
 
 LABELS_WITH_SPACE = "label names with white space (written with _ in the tags)"
@@ -81,6 +80,12 @@ def write_project(project: Project, out: Path, ctx: Context) -> None:
 
 def _mltable(folder: Path, template: str, name: str) -> None:
     (folder / MLTABLE).write_text(template.format(name=name), encoding="utf-8", newline="\n")
+
+
+def _without_space(name: str) -> str:
+    """A token or label as a ``token tag`` line can hold it: its white space
+    runs made ``_``, never empty."""
+    return "_".join(name.split()) or "_"
 
 
 def _split_folder(out: Path, split: str) -> tuple[Path, str]:
@@ -244,7 +249,7 @@ class _NerWriter:
         fixed = list(tokens)
         for i, token in enumerate(tokens):
             if any(c.isspace() for c in token):
-                fixed[i] = without_space(token)
+                fixed[i] = _without_space(token)
                 self.report.drop(UNWRITABLE_TOKENS, {"document": document, "line": line.index, "token": token,
                                                      "written": fixed[i]})
         return fixed if fixed != tokens else tokens
@@ -254,7 +259,7 @@ class _NerWriter:
         second space on the line), never empty."""
         written = self.tags_written.get(label)
         if written is None:
-            written = self.tags_written[label] = without_space(label)
+            written = self.tags_written[label] = _without_space(label)
             if written != label:
                 self.report.drop(LABELS_WITH_SPACE, {"label": label, "written": written})
             other = self.labels_by_tag.setdefault(written, label)

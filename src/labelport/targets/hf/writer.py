@@ -60,6 +60,7 @@ UNKNOWN_ANSWERS = "answers that are not among the question's options (not a Clas
 EXTRA_ANSWERS = "answers beyond the first of a single-answer question"
 EMPTY_SPLITS = "empty split"
 
+#: a row of the spans column: one span, its offsets end-exclusive code points of ``text``
 SPAN = struct([("start", INT64), ("end", INT64), ("label", STRING)])
 
 
