@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,8 +22,8 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 import labelport  # noqa: E402
-from labelport.errors import UsageError  # noqa: E402
 from labelport.conversion.to_hf import to_hf  # noqa: E402
+from labelport.errors import UsageError  # noqa: E402
 from labelport.model import (  # noqa: E402
     CONFLICT,
     DOCUMENT_BASED,
@@ -508,6 +507,44 @@ def test_validator_checks_card_against_files(tmp_path: Path, run_cli) -> None:
 
     (out / "README.md").unlink()
     assert any(f.file == "README.md" and f.hard for f in check(out))
+
+
+def test_card_and_metadata_features_read_back_alike(tmp_path: Path) -> None:
+    """The features the writer renders into the card's YAML and the Parquet
+    metadata parse back (labelport's reader and datasets' own) to the same
+    features: one model, written and read."""
+    import yaml
+
+    from labelport.targets.hf.features import from_metadata, from_yaml_list
+
+    out = tmp_path / "out"
+    labelport.convert(labelport.load(TRAIN_HEAD), "HF_DATASET", out)
+    front = (out / "README.md").read_text(encoding="utf-8").split("---\n")[1]
+    card_features = yaml.safe_load(front)["dataset_info"]["features"]
+    meta = pq.ParquetFile(out / "data" / SHARD).schema_arrow.metadata[b"huggingface"]
+    parsed = from_yaml_list(card_features)
+    assert parsed == from_metadata(meta)
+    assert list(parsed) == ["id", "text", "tokens", "ner_tags", "spans"]
+    assert parsed["spans"] == ("list", ("struct", (("end", ("value", "int64")), ("label", ("value", "string")),
+                                                    ("start", ("value", "int64")))))
+    by_datasets = datasets.Features._from_yaml_list(card_features)
+    assert by_datasets == datasets.Features.from_dict(json.loads(meta)["info"]["features"])
+    assert by_datasets["ner_tags"].feature.names == list(parsed["ner_tags"][1][1])
+
+
+def test_validator_accepts_hub_shard_names(tmp_path: Path) -> None:
+    """The Hub names the shards it writes ``<split>-NNNNN-of-NNNNN-<hash>.parquet``:
+    the checker reads the split and the count from such a name too."""
+    from labelport.targets.hf.checker import check
+
+    out = tmp_path / "out"
+    labelport.convert(labelport.load(TRAIN_HEAD), "HF_DATASET", out)
+    shard = out / "data" / SHARD
+    shard.rename(shard.with_name("train-00000-of-00001-9f3c2ab1.parquet"))
+    assert not [f for f in check(out) if f.hard]
+    # the count in a hashed name is read: a second shard of 2 makes the first missing
+    (out / "data" / "train-00000-of-00001-9f3c2ab1.parquet").rename(out / "data" / "train-00001-of-00002-9f3c2ab1.parquet")
+    assert any(f.rule == "shards" and "[0] of 2 missing" in f.message for f in check(out))
 
 
 def test_convert_fails_when_output_would_be_rejected(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def to_hf(
 def _split_files(folder: Path, order: list[str]) -> dict[str, list[str]]:
     """Split name -> its shards, in the order the splits were asked for
     (a split that got no rows has no shard and is left out)."""
-    from ..targets.hf.writer import SHARD_NAME
+    from ..targets.hf.layout import SHARD_NAME
 
     splits: dict[str, list[str]] = {name: [] for name in order}
     for path in sorted(folder.glob("*.parquet")):

@@ -40,21 +40,25 @@ from typing import IO, Any
 from ...report import Finding
 from ...validate.findings import Findings
 from ...validate.walk import Folder, walk
+from .rules import (
+    CSV_SUFFIXES,
+    DOCSTART,
+    LABEL_COLUMN,
+    LABELS_COLUMN,
+    MIN_LABELS,
+    MIN_TRAINING_SAMPLES,
+    MIN_VALIDATION_SAMPLES,
+    MLTABLE,
+    NER_SUFFIXES,
+    SPLIT_WORDS,
+    TAG,
+    TAG_RULE,
+    TEST,
+    TOKEN_WHITESPACE_RULE,
+    TRAIN,
+    VALIDATION,
+)
 
-MIN_TRAINING_SAMPLES = 50  # ValidationLiterals.MIN_TRAINING_SAMPLE; NER: InsufficientNERExamples
-MIN_VALIDATION_SAMPLES = 1
-MIN_LABELS = 2
-
-NER_SUFFIXES = {".txt", ".conll", ".iob", ".bio"}
-CSV_SUFFIXES = {".csv", ".tsv"}
-SPLIT_WORDS = {
-    "train": "train", "training": "train",
-    "valid": "validation", "validation": "validation", "val": "validation", "dev": "validation",
-    "development": "validation",
-    "test": "test", "testing": "test",
-}
-DOCSTART = "-DOCSTART-"
-TAG = re.compile(r"(?:O|[BI]-.+)\Z", re.DOTALL)
 #: MLTable ``encoding`` values and Python's names for them
 ENCODINGS = {"utf8": "utf-8", "utf-8": "utf-8", "utf8bom": "utf-8-sig", "iso88591": "iso-8859-1",
              "latin1": "latin-1", "ascii": "ascii", "utf16": "utf-16", "utf32": "utf-32",
@@ -223,7 +227,7 @@ class _Checker:
         found: dict[str, _DataFile] = {}
         mltable_folders: set[str] = set()
         for rel in files:
-            if posixpath.basename(rel) != "MLTable":
+            if posixpath.basename(rel) != MLTABLE:
                 continue
             folder = posixpath.dirname(rel)
             mltable_folders.add(folder)
@@ -263,7 +267,7 @@ class _Checker:
                 return []  # a cloud path: not on disk, not checked
             if key == "pattern":
                 pattern = posixpath.normpath(posixpath.join(folder, value))
-                return sorted(r for r in files if fnmatch.fnmatchcase(r, pattern) and not r.endswith("/MLTable"))
+                return sorted(r for r in files if fnmatch.fnmatchcase(r, pattern) and not r.endswith("/" + MLTABLE))
             target = posixpath.normpath(posixpath.join(folder, value))
             if key == "file":
                 if target in files:
@@ -271,7 +275,7 @@ class _Checker:
                 self.out.add("azure.mltable.missing_file", f"`paths` names {value!r}, which is not there", True,
                              table.rel)
                 return []
-            inside = sorted(r for r in files if r.startswith(target + "/") and posixpath.basename(r) != "MLTable")
+            inside = sorted(r for r in files if r.startswith(target + "/") and posixpath.basename(r) != MLTABLE)
             if not inside:
                 self.out.add("azure.mltable.missing_file", f"`paths` names the folder {value!r}, which holds no "
                              "file", True, table.rel)
@@ -405,9 +409,9 @@ class _Checker:
         if not token:
             add("azure.ner.empty_token", "empty token: the line starts with the space", True, rel, number)
         elif any(c.isspace() for c in token):
-            add("azure.ner.token_whitespace", f"token {token!r} holds white space", True, rel, number)
+            add(TOKEN_WHITESPACE_RULE, f"token {token!r} holds white space", True, rel, number)
         if not TAG.match(tag) or any(c.isspace() for c in tag):
-            add("azure.ner.tag", _tag_message(tag), True, rel, number)
+            add(TAG_RULE, _tag_message(tag), True, rel, number)
             st.previous = "O"
             return
         if tag[0] == "I" and st.previous[2:] != tag[2:]:
@@ -462,7 +466,7 @@ class _Checker:
             dupes = sorted({name for name in header if header.count(name) > 1})
             add("azure.csv.duplicate_columns", f"column names repeat: {', '.join(map(repr, dupes))}", True, rel,
                 number)
-        label_column = "labels" if "labels" in header else "label" if "label" in header else None
+        label_column = LABELS_COLUMN if LABELS_COLUMN in header else LABEL_COLUMN if LABEL_COLUMN in header else None
         if label_column is None:
             add("azure.csv.label_column", f"no `label` or `labels` column in the header {header!r} (is the header "
                 "row missing?)", True, rel, number)
@@ -500,7 +504,7 @@ class _Checker:
                 continue
             if stats.multi is None:
                 # `label` is one class; `labels` a list when its first value looks like one, as AutoML decides
-                stats.multi = label_column == "labels" and value.lstrip().startswith("[")
+                stats.multi = label_column == LABELS_COLUMN and value.lstrip().startswith("[")
             if stats.multi:
                 labels = self.label_list(rel, number, value)
                 if labels is None:
@@ -553,10 +557,10 @@ class _Checker:
         for members in groups.values():
             for kind in ("ner", "csv"):
                 files = [df for df in members if df.kind == kind]
-                train = [df for df in files if df.split == "train"]
+                train = [df for df in files if df.split == TRAIN]
                 if not train:
                     continue
-                validation = [df for df in files if df.split == "validation"]
+                validation = [df for df in files if df.split == VALIDATION]
                 first = train[0].rel
                 samples = sum(stats[df.rel].samples for df in train)
                 what = "sentences" if kind == "ner" else "rows"
@@ -567,7 +571,7 @@ class _Checker:
                     add("azure.validation.missing", "no validation data: AutoML NLP requires validation_data "
                         f"(it validates on a held-out set only); {USE_SPLIT}", False, first)
                 if kind == "csv":
-                    self.check_csv_group(train, validation, [df for df in files if df.split == "test"], stats)
+                    self.check_csv_group(train, validation, [df for df in files if df.split == TEST], stats)
 
     def check_csv_group(self, train: list[_DataFile], validation: list[_DataFile], test: list[_DataFile],
                         stats: dict[str, _Stats]) -> None:

@@ -44,31 +44,22 @@ from ...formats.base import Context, Format, QuestionOption, items, kept_spans, 
 from ...formats.parts import Part, concatenate, merge_reports
 from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Span
 from ...report import Report
-
-TRAIN = "train"
-VALIDATION_NAMES = ("validation", "valid", "val", "dev")
-
-#: MLTable of a NER split: the text file, as in the azureml-examples NER sample
-#: (the NER reader downloads the file; the MLTable only points at it).
-NER_MLTABLE = "paths:\n  - file: ./{name}\ntransformations:\n  - take: 1\n"
-
-#: MLTable of a classification split: the azureml-examples sample's
-#: read_delimited, plus a header row, quoted line breaks inside cells, and no
-#: column type inference (every column is a string in every split).
-CSV_MLTABLE = (
-    "paths:\n"
-    "  - file: ./{name}\n"
-    "transformations:\n"
-    "  - read_delimited:\n"
-    "      delimiter: ','\n"
-    "      encoding: 'utf8'\n"
-    "      empty_as_string: false\n"
-    "      header: all_files_same_headers\n"
-    "      support_multi_line: true\n"
-    "      infer_column_types: false\n"
+from .rules import (
+    CSV_MLTABLE,
+    CSV_SUFFIX,
+    LABEL_COLUMN,
+    LABELS_COLUMN,
+    MLTABLE,
+    NER_MLTABLE,
+    NER_SUFFIX,
+    SPLIT_WORDS,
+    TAG_RULE,
+    TEXT_COLUMN,
+    TOKEN_WHITESPACE_RULE,
+    TRAIN,
+    VALIDATION,
 )
 
-UNWRITABLE_TOKEN_RULE = "azure.ner.token_whitespace"
 LABELS_WITH_SPACE = "label names with white space (written with _ in the tags)"
 EMPTY_LINES = "lines without tokens (no sentence to write)"
 SEVERAL_ANSWERS = "several answers to a single-answer question (the first is written)"
@@ -88,7 +79,13 @@ def write_project(project: Project, out: Path, ctx: Context) -> None:
 
 
 def _mltable(folder: Path, template: str, name: str) -> None:
-    (folder / "MLTable").write_text(template.format(name=name), encoding="utf-8", newline="\n")
+    (folder / MLTABLE).write_text(template.format(name=name), encoding="utf-8", newline="\n")
+
+
+def _without_space(name: str) -> str:
+    """A token or label as a ``token tag`` line can hold it: its white space
+    runs made ``_``, never empty."""
+    return "_".join(name.split()) or "_"
 
 
 def _split_folder(out: Path, split: str) -> tuple[Path, str]:
@@ -100,7 +97,7 @@ def _split_folder(out: Path, split: str) -> tuple[Path, str]:
 
 def _validation_folder(splits: Iterable[str]) -> str | None:
     for split in splits:
-        if split.lower() in VALIDATION_NAMES:
+        if SPLIT_WORDS.get(split.lower()) == VALIDATION:
             return split + "/"
     return None
 
@@ -109,7 +106,7 @@ def _validation_folder(splits: Iterable[str]) -> str | None:
 
 def _ner_rel(split: str) -> str:
     """Where a split's NER file is, relative to OUT."""
-    return f"{split}/{split}.txt"
+    return f"{split}/{split}{NER_SUFFIX}"
 
 
 def _ner_notes(splits: list[str]) -> dict[str, Any]:
@@ -125,7 +122,7 @@ def _ner_notes(splits: list[str]) -> dict[str, Any]:
 class _NerFile:
     def __init__(self, out: Path, split: str):
         folder, name = _split_folder(out, split)
-        self.name = f"{name}.txt"
+        self.name = f"{name}{NER_SUFFIX}"
         self.rel = _ner_rel(split)
         self.fh: IO[str] = open(folder / self.name, "w", encoding="utf-8", newline="\n")
         self.sentences = 0  # so far, written or pending
@@ -210,7 +207,7 @@ class _NerWriter:
                 f.close()
         if self.token_findings > MAX_TOKEN_FINDINGS:
             more = self.token_findings - MAX_TOKEN_FINDINGS
-            self.report.find(UNWRITABLE_TOKEN_RULE, f"{more:,} more tokens hold white space (see not_carried in the "
+            self.report.find(TOKEN_WHITESPACE_RULE, f"{more:,} more tokens hold white space (see not_carried in the "
                              "report)", hard=True)
         self.report.notes.setdefault("azure", _ner_notes(list(self.files)))
 
@@ -252,7 +249,7 @@ class _NerWriter:
         fixed = list(tokens)
         for i, token in enumerate(tokens):
             if any(c.isspace() for c in token):
-                fixed[i] = "_".join(token.split()) or "_"
+                fixed[i] = _without_space(token)
                 self.report.drop(UNWRITABLE_TOKENS, {"document": document, "line": line.index, "token": token,
                                                      "written": fixed[i]})
         return fixed if fixed != tokens else tokens
@@ -262,12 +259,12 @@ class _NerWriter:
         second space on the line), never empty."""
         written = self.tags_written.get(label)
         if written is None:
-            written = self.tags_written[label] = "_".join(label.split()) or "_"
+            written = self.tags_written[label] = _without_space(label)
             if written != label:
                 self.report.drop(LABELS_WITH_SPACE, {"label": label, "written": written})
             other = self.labels_by_tag.setdefault(written, label)
             if other != label:
-                self.report.find("azure.ner.tag", f"labels {other!r} and {label!r} are both written as {written!r}",
+                self.report.find(TAG_RULE, f"labels {other!r} and {label!r} are both written as {written!r}",
                                  hard=True, file=document)
         return written
 
@@ -279,7 +276,7 @@ class _NerWriter:
             if self.token_findings > MAX_TOKEN_FINDINGS:
                 continue
             self.report.find(
-                UNWRITABLE_TOKEN_RULE,
+                TOKEN_WHITESPACE_RULE,
                 f"document {document!r}, line {line.index + 1} (index {line.index}), token {i + 1} {token!r}: a "
                 f"token holding white space (or none) cannot be a `token tag` line; written as {written!r} at "
                 f"{f.rel}:{first + i}",
@@ -335,7 +332,7 @@ def _written(path: Path) -> bool:
 class _CsvFile:
     def __init__(self, out: Path, split: str, header: list[str]):
         folder, name = _split_folder(out, split)
-        self.name = f"{name}.csv"
+        self.name = f"{name}{CSV_SUFFIX}"
         self.rel = f"{name}/{self.name}"
         self.fh = open(folder / self.name, "w", encoding="utf-8", newline="")
         # every cell quoted: texts that look like numbers, hold a bare "\r" or
@@ -358,7 +355,7 @@ class _ClassificationWriter:
         self.kind = kind
         self.question = label_question(project, kind, name)
         self.multi = self.question.multiple
-        self.header = ["text", "labels" if self.multi else "label"]
+        self.header = [TEXT_COLUMN, LABELS_COLUMN if self.multi else LABEL_COLUMN]
         self.files: dict[str, _CsvFile] = {}
 
     def file(self, split: str) -> _CsvFile:

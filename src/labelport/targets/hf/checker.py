@@ -27,8 +27,6 @@ dataset by dataset.
 
 from __future__ import annotations
 
-import json
-import re
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,204 +37,19 @@ from ...errors import missing_extra
 from ...report import Finding
 from ...validate.findings import Findings
 from ...validate.walk import Folder, files_below, hidden, walk
+from .features import (
+    METADATA_KEY,
+    Feature,
+    FeatureError,
+    arrow_mismatch,
+    difference,
+    feature_paths,
+    from_metadata,
+    from_yaml_list,
+)
+from .layout import DATA, HUB_SHARD_NAME, README, SPLIT_NAME
 
-README = "README.md"
-
-SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
-SHARD = re.compile(r"^(?P<split>.+?)-(?P<index>\d{5})-of-(?P<count>\d{5})(?:-[0-9a-f]+)?\.parquet$")
 EVAL_SPLITS = {"validation", "valid", "val", "dev", "test", "eval", "evaluation"}
-
-_VALUE_TYPES = {
-    "null", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "float16", "float32", "float64", "float", "double", "string", "large_string", "string_view",
-    "binary", "large_binary", "date32", "date64",
-}
-_VALUE_PREFIXES = ("time32", "time64", "timestamp", "duration", "decimal128", "decimal256")
-_ALIASES = {"float": "float32", "double": "float64"}
-
-
-# -- features, as one canonical tree ---------------------------------------------
-# ("value", dtype) | ("class_label", names) | ("list", f) | ("large_list", f)
-# | ("struct", ((name, f), ...)) | ("other", type name)
-
-class FeatureError(ValueError):
-    pass
-
-
-def _value(dtype: str) -> tuple:
-    if dtype in _VALUE_TYPES or dtype.startswith(_VALUE_PREFIXES):
-        return ("value", _ALIASES.get(dtype, dtype))
-    return ("other", dtype)
-
-
-def _struct(fields: dict[str, tuple]) -> tuple:
-    return ("struct", tuple(sorted(fields.items())))
-
-
-def from_json(obj: Any) -> tuple:
-    """A feature as ``Features.to_dict()`` / the ``huggingface`` metadata hold it."""
-    if isinstance(obj, list):
-        if len(obj) != 1:
-            raise FeatureError(f"a list feature holds {len(obj)} features, not 1")
-        return ("list", from_json(obj[0]))
-    if not isinstance(obj, dict):
-        raise FeatureError(f"not a feature: {obj!r}")
-    kind = obj.get("_type")
-    if not isinstance(kind, str):
-        return _struct({str(k): from_json(v) for k, v in obj.items()})
-    if kind == "Value":
-        return _value(str(obj.get("dtype")))
-    if kind == "ClassLabel":
-        names = obj.get("names")
-        if names is None and isinstance(obj.get("num_classes"), int):
-            names = [str(i) for i in range(obj["num_classes"])]
-        if not isinstance(names, list):
-            raise FeatureError("a ClassLabel without names")
-        return ("class_label", tuple(str(n) for n in names))
-    if kind in ("Sequence", "List", "LargeList"):
-        if "feature" not in obj:
-            raise FeatureError(f"a {kind} without feature")
-        inner = from_json(obj["feature"])
-        if kind == "LargeList":
-            return ("large_list", inner)
-        if kind == "Sequence" and inner[0] == "struct":  # legacy: a dict of lists
-            return _struct({name: ("list", f) for name, f in inner[1]})
-        return ("list", inner)
-    return ("other", kind)
-
-
-def _yaml_names(names: Any) -> tuple[str, ...]:
-    if isinstance(names, list):
-        return tuple(str(n) for n in names)
-    if isinstance(names, dict):
-        try:
-            ids = sorted(names, key=int)
-        except (TypeError, ValueError):
-            raise FeatureError("class_label names are keyed by something other than integers") from None
-        if [int(i) for i in ids] != list(range(len(ids))):
-            raise FeatureError("class_label names miss some ids (they must be 0, 1, 2, ...)")
-        return tuple(str(names[i]) for i in ids)
-    raise FeatureError("class_label without names")
-
-
-def from_yaml_list(entries: Any) -> dict[str, tuple]:
-    """The card's ``dataset_info.features`` (datasets' ``_from_yaml_list``)."""
-    if not isinstance(entries, list):
-        raise FeatureError("features is not a list")
-    out: dict[str, tuple] = {}
-    for entry in entries:
-        if not isinstance(entry, dict) or "name" not in entry:
-            raise FeatureError(f"a feature without a name: {entry!r}")
-        entry = dict(entry)
-        name = str(entry.pop("name"))
-        out[name] = _from_yaml(entry)
-    return out
-
-
-def _from_yaml_inner(value: Any) -> tuple:
-    """What follows ``list:``/``sequence:``: a dtype, a feature, or named fields."""
-    if isinstance(value, str):
-        return _value(value)
-    if isinstance(value, list):
-        return _struct(from_yaml_list(value))
-    if isinstance(value, dict):
-        return _from_yaml(value)
-    raise FeatureError(f"not a feature: {value!r}")
-
-
-def _from_yaml(obj: dict[str, Any]) -> tuple:
-    if not obj:
-        return _struct({})
-    key = next(iter(obj))
-    value = obj[key]
-    if key == "large_list":
-        return ("large_list", _from_yaml_inner(value))
-    if key == "list":
-        return ("list", _from_yaml_inner(value))
-    if key == "sequence":
-        inner = _from_yaml_inner(value)
-        if isinstance(value, list):  # legacy: a dict of lists
-            return _struct({name: ("list", f) for name, f in inner[1]})
-        return ("list", inner)
-    if key == "struct":
-        return _struct(from_yaml_list(value))
-    if key == "dtype":
-        return _value(value) if isinstance(value, str) else _from_yaml_inner(value)
-    if key == "class_label":
-        if not isinstance(value, dict):
-            raise FeatureError("class_label is not a mapping")
-        return ("class_label", _yaml_names(value.get("names")))
-    return ("other", key)
-
-
-def describe(f: tuple) -> str:
-    kind, arg = f
-    if kind == "value":
-        return f"Value({arg})"
-    if kind == "class_label":
-        return f"ClassLabel(names={list(arg)})"
-    if kind in ("list", "large_list"):
-        return f"{'List' if kind == 'list' else 'LargeList'}({describe(arg)})"
-    if kind == "struct":
-        return "{" + ", ".join(f"{name}: {describe(sub)}" for name, sub in arg) + "}"
-    return arg
-
-
-def difference(a: dict[str, tuple], b: dict[str, tuple]) -> str | None:
-    """The first way ``a`` and ``b`` differ, in words, or None."""
-    if list(a) != list(b):
-        missing = [n for n in a if n not in b]
-        extra = [n for n in b if n not in a]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"columns {missing} missing")
-            if extra:
-                parts.append(f"columns {extra} added")
-            return ", ".join(parts)
-    for name in a:
-        if a[name] != b[name]:
-            return f"column {name!r}: {describe(a[name])} vs {describe(b[name])}"
-    return None
-
-
-def arrow_mismatch(f: tuple, t: Any, pa: Any) -> str | None:
-    """Why the Arrow type ``t`` cannot hold the feature ``f``, or None."""
-    kind, arg = f
-    types = pa.types
-    if kind == "class_label":
-        return None if types.is_integer(t) else f"ClassLabel stored as {t}, not integers"
-    if kind == "value":
-        if arg in ("string", "large_string", "string_view"):
-            ok = types.is_string(t) or types.is_large_string(t) or getattr(types, "is_string_view", lambda _: False)(t)
-        elif arg.startswith(("int", "uint")):
-            ok = types.is_integer(t)
-        elif arg.startswith("float"):
-            ok = types.is_floating(t) or types.is_integer(t)
-        elif arg == "bool":
-            ok = types.is_boolean(t)
-        else:
-            return None
-        return None if ok else f"{describe(f)} stored as {t}"
-    if kind == "list":
-        if not (types.is_list(t) or types.is_large_list(t) or types.is_fixed_size_list(t)):
-            return f"a list stored as {t}"
-        return arrow_mismatch(arg, t.value_type, pa)
-    if kind == "large_list":
-        if not types.is_large_list(t):
-            return f"a large list stored as {t}"
-        return arrow_mismatch(arg, t.value_type, pa)
-    if kind == "struct":
-        if not types.is_struct(t):
-            return f"a struct stored as {t}"
-        names = {t.field(i).name: t.field(i).type for i in range(t.num_fields)}
-        for name, sub in arg:
-            if name not in names:
-                return f"struct field {name!r} missing"
-            why = arrow_mismatch(sub, names[name], pa)
-            if why:
-                return f"{name}: {why}"
-    return None
 
 
 # -- the card -------------------------------------------------------------------
@@ -409,7 +222,7 @@ class _Check:
     def guess_splits(self, parquet: list[str]) -> list[tuple[str, list[str]]]:
         splits: dict[str, list[str]] = {}
         for file in parquet:
-            m = SHARD.match(PurePosixPath(file).name)
+            m = HUB_SHARD_NAME.match(PurePosixPath(file).name)
             split = m["split"] if m else "train"
             splits.setdefault(split, []).append(file)
         return list(splits.items())
@@ -480,21 +293,21 @@ class _Check:
                 card,
             )
 
-    def check_class_labels(self, features: dict[str, tuple], file: str, label: str) -> None:
-        for path, f in _walk(features):
+    def check_class_labels(self, features: dict[str, Feature], file: str, label: str) -> None:
+        for path, f in feature_paths(features):
             if f[0] == "class_label":
                 names = f[1]
                 if len(set(names)) != len(names):
                     dupes = sorted({n for n in names if names.count(n) > 1})
                     self.find("features", f"{label}: ClassLabel {path!r} repeats names {dupes}", True, file)
 
-    def check_split(self, split: str, files: list[str], card_features: dict[str, tuple] | None, label: str) -> int | None:
+    def check_split(self, split: str, files: list[str], card_features: dict[str, Feature] | None, label: str) -> int | None:
         shards: dict[int, set[int]] = {}
         for file in files:
             if not file.endswith(".parquet"):
                 self.find("data_files", f"{label}, split {split!r}: not a Parquet file; not checked", False, file)
                 continue
-            m = SHARD.match(PurePosixPath(file).name)
+            m = HUB_SHARD_NAME.match(PurePosixPath(file).name)
             if m:
                 if m["split"] != split:
                     self.find("split", f"the file name names split {m['split']!r}, but the card lists it under {split!r}", True, file)
@@ -509,10 +322,10 @@ class _Check:
                 self.find("shards", f"split {split!r}: a shard index is not below the shard count {count}", True, README)
         return self.check_files([f for f in files if f.endswith(".parquet")], card_features, split)
 
-    def check_files(self, files: list[str], card_features: dict[str, tuple] | None, split: str) -> int | None:
+    def check_files(self, files: list[str], card_features: dict[str, Feature] | None, split: str) -> int | None:
         """Rows in ``files`` (None if a file could not be read)."""
         total: int | None = 0
-        reference: tuple[str, dict[str, tuple] | None, list[str]] | None = None
+        reference: tuple[str, dict[str, Feature] | None, list[str]] | None = None
         for file in files:
             rows = self.check_file(file, card_features)
             if rows is None:
@@ -533,7 +346,7 @@ class _Check:
             self.find("features", f"split {split!r}: no features in the card or the files: ClassLabel names are unknown", False, reference[0])
         return total
 
-    def check_file(self, file: str, card_features: dict[str, tuple] | None):
+    def check_file(self, file: str, card_features: dict[str, Feature] | None):
         try:
             parquet = self.pq.ParquetFile(self.root / file, pre_buffer=False, buffer_size=1 << 20)
         except Exception as exc:  # pyarrow raises several kinds
@@ -544,21 +357,16 @@ class _Check:
         finally:
             parquet.close()
 
-    def _check_file(self, parquet: Any, file: str, card_features: dict[str, tuple] | None):
+    def _check_file(self, parquet: Any, file: str, card_features: dict[str, Feature] | None):
         pa = self.pa
         schema = parquet.schema_arrow
         columns = list(schema.names)
         file_features = None
-        meta = (schema.metadata or {}).get(b"huggingface")
+        meta = (schema.metadata or {}).get(METADATA_KEY)
         if meta is not None:
             try:
-                info = json.loads(meta)
-                raw = info.get("info", {}).get("features") if isinstance(info, dict) else None
-                if raw is not None:
-                    file_features = {str(k): from_json(v) for k, v in raw.items()} if isinstance(raw, dict) else None
-                    if file_features is None:
-                        raise FeatureError("features is not a mapping")
-            except (ValueError, FeatureError, AttributeError) as exc:
+                file_features = from_metadata(meta)
+            except (ValueError, AttributeError) as exc:
                 self.find("features", f"the huggingface schema metadata does not parse: {exc}", True, file)
                 file_features = None
         if card_features is not None and file_features is not None:
@@ -583,11 +391,11 @@ class _Check:
             return None
         return rows, file_features, columns
 
-    def check_rows(self, parquet: Any, file: str, features: dict[str, tuple], columns: list[str]) -> int | None:
+    def check_rows(self, parquet: Any, file: str, features: dict[str, Feature], columns: list[str]) -> int | None:
         pa, pc = self.pa, self.pc
         labels = {
             name: f for name, f in features.items()
-            if name in columns and any(sub[0] == "class_label" for _, sub in _walk({name: f}))
+            if name in columns and any(sub[0] == "class_label" for _, sub in feature_paths({name: f}))
             and arrow_mismatch(f, parquet.schema_arrow.field(name).type, pa) is None
         }
         tags = [
@@ -633,24 +441,12 @@ def _is_list(t: Any, pa: Any) -> bool:
     return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
 
 
-def _walk(features: dict[str, tuple], prefix: str = "") -> Iterator[tuple[str, tuple]]:
-    for name, f in features.items():
-        path = f"{prefix}{name}"
-        yield path, f
-        while f[0] in ("list", "large_list"):
-            f = f[1]
-            path += "[]"
-            yield path, f
-        if f[0] == "struct":
-            yield from _walk(dict(f[1]), path + ".")
-
-
 def _int(pa: Any, value: int) -> Any:
     """An int64 scalar (pa.scalar would import pandas)."""
     return pa.Array.from_buffers(pa.int64(), 1, [None, pa.py_buffer(array("q", [value]))])[0]
 
 
-def _class_label_errors(pa: Any, pc: Any, array: Any, f: tuple, rows: Any, path: str):
+def _class_label_errors(pa: Any, pc: Any, array: Any, f: Feature, rows: Any, path: str):
     """(path, number of names, rows, values) of ClassLabel values out of range."""
     kind, arg = f
     if kind == "class_label":
@@ -664,7 +460,7 @@ def _class_label_errors(pa: Any, pc: Any, array: Any, f: tuple, rows: Any, path:
         yield from _class_label_errors(pa, pc, pc.list_flatten(array), arg, rows.take(parents), path + "[]")
     elif kind == "struct":
         for name, sub in arg:
-            if any(s[0] == "class_label" for _, s in _walk({name: sub})):
+            if any(s[0] == "class_label" for _, s in feature_paths({name: sub})):
                 yield from _class_label_errors(pa, pc, pc.struct_field(array, name), sub, rows, f"{path}.{name}")
 
 
@@ -679,7 +475,7 @@ def _roots(folder: Folder, depth: int = 4) -> list[Path]:
         rel = PurePosixPath(folder.rel(path))
         if path.name == README or path.suffix == ".parquet":
             marked.add(rel.parent)
-        marked.update(parent.parent for parent in rel.parents if parent.name == "data")
+        marked.update(parent.parent for parent in rel.parents if parent.name == DATA)
     return [folder.path / root for root in sorted(marked)
             if len(root.parts) <= depth and not any(parent in marked for parent in root.parents)]
 

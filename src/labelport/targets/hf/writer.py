@@ -29,8 +29,6 @@ the ``Sequence`` form every datasets version from 2.x on reads), so
 
 from __future__ import annotations
 
-import json
-import re
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -44,6 +42,8 @@ from ...formats._classify import UNLABELED, classification_kind, drop_other_answ
 from ...formats._tokens import OFF_TOKEN_BOUNDARIES, iob_tags, whole_token_spans
 from ...formats.base import OVERLAPS, Context, Format, QuestionOption, items, kept_spans, options_of, span_example
 from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Question
+from .features import INT64, STRING, Feature, arrow_type, class_label, list_of, schema_metadata, struct, to_yaml_list
+from .layout import DATA, README, SPLIT_NAME, shard_name, split_files
 
 #: Rows per record batch (one Parquet row group), and the Arrow bytes that
 #: end a batch early when rows are long.
@@ -51,9 +51,6 @@ BATCH_ROWS = 5_000
 BATCH_BYTES = 64 << 20
 #: A shard ends once it holds this much Arrow (uncompressed) data.
 MAX_SHARD_BYTES = 500 << 20
-
-#: Split names datasets accepts (datasets.splits.NamedSplit).
-SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 
 NOT_TOKENS = "rows and documents of a token-labeling project (a dataset holds one kind)"
 UNKNOWN_SPAN_LABELS = "spans whose label is not in label set 0 (not a ClassLabel name)"
@@ -63,74 +60,12 @@ UNKNOWN_ANSWERS = "answers that are not among the question's options (not a Clas
 EXTRA_ANSWERS = "answers beyond the first of a single-answer question"
 EMPTY_SPLITS = "empty split"
 
-# -- features -------------------------------------------------------------------
-# A tiny feature model: ("value", dtype) | ("class_label", names) |
-# ("sequence", inner) | ("list", ("struct", fields)) | ("struct", [(name, f)]).
-
-STRING = ("value", "string")
-INT64 = ("value", "int64")
-SPAN = ("struct", [("start", INT64), ("end", INT64), ("label", STRING)])
+#: a row of the spans column: one span, its offsets end-exclusive code points of ``text``
+SPAN = struct([("start", INT64), ("end", INT64), ("label", STRING)])
 
 
-def class_label(names: list[str]) -> tuple[str, list[str]]:
-    return ("class_label", names)
-
-
-def feature_json(f: tuple) -> Any:
-    """The feature as ``Features.to_dict()`` writes it, in the form every
-    datasets version reads (``Sequence`` for lists of values, ``[{...}]`` for
-    lists of structs)."""
-    kind, arg = f
-    if kind == "value":
-        return {"dtype": arg, "_type": "Value"}
-    if kind == "class_label":
-        return {"names": list(arg), "_type": "ClassLabel"}
-    if kind == "sequence":
-        return {"feature": feature_json(arg), "_type": "Sequence"}
-    if kind == "list":
-        return [feature_json(arg)]
-    if kind == "struct":
-        return {name: feature_json(sub) for name, sub in arg}
-    raise AssertionError(kind)
-
-
-def feature_yaml(f: tuple) -> dict[str, Any]:
-    """The feature as a dataset card's ``dataset_info.features`` entry holds it
-    (datasets' ``Features._to_yaml_list``), without the ``name``."""
-    kind, arg = f
-    if kind == "value":
-        return {"dtype": arg}
-    if kind == "class_label":
-        return {"class_label": {"names": {str(i): name for i, name in enumerate(arg)}}}
-    if kind == "sequence":
-        inner = feature_yaml(arg)
-        return {"sequence": inner["dtype"] if list(inner) == ["dtype"] else inner}
-    if kind == "list":
-        sub_kind, fields = arg
-        assert sub_kind == "struct"
-        return {"list": [{"name": name, **feature_yaml(sub)} for name, sub in fields]}
-    raise AssertionError(kind)
-
-
-def arrow_type(pa: Any, f: tuple) -> Any:
-    kind, arg = f
-    if kind == "value":
-        return pa.string() if arg == "string" else pa.int64()
-    if kind == "class_label":
-        return pa.int64()
-    if kind in ("sequence", "list"):
-        return pa.list_(arrow_type(pa, arg))
-    if kind == "struct":
-        return pa.struct([(name, arrow_type(pa, sub)) for name, sub in arg])
-    raise AssertionError(kind)
-
-
-def arrow_schema(pa: Any, features: list[tuple[str, tuple]]) -> Any:
-    metadata = {"info": {"features": {name: feature_json(f) for name, f in features}}}
-    return pa.schema(
-        [(name, arrow_type(pa, f)) for name, f in features],
-        metadata={b"huggingface": json.dumps(metadata, ensure_ascii=False).encode("utf-8")},
-    )
+def arrow_schema(pa: Any, features: list[tuple[str, Feature]]) -> Any:
+    return pa.schema([(name, arrow_type(pa, f)) for name, f in features], metadata=schema_metadata(features))
 
 
 # Columns are built from buffers: ``pyarrow.array`` on Python lists imports
@@ -162,14 +97,14 @@ def _strings(pa: Any, values: list[str]) -> Any:
     return pa.Array.from_buffers(pa.string(), len(values), [None, offsets, pa.py_buffer(data)])
 
 
-def column(pa: Any, f: tuple, values: list[Any]) -> Any:
+def column(pa: Any, f: Feature, values: list[Any]) -> Any:
     """The Arrow array of ``values`` (no nulls) for the feature ``f``."""
     kind, arg = f
     if kind == "value" and arg == "string":
         return _strings(pa, values)
     if kind == "class_label" or (kind == "value" and arg == "int64"):
         return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(array("q", values))])
-    if kind in ("sequence", "list"):
+    if kind == "list":
         child = column(pa, arg, list(chain.from_iterable(values)))
         return pa.ListArray.from_arrays(_offsets(pa, values), child)
     if kind == "struct":
@@ -189,13 +124,6 @@ def _pyarrow() -> tuple[Any, Any]:
 
 # -- shards ---------------------------------------------------------------------
 
-SHARD_NAME = re.compile(r"^(?P<split>.+?)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$")
-
-
-def shard_name(split: str, index: int, count: int) -> str:
-    return f"{split}-{index:05d}-of-{count:05d}.parquet"
-
-
 @dataclass
 class SplitInfo:
     name: str
@@ -208,7 +136,7 @@ class SplitInfo:
 class _SplitShards:
     """The Parquet shards of one split, written batch by batch."""
 
-    def __init__(self, name: str, folder: Path, features: list[tuple[str, tuple]], schema: Any, pa: Any, pq: Any):
+    def __init__(self, name: str, folder: Path, features: list[tuple[str, Feature]], schema: Any, pa: Any, pq: Any):
         self.info = SplitInfo(name)
         self.folder = folder
         self.features = features
@@ -275,7 +203,7 @@ class _SplitShards:
 class Shards:
     """Every split's shards under ``OUT/data/``."""
 
-    def __init__(self, out: Path, features: list[tuple[str, tuple]], split_names: list[str]):
+    def __init__(self, out: Path, features: list[tuple[str, Feature]], split_names: list[str]):
         self.pa, self.pq = _pyarrow()
         for name in split_names:
             if not SPLIT_NAME.match(name):
@@ -285,7 +213,7 @@ class Shards:
                 )
         self.features = features
         self.schema = arrow_schema(self.pa, features)
-        self.folder = out / "data"
+        self.folder = out / DATA
         self.folder.mkdir(parents=True, exist_ok=True)
         self.order = list(split_names)
         self.splits: dict[str, _SplitShards] = {}
@@ -381,7 +309,7 @@ def write_project(project: Project, out: Path, ctx: Context) -> None:
                 f"split {name!r} got no rows and is left out (datasets cannot load an empty split)",
                 hard=False,
             )
-    write_card(out / "README.md", project, features, splits, names, task_kind)
+    write_card(out / README, project, features, splits, names, task_kind)
 
 
 class _LabelNotGiven(Exception):
@@ -422,9 +350,9 @@ def _write_token_rows(
     features = [
         ("id", STRING),
         ("text", STRING),
-        ("tokens", ("sequence", STRING)),
-        ("ner_tags", ("sequence", class_label(tags))),
-        ("spans", ("list", SPAN)),
+        ("tokens", list_of(STRING)),
+        ("ner_tags", list_of(class_label(tags))),
+        ("spans", list_of(SPAN)),
     ]
     shards = Shards(out, features, ctx.splitter.names)
     try:
@@ -479,7 +407,7 @@ def _write_classes(project: Project, out: Path, ctx: Context):
     names = answer_labels(project, kind, question)
     index = {name: i for i, name in enumerate(names)}
     multi = question.multiple
-    label_feature = ("sequence", class_label(names)) if multi else class_label(names)
+    label_feature = list_of(class_label(names)) if multi else class_label(names)
     features = [("id", STRING), ("text", STRING), ("labels" if multi else "label", label_feature)]
     shards = Shards(out, features, ctx.splitter.names)
     try:
@@ -518,17 +446,17 @@ _TASKS = {
 }
 
 
-def card_metadata(features: list[tuple[str, tuple]], splits: list[SplitInfo], task_kind: str, sizes: dict[str, int]) -> dict[str, Any]:
+def card_metadata(features: list[tuple[str, Feature]], splits: list[SplitInfo], task_kind: str, sizes: dict[str, int]) -> dict[str, Any]:
     category, task_id = _TASKS[task_kind]
     return {
         "configs": [
             {
                 "config_name": "default",
-                "data_files": [{"split": s.name, "path": f"data/{s.name}-*"} for s in splits],
+                "data_files": [{"split": s.name, "path": split_files(s.name)} for s in splits],
             }
         ],
         "dataset_info": {
-            "features": [{"name": name, **feature_yaml(f)} for name, f in features],
+            "features": to_yaml_list(features),
             "splits": [{"name": s.name, "num_bytes": s.nbytes, "num_examples": s.rows} for s in splits],
             "download_size": sum(sizes.values()),
             "dataset_size": sum(s.nbytes for s in splits),
@@ -549,7 +477,7 @@ def _code(text: str) -> str:
 def write_card(
     path: Path,
     project: Project,
-    features: list[tuple[str, tuple]],
+    features: list[tuple[str, Feature]],
     splits: list[SplitInfo],
     names: list[str],
     task_kind: str,

@@ -42,33 +42,27 @@ import orjson
 from ...report import Finding
 from ...validate.findings import CAP, Findings
 from ...validate.walk import Folder, walk
-
-MANIFEST = "vertex_dataset.json"
-ML_USE_KEY = "aiplatform.googleapis.com/ml_use"
-ML_USES = ("training", "validation", "test")
-
-_IOFORMAT = "gs://google-cloud-aiplatform/schema/dataset/ioformat/"
-SINGLE_LABEL_SCHEMA = _IOFORMAT + "text_classification_single_label_io_format_1.0.0.yaml"
-MULTI_LABEL_SCHEMA = _IOFORMAT + "text_classification_multi_label_io_format_1.0.0.yaml"
-EXTRACTION_SCHEMA = _IOFORMAT + "text_extraction_io_format_1.0.0.yaml"
-
-EXTRACTION = "extraction"
-CLASSIFICATION = "classification"
-SINGLE = "single-label classification"
-MULTI = "multi-label classification"
-SCHEMAS = {SINGLE_LABEL_SCHEMA: SINGLE, MULTI_LABEL_SCHEMA: MULTI, EXTRACTION_SCHEMA: EXTRACTION}
-
-# Limits (docs/vertex-ai.md)
-EXTRACTION_MIN_DOCUMENTS = 50
-EXTRACTION_MAX_DOCUMENTS = 100_000
-EXTRACTION_MAX_LABELS = 100
-EXTRACTION_LABEL_CHARS = (2, 30)
-ENTITY_MAX_WORDS = 10
-CLASSIFICATION_MIN_DOCUMENTS = 20
-CLASSIFICATION_MAX_DOCUMENTS = 1_000_000
-CLASSIFICATION_MIN_LABELS = 2
-CLASSIFICATION_MAX_LABELS = 5_000
-CLASSIFICATION_MIN_PER_LABEL = 10
+from .rules import (
+    CLASSIFICATION,
+    CLASSIFICATION_MAX_DOCUMENTS,
+    CLASSIFICATION_MAX_LABELS,
+    CLASSIFICATION_MIN_DOCUMENTS,
+    CLASSIFICATION_MIN_LABELS,
+    CLASSIFICATION_MIN_PER_LABEL,
+    ENTITY_MAX_WORDS,
+    EXTRACTION,
+    EXTRACTION_LABEL_CHARS,
+    EXTRACTION_MAX_DOCUMENTS,
+    EXTRACTION_MAX_LABELS,
+    EXTRACTION_MIN_DOCUMENTS,
+    IMPORT_SUFFIXES,
+    MANIFEST,
+    ML_USE_KEY,
+    ML_USES,
+    MULTI,
+    SCHEMAS,
+    SINGLE,
+)
 
 #: Distinct labels counted; past this a dataset is far over any limit anyway.
 LABEL_CAP = 10_000
@@ -150,7 +144,7 @@ class _Checker:
         for path in self.folder.files:
             if path.name == MANIFEST:
                 manifests.append(path)
-            elif path.suffix.lower() in (".jsonl", ".csv"):
+            elif path.suffix.lower() in IMPORT_SUFFIXES:
                 data.append(path)
         if not manifests and not data:
             return False
@@ -840,7 +834,7 @@ def _is_header(row: list[str]) -> bool:
 
 
 def _looks_like_import_file(cell: str) -> bool:
-    return bool(cell) and not any(c.isspace() for c in cell) and cell.lower().endswith((".jsonl", ".csv"))
+    return bool(cell) and not any(c.isspace() for c in cell) and cell.lower().endswith(IMPORT_SUFFIXES)
 
 
 def _is_listing_row(row: list[str]) -> bool:

@@ -36,20 +36,19 @@ from ...formats.base import Context, Format, OffsetUnitOption, QuestionOption, i
 from ...formats.parts import Part, concatenate, merge_reports
 from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project
 from ...offsets import UTF16, converter, has_astral
-from .checker import (
+from .rules import (
+    DATASET_JSONL,
     EXTRACTION_SCHEMA,
+    IMPORT_CSV,
+    IMPORT_JSONL,
+    MANIFEST,
+    ML_USE,
     ML_USE_KEY,
+    MULTI,
     MULTI_LABEL_SCHEMA,
+    SINGLE,
     SINGLE_LABEL_SCHEMA,
 )
-
-DATASET_JSONL = "vertex_dataset.jsonl"  # extraction
-IMPORT_JSONL = "vertex_import.jsonl"  # classification
-IMPORT_CSV = "vertex_import.csv"
-MANIFEST = "vertex_dataset.json"
-
-#: labelport split name -> Vertex AI ml_use
-ML_USE = {"train": "training", "validation": "validation", "test": "test"}
 
 EMPTY_TEXT = "lines or examples without text (Vertex AI imports no empty document)"
 EXTRA_LABELS = "labels beyond the first of a single-label question"
@@ -218,7 +217,7 @@ def _write_classification(project: Project, out: Path, ctx: Context, ml_use: dic
     _write_manifest(out, schema, IMPORT_JSONL)
     _notes(
         ctx,
-        "multi-label classification" if multi else "single-label classification",
+        MULTI if multi else SINGLE,
         schema,
         ml_use,
         label_question=question.name,
