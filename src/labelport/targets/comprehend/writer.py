@@ -85,8 +85,8 @@ _TYPE_BAD = re.compile(r"[^A-Z0-9_]+")
 
 
 def entity_type(label: str) -> str:
-    """AWS's recommended form of an entity type, ``^[A-Z0-9_]+$``, at most 64
-    characters: accents dropped, upper case, every run of other characters
+    """AWS's recommended form of an entity type, ``^[A-Z0-9_]+$``, at most
+    MAX_TYPE_LENGTH (64) characters: accents dropped, upper case, every run of other characters
     one ``_`` (``creative-work`` -> ``CREATIVE_WORK``), a letter or symbol
     with no ASCII form its code point (``人物`` -> ``U4EBA_U7269``). Two labels can
     meet (``a-b``, ``a_b``), which the writer reports as an error."""
