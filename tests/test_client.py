@@ -33,12 +33,13 @@ from servers.ports import free_port, stop_process, wait_for_port
 
 import labelport
 from labelport.client.export_api import Deadline, ExportApiClient, ExportFailed
+from labelport.client.fetch import fetch_export
 from labelport.errors import DeliveryError, InputError, UsageError
-from labelport.client.fetch import fetch_export, match_file, pair_comprehend
-from labelport.targets.comprehend.writer import entity_type
-from labelport.report import Report
-from labelport.validate import validate
 from labelport.guards.archives import safe_extract
+from labelport.report import Report
+from labelport.targets.comprehend.pairing import match_file, pair_comprehend
+from labelport.targets.comprehend.writer import entity_type
+from labelport.validate import validate
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures" / "datasaur"
@@ -676,6 +677,36 @@ def test_pairing_without_plain_when_the_text_is_served(tmp_path):
     pair_comprehend(content, stage, report, no_plain)
     assert report.notes["pairing"]["plain_fetched"] is False and report.notes["pairing"]["mismatches"] == 0
     assert (stage / "train" / "documents" / "news.txt").read_text("utf-8") == NEWS_TXT
+
+
+def test_paired_annotations_are_written_with_the_writers_header_and_quoting(tmp_path):
+    content, stage = tmp_path / "content", tmp_path / "stage"
+    content.mkdir()
+    stage.mkdir()
+    (content / "a.csv").write_text(HEADER + '"a,b.txt",0,0,3,"X,Y",ACCEPTED\n"a,b.txt",0,4,6,"Q""T",ACCEPTED\n'
+                                   '"a,b.txt",0,7,9, PAD ,ACCEPTED\n"a,b.txt",0,0,2,ORG,ACCEPTED\n', encoding="utf-8")
+    (content / "a,b.txt").write_text("abc de fg\n", encoding="utf-8")
+    report = Report("datasaur://p", "AMAZON_COMPREHEND_CSV")
+    pair_comprehend(content, stage, report, lambda: tmp_path / "never")
+    raw = (stage / "train" / "annotations" / "annotations.csv").read_text("utf-8")
+    assert raw.splitlines()[0] == "File,Line,Begin Offset,End Offset,Type"
+    rows = list(csv.reader(io.StringIO(raw)))[1:]
+    assert rows == [["a,b.txt", "0", "0", "3", "X,Y"], ["a,b.txt", "0", "4", "6", 'Q"T'],
+                    ["a,b.txt", "0", "7", "9", " PAD "]]  # ORG overlaps X,Y: left out
+    assert report.losses["overlapping spans"].count == 1
+    config = json.loads((stage / "entity_recognizer.json").read_text("utf-8"))
+    assert [t["Type"] for t in config["EntityTypes"]] == [" PAD ", "Q\"T", "X,Y"]
+
+
+def test_an_option_no_server_format_takes_is_refused_before_any_fetch(tmp_path):
+    """fetch_export's list of options a server cannot follow needs no --transformer:
+    the job's spec refuses it for every format the server writes, naming the formats that take it."""
+    from labelport.client.fetch import SERVER_FORMATS
+
+    for format_id in SERVER_FORMATS:
+        with pytest.raises(UsageError, match="transformer: .* does not take this option"):
+            labelport.export("datasaur://nowhere", format_id, out=tmp_path / "out", transformer="upper")
+    assert not (tmp_path / "out").exists()
 
 
 # -- zips that must not be unpacked ---------------------------------------------------------------

@@ -279,6 +279,26 @@ def test_multi_label_delimiter_and_line_breaks(tmp_path):
     assert report["not_carried"]["examples without an answer (not written)"]["count"] == 1
 
 
+def test_the_writer_prefers_delimiters_in_its_own_order_among_those_comprehend_accepts(tmp_path):
+    """The writer's order decides the bytes (the API's order would pick a space
+    first); it may hold only, and must hold every, LabelDelimiter the checker accepts."""
+    from labelport.targets.comprehend import rules, writer
+
+    preferred = writer.PREFERRED_DELIMITERS
+    assert sorted(preferred) == sorted(rules.DELIMITERS) and len(set(preferred)) == len(preferred)
+    source = tmp_path / "tags.csv"
+    source.write_text("text,tags\nhello,x;a|b\nbye,a b;c~d\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, err = run_cli("convert", source, "--label-column", "tags", "--label-separator", ";", "-f", FORMAT, "-o", out)
+    assert code == 0, err
+    config = json.loads((out / "document_classifier.json").read_text(encoding="utf-8"))
+    assert config["InputDataConfig"]["LabelDelimiter"] == "^"  # "|" and "~" occur in labels: the third preference
+    rows = list(csv.reader((out / "train" / "classifier.csv").read_text("utf-8").splitlines()))
+    assert sorted(sorted(label.split("^")) for label, _ in rows) == [["a b", "c~d"], ["a|b", "x"]]
+    code, stdout, _ = run_cli("validate", out, "--target", "comprehend")
+    assert "comprehend.config.delimiter" not in stdout
+
+
 # -- 4. labels to entity types ----------------------------------------------------------------------
 
 

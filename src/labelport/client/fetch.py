@@ -16,24 +16,22 @@ Two uses:
 For token labeling in AMAZON_COMPREHEND_CSV, Comprehend needs the text beside
 the annotations. A server that writes the README's layout (``labelport
 serve``) sends both; one that writes only per-document annotation CSVs
-(Datasaur's own export) does not, so the PLAIN export
-of the same project is fetched too and paired: each annotation's ``File`` is
-matched to a PLAIN file (the exact name, else the name + ``.txt``, else the
-same stem) and every offset checked against that file's lines. A mismatch is
-reported (``pairing`` in the report, and a hard finding): nothing is pushed.
+(Datasaur's own export) does not, so the PLAIN export of the same project is
+fetched too and paired (:mod:`labelport.targets.comprehend.pairing`). A
+mismatch is reported (``pairing`` in the report, and a hard finding): nothing
+is pushed.
 """
 
 from __future__ import annotations
 
 import contextvars
 import csv
-import io
 import shutil
 import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import unquote
 
@@ -45,6 +43,14 @@ from ..guards.output import REPORT_NAME, staged_folder
 from ..guards.private import home
 from ..model import REVIEWER
 from ..report import Report
+from ..targets.comprehend.pairing import (
+    annotation_csvs,
+    export_files,
+    header_names,
+    lay_out_classifier,
+    pair_comprehend,
+)
+from ..targets.comprehend.rules import CLASSIFIER, CLASSIFIER_JSON, RECOGNIZER_JSON
 from .export_api import Deadline, Downloaded, ExportApiClient, _redact
 
 SCHEME = "datasaur://"
@@ -60,12 +66,6 @@ SERVER_FORMATS: dict[str, str | None] = {
 FETCH_OPTIONS = ("convert_locally", "timeout")
 
 _TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar("labelport_fetch_timeout", default=None)
-
-RECOGNIZER_JSON = "entity_recognizer.json"
-CLASSIFIER_JSON = "document_classifier.json"
-COMPREHEND_HEADER = "File,Line,Begin Offset,End Offset,Type"
-MAX_REPORTED = 100  # mismatches listed in the report (all are counted)
-MAX_FINDINGS = 20  # mismatches given as findings, then one that counts the rest
 
 
 # -- names ------------------------------------------------------------------------------
@@ -214,11 +214,6 @@ def _project_data(folder: Path) -> dict[str, Any]:
     return {} if info is None or info.id is None else {"id": info.id}
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-
-
 def _has_layout(format: str, folder: Path) -> bool:
     """Whether ``folder`` already holds the layout of README's Formats table of ``format``."""
     if format == "AMAZON_COMPREHEND_CSV":
@@ -263,8 +258,7 @@ class ExportFetch:
 
 
 #: labelport.convert's options a server export cannot follow, with the value that is no change.
-_NOT_FETCHABLE = {"split": None, "zip": None, "role": REVIEWER, "offset_unit": "codepoint", "question": None,
-                  "transformer": None}
+_NOT_FETCHABLE = {"split": None, "zip": None, "role": REVIEWER, "offset_unit": "codepoint", "question": None}
 
 
 def fetch_export(uri: str, format: str, out: str | Path, *, timeout: float | None = None,
@@ -308,11 +302,12 @@ def fetch_export(uri: str, format: str, out: str | Path, *, timeout: float | Non
             if _has_layout(format, content):
                 _copy(content, stage)
                 report.notes["layout"] = "as served"
-            elif format == "AMAZON_COMPREHEND_CSV" and _annotation_csvs(content):
+            elif format == "AMAZON_COMPREHEND_CSV" and annotation_csvs(content):
                 pair_comprehend(content, stage, report, fetch_plain)
                 report.notes["layout"] = "built from per-document annotation CSVs"
             elif format == "AMAZON_COMPREHEND_CSV":
-                _comprehend_classifier(content, stage, report)
+                if not lay_out_classifier(content, stage):
+                    _copy(content, stage)
                 report.notes["layout"] = "built from classifier CSVs"
             else:
                 _copy(content, stage)
@@ -350,269 +345,12 @@ def _summary_of(path: Path) -> dict[str, Any]:
 
 
 def _copy(content: Path, stage: Path) -> None:
-    for path in _files(content):
+    for path in export_files(content):
         rel = path.relative_to(content)
         if rel.as_posix() == REPORT_NAME:
             continue
         (stage / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, stage / rel)
-
-
-# -- Comprehend: annotation CSVs paired with their text ----------------------------------
-
-
-def _header(path: Path) -> list[str]:
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-            first = fh.readline(4096)
-    except OSError:
-        return []
-    return [name.strip() for name in first.rstrip("\r\n").split(",")]
-
-
-def _annotation_csvs(folder: Path) -> list[Path]:
-    out = []
-    for path in _files(folder):
-        if path.suffix.lower() == ".csv":
-            names = [n.lower() for n in _header(path)]
-            if names and names[0] == "file" and "begin offset" in names and "end offset" in names:
-                out.append(path)
-    return out
-
-
-@dataclass
-class _Row:
-    csv: str  # relative path of the CSV
-    number: int  # its line in the CSV (the header is 1)
-    file: str
-    line: int
-    begin: int
-    end: int
-    type: str
-
-
-def _read_rows(folder: Path, paths: list[Path], report: Report) -> list[_Row]:
-    rows: list[_Row] = []
-    for path in paths:
-        rel = path.relative_to(folder).as_posix()
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            header = [h.strip().lower() for h in next(reader, [])]
-            col = {name: header.index(name) for name in header}
-            status = col.get("label status")
-            number = 1
-            for record in reader:
-                number = reader.line_num
-                if not record:
-                    continue
-                try:
-                    name = record[col["file"]]
-                    line = int(record[col["line"]]) if "line" in col else 0
-                    begin, end = int(record[col["begin offset"]]), int(record[col["end offset"]])
-                    kind = record[col["type"]]
-                except (KeyError, IndexError, ValueError):
-                    report.find("fetch.annotations", f"not an annotation row: {record!r}", hard=True, file=rel, line=number)
-                    continue
-                if status is not None and status < len(record) and record[status].strip().upper() == "CONFLICT":
-                    report.drop("unresolved (CONFLICT) entries", {"csv": rel, "row": number, "File": name})
-                    continue
-                rows.append(_Row(rel, number, name, line, begin, end, kind))
-    return rows
-
-
-def match_file(name: str, candidates: dict[str, list[Path]]) -> tuple[Path | None, str]:
-    """The text file an annotation's File names: (path, how) or (None, why not).
-    ``candidates`` maps file names to the files of that name."""
-    def one(found: list[Path], how: str) -> tuple[Path | None, str]:
-        if len(found) == 1:
-            return found[0], how
-        return None, f"several files match {name!r} ({how})"
-
-    if name in candidates:
-        return one(candidates[name], "exact name")
-    if name + ".txt" in candidates:
-        return one(candidates[name + ".txt"], "name + .txt")
-    stem = PurePosixPath(name).stem
-    same = [p for file_name, paths in candidates.items() for p in paths
-            if PurePosixPath(file_name).stem in (stem, name) or file_name == stem]
-    if same:
-        return one(sorted(set(same)), "same stem")
-    return None, f"no file for File {name!r}"
-
-
-def _text_lines(path: Path) -> list[str]:
-    """A documents file's lines as Comprehend and the validator read them
-    (LF, CR or CRLF ends a line)."""
-    with open(path, encoding="utf-8", newline=None) as fh:
-        return [line.removesuffix("\n") for line in fh]
-
-
-def pair_comprehend(content: Path, stage: Path, report: Report, fetch_plain: Callable[[], Path]) -> None:
-    """The README's entity-recognizer layout from per-document annotation CSVs
-    and the text files they point to (fetched beside them, or in PLAIN)."""
-    rows = _read_rows(content, _annotation_csvs(content), report)
-    names = sorted({row.file for row in rows})
-    local: dict[str, list[Path]] = {}
-    for path in _files(content):
-        if path.suffix.lower() not in (".csv", ".json"):
-            local.setdefault(path.name, []).append(path)
-    matched: dict[str, tuple[Path, str, str]] = {}  # File -> (text file, how, where)
-    problems: dict[str, str] = {}
-    for name in names:
-        if name in local and len(local[name]) == 1:
-            matched[name] = (local[name][0], "exact name", "served")
-    plain_root = None
-    if len(matched) < len(names):
-        plain_root = fetch_plain()
-        plain: dict[str, list[Path]] = {}
-        for path in _files(plain_root):
-            plain.setdefault(path.name, []).append(path)
-        unmatched = [name for name in names if name not in matched]
-        only = [p for paths in plain.values() for p in paths]
-        for name in names:
-            if name in matched:
-                continue
-            path, how = match_file(name, plain)
-            if path is None and len(unmatched) == 1 and len(only) == 1:  # one document's export: its one text
-                path, how = only[0], "the one PLAIN file"
-            if path is None:
-                problems[name] = how
-            else:
-                matched[name] = (path, how, "PLAIN")
-    pairing: dict[str, Any] = {
-        "plain_fetched": plain_root is not None,
-        "files": {name: {"matched": m[0].name, "how": m[1], "from": m[2]} for name, m in matched.items()},
-        "unmatched": problems,
-    }
-    mismatches: list[dict[str, Any]] = []
-    lines_of: dict[str, list[str]] = {}
-    for name, (path, _how, _where) in matched.items():
-        try:
-            lines_of[name] = _text_lines(path)
-        except UnicodeDecodeError as exc:
-            problems[name] = f"{path.name} is not UTF-8 ({exc.reason})"
-    kept: list[_Row] = []
-    for row in rows:
-        problem = _offset_problem(row, lines_of, problems)
-        if problem is None:
-            kept.append(row)
-        else:
-            mismatches.append({"csv": row.csv, "row": row.number, "File": row.file, "Line": row.line,
-                               "Begin Offset": row.begin, "End Offset": row.end, "Type": row.type, "problem": problem})
-    pairing["annotations"] = len(rows)
-    pairing["mismatches"] = len(mismatches)
-    pairing["examples"] = mismatches[:MAX_REPORTED]
-    report.notes["pairing"] = pairing
-    for m in mismatches[:MAX_FINDINGS]:
-        report.find("fetch.pairing", f"File {m['File']!r} Line {m['Line']} [{m['Begin Offset']}, {m['End Offset']}) "
-                                     f"{m['Type']}: {m['problem']}", hard=True, file=m["csv"], line=m["row"])
-    if len(mismatches) > MAX_FINDINGS:
-        report.find("fetch.pairing", f"{len(mismatches) - MAX_FINDINGS:,} more annotations do not pair (not shown)",
-                    hard=True)
-    for name, why in problems.items():
-        if not any(m["File"] == name for m in mismatches):
-            report.find("fetch.pairing", why, hard=True)
-    _write_entities(stage, kept, {name: lines_of[name] for name in matched if name in lines_of}, report)
-
-
-def _offset_problem(row: _Row, lines_of: dict[str, list[str]], problems: dict[str, str]) -> str | None:
-    if row.file in problems:
-        return problems[row.file]
-    lines = lines_of.get(row.file)
-    if lines is None:
-        return f"no file for File {row.file!r}"
-    if not 0 <= row.line < len(lines):
-        return f"Line {row.line} is not in the file ({len(lines)} lines, counted from 0)"
-    length = len(lines[row.line])
-    if not 0 <= row.begin < row.end <= length:
-        return f"offsets outside the line ({length} characters; need 0 <= begin < end <= length)"
-    return None
-
-
-def _write_entities(stage: Path, rows: list[_Row], lines_of: dict[str, list[str]], report: Report) -> None:
-    """train/documents/<File>, train/annotations/annotations.csv, entity_recognizer.json.
-    Empty lines are left out (a Comprehend document is 1 to 5,000 bytes) and
-    Line numbers moved to match; overlapping spans are left out as labelport's
-    writer does (the report lists them)."""
-    documents = stage / "train" / "documents"
-    documents.mkdir(parents=True, exist_ok=True)
-    renumber: dict[str, dict[int, int]] = {}
-    for name, lines in lines_of.items():
-        if "/" in name or "\\" in name or name in ("", ".", ".."):
-            report.find("fetch.pairing", f"File {name!r} is not a bare file name", hard=True)
-            continue
-        mapping: dict[int, int] = {}
-        with open(documents / name, "w", encoding="utf-8", newline="\n") as fh:
-            for index, text in enumerate(lines):
-                if not text:
-                    report.drop("empty lines (a Comprehend document is 1 to 5,000 bytes; not written, Line renumbered)",
-                                {"File": name, "line": index})
-                    continue
-                mapping[index] = len(mapping)
-                fh.write(text + "\n")
-        renumber[name] = mapping
-    by_line: dict[tuple[str, int], list[_Row]] = {}
-    for row in rows:
-        if row.file in renumber:
-            by_line.setdefault((row.file, row.line), []).append(row)
-    types: set[str] = set()
-    annotations = stage / "train" / "annotations" / "annotations.csv"
-    annotations.parent.mkdir(parents=True, exist_ok=True)
-    with open(annotations, "w", encoding="utf-8", newline="") as fh:
-        fh.write(COMPREHEND_HEADER + "\n")
-        for (name, line), group in sorted(by_line.items()):
-            reach = -1
-            for row in sorted(group, key=lambda r: (r.begin, -r.end)):
-                if row.begin < reach:
-                    text = lines_of[name][line][row.begin:row.end]
-                    report.drop("overlapping spans", {"File": name, "line": line, "label": row.type, "text": text})
-                    continue
-                reach = row.end
-                types.add(row.type)
-                fh.write(f"{_cell(name)},{renumber[name][line]},{row.begin},{row.end},{_cell(row.type)}\n")
-    config = {
-        "DataFormat": "COMPREHEND_CSV",
-        "EntityTypes": [{"Type": kind} for kind in sorted(types)],
-        "Documents": {"S3Uri": "train/documents/", "InputFormat": "ONE_DOC_PER_LINE"},
-        "Annotations": {"S3Uri": "train/annotations/annotations.csv"},
-    }
-    (stage / RECOGNIZER_JSON).write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2) + b"\n")
-
-
-def _cell(value: str) -> str:
-    if any(c in value for c in ',"\r\n'):
-        return '"' + value.replace('"', '""') + '"'
-    return value
-
-
-def _comprehend_classifier(content: Path, stage: Path, report: Report) -> None:
-    """The README's classifier layout from whatever classifier CSVs were served."""
-    tables = [p for p in _files(content) if p.suffix.lower() == ".csv"]
-    if not tables:
-        _copy(content, stage)
-        return
-    multi = False
-    splits: dict[str, list[Path]] = {}
-    for path in tables:
-        split = "test" if "test" in path.relative_to(content).as_posix().lower() else "train"
-        splits.setdefault(split, []).append(path)
-    for split, paths in splits.items():
-        target = stage / split / "classifier.csv"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as out:
-            for path in paths:
-                data = path.read_bytes()
-                if data and not data.endswith(b"\n"):
-                    data += b"\n"
-                multi = multi or any(row and "|" in row[0] for row in csv.reader(io.StringIO(data.decode("utf-8", "replace"))))
-                out.write(data)
-    config: dict[str, Any] = {"Mode": "MULTI_LABEL" if multi else "MULTI_CLASS",
-                              "InputDataConfig": {"DataFormat": "COMPREHEND_CSV", "S3Uri": "train/classifier.csv"}}
-    if "test" in splits:
-        config["InputDataConfig"]["TestS3Uri"] = "test/classifier.csv"
-    if multi:
-        config["InputDataConfig"]["LabelDelimiter"] = "|"
-    (stage / CLASSIFIER_JSON).write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 # -- CSV: the syntax check; counts ---------------------------------------------------------
@@ -621,7 +359,7 @@ def _comprehend_classifier(content: Path, stage: Path, report: Report) -> None:
 def check_csv_files(folder: Path, report: Report) -> None:
     """CSV has no target service: each file must be UTF-8 RFC 4180 with a
     header and the same number of fields in every row."""
-    tables = [p for p in _files(folder) if p.suffix.lower() == ".csv"]
+    tables = [p for p in export_files(folder) if p.suffix.lower() == ".csv"]
     if not tables:
         report.find("csv.files", "the export holds no .csv file", hard=True)
     for path in tables:
@@ -651,7 +389,7 @@ def _count_lines(path: Path, predicate: Callable[[str], bool] = lambda line: boo
 
 def _count(format: str, folder: Path, report: Report) -> None:
     """Counts of what was fetched: files, and the format's annotations."""
-    files = [p for p in _files(folder) if p.name != REPORT_NAME]
+    files = [p for p in export_files(folder) if p.name != REPORT_NAME]
     report.count("files", len(files))
     for path in files:
         name = path.name.lower()
@@ -659,7 +397,7 @@ def _count(format: str, folder: Path, report: Report) -> None:
             report.count("annotations", max(0, _count_lines(path) - 1))
         elif format == "AMAZON_COMPREHEND_CSV" and path.parent.name == "documents":
             report.count("lines", _count_lines(path, lambda line: True))
-        elif name == "classifier.csv":
+        elif name == CLASSIFIER:
             report.count("rows", _rows(path, header=False))
         elif format == "AZURE_AUTOML_CSV" and path.suffix.lower() == ".txt":
             with open(path, encoding="utf-8", errors="replace") as fh:
@@ -689,7 +427,7 @@ def _count(format: str, folder: Path, report: Report) -> None:
 
 
 def _annotation_csvs_one(path: Path) -> bool:
-    names = [n.lower() for n in _header(path)]
+    names = [n.lower() for n in header_names(path)]
     return bool(names) and names[0] == "file" and "begin offset" in names
 
 

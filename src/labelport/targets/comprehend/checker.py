@@ -46,27 +46,31 @@ import orjson
 from ...report import Finding
 from ...validate.findings import Findings
 from ...validate.walk import Folder, files_below, walk
-
-RECOGNIZER_JSON = "entity_recognizer.json"
-CLASSIFIER_JSON = "document_classifier.json"
-HEADER = "File,Line,Begin Offset,End Offset,Type"
-HEADER_PER_FILE = "File,Begin Offset,End Offset,Type"
-
-MAX_DOCUMENT_BYTES = 5000
-MAX_TYPE_LENGTH = 64
-MAX_TYPES = 25
-MIN_DOCUMENTS = 3
-MAX_DOCUMENTS = 200_000
-MIN_PER_TYPE = 25
-MIN_CORPUS_BYTES = 5 * 1024
-MAX_CORPUS_BYTES = 200 * 1024 * 1024
-MAX_LABEL_LENGTH = 5000
-MULTI_CLASS, MULTI_LABEL = "MULTI_CLASS", "MULTI_LABEL"
-MIN_PER_CLASS = {MULTI_CLASS: 50, MULTI_LABEL: 10}
-MAX_CLASSES = {MULTI_CLASS: 1000, MULTI_LABEL: 100}
-MIN_MULTI_LABEL_DOCUMENTS = 50
-#: LabelDelimiter must be one of these (API_DocumentClassifierInputDataConfig).
-DELIMITERS = " ~!@#$%^*-_+=|\\:;\t>?/"
+from .rules import (
+    CLASSIFIER_JSON,
+    DATA_FORMAT,
+    DEFAULT_DELIMITER,
+    DELIMITERS,
+    HEADER,
+    HEADER_PER_FILE,
+    MAX_CLASSES,
+    MAX_CORPUS_BYTES,
+    MAX_DOCUMENT_BYTES,
+    MAX_DOCUMENTS,
+    MAX_LABEL_LENGTH,
+    MAX_TYPE_LENGTH,
+    MAX_TYPES,
+    MIN_CORPUS_BYTES,
+    MIN_DOCUMENTS,
+    MIN_MULTI_LABEL_DOCUMENTS,
+    MIN_PER_CLASS,
+    MIN_PER_TYPE,
+    MULTI_CLASS,
+    MULTI_LABEL,
+    ONE_DOC_PER_FILE,
+    ONE_DOC_PER_LINE,
+    RECOGNIZER_JSON,
+)
 
 _INT = re.compile(r"[0-9]+")
 #: Characters read at a time from a documents file, an annotations file (small
@@ -130,7 +134,7 @@ def _check_folder(folder: Folder, out: Findings) -> bool:
             for part, path in zip(parts, tables):
                 part.files.append(path)
             mode = MULTI_LABEL if any(_has_pipe_label(p) for p in tables) else MULTI_CLASS
-            _check_classifier(_merge(parts), mode, "|", out, None)
+            _check_classifier(_merge(parts), mode, DEFAULT_DELIMITER, out, None)
     return found
 
 
@@ -153,7 +157,7 @@ def _has_pipe_label(path: Path) -> bool:
     try:
         with open(path, encoding="utf-8", errors="replace", newline="") as fh:
             for n, row in enumerate(csv.reader(fh)):
-                if row and "|" in row[0]:
+                if row and DEFAULT_DELIMITER in row[0]:
                     return True
                 if n >= 1000:
                     break
@@ -203,12 +207,12 @@ def _load_config(path: Path, out: Findings) -> dict[str, Any] | None:
 
 def _comprehend_csv(inputs: dict[str, Any], config: Path, out: Findings, what: str) -> bool:
     """Whether the config's DataFormat is COMPREHEND_CSV, the one labelport checks."""
-    data_format = inputs.get("DataFormat", "COMPREHEND_CSV")
-    if data_format == "COMPREHEND_CSV":
+    data_format = inputs.get("DataFormat", DATA_FORMAT)
+    if data_format == DATA_FORMAT:
         return True
     out.add(
         "comprehend.config.format",
-        f"DataFormat {data_format!r}: labelport checks COMPREHEND_CSV{what} only",
+        f"DataFormat {data_format!r}: labelport checks {DATA_FORMAT}{what} only",
         hard=data_format != "AUGMENTED_MANIFEST",
         file=config,
     )
@@ -856,7 +860,7 @@ def _documents_block(lines: list[str], ascii: bool, info: DocumentsFile, out: Fi
 def _document_size(size: int, path: Path, line: int, out: Findings) -> None:
     """Report a document (line) of ``size`` UTF-8 bytes that Comprehend refuses."""
     if size == 0:
-        out.add("comprehend.documents.empty", "empty line: each line is a document of 1 to 5,000 bytes", hard=True,
+        out.add("comprehend.documents.empty", f"empty line: each line is a document of 1 to {MAX_DOCUMENT_BYTES:,} bytes", hard=True,
                 file=path, line=line)
     elif size > MAX_DOCUMENT_BYTES:
         out.add("comprehend.documents.size",
@@ -944,16 +948,16 @@ def _check_recognizer_config(config: Path, folder: Folder, out: Findings, claime
     if not isinstance(annotations, dict):
         out.add("comprehend.config.uri", "Annotations {S3Uri} is missing", hard=True, file=config)
         return
-    input_format = documents.get("InputFormat", "ONE_DOC_PER_LINE")
-    if input_format not in ("ONE_DOC_PER_LINE", "ONE_DOC_PER_FILE"):
+    input_format = documents.get("InputFormat", ONE_DOC_PER_LINE)
+    if input_format not in (ONE_DOC_PER_LINE, ONE_DOC_PER_FILE):
         out.add(
             "comprehend.config.input_format",
-            f"InputFormat {input_format!r}: ONE_DOC_PER_LINE or ONE_DOC_PER_FILE",
+            f"InputFormat {input_format!r}: {ONE_DOC_PER_LINE} or {ONE_DOC_PER_FILE}",
             hard=True,
             file=config,
         )
         return
-    entity_set = EntitySet(out, input_format == "ONE_DOC_PER_FILE", config, entity_types)
+    entity_set = EntitySet(out, input_format == ONE_DOC_PER_FILE, config, entity_types)
     first: Path | None = None
     for split, key in (("train", "S3Uri"), ("test", "TestS3Uri")):
         doc_files = _files(folder, config, f"Documents.{key}", _uri(documents, key, config, out, required=key == "S3Uri"), out, claimed)
@@ -1043,7 +1047,7 @@ def _check_classifier_config(config: Path, folder: Folder, out: Findings, claime
         return
     if not _comprehend_csv(inputs, config, out, ""):
         return
-    delimiter = inputs.get("LabelDelimiter", "|")
+    delimiter = inputs.get("LabelDelimiter", DEFAULT_DELIMITER)
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter not in DELIMITERS:
         out.add(
             "comprehend.config.delimiter",
@@ -1051,7 +1055,7 @@ def _check_classifier_config(config: Path, folder: Folder, out: Findings, claime
             hard=True,
             file=config,
         )
-        delimiter = "|"
+        delimiter = DEFAULT_DELIMITER
     parts = []
     for split, key in (("train", "S3Uri"), ("test", "TestS3Uri")):
         files = _files(folder, config, key, _uri(inputs, key, config, out, required=key == "S3Uri"), out, claimed)

@@ -39,23 +39,34 @@ from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project
 from ...offsets import CODEPOINT, converter, has_astral
 from ...progress import Progress
 from ...report import Report
+from .rules import (
+    ANNOTATIONS,
+    CLASSIFIER,
+    CLASSIFIER_JSON,
+    DATA_FORMAT,
+    DEFAULT_DELIMITER,
+    DOCUMENTS,
+    HEADER,
+    MAX_DOCUMENT_BYTES,
+    MAX_TYPE_LENGTH,
+    MULTI_CLASS,
+    MULTI_LABEL,
+    ONE_DOC_PER_LINE,
+    RECOGNIZER_JSON,
+)
 
 TRAIN, TEST, VALIDATION = "train", "test", "validation"
 SPLITS = (TRAIN, TEST, VALIDATION)
 
-DOCUMENTS = "documents.txt"
-ANNOTATIONS = "annotations.csv"
-CLASSIFIER = "classifier.csv"
-RECOGNIZER_JSON = "entity_recognizer.json"
-CLASSIFIER_JSON = "document_classifier.json"
-HEADER = "File,Line,Begin Offset,End Offset,Type\n"
+#: The annotations CSV's first line.
+HEADER_LINE = HEADER + "\n"
 
 #: What ends a line for Comprehend or for a reader of the file (Python's
 #: str.splitlines breaks on all of these); each becomes one space, so every
 #: offset stays where it was.
 _BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 LINE_BREAKS = "line breaks inside a line (written as spaces)"
-EMPTY_LINES = "empty lines (a Comprehend document is 1 to 5,000 bytes; not written)"
+EMPTY_LINES = f"empty lines (a Comprehend document is 1 to {MAX_DOCUMENT_BYTES:,} bytes; not written)"
 EMPTY_SPANS = "empty spans (no characters; not written)"
 VALIDATION_TO_TEST = "validation share (Comprehend has no validation set; written to test/)"
 EXTRA_ANSWERS = "answers beyond the first of a multi-class example (not written)"
@@ -63,17 +74,19 @@ ASTRAL = "lines with characters outside the BMP"
 #: Lines of documents.txt kept before they are written, in one piece.
 _PENDING = 1024
 
-#: LabelDelimiter candidates, in order of preference: the API accepts one of
-#: `` ~!@#$%^*-_+=|\:;<TAB>>?/`` (API_DocumentClassifierInputDataConfig).
-DELIMITERS = "|~^;:#!@$%*+=?/\\>-_\t "
+#: LabelDelimiter candidates (rules.DELIMITERS), in the writer's order of
+#: preference: the first that occurs in no label is chosen, so this order, not
+#: the API's, decides the bytes written (the default ``|`` first; white space,
+#: which a reader may strip, last). tests/test_comprehend.py checks it holds
+#: the same characters as rules.DELIMITERS.
+PREFERRED_DELIMITERS = "|~^;:#!@$%*+=?/\\>-_\t "
 
 _TYPE_BAD = re.compile(r"[^A-Z0-9_]+")
-MAX_TYPE = 64
 
 
 def entity_type(label: str) -> str:
-    """AWS's recommended form of an entity type, ``^[A-Z0-9_]+$``, at most 64
-    characters: accents dropped, upper case, every run of other characters
+    """AWS's recommended form of an entity type, ``^[A-Z0-9_]+$``, at most
+    MAX_TYPE_LENGTH (64) characters: accents dropped, upper case, every run of other characters
     one ``_`` (``creative-work`` -> ``CREATIVE_WORK``), a letter or symbol
     with no ASCII form its code point (``人物`` -> ``U4EBA_U7269``). Two labels can
     meet (``a-b``, ``a_b``), which the writer reports as an error."""
@@ -81,7 +94,7 @@ def entity_type(label: str) -> str:
     text = "".join(c for c in text if not unicodedata.combining(c)).upper()
     if not text.isascii():
         text = "".join(f" U{ord(c):04X} " if not c.isascii() and unicodedata.category(c)[0] in "LNS" else c for c in text)
-    return (_TYPE_BAD.sub("_", text).strip("_") or "ENTITY")[:MAX_TYPE]
+    return (_TYPE_BAD.sub("_", text).strip("_") or "ENTITY")[:MAX_TYPE_LENGTH]
 
 
 def _check_splits(ctx: Context) -> None:
@@ -111,8 +124,34 @@ def _one_line(text: str, report: Report, where: dict[str, Any]) -> str:
     return _BREAKS.sub(" ", text)
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def recognizer_config(types: Iterable[str], *, test: bool) -> dict[str, Any]:
+    """entity_recognizer.json: the InputDataConfig naming train/ (and test/) by
+    paths relative to OUT, with the entity types sorted."""
+    config: dict[str, Any] = {
+        "DataFormat": DATA_FORMAT,
+        "EntityTypes": [{"Type": kind} for kind in sorted(types)],
+        "Documents": {"S3Uri": "train/documents/", "InputFormat": ONE_DOC_PER_LINE},
+        "Annotations": {"S3Uri": f"train/annotations/{ANNOTATIONS}"},
+    }
+    if test:
+        config["Documents"] = {"S3Uri": "train/documents/", "TestS3Uri": "test/documents/", "InputFormat": ONE_DOC_PER_LINE}
+        config["Annotations"]["TestS3Uri"] = f"test/annotations/{ANNOTATIONS}"
+    return config
+
+
+def classifier_config(delimiter: str | None, *, test: bool) -> dict[str, Any]:
+    """document_classifier.json: Mode (MULTI_LABEL when a ``delimiter`` joins
+    the labels) and the InputDataConfig naming train/ (and test/)."""
+    data: dict[str, Any] = {"DataFormat": DATA_FORMAT, "S3Uri": f"train/{CLASSIFIER}"}
+    if test:
+        data["TestS3Uri"] = f"test/{CLASSIFIER}"
+    if delimiter is not None:
+        data["LabelDelimiter"] = delimiter
+    return {"Mode": MULTI_CLASS if delimiter is None else MULTI_LABEL, "InputDataConfig": data}
 
 
 def write_project(project: Project, out: Path, ctx: Context) -> None:
@@ -134,7 +173,7 @@ class _EntitySplit:
     def __init__(self, out: Path, name: str, files: ExitStack):
         self.documents: IO[str] = files.enter_context(_create(out / name / "documents" / DOCUMENTS))
         self.annotations: IO[str] = files.enter_context(_create(out / name / "annotations" / ANNOTATIONS))
-        self.annotations.write(HEADER)
+        self.annotations.write(HEADER_LINE)
         self.line = 0  # lines written to documents.txt
         self.pending: list[str] = []  # the next lines of documents.txt
         self.rows: list[str] = []  # the next rows of annotations.csv
@@ -231,16 +270,7 @@ def _finish_entities(out: Path, ctx: Context, types: dict[str, str], moved: int,
     report, unit = ctx.report, options_of(ctx, ComprehendOptions).offset_unit
     if moved:
         report.drop(VALIDATION_TO_TEST, {"split": VALIDATION, "lines": moved, "written to": TEST}, moved)
-    config: dict[str, Any] = {
-        "DataFormat": "COMPREHEND_CSV",
-        "EntityTypes": [{"Type": kind} for kind in sorted(set(types.values()))],
-        "Documents": {"S3Uri": "train/documents/", "InputFormat": "ONE_DOC_PER_LINE"},
-        "Annotations": {"S3Uri": f"train/annotations/{ANNOTATIONS}"},
-    }
-    if TEST in _file_splits(ctx):
-        config["Documents"] = {"S3Uri": "train/documents/", "TestS3Uri": "test/documents/", "InputFormat": "ONE_DOC_PER_LINE"}
-        config["Annotations"]["TestS3Uri"] = f"test/annotations/{ANNOTATIONS}"
-    _write_json(out / RECOGNIZER_JSON, config)
+    write_json(out / RECOGNIZER_JSON, recognizer_config(set(types.values()), test=TEST in _file_splits(ctx)))
     # one report for every version an export-all writes: merge, never replace
     mapping = report.notes.setdefault("entity_types", {})
     mapping.update(types)
@@ -277,7 +307,7 @@ def _merge_annotations(sources: list[Path], shifts: Iterable[int], target: Path)
     each of a chunk's line numbers."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "wb") as fh:
-        fh.write(HEADER.encode())
+        fh.write(HEADER_LINE.encode())
         for source, shift in zip(sources, shifts):
             with open(source, "rb") as rows:
                 rows.readline()  # the chunk's header
@@ -300,7 +330,7 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _cell(text: str) -> str:
+def csv_cell(text: str) -> str:
     """RFC 4180: quoted when it holds a comma, a quote or a line break, or
     begins or ends with white space (so no reader strips it)."""
     if not text or "," in text or '"' in text or "\n" in text or "\r" in text or text != text.strip():
@@ -309,7 +339,7 @@ def _cell(text: str) -> str:
 
 
 def _delimiter(labels: set[str]) -> str | None:
-    for candidate in DELIMITERS:
+    for candidate in PREFERRED_DELIMITERS:
         if not any(candidate in label for label in labels):
             return candidate
     return None
@@ -331,13 +361,13 @@ def write_classifier(project: Project, out: Path, ctx: Context) -> None:
     question = label_question(project, kind, options_of(ctx, ComprehendOptions).question)
     multi = question.multiple
     fmt = replace(FORMAT, kinds=frozenset({kind}))
-    delimiter = "|"
+    delimiter = DEFAULT_DELIMITER
     if multi:
         found = _delimiter(_all_labels(fmt, project, ctx, question))
         if found is None:
             report.find(
                 "comprehend.classifier.delimiter",
-                f"every LabelDelimiter Comprehend accepts ({DELIMITERS!r}) occurs in some label",
+                f"every LabelDelimiter Comprehend accepts ({PREFERRED_DELIMITERS!r}) occurs in some label",
                 hard=True,
                 file=CLASSIFIER_JSON,
             )
@@ -364,17 +394,12 @@ def write_classifier(project: Project, out: Path, ctx: Context) -> None:
             text = _one_line(example.text, report, where)
             label = delimiter.join(labels) if multi else labels[0]
             label = _one_line(label, report, where)
-            handles[_file_split(example.split)].write(f"{_cell(label)},{_quoted(text)}\n")
+            handles[_file_split(example.split)].write(f"{csv_cell(label)},{_quoted(text)}\n")
     drop_other_answers(project, kind, question, report)
     if moved:
         report.drop(VALIDATION_TO_TEST, {"split": VALIDATION, "examples": moved, "written to": TEST}, moved)
-    data: dict[str, Any] = {"DataFormat": "COMPREHEND_CSV", "S3Uri": f"train/{CLASSIFIER}"}
-    if TEST in handles:
-        data["TestS3Uri"] = f"test/{CLASSIFIER}"
-    if multi:
-        data["LabelDelimiter"] = delimiter
-    _write_json(out / CLASSIFIER_JSON, {"Mode": "MULTI_LABEL" if multi else "MULTI_CLASS", "InputDataConfig": data})
-    report.notes["classifier"] = {"question": question.name, "mode": "MULTI_LABEL" if multi else "MULTI_CLASS"}
+    write_json(out / CLASSIFIER_JSON, classifier_config(delimiter if multi else None, test=TEST in handles))
+    report.notes["classifier"] = {"question": question.name, "mode": MULTI_LABEL if multi else MULTI_CLASS}
 
 
 @dataclass(frozen=True)
