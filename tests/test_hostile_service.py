@@ -397,8 +397,23 @@ def test_a_bug_in_a_request_is_internal_error_with_an_id_and_the_traceback_is_lo
     error = assert_clean_error(body, in_process.root)
     assert error["message"] == "internal error" and error["extensions"]["type"] == "InternalError"
     assert secret_path not in json.dumps(body)
-    logged = [r for r in caplog.records if error["extensions"]["errorId"] in r.getMessage()]
-    assert logged and logged[0].exc_info and "Permission denied" in str(logged[0].exc_info[1])
+    (logged,) = [r.getMessage() for r in caplog.records if error["extensions"]["errorId"] in r.getMessage()]
+    assert "Traceback (most recent call last)" in logged and "Permission denied" in logged
+
+
+def test_a_bug_in_graphql_itself_is_the_same_internal_error(in_process, monkeypatch, caplog):
+    """Beyond any resolver (graphql-core failed): the body and the log of a bug in a resolver."""
+    from labelport.service import app
+
+    def broken(schema, body, context):
+        raise RuntimeError(f"graphql-core broke reading {in_process.root}/projects")
+
+    monkeypatch.setattr(app, "execute", broken)
+    body = in_process.call(EXPORT, export_input())
+    error = assert_clean_error(body, in_process.root)
+    assert error["message"] == "internal error" and error["extensions"]["type"] == "InternalError"
+    (logged,) = [r.getMessage() for r in caplog.records if error["extensions"]["errorId"] in r.getMessage()]
+    assert "Traceback (most recent call last)" in logged and "graphql-core broke" in logged
 
 
 def test_a_bug_in_a_job_fails_it_with_an_id_and_no_traceback(in_process, monkeypatch, caplog):

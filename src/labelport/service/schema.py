@@ -28,6 +28,7 @@ from graphql.language import Visitor
 
 from ..errors import LabelportError
 from ..guards.redaction import redact
+from ..jobs.store import INTERNAL_ERROR, INTERNAL_ERROR_TYPE, log_bug
 from .inputs import MAX_QUERY_TOKENS, ExportTextProjectDocumentInput, ExportTextProjectInput, check_ids, decode
 from .projects import NotFoundError
 from .public import public_text
@@ -63,10 +64,9 @@ def guarded(resolver: Callable[..., Any]) -> Callable[..., Any]:
             kind = "NotFoundError" if isinstance(exc, NotFoundError) else "UserInputError"
             message = public_text(str(exc), [info.context.service.projects.root])
             raise GraphQLError(message, extensions={"type": kind}) from None
-        except Exception:
-            error_id = uuid.uuid4().hex
-            log.exception("error %s: %s failed", error_id, info.field_name)
-            raise GraphQLError("internal error", extensions={"type": "InternalError", "errorId": error_id}) from None
+        except Exception as exc:
+            raise GraphQLError(INTERNAL_ERROR, extensions={"type": INTERNAL_ERROR_TYPE,
+                                                           "errorId": log_bug(exc, f"{info.field_name} failed")}) from None
 
     return wrapper
 
@@ -184,7 +184,7 @@ def _answer(errors: list[GraphQLError], data: Any) -> dict[str, Any]:
             extensions = formatted.setdefault("extensions", {})
             extensions.setdefault("type", "UserInputError")
             extensions.setdefault("errorId", uuid.uuid4().hex)
-            if extensions["type"] != "InternalError":
+            if extensions["type"] != INTERNAL_ERROR_TYPE:  # (logged with its traceback by log_bug)
                 log.info("error %s: %s", extensions["errorId"], formatted["message"])
             answer["errors"].append(formatted)
     answer["data"] = data
@@ -195,6 +195,15 @@ def error_body(message: str, kind: str) -> dict[str, Any]:
     """A body of one error (HTTP 200, data null), with its errorId."""
     error_id = uuid.uuid4().hex
     log.info("error %s: %s", error_id, message)
+    return _error_body(message, kind, error_id)
+
+
+def internal_error_body(exc: BaseException, what: str) -> dict[str, Any]:
+    """The body answering a request that a bug stopped (see jobs.store.log_bug)."""
+    return _error_body(INTERNAL_ERROR, INTERNAL_ERROR_TYPE, log_bug(exc, what))
+
+
+def _error_body(message: str, kind: str, error_id: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"type": kind, "errorId": error_id}}], "data": None}
 
 
