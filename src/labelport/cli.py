@@ -26,7 +26,6 @@ from .formats.registry import (
     reader_id,
     table_rows,
 )
-from .formats.splits import parse_split
 from .model import REVIEWER, ROLES
 from .offsets import UNITS
 from .service import add_serve_command, cmd_serve
@@ -252,6 +251,7 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
     """The conversion the command line asks for, as labelport.convert's keywords
     (of the format's own options, only those given)."""
     from .conversion.parallel import checked_jobs  # (start-up: loads multiprocessing; only a conversion needs it)
+    from .formats.splits import parse_split  # (start-up: --help loads no format module but the registry)
 
     args.format = format_id(args.format)  # an unknown name fails before any reading; an alias becomes the id
     # so does an option the format does not take

@@ -99,7 +99,7 @@ def make_config(args: argparse.Namespace):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import logging
+    import logging  # (start-up: as in make_config)
 
     from ..guards.redaction import RedactingFormatter
 

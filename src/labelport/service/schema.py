@@ -21,7 +21,7 @@ import functools
 import logging
 import uuid
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from graphql import FieldNode, GraphQLError, GraphQLSchema, build_schema, execute_sync, parse, validate, visit
 from graphql.language import Visitor
@@ -29,12 +29,10 @@ from graphql.language import Visitor
 from ..errors import LabelportError
 from ..guards.redaction import redact
 from ..jobs.store import INTERNAL_ERROR, INTERNAL_ERROR_TYPE, log_bug
+from .exporter import Caller, Service
 from .inputs import MAX_QUERY_TOKENS, ExportTextProjectDocumentInput, ExportTextProjectInput, check_ids, decode
 from .projects import NotFoundError
 from .public import public_text
-
-if TYPE_CHECKING:
-    from .exporter import Caller, Service
 
 log = logging.getLogger("labelport.serve")
 
@@ -46,7 +44,7 @@ def sdl() -> str:
 
 
 class Context:
-    def __init__(self, service: "Service", caller: "Caller"):
+    def __init__(self, service: Service, caller: Caller):
         self.service = service
         self.caller = caller
 
