@@ -99,8 +99,7 @@ def run_export(spec: ExportSpec, progress: Progress, local: Local = Local()) -> 
         share = 100 - CONVERT_SHARE
         options = replace(checked(spec.delivery, DeliveryOptions, "job spec.delivery"),
                           listener=lambda done, total: progress(CONVERT_SHARE + share * done // max(total, 1)))
-        notices = [checked({"project_id": project_id, **notice}, Notice, f"job spec.notices[{i}]")
-                   for i, notice in enumerate(spec.notices)]
+        notices = [_notice(stored, project_id, f"job spec.notices[{i}]") for i, stored in enumerate(spec.notices)]
         delivered = push(spec.out, spec.to, options, notices)
         if local.echo:
             local.echo(delivered.summary())
@@ -111,6 +110,12 @@ def run_export(spec: ExportSpec, progress: Progress, local: Local = Local()) -> 
             objects=[o.uri for o in delivered.objects],
         )
     return result
+
+
+def _notice(stored: dict[str, Any], project_id: Any, where: str) -> Notice:
+    """A stored notice, about the project exported unless it names one."""
+    notice = checked(stored, Notice, where)
+    return notice if "project_id" in stored else replace(notice, project_id=project_id)
 
 
 def _stored_options(format_id: str, convert: dict[str, Any]) -> dict[str, Any]:
