@@ -156,7 +156,7 @@ def test_a_spec_stored_before_formats_owned_their_options_still_runs(tmp_path, m
     """`labelport export` used to store every format option, with the command
     line's defaults, for every format: such a job still runs, to the bytes a
     plain conversion writes."""
-    from labelport.jobs.export import run_here, store
+    from labelport.jobs.store import open_store, run_here
 
     monkeypatch.setenv("LABELPORT_HOME", str(tmp_path / "home"))
     out, dest = tmp_path / "out", tmp_path / "dest"
@@ -172,7 +172,7 @@ def test_a_spec_stored_before_formats_owned_their_options_still_runs(tmp_path, m
         "delivery": {"part_size": 8 << 20, "concurrency": 4, "private": False, "revision": None},
         "notices": [],
     }
-    job = run_here(store().create(spec).id)
+    job = run_here(open_store().create(spec).id)
     assert job is not None and job.status == "DELIVERED", job and job.errors
     labelport.convert(CONLL, "TSV_IOB", tmp_path / "plain")
     assert (dest / "wnut17-sample.conll.tsv").read_bytes() == (tmp_path / "plain" / "wnut17-sample.conll.tsv").read_bytes()

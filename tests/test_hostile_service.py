@@ -384,6 +384,16 @@ def test_https_to_an_allowed_host_keeps_the_name_for_sni_certificate_and_host(in
     assert verify(put.body, put.headers[SIGNATURE_HEADER], "tls")
 
 
+def assert_internal_error(in_process: "Served", caplog, *logged_fragments: str) -> None:
+    """An export asked for, answered "internal error" with an id, and that id
+    logged with the traceback."""
+    body = in_process.call(EXPORT, export_input())
+    error = assert_clean_error(body, in_process.root)
+    assert error["message"] == "internal error" and error["extensions"]["type"] == "InternalError"
+    (logged,) = [r.getMessage() for r in caplog.records if error["extensions"]["errorId"] in r.getMessage()]
+    assert "Traceback (most recent call last)" in logged and all(f in logged for f in logged_fragments)
+
+
 def test_a_bug_in_a_request_is_internal_error_with_an_id_and_the_traceback_is_logged(in_process, monkeypatch, caplog):
     from labelport.service import exporter
 
@@ -393,12 +403,18 @@ def test_a_bug_in_a_request_is_internal_error_with_an_id_and_the_traceback_is_lo
         raise OSError(f"[Errno 13] Permission denied: '{secret_path}'")
 
     monkeypatch.setattr(exporter, "resolve_format", broken)
-    body = in_process.call(EXPORT, export_input())
-    error = assert_clean_error(body, in_process.root)
-    assert error["message"] == "internal error" and error["extensions"]["type"] == "InternalError"
-    assert secret_path not in json.dumps(body)
-    logged = [r for r in caplog.records if error["extensions"]["errorId"] in r.getMessage()]
-    assert logged and logged[0].exc_info and "Permission denied" in str(logged[0].exc_info[1])
+    assert_internal_error(in_process, caplog, "Permission denied", secret_path)  # (the body names no path)
+
+
+def test_a_bug_in_graphql_itself_is_the_same_internal_error(in_process, monkeypatch, caplog):
+    """Beyond any resolver (graphql-core failed): the body and the log of a bug in a resolver."""
+    from labelport.service import app
+
+    def broken(schema, body, context):
+        raise RuntimeError(f"graphql-core broke reading {in_process.root}/projects")
+
+    monkeypatch.setattr(app, "execute", broken)
+    assert_internal_error(in_process, caplog, "graphql-core broke")
 
 
 def test_a_bug_in_a_job_fails_it_with_an_id_and_no_traceback(in_process, monkeypatch, caplog):

@@ -78,6 +78,7 @@ def push(
 
     Raises :class:`labelport.DeliveryError` when the delivery fails.
     """
+    # (start-up: `import labelport` stays light; the delivery package costs ~30 ms)
     from .delivery import Notice
     from .delivery import push as deliver
     from .delivery.destinations.base import DeliveryOptions
@@ -115,7 +116,7 @@ def export(
     ``convert_options`` are :func:`convert`'s (split, seed, role, zip, strict…).
     With ``detach`` the job runs in a process of its own, which outlives this one.
     """
-    from .jobs.export import make_spec, submit
+    from .jobs.export import make_spec, submit  # (start-up: the jobs load delivery, the job store and msgspec)
 
     source = project.source if isinstance(project, Project) else str(project)
     methods = [method] if isinstance(method, str) else list(method)

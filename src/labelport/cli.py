@@ -12,11 +12,24 @@ import os
 import sys
 from typing import Any, Sequence
 
+from . import api
 from ._version import __version__
 from .errors import LabelportError, RejectedError, UsageError
-from .formats.registry import READABLE, format_id, get_format, reader_id
+from .formats.registry import (
+    READABLE,
+    TABLE_HEADER,
+    detection_note,
+    format_id,
+    get_format,
+    make_options,
+    markdown,
+    reader_id,
+    table_rows,
+)
 from .model import REVIEWER, ROLES
 from .offsets import UNITS
+from .service import add_serve_command, cmd_serve
+from .validate import validate
 
 
 class _Parser(argparse.ArgumentParser):
@@ -150,8 +163,6 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_argument("--timeout", type=float, help="give up after this many seconds (exit 3)")
     run_job = commands.add_parser("run-job")  # what --detach starts; not for people
     run_job.add_argument("job_id")
-    # serve
-    from .service import add_serve_command
     add_serve_command(commands)
     return parser
 
@@ -185,14 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load(args: argparse.Namespace):
-    from .api import load
-
-    return load(args.input, **_read_options(args))
+    return api.load(args.input, **_read_options(args))
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
-    from .formats.registry import TABLE_HEADER, detection_note, markdown, table_rows
-
     if args.markdown:
         print(markdown(), end="")
         return 0
@@ -207,9 +214,7 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .api import inspect
-
-    summary = inspect(_load(args))
+    summary = api.inspect(_load(args))
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return 0
@@ -245,9 +250,8 @@ FORMAT_OPTION_FLAGS = {"label_separator": "--output-separator", "offset_unit": "
 def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
     """The conversion the command line asks for, as labelport.convert's keywords
     (of the format's own options, only those given)."""
-    from .conversion.parallel import checked_jobs
-    from .formats.registry import make_options
-    from .formats.splits import parse_split
+    from .conversion.parallel import checked_jobs  # (start-up: loads multiprocessing; only a conversion needs it)
+    from .formats.splits import parse_split  # (start-up: --help loads no format module but the registry)
 
     args.format = format_id(args.format)  # an unknown name fails before any reading; an alias becomes the id
     # so does an option the format does not take
@@ -284,15 +288,14 @@ def _print_lines(lines: list[str]) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .api import convert
-
     options = _convert_options(args)
-    report = convert(_load(args), args.format, args.out, progress=None, **options)
+    report = api.convert(_load(args), args.format, args.out, progress=None, **options)
     _print_lines(report.summary_lines())
     return 0
 
 
 def _delivery_options(args: argparse.Namespace) -> dict[str, Any]:
+    # (start-up, here and in cmd_push: the delivery package costs ~30 ms; only delivering needs it)
     from .delivery.destinations.base import MiB
 
     return {"part_size": args.part_size * MiB, "concurrency": args.concurrency, "private": args.private,
@@ -304,8 +307,10 @@ def _notices(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .jobs.export import make_spec, run_here, store
-    from .jobs.store import start_detached
+    # (start-up, here and below: the job store loads msgspec and sqlite3; the export job, delivery and the client)
+    from .jobs.export import make_spec
+    from .jobs.kinds import Local
+    from .jobs.store import open_store, run_here, start_detached
 
     spec = make_spec(
         args.input,
@@ -313,24 +318,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         to=args.to,
         out=args.out,
         read=_read_options(args),
-        convert=_convert_options(args),
+        # -- Export API client: datasaur:// options ride with the conversion's (labelport.client.fetch.split_options)
+        convert={**_convert_options(args), "convert_locally": args.convert_locally, "timeout": args.timeout},
         delivery=_delivery_options(args),
         notices=_notices(args),
     )
-    # -- Export API client: datasaur:// options ride with the conversion's (labelport.client.fetch.split_options)
-    spec["convert"].update(convert_locally=args.convert_locally, timeout=args.timeout)
-    job = store().create(spec)
+    job = open_store().create(spec)
     if args.detach:
         start_detached(job.id)
         print(job.id)
         return 0
-    print(f"labelport: job {job.id}: converting into {spec['out']}", file=sys.stderr)
-    run_here(job.id, echo=lambda line: print(line, file=sys.stderr), reraise=True)
+    print(f"labelport: job {job.id}: converting into {spec.out}", file=sys.stderr)
+    run_here(job.id, Local(echo=lambda line: print(line, file=sys.stderr)), reraise=True)
     return 0
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from .delivery import Notice, push
+    from .delivery import Notice, push  # (start-up: as in _delivery_options)
     from .delivery.destinations.base import DeliveryOptions
 
     notices = [Notice(**n) for n in _notices(args)]
@@ -340,9 +344,9 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def _job(job_id: str):
-    from .jobs.export import store
+    from .jobs.store import open_store  # (start-up: as above)
 
-    job = store().get(job_id)
+    job = open_store().get(job_id)
     if job is None:
         raise UsageError(f"no job {job_id!r} (see `labelport jobs`)")
     return job
@@ -358,20 +362,23 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from .guards.redaction import redact
-    from .jobs.export import store
+    from .guards.redaction import redact  # (start-up: ~4 ms of patterns; only listing jobs needs it)
+    from .jobs.spec import SpecError, describe  # (start-up: as above)
+    from .jobs.store import open_store
 
-    jobs = store().list(args.limit)
+    jobs = open_store().list(args.limit)
     print(f"{'ID':<32}  {'STATUS':<11}  {'%':>3}  {'UPDATED':<24}  WHAT")
     for job in jobs:
-        what = redact(f"{job.spec.get('input')} -> {job.spec.get('format')}"
-                      + (f" -> {job.spec['to']}" if job.spec.get("to") else ""))
+        try:
+            what = redact(describe(job.spec))
+        except SpecError as exc:  # listed all the same; running it fails saying so
+            what = str(exc)
         print(f"{job.id:<32}  {job.status:<11}  {job.progress:>3}  {job.updated_at:<24}  {what}")
     return 0
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
-    from .jobs.store import FAILED
+    from .jobs.store import FAILED  # (start-up: as above)
 
     job = _job(args.job_id).wait(args.timeout)
     if job.status == FAILED:
@@ -383,15 +390,13 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 
 def cmd_run_job(args: argparse.Namespace) -> int:
-    from .jobs.export import run_here
+    from .jobs.store import run_here  # (start-up: as above)
 
     run_here(args.job_id)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .validate import validate
-
     findings = validate(args.dir, args.target)
     for finding in findings:
         where = finding.file or args.dir
@@ -416,9 +421,5 @@ _COMMANDS = {
     "jobs": cmd_jobs,
     "wait": cmd_wait,
     "run-job": cmd_run_job,
+    "serve": cmd_serve,
 }
-
-# serve
-from .service import cmd_serve  # noqa: E402
-
-_COMMANDS["serve"] = cmd_serve

@@ -1,11 +1,13 @@
 """Jobs: every export runs as a job with a pollable status.
 
+``spec`` declares what a job does, one typed spec per kind (an export, a
+service export), and its stored form; ``kinds`` is the table of kinds (spec
+type -> what runs it) and the one function that runs a job of any kind;
 ``store`` is the SQLite job store (claim, progress, result, recovery of jobs
-whose process died) and runs a job's spec by its kind; ``export`` is the kind
-``labelport export`` and ``labelport.export()`` submit: load or fetch, convert,
-deliver, notify.
+whose process died); ``export`` is the kind ``labelport export`` and
+``labelport.export()`` submit: load or fetch, convert, deliver, notify.
 
-May import: ``store`` the guards alone (it runs a kind through a dotted path,
-so it stands below what it runs); ``export`` conversion, delivery, the Export
-API client and the format registry.
+May import: ``spec``, ``kinds`` and ``store`` the guards alone (a kind runs
+through a dotted path, so they stand below what they run); ``export``
+conversion, delivery, the Export API client and the format registry.
 """

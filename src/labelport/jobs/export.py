@@ -1,25 +1,30 @@
 """An export as a job: read, convert, check, deliver, notify.
 
-The job's spec is plain JSON (input, read options, format, conversion
-options, destination, notices), so any process can run it or pick it up
-again after a crash. Converted files are kept under LABELPORT_HOME/exports/
-(or the folder asked for), so a failed delivery can be pushed again.
+The job's spec (:class:`~labelport.jobs.spec.ExportSpec`) is plain data, so
+any process can run it or pick it up again after a crash. Converted files are
+kept under LABELPORT_HOME/exports/ (or the folder asked for), so a failed
+delivery can be pushed again.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from ..client.fetch import SERVER_FORMATS, fetch_export, fetch_timeout, is_datasaur, split_options
 from ..conversion import convert, load
+from ..delivery import Notice, push
+from ..delivery.destinations.base import DeliveryOptions
 from ..formats.registry import format_id, get_format, make_options, option_names
 from ..guards.private import home
 from ..guards.redaction import redact
 from ..model import Project
-from .store import EXPORT, Job, JobStore, kind_of, recover, run, start_detached, start_thread
-from .store import execute as execute_any_kind
+from .kinds import Local, Progress
+from .spec import ExportSpec, checked
+from .store import Job, open_store, start_detached, start_thread
 
 #: How much of a job's progress the conversion takes; delivery takes the rest.
 CONVERT_SHARE = 50
@@ -45,71 +50,72 @@ def make_spec(
     convert: dict[str, Any] | None = None,
     delivery: dict[str, Any] | None = None,
     notices: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+) -> ExportSpec:
     """A job's spec; UsageError, with nothing stored, for an unknown format or
     an option the format does not take."""
     if "://" not in input:  # a path: the job may be picked up again from another folder
         input = str(Path(input).resolve())
     format = format_id(format)  # an unknown name fails before the job exists; an alias becomes the id
     make_options(get_format(format), {k: v for k, v in (convert or {}).items() if k in option_names()})
-    return {
-        "kind": EXPORT,
-        "input": input,
-        "read": read or {},
-        "format": format,
-        "convert": convert or {},
-        "out": str(Path(out).resolve() if out else export_folder(format)),
-        "to": to if to is None or "://" in to else str(Path(to).resolve()),
-        "delivery": delivery or {},
-        "notices": notices or [],
-    }
+    return ExportSpec(
+        input=input,
+        read=read or {},
+        format=format,
+        convert=convert or {},
+        out=str(Path(out).resolve() if out else export_folder(format)),
+        to=to if to is None or "://" in to else str(Path(to).resolve()),
+        delivery=delivery or {},
+        notices=notices or [],
+    )
 
 
-def execute(spec: dict[str, Any], progress: Callable[[int], None], project: Project | None = None,
-            echo: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Do what an export's spec says (jobs.JOB_KINDS "export"); return the job's result."""
-    from ..delivery import Notice, push
-    from ..delivery.destinations.base import DeliveryOptions
-
+def run_export(spec: ExportSpec, progress: Progress, local: Local = Local()) -> dict[str, Any]:
+    """Do what an export's spec says (jobs.kinds); return the job's result.
+    ``local.project``: the project, already loaded; ``local.echo``: where the
+    conversion's and the delivery's summary lines go."""
     progress(1)
     # -- Export API client (labelport.client.fetch): a datasaur:// input in a format the
     # server writes itself is fetched, laid out and checked instead of converted.
-    from ..client.fetch import SERVER_FORMATS, fetch_export, fetch_timeout, is_datasaur, split_options
-
-    convert_options, fetch_options = split_options(_stored_options(spec["format"], spec["convert"]))
-    if (project is None and is_datasaur(spec["input"]) and not fetch_options["convert_locally"]
-            and spec["format"].upper() in SERVER_FORMATS):
-        fetched = fetch_export(spec["input"], spec["format"], spec["out"], timeout=fetch_options["timeout"],
+    convert_options, fetch_options = split_options(_stored_options(spec.format, spec.convert))
+    project = local.project
+    if (project is None and is_datasaur(spec.input) and not fetch_options["convert_locally"]
+            and spec.format.upper() in SERVER_FORMATS):
+        fetched = fetch_export(spec.input, spec.format, spec.out, timeout=fetch_options["timeout"],
                                convert_options=convert_options)
         report, project_id = fetched.report, fetched.project_id
     else:
         if project is None:
             with fetch_timeout(fetch_options["timeout"]):
-                project = load(spec["input"], **spec["read"])
-        report = convert(project, spec["format"], spec["out"], **convert_options)
+                project = load(spec.input, **spec.read)
+        report = convert(project, spec.format, spec.out, **convert_options)
         project_id = project.id
     # -- end Export API client
-    if echo:
+    if local.echo:
         for line in report.summary_lines():
-            echo(line)
+            local.echo(line)
     progress(CONVERT_SHARE)
-    result: dict[str, Any] = {"out": spec["out"], "format": spec["format"], "projectId": project_id}
-    if spec.get("to"):
+    result: dict[str, Any] = {"out": spec.out, "format": spec.format, "projectId": project_id}
+    if spec.to:
         share = 100 - CONVERT_SHARE
-        options = DeliveryOptions(
-            **spec["delivery"], listener=lambda done, total: progress(CONVERT_SHARE + share * done // max(total, 1))
-        )
-        notices = [Notice(**{"project_id": project_id, **n}) for n in spec["notices"]]
-        delivered = push(spec["out"], spec["to"], options, notices)
-        if echo:
-            echo(delivered.summary())
+        options = replace(checked(spec.delivery, DeliveryOptions, "job spec.delivery"),
+                          listener=lambda done, total: progress(CONVERT_SHARE + share * done // max(total, 1)))
+        notices = [_notice(stored, project_id, f"job spec.notices[{i}]") for i, stored in enumerate(spec.notices)]
+        delivered = push(spec.out, spec.to, options, notices)
+        if local.echo:
+            local.echo(delivered.summary())
         result.update(  # kept in the job store and shown by `labelport status`: no signature or token
-            destination=redact(spec["to"]),
+            destination=redact(spec.to),
             fileUrl=None if delivered.link is None else redact(delivered.link),
             uploaded=delivered.uploaded,
             objects=[o.uri for o in delivered.objects],
         )
     return result
+
+
+def _notice(stored: dict[str, Any], project_id: Any, where: str) -> Notice:
+    """A stored notice, about the project exported unless it names one."""
+    notice = checked(stored, Notice, where)
+    return notice if "project_id" in stored else replace(notice, project_id=project_id)
 
 
 def _stored_options(format_id: str, convert: dict[str, Any]) -> dict[str, Any]:
@@ -120,28 +126,13 @@ def _stored_options(format_id: str, convert: dict[str, Any]) -> dict[str, Any]:
             if key in taken or key not in _STORED_DEFAULTS or value != _STORED_DEFAULTS[key]}
 
 
-def store() -> JobStore:
-    """The job store, after picking up the jobs of processes that died."""
-    jobs = JobStore()
-    recover(jobs, start_detached)
-    return jobs
-
-
-def submit(spec: dict[str, Any], *, detach: bool = False, project: Project | None = None) -> Job:
+def submit(spec: ExportSpec, *, detach: bool = False, project: Project | None = None) -> Job:
     """Queue an export and start it: in a process of its own (``detach``),
     else in a thread of this one. Returns at once."""
-    jobs = store()
+    jobs = open_store()
     job = jobs.create(spec)
     if detach:
         start_detached(job.id)
     else:
-        start_thread(jobs, job.id, lambda s, p: execute(s, p, project))
+        start_thread(jobs, job.id, Local(project=project))
     return job
-
-
-def run_here(job_id: str, echo: Callable[[str], None] | None = None, reraise: bool = False) -> Job | None:
-    """Run a queued job in this process (``labelport run-job``, or the command
-    line without --detach)."""
-    jobs = JobStore()
-    return run(jobs, job_id, lambda s, p: execute(s, p, echo=echo) if kind_of(s) == EXPORT else execute_any_kind(s, p),
-               reraise=reraise)

@@ -43,6 +43,9 @@ from ..errors import DeliveryError, LabelportError
 from ..guards.private import home, private_file, private_folder
 from ..guards.processes import alive
 from ..guards.redaction import redact
+from ..guards.sealed import seal_spec, unseal_spec
+from .kinds import Local, run_job
+from .spec import Spec, decode_spec, encode_spec
 
 log = logging.getLogger("labelport.jobs.store")
 
@@ -78,12 +81,18 @@ class Job:
     progress: int
     errors: list[dict[str, Any]]
     result: dict[str, Any] | None
-    spec: dict[str, Any]
+    stored_spec: Any  # the spec's dict form as stored, its secrets sealed
     created_at: str
     updated_at: str
     attempts: int = 0
     pid: int | None = None  # the process running it
     store: "JobStore | None" = field(default=None, repr=False, compare=False)
+
+    @property
+    def spec(self) -> Spec:
+        """What the job does (its secrets still sealed); SpecError when what
+        is stored does not decode."""
+        return decode_spec(self.stored_spec)
 
     def refresh(self) -> "Job":
         assert self.store is not None
@@ -116,22 +125,30 @@ class Job:
         }
 
 
-INTERNAL_ERROR = "internal error: the job failed unexpectedly; its log has the details under the error id"
+#: What a client is told of a bug (a job's, or a request's to ``labelport serve``), with an error id.
+INTERNAL_ERROR, INTERNAL_ERROR_TYPE = "internal error", "InternalError"
+
+
+def log_bug(exc: BaseException, what: str) -> str:
+    """Log a bug with its traceback under a new error id, and return the id.
+    The message and traceback may hold paths and data: they go to the log,
+    credentials redacted (whatever handler prints it), and the client is told
+    only INTERNAL_ERROR and the id."""
+    error_id = uuid.uuid4().hex
+    trace = "".join(traceback.format_exception(exc)).rstrip()
+    log.error("error %s: %s: %s", error_id, what, redact(trace))
+    return error_id
 
 
 def job_error(exc: BaseException) -> dict[str, Any]:
     """An exception as the API's JobError: ``stack`` is the message, with
-    credentials redacted. A bug's message and traceback may hold paths and
-    data: they go to the log under the error's id, and the job says only
-    that it failed."""
-    error_id = uuid.uuid4().hex
+    credentials redacted; a bug's is INTERNAL_ERROR (see :func:`log_bug`)."""
     if isinstance(exc, LabelportError):
         args: dict[str, Any] = {"type": type(exc).__name__, "exit_code": exc.exit_code,
                                 "file": None if exc.file is None else redact(exc.file), "line": exc.line}
-        return {"id": error_id, "stack": redact(str(exc) or type(exc).__name__), "args": args}
-    trace = "".join(traceback.format_exception(exc)).rstrip()
-    log.error("job error %s: %s", error_id, redact(trace))  # whatever handler prints it: redacted here
-    return {"id": error_id, "stack": INTERNAL_ERROR, "args": {"type": "InternalError"}}
+        return {"id": uuid.uuid4().hex, "stack": redact(str(exc) or type(exc).__name__), "args": args}
+    stack = f"{INTERNAL_ERROR}: the job failed unexpectedly; its log has the details under the error id"
+    return {"id": log_bug(exc, "job failed"), "stack": stack, "args": {"type": INTERNAL_ERROR_TYPE}}
 
 
 class JobStore:
@@ -162,7 +179,7 @@ class JobStore:
             progress=row["progress"],
             errors=orjson.loads(row["errors"]),
             result=orjson.loads(row["result"]) if row["result"] else None,
-            spec=orjson.loads(row["spec"]),
+            stored_spec=orjson.loads(row["spec"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             attempts=row["attempts"],
@@ -170,18 +187,16 @@ class JobStore:
             store=self,
         )
 
-    def create(self, spec: dict[str, Any], job_id: str | None = None) -> Job:
+    def create(self, spec: Spec, job_id: str | None = None) -> Job:
         """A QUEUED job; its ``pid`` is the creating process's until one claims
         it, so a job whose creator died before starting it is recovered too.
         The spec's secrets are stored sealed."""
-        from ..guards.sealed import seal_spec
-
         now = _now()
         job_id = job_id or uuid.uuid4().hex
         with closing(self._connect()) as db:
             db.execute(
                 "INSERT INTO jobs (id, status, spec, pid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (job_id, QUEUED, orjson.dumps(seal_spec(spec)).decode(), os.getpid(), now, now),
+                (job_id, QUEUED, orjson.dumps(seal_spec(encode_spec(spec))).decode(), os.getpid(), now, now),
             )
         job = self.get(job_id)
         assert job is not None
@@ -237,35 +252,11 @@ class JobStore:
         self.update(job_id, status=FAILED, errors=[job_error(exc)])
 
 
-Execute = Callable[[dict[str, Any], Callable[[int], None]], dict[str, Any]]
-
-#: What runs a job, by its spec's kind: a dotted path imported when a job of
-#: that kind runs (the export pipeline and the service sit above the job
-#: store, which must not import them). A spec without ``kind`` is an export,
-#: or a service export when it holds ``service`` (specs stored before kinds).
-EXPORT, SERVICE_EXPORT = "export", "service-export"
-JOB_KINDS = {
-    EXPORT: "labelport.jobs.export:execute",
-    SERVICE_EXPORT: "labelport.service.exporter:run_service_export",
-}
-
-
-def kind_of(spec: dict[str, Any]) -> str:
-    return spec.get("kind") or (SERVICE_EXPORT if "service" in spec else EXPORT)
-
-
-def execute(spec: dict[str, Any], progress: Callable[[int], None]) -> dict[str, Any]:
-    """Run a spec of any kind (a resumed job, the service's workers)."""
-    from importlib import import_module
-
-    module, _, name = JOB_KINDS[kind_of(spec)].partition(":")
-    return getattr(import_module(module), name)(spec, progress)
-
-
-def run(store: JobStore, job_id: str, execute: Execute, reraise: bool = False) -> Job | None:
-    """Run a QUEUED job in this process: claim it, execute its spec with a
-    progress callback, record DELIVERED with the result or FAILED with the
-    error (raised again with ``reraise``, for a caller that reports it)."""
+def run(store: JobStore, job_id: str, local: Local = Local(), reraise: bool = False) -> Job | None:
+    """Run a QUEUED job of any kind in this process: claim it, run its spec
+    (jobs.kinds) with a progress callback, record DELIVERED with the result or
+    FAILED with the error (raised again with ``reraise``, for a caller that
+    reports it). A spec that does not decode fails the job, saying why."""
     if not store.claim(job_id):
         return store.get(job_id)
     job = store.get(job_id)
@@ -279,9 +270,7 @@ def run(store: JobStore, job_id: str, execute: Execute, reraise: bool = False) -
             store.update(job_id, progress=percent)
 
     try:
-        from ..guards.sealed import unseal_spec
-
-        result = execute(unseal_spec(job.spec), progress)
+        result = run_job(decode_spec(unseal_spec(job.stored_spec)), progress, local)
     except Exception as exc:  # recorded on the job: that is how the caller learns of it
         store.fail(job_id, exc)
         if reraise:
@@ -324,7 +313,21 @@ def start_detached(job_id: str) -> None:
         )
 
 
-def start_thread(store: JobStore, job_id: str, execute: Execute) -> threading.Thread:
-    thread = threading.Thread(target=run, args=(store, job_id, execute), name=f"labelport-job-{job_id}", daemon=True)
+def open_store() -> JobStore:
+    """The job store, after picking up the jobs of processes that died (in
+    processes of their own)."""
+    jobs = JobStore()
+    recover(jobs, start_detached)
+    return jobs
+
+
+def run_here(job_id: str, local: Local = Local(), reraise: bool = False) -> Job | None:
+    """Run a queued job in this process (``labelport run-job``, or ``labelport
+    export`` without --detach)."""
+    return run(JobStore(), job_id, local, reraise)
+
+
+def start_thread(store: JobStore, job_id: str, local: Local = Local()) -> threading.Thread:
+    thread = threading.Thread(target=run, args=(store, job_id, local), name=f"labelport-job-{job_id}", daemon=True)
     thread.start()
     return thread

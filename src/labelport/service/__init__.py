@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError, missing_extra
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -66,7 +68,8 @@ def add_serve_command(commands: Any) -> argparse.ArgumentParser:
 
 def make_config(args: argparse.Namespace):
     """The service's configuration from the command line; UsageError when it cannot start."""
-    from ..errors import UsageError
+    # (start-up, here and below: the command line imports this module for --help; the service's modules
+    # load the job store, delivery and the network guards)
     from ..guards.egress import EgressPolicy
     from .auth import clients_from
     from .exporter import ServeConfig
@@ -96,9 +99,8 @@ def make_config(args: argparse.Namespace):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import logging
+    import logging  # (start-up: as in make_config)
 
-    from ..errors import missing_extra
     from ..guards.redaction import RedactingFormatter
 
     # labelport's log (error ids with their tracebacks, resumed jobs) on stderr, beside uvicorn's; redacted
@@ -106,7 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     config = make_config(args)
-    try:
+    try:  # (starlette, uvicorn and graphql-core: labelport[serve], imported only when the service starts)
         import uvicorn
 
         from .app import create_app

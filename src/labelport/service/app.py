@@ -23,9 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import logging
 import mimetypes
-import uuid
 from typing import Any, AsyncIterator
 from urllib.parse import parse_qsl, unquote
 
@@ -39,9 +37,7 @@ from starlette.routing import Route
 from . import files as file_states
 from .auth import bearer
 from .exporter import Caller, ServeConfig, Service
-from .schema import Context, error_body, execute, make_schema, unauthorized
-
-log = logging.getLogger("labelport.serve")
+from .schema import Context, error_body, execute, internal_error_body, make_schema, unauthorized
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -66,11 +62,8 @@ def create_app(config: ServeConfig) -> Starlette:
         context = Context(service, Caller(client, str(request.base_url)))
         try:
             answer = await run_in_threadpool(execute, schema, body, context)
-        except Exception:  # graphql-core itself failed: still a GraphQL error, never a 500
-            error_id = uuid.uuid4().hex
-            log.exception("error %s: GraphQL request failed", error_id)
-            answer = {"errors": [{"message": "internal error",
-                                  "extensions": {"type": "InternalError", "errorId": error_id}}], "data": None}
+        except Exception as exc:  # graphql-core itself failed: still a GraphQL error, never a 500
+            answer = internal_error_body(exc, "GraphQL request failed")
         return JSONResponse(answer)
 
     async def token(request: Request) -> Response:

@@ -39,15 +39,34 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
+from ..conversion import convert, load
+from ..conversion.pipeline import check_kinds as check_format_kinds
 from ..conversion.pipeline import zip_tree
+from ..delivery import DeliveryResult, Notice, push
+from ..delivery.destinations.base import DeliveryOptions
+from ..delivery.notices import send
 from ..errors import LabelportError, RejectedError, UsageError
+from ..formats import transformers
 from ..formats.registry import formats_for_kinds, get_format, make_options, option_names
 from ..guards.archives import Archive
 from ..guards.egress import EgressPolicy
-from ..guards.output import REPORT_NAME
+from ..guards.output import REPORT_NAME, safe_name
 from ..guards.private import home, make_private, private_folder
-from ..jobs.store import FAILED, SERVICE_EXPORT, Job, JobStore, execute
-from ..model import REVIEWER
+from ..jobs.kinds import Local
+from ..jobs.spec import (
+    DocumentRef,
+    DocumentTask,
+    FileStorageTarget,
+    ObjectStorageTarget,
+    ProjectRef,
+    ProjectTask,
+    ServiceExportSpec,
+    ServiceTask,
+    SpecError,
+    checked,
+)
+from ..jobs.store import FAILED, Job, JobStore, recover, run
+from ..model import REVIEWER, Project
 from .auth import Client, TokenStore
 from .files import FileStorage
 from .inputs import (
@@ -59,10 +78,10 @@ from .inputs import (
     check_ids,
 )
 from .projects import NotFoundError, ProjectDirectory
+from .public import make_public
 
 if TYPE_CHECKING:
     from ..formats.base import Format
-    from ..model import Project
 
 log = logging.getLogger("labelport.serve")
 
@@ -106,7 +125,7 @@ class Storages:
         raw = self.path.read_bytes()
         try:
             if self.path.suffix.lower() == ".toml":
-                try:
+                try:  # (only a TOML --storages file needs it; on Python 3.10, tomli, which labelport does not require)
                     import tomllib
                 except ModuleNotFoundError:  # Python 3.10
                     import tomli as tomllib  # type: ignore[no-redef]
@@ -190,14 +209,12 @@ class Service:
         self.storages = Storages(config.storages)
         self.store = JobStore()
         self.files = FileStorage(home() / "serve", config.file_expiry, ready=self._file_ready)
-        self.workers = Workers(self.store, execute, config.workers)  # (jobs.execute: any kind, CLI jobs resumed too)
+        self.workers = Workers(self.store, config.workers)  # (jobs of any kind: CLI jobs resumed too)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
         """Start the workers and pick up the jobs of processes that died: a
         stopped service's exports, and any labelport job killed mid-way."""
-        from ..jobs.store import recover
-
         self.workers.start()
         resumed = recover(self.store, self.workers.submit)
         if resumed:
@@ -219,8 +236,11 @@ class Service:
         job = self.store.get(job_id)
         if job is None:
             return None
-        owner = ((job.spec or {}).get("service") or {}).get("client")
-        return job if owner == caller.client.id else None
+        try:
+            spec = job.spec
+        except SpecError:  # not an export this service answered
+            return None
+        return job if isinstance(spec, ServiceExportSpec) and spec.service.client == caller.client.id else None
 
     # -- exports -----------------------------------------------------------------------
     def export_project(self, caller: Caller, data: ExportTextProjectInput) -> dict[str, Any]:
@@ -233,7 +253,7 @@ class Service:
         role = data.role or REVIEWER
         transformer, _ = check_transformer(fmt, data.fileTransformerId)
         check_unsupported(data)
-        projects = []
+        projects: list[ProjectRef] = []
         tops: dict[str, str] = {}
         for project_id in project_ids:
             path = self.projects.path(project_id)
@@ -244,10 +264,10 @@ class Service:
                 raise UsageError(f"projects {tops[top]!r} and {project_id!r} are the same project ({top}); "
                                  "export one of them")
             tops[top] = project_id
-            projects.append({"id": project_id, "path": str(path)})
-        task = {"kind": "project", "projects": projects, "role": role, "result": f"{file_name}.zip"}
-        return self._submit(caller, data, fmt, transformer, file_name, task, project_ids[0] if len(project_ids) == 1
-                            else ",".join(project_ids), None)
+            projects.append(ProjectRef(project_id, str(path)))
+        task = {"projects": projects, "role": role, "result": f"{file_name}.zip"}
+        return self._submit(caller, data, fmt, transformer, file_name, ProjectTask, task,
+                            project_ids[0] if len(project_ids) == 1 else ",".join(project_ids), None)
 
     def export_document(self, caller: Caller, data: ExportTextProjectDocumentInput) -> dict[str, Any]:
         reference = data.documentId
@@ -263,33 +283,23 @@ class Service:
         single = fmt.writer is not None or (loaded is not None and loaded.per_document)
         extension = (loaded.extension if loaded is not None else fmt.extension) if single else ".zip"
         task = {
-            "kind": "document",
-            "projects": [{"id": match.project_id, "path": str(match.path)}],
-            "document": {"id": info.id, "name": info.name, "position": info.position},
+            "projects": [ProjectRef(match.project_id, str(match.path))],
+            "document": DocumentRef(info.id, info.name, info.position),
             "single": single,
             "result": f"{file_name}{extension}",
         }
-        return self._submit(caller, data, fmt, transformer, file_name, task, match.project_id, info.id)
+        return self._submit(caller, data, fmt, transformer, file_name, DocumentTask, task, match.project_id, info.id)
 
     def _submit(self, caller: Caller, data: ExportInput, fmt: "Format", transformer: str | None, file_name: str,
-                task: dict[str, Any], project_id: str, document_id: str | None) -> dict[str, Any]:
+                kind: type[ServiceTask], task: dict[str, Any], project_id: str,
+                document_id: str | None) -> dict[str, Any]:
+        """Queue the job of a checked request (``task``: the fields of ``kind``
+        the operation decided) and answer at once."""
         method = data.method
         job_id = uuid.uuid4().hex
         result_name = task["result"]
         answer: dict[str, Any] = {"exportId": job_id, "fileUrl": None, "fileUrlExpiredAt": None, "queued": True,
                                   "redirect": None, "key": None}
-        service: dict[str, Any] = {
-            **task,
-            "client": caller.client.id,
-            "work": uuid.uuid4().hex,
-            "format": fmt.id,
-            "transformer": transformer,
-            "fileName": file_name,
-            "method": method,
-            "storage": None,
-            "eos": None,
-            "notice": None,
-        }
         notice: dict[str, Any] | None = None
         if method == CUSTOM_WEBHOOK:
             url, secret = data.url, data.secret
@@ -309,26 +319,27 @@ class Service:
             notice = {"method": EMAIL, "email": address}
         if notice is not None:
             notice.update(user_id=caller.client.id, project_id=project_id, document_id=document_id)
-            service["notice"] = notice
+        storage: FileStorageTarget | None = None
+        eos: ObjectStorageTarget | None = None
         if method == EXTERNAL_OBJECT_STORAGE:
             parameter = data.externalObjectStorageParameter
             storage_id = parameter.externalObjectStorageId if parameter else None
             if not parameter or not storage_id:
                 raise UsageError("EXTERNAL_OBJECT_STORAGE needs externalObjectStorageParameter.externalObjectStorageId")
             destination, key = object_location(self.storages.get(storage_id), parameter.prefix or "", result_name)
-            service["eos"] = {"id": str(storage_id), "destination": destination, "key": key}
+            eos = ObjectStorageTarget(str(storage_id), destination, key)
             answer["key"] = key
             to = destination
         else:
             stored = self.files.create(job_id, result_name)
             url = stored.url(self.config.base_url or caller.base_url)
-            service["storage"] = {"token": stored.token, "folder": str(stored.folder), "url": url,
-                                  "expiresAt": stored.expires_at}
+            storage = FileStorageTarget(stored.token, str(stored.folder), url, stored.expires_at)
             if method == FILE_STORAGE:
                 answer.update(fileUrl=url, fileUrlExpiredAt=stored.expires_at)
             to = url
-        first = task["projects"][0]["path"]
-        spec = {"kind": SERVICE_EXPORT, "input": first, "format": fmt.id, "to": to, "service": service}
+        service = kind(**task, client=caller.client.id, work=uuid.uuid4().hex, format=fmt.id, transformer=transformer,
+                       fileName=file_name, method=method, storage=storage, eos=eos, notice=notice)
+        spec = ServiceExportSpec(input=service.projects[0].path, format=fmt.id, to=to, service=service)
         self.store.create(spec, job_id=job_id)
         self.workers.submit(job_id)
         return answer
@@ -360,8 +371,6 @@ def check_transformer(fmt: "Format", value: Any) -> tuple[str | None, Any]:
     make_options(fmt, {"transformer": value or None}, FORMAT_OPTION_FIELDS)
     if "transformer" not in option_names(fmt):
         return None, None
-    from ..formats import transformers
-
     available = ", ".join(transformers.available()) or "none"
     name = str(value or "").strip()
     if not name:
@@ -378,67 +387,57 @@ def check_unsupported(data: ExportInput) -> None:
         raise UsageError("maskPIIEntities is not supported by labelport serve")
 
 
-def check_kinds(fmt: "Format", project: "Project", project_id: str) -> None:
-    from ..conversion.pipeline import check_kinds as check
-
+def check_kinds(fmt: "Format", project: Project, project_id: str) -> None:
     try:
-        check(fmt, project)
+        check_format_kinds(fmt, project)
     except UsageError as exc:
         raise UsageError(f"project {project_id!r}: {exc.what}") from None
 
 
-def _top_folder(project: "Project") -> str:
-    from ..guards.output import safe_name
-
+def _top_folder(project: Project) -> str:
     return safe_name(f"{project.name}-{project.id}")
 
 
 # -- running a job -------------------------------------------------------------------------
 
-def run_service_export(spec: dict[str, Any], progress: Callable[[int], None]) -> dict[str, Any]:
-    """A service export's job (jobs.JOB_KINDS "service-export"): convert and
-    deliver; a failure's message names no server folder (the client reads it
-    in the job's errors)."""
-    task = spec["service"]
-    from .public import make_public
-
-    work = home() / "serve" / "work" / task["work"]
+def run_service_export(spec: ServiceExportSpec, progress: Callable[[int], None], local: Local) -> dict[str, Any]:
+    """A service export's job (jobs.kinds): convert and deliver; a failure's
+    message names no server folder (the client reads it in the job's errors).
+    (``local`` is unused: the service's workers hold nothing but the spec.)"""
+    task = spec.service
+    work = home() / "serve" / "work" / task.work
     shutil.rmtree(work, ignore_errors=True)  # what an attempt that died left
     try:
         progress(2)
         deliver = private_folder(work / "deliver")
-        if task["kind"] == "project":
-            _convert_projects(task, work, deliver / task["result"])
+        if isinstance(task, ProjectTask):
+            _convert_projects(task, work, deliver / task.result)
         else:
-            _convert_document(task, work, deliver / task["result"])
+            _convert_document(task, work, deliver / task.result)
         progress(70)
         return _deliver(task, deliver, progress)
     except LabelportError as exc:
-        raise make_public(exc, {Path(p["path"]).parent for p in task["projects"]}) from None
+        raise make_public(exc, {Path(p.path).parent for p in task.projects}) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _convert(project: "Project", task: dict[str, Any], out: Path, **options: Any) -> None:
-    from ..api import convert
-
+def _convert(project: Project, task: ServiceTask, out: Path, **options: Any) -> None:
     try:
-        convert(project, task["format"], out, transformer=task.get("transformer"), **options)
+        convert(project, task.format, out, transformer=task.transformer, **options)
     except RejectedError as exc:
         problems = [f.message for f in (exc.report.findings if exc.report else []) if f.hard]
         shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
-        raise RejectedError(f"{task['format']}: the target service would reject the files"
+        raise RejectedError(f"{task.format}: the target service would reject the files"
                             + (f": {shown}" if shown else ""), report=exc.report) from None
 
 
-def _convert_projects(task: dict[str, Any], work: Path, target: Path) -> None:
-    from ..api import load
-
+def _convert_projects(task: ProjectTask, work: Path, target: Path) -> None:
     zips = []
-    for i, entry in enumerate(task["projects"]):
+    for i, entry in enumerate(task.projects):
         out = work / f"p{i}"
-        _convert(load(entry["path"]), task, out, zip=task["fileName"], role=task["role"])
-        zips.append(out / f"{task['fileName']}.zip")
+        _convert(load(entry.path), task, out, zip=task.fileName, role=task.role)
+        zips.append(out / f"{task.fileName}.zip")
     if len(zips) == 1:
         os.replace(zips[0], target)
         return
@@ -456,63 +455,58 @@ def _convert_projects(task: dict[str, Any], work: Path, target: Path) -> None:
                         shutil.copyfileobj(src, dst, 1 << 20)
 
 
-def _convert_document(task: dict[str, Any], work: Path, target: Path) -> None:
-    from ..api import load
-
-    project = load(task["projects"][0]["path"])
-    wanted = task["document"]
+def _convert_document(task: DocumentTask, work: Path, target: Path) -> None:
+    project = load(task.projects[0].path)
+    wanted = task.document
 
     def documents():
         for i, document in enumerate(project.documents()):
-            if i == wanted["position"] and str(document.id) == wanted["id"]:
+            if i == wanted.position and str(document.id) == wanted.id:
                 yield document
                 return
         for document in project.documents():  # the project changed since the request
-            if str(document.id) == wanted["id"]:
+            if str(document.id) == wanted.id:
                 yield document
                 return
-        raise LabelportError(f"document {wanted['name']!r} is no longer in project {task['projects'][0]['id']!r}")
+        raise LabelportError(f"document {wanted.name!r} is no longer in project {task.projects[0].id!r}")
 
     view = replace(project, labelers=[], owner=None, documents_factory=documents)
     out = work / "document"
     _convert(view, task, out)
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.relative_to(out).as_posix() != REPORT_NAME)
     if not files:
-        raise LabelportError(f"{task['format']} wrote no file for document {wanted['name']!r}")
-    if task["single"] and len(files) == 1:
+        raise LabelportError(f"{task.format} wrote no file for document {wanted.name!r}")
+    if task.single and len(files) == 1:
         os.replace(files[0], target)
         return
     (out / REPORT_NAME).unlink(missing_ok=True)  # the service's own bookkeeping, not the result
     zip_tree(out, target)
 
 
-def _deliver(task: dict[str, Any], folder: Path, progress: Callable[[int], None]) -> dict[str, Any]:
-    from ..delivery import DeliveryResult, Notice, push
-    from ..delivery.destinations.base import DeliveryOptions
-
+def _deliver(task: ServiceTask, folder: Path, progress: Callable[[int], None]) -> dict[str, Any]:
     options = DeliveryOptions(listener=lambda done, total: progress(70 + 20 * done // max(total, 1)))
-    name = task["result"]
-    result: dict[str, Any] = {"fileName": name, "method": task["method"], "format": task["format"],
-                              "projectIds": [p["id"] for p in task["projects"]]}
-    if task.get("document"):
-        result["documentId"] = task["document"]["id"]
-    if task.get("eos"):
-        eos = task["eos"]
-        delivered = push(folder, eos["destination"], options)
-        result.update(resultId=eos["key"], key=eos["key"], externalObjectStorageId=eos["id"],
+    name = task.result
+    result: dict[str, Any] = {"fileName": name, "method": task.method, "format": task.format,
+                              "projectIds": [p.id for p in task.projects]}
+    if isinstance(task, DocumentTask):
+        result["documentId"] = task.document.id
+    if task.eos is not None:
+        eos = task.eos
+        delivered = push(folder, eos.destination, options)
+        result.update(resultId=eos.key, key=eos.key, externalObjectStorageId=eos.id,
                       objects=[o.uri for o in delivered.objects])
         return result
-    storage = task["storage"]
-    delivered = push(folder, storage["folder"], options)
-    make_private(Path(storage["folder"]))  # the destination wrote with the umask's modes
-    result.update(resultId=storage["token"], fileUrl=storage["url"], fileUrlExpiredAt=storage["expiresAt"])
-    if task.get("notice"):
-        from ..delivery.notices import send
-
+    storage = task.storage
+    if storage is None:
+        raise SpecError("job spec.service: neither storage nor eos: nowhere to deliver")
+    delivered = push(folder, storage.folder, options)
+    make_private(Path(storage.folder))  # the destination wrote with the umask's modes
+    result.update(resultId=storage.token, fileUrl=storage.url, fileUrlExpiredAt=storage.expiresAt)
+    if task.notice is not None:
+        notice = checked(task.notice, Notice, "job spec.service.notice")
         progress(95)
-        link = DeliveryResult(storage["url"], delivered.objects, link=storage["url"])
-        send(Notice(**task["notice"]), link, folder)
-        result["notified"] = task["notice"]["method"]
+        send(notice, DeliveryResult(storage.url, delivered.objects, link=storage.url), folder)
+        result["notified"] = notice.method
     return result
 
 
@@ -525,7 +519,6 @@ class Workers:
     next one (jobs.recover)."""
 
     store: JobStore
-    execute: Callable[[dict[str, Any], Callable[[int], None]], dict[str, Any]]
     size: int = 4
     _queue: "queue.Queue[str | None]" = field(default_factory=queue.Queue)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -545,11 +538,9 @@ class Workers:
         self._threads.clear()
 
     def _loop(self) -> None:
-        from ..jobs.store import run
-
         while (job_id := self._queue.get()) is not None:
             try:
-                run(self.store, job_id, self.execute)
+                run(self.store, job_id)
             except Exception:  # the store itself failed: the job stays for recovery
                 log.exception("job %s could not be run", job_id)
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
+from urllib.parse import quote
 
 import orjson
 
@@ -63,8 +64,6 @@ class StoredFile:
         return iso(self.expires)
 
     def url(self, base: str) -> str:
-        from urllib.parse import quote
-
         return f"{base.rstrip('/')}/files/{self.token}/{quote(self.name)}"
 
 

@@ -18,13 +18,10 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..conversion import load
 from ..errors import LabelportError, UsageError
-
-if TYPE_CHECKING:
-    from ..model import Project
-
+from ..model import Project
 
 log = logging.getLogger("labelport.serve")
 
@@ -79,9 +76,7 @@ class ProjectDirectory:
             raise NotFoundError(f"project {project_id!r} not found")
         return path
 
-    def load(self, project_id: str) -> "Project":
-        from ..api import load
-
+    def load(self, project_id: str) -> Project:
         return load(self.path(project_id))
 
     # -- documents --------------------------------------------------------------------
@@ -93,8 +88,6 @@ class ProjectDirectory:
             cached = self._documents.get(path)
         if cached is not None and cached[0] == signature:
             return cached[1]
-        from ..api import load
-
         infos = [
             DocumentInfo(str(d.id), str(d.name), tuple(d.kinds), i)
             for i, d in enumerate(load(path).documents())

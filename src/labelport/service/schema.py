@@ -21,19 +21,18 @@ import functools
 import logging
 import uuid
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from graphql import FieldNode, GraphQLError, GraphQLSchema, build_schema, execute_sync, parse, validate, visit
 from graphql.language import Visitor
 
 from ..errors import LabelportError
 from ..guards.redaction import redact
+from ..jobs.store import INTERNAL_ERROR, INTERNAL_ERROR_TYPE, log_bug
+from .exporter import Caller, Service
 from .inputs import MAX_QUERY_TOKENS, ExportTextProjectDocumentInput, ExportTextProjectInput, check_ids, decode
 from .projects import NotFoundError
 from .public import public_text
-
-if TYPE_CHECKING:
-    from .exporter import Caller, Service
 
 log = logging.getLogger("labelport.serve")
 
@@ -45,7 +44,7 @@ def sdl() -> str:
 
 
 class Context:
-    def __init__(self, service: "Service", caller: "Caller"):
+    def __init__(self, service: Service, caller: Caller):
         self.service = service
         self.caller = caller
 
@@ -63,10 +62,9 @@ def guarded(resolver: Callable[..., Any]) -> Callable[..., Any]:
             kind = "NotFoundError" if isinstance(exc, NotFoundError) else "UserInputError"
             message = public_text(str(exc), [info.context.service.projects.root])
             raise GraphQLError(message, extensions={"type": kind}) from None
-        except Exception:
-            error_id = uuid.uuid4().hex
-            log.exception("error %s: %s failed", error_id, info.field_name)
-            raise GraphQLError("internal error", extensions={"type": "InternalError", "errorId": error_id}) from None
+        except Exception as exc:
+            raise GraphQLError(INTERNAL_ERROR, extensions={"type": INTERNAL_ERROR_TYPE,
+                                                           "errorId": log_bug(exc, f"{info.field_name} failed")}) from None
 
     return wrapper
 
@@ -184,7 +182,7 @@ def _answer(errors: list[GraphQLError], data: Any) -> dict[str, Any]:
             extensions = formatted.setdefault("extensions", {})
             extensions.setdefault("type", "UserInputError")
             extensions.setdefault("errorId", uuid.uuid4().hex)
-            if extensions["type"] != "InternalError":
+            if extensions["type"] != INTERNAL_ERROR_TYPE:  # (logged with its traceback by log_bug)
                 log.info("error %s: %s", extensions["errorId"], formatted["message"])
             answer["errors"].append(formatted)
     answer["data"] = data
@@ -195,6 +193,15 @@ def error_body(message: str, kind: str) -> dict[str, Any]:
     """A body of one error (HTTP 200, data null), with its errorId."""
     error_id = uuid.uuid4().hex
     log.info("error %s: %s", error_id, message)
+    return _error_body(message, kind, error_id)
+
+
+def internal_error_body(exc: BaseException, what: str) -> dict[str, Any]:
+    """The body answering a request that a bug stopped (see jobs.store.log_bug)."""
+    return _error_body(INTERNAL_ERROR, INTERNAL_ERROR_TYPE, log_bug(exc, what))
+
+
+def _error_body(message: str, kind: str, error_id: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"type": kind, "errorId": error_id}}], "data": None}
 
 
