@@ -226,3 +226,24 @@ def test_a_file_with_unknown_keys_does_not_steer_another_threads_decoding(monkey
     # in this thread the hint holds: the next file goes straight to the path that keeps unknown keys
     types.decode_datasaur(clean, "next.json", types.DATASAUR_SCHEMA, False)
     assert slow == ["next.json"]
+
+
+def test_the_labelers_of_an_export_are_found_without_decoding_their_files_whole(monkeypatch):
+    """Who a DOCUMENT- folder belongs to is read from its first file's
+    labelerInfo alone; the files are decoded whole when their documents are."""
+    from labelport.datasaur import types
+
+    whole = []
+    decode_datasaur = types.decode_datasaur
+    import labelport.readers.datasaur_file as datasaur_file  # binds decode_datasaur by name too
+
+    def counted(data, where, *rest):
+        whole.append(where)
+        return decode_datasaur(data, where, *rest)
+
+    for module in (types, datasaur_file):
+        monkeypatch.setattr(module, "decode_datasaur", counted)
+    project = labelport.load(NEWSROOM)
+    assert not [w for w in whole if "DOCUMENT-" in w or "ROOT-" in w], whole
+    assert [(labeler.email, labeler.id, labeler.display_name) for labeler in project.labelers] == [
+        ("alice.w@example.com", 11, "Alice W"), ("bob@example.com", 12, "Bob")]

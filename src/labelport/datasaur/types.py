@@ -353,6 +353,38 @@ def decode_datasaur(data: bytes, where: str, preferred: str, forced: bool) -> De
     return _free_values_checked(decoded, where)
 
 
+class _LabelerOnly(Struct):
+    labelerInfo: Union[LabelerInfo, None] = None
+
+
+class _SampleLabeler(Struct):
+    """Where a file names its labeler: ``data.labelerInfo`` (DATASAUR_SCHEMA)
+    or ``labelerInfo`` (JSON_ADVANCED). Every other key is skipped, not built."""
+
+    data: Union[_LabelerOnly, None] = None
+    labelerInfo: Union[LabelerInfo, None] = None
+
+
+_SAMPLE_LABELER = msgspec.json.Decoder(_SampleLabeler)
+
+
+def decode_labeler_info(data: bytes, where: str, preferred: str, forced: bool) -> LabelerInfo | None:
+    """The ``labelerInfo`` of a Datasaur JSON file, decoding only it (about a
+    ninth of the time of the whole file). A file it cannot tell so, or one
+    whose labelerInfo is not plainly a labeler's, is decoded whole
+    (:func:`decode_datasaur`), which says what is wrong."""
+    try:
+        sample = _SAMPLE_LABELER.decode(data)
+    except (msgspec.DecodeError, RecursionError):  # not JSON, or not of these shapes
+        sample = None
+    if sample is None or (sample.data is not None and sample.labelerInfo is not None):
+        return decode_datasaur(data, where, preferred, forced).content.labelerInfo
+    base, info = ("$.data", sample.data.labelerInfo) if sample.data is not None else ("$", sample.labelerInfo)
+    if info is not None:
+        check_free_value(info.id, where, f"{base}.labelerInfo.id")
+    return info
+
+
 #: ``had_extras``: whether the last file this thread decoded had undeclared
 #: keys. The files of a project usually all have some, or all have none, and
 #: for a file that has some the strict attempt (which may fail at its last key)
