@@ -229,7 +229,7 @@ class ExportApiClient:
         self._lock = threading.Lock()
         #: how many times a query was answered Unauthorized and sent again with a new token
         self.renewals = 0
-        import httpx  # (start-up: httpx takes ~80 ms; every export job imports this module, few talk to Datasaur))
+        import httpx  # (start-up: httpx takes ~80 ms; every export job imports this module, few talk to Datasaur)
 
         self._http = httpx.Client(
             timeout=httpx.Timeout(http_timeout, connect=min(10.0, http_timeout)),
@@ -252,7 +252,7 @@ class ExportApiClient:
 
     # -- HTTP with retries ------------------------------------------------------------
     def _retrying(self, deadline: Deadline, retry_on: tuple[type[BaseException], ...], attempts: int | None = None):
-        from tenacity import (  # (start-up: tenacity; only a request to Datasaur retries))
+        from tenacity import (  # (start-up: tenacity; only a request to Datasaur retries)
             Retrying,
             retry_if_exception_type,
             wait_exponential,
@@ -274,7 +274,7 @@ class ExportApiClient:
     def _send(self, method: str, url: str, deadline: Deadline, **kwargs: Any):
         """One request; transport errors, 429 and 5xx are retried a few times
         (within the deadline), then raised as DeliveryError."""
-        import httpx  # (start-up: httpx, as in __init__))
+        import httpx  # (start-up: httpx, as in ExportApiClient.__init__)
 
         def once():
             try:
@@ -451,7 +451,7 @@ class ExportApiClient:
         """GET ``url`` (a presigned link: no bearer token) streaming into
         ``folder``; 404 means "not uploaded yet" and is retried until the
         deadline; any other answer but 200 is a DeliveryError."""
-        import httpx  # (start-up: httpx, as in __init__))
+        import httpx  # (start-up: httpx, as in ExportApiClient.__init__)
 
         deadline = deadline or Deadline()
         folder = Path(folder)

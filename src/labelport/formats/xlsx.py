@@ -61,7 +61,7 @@ class XlsxWriter(TableWriter):
 
     def close(self) -> None:
         # what Workbook.save runs, minus the clock
-        from openpyxl.writer.excel import ExcelWriter  # (start-up: openpyxl, as in __init__)
+        from openpyxl.writer.excel import ExcelWriter  # (start-up: openpyxl, as in XlsxWriter.__init__)
 
         properties = self.workbook.properties
         properties.created = properties.modified = _FIXED_TIME

@@ -50,7 +50,7 @@ class Destination(BucketDestination):
             read_timeout=60,
         )
         self.client = boto3.client("s3", config=config)
-        from boto3.s3.transfer import TransferConfig  # (extra: as boto3 in __init__)
+        from boto3.s3.transfer import TransferConfig  # (extra: as boto3 in Destination.__init__)
 
         self.transfer = TransferConfig(
             multipart_threshold=options.part_size,
