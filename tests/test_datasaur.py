@@ -198,3 +198,52 @@ def test_labels_the_first_file_does_not_list_survive_a_folder(tmp_path):
     assert named == ["location", "person"]
     report = labelport.convert(labelport.load(tmp_path / "schema"), "TSV_IOB", tmp_path / "tsv")
     assert report.counts["spans"] == 3 and not report.losses
+
+
+def test_a_file_with_unknown_keys_does_not_steer_another_threads_decoding(monkeypatch):
+    """Whether the last file had unknown keys is a speed hint for the next
+    file of the same read: a read in another thread (the service's) starts
+    afresh, and decodes a file without any strictly."""
+    import threading
+
+    from labelport.datasaur import types
+
+    clean = (NEWSROOM / "REVIEW" / "chat.txt.json").read_bytes()
+    document = json.loads(clean)
+    document["data"]["notModelled"] = 1
+    with_extras = json.dumps(document).encode()
+    assert types.decode_datasaur(with_extras, "extras.json", types.DATASAUR_SCHEMA, False).extra == {"notModelled": 1}
+
+    slow = []
+    keeping_extras = types._decode_keeping_extras
+    monkeypatch.setattr(types, "_decode_keeping_extras", lambda *a: slow.append(a[1]) or keeping_extras(*a))
+    decoded = []
+    other = threading.Thread(
+        target=lambda: decoded.append(types.decode_datasaur(clean, "clean.json", types.DATASAUR_SCHEMA, False)))
+    other.start()
+    other.join()
+    assert decoded[0].extra == {} and slow == []
+    # in this thread the hint holds: the next file goes straight to the path that keeps unknown keys
+    types.decode_datasaur(clean, "next.json", types.DATASAUR_SCHEMA, False)
+    assert slow == ["next.json"]
+
+
+def test_the_labelers_of_an_export_are_found_without_decoding_their_files_whole(monkeypatch):
+    """Who a DOCUMENT- folder belongs to is read from its first file's
+    labelerInfo alone; the files are decoded whole when their documents are."""
+    from labelport.datasaur import types
+
+    whole = []
+    decode_datasaur = types.decode_datasaur
+    import labelport.readers.datasaur_file as datasaur_file  # binds decode_datasaur by name too
+
+    def counted(data, where, *rest):
+        whole.append(where)
+        return decode_datasaur(data, where, *rest)
+
+    for module in (types, datasaur_file):
+        monkeypatch.setattr(module, "decode_datasaur", counted)
+    project = labelport.load(NEWSROOM)
+    assert not [w for w in whole if "DOCUMENT-" in w or "ROOT-" in w], whole
+    assert [(labeler.email, labeler.id, labeler.display_name) for labeler in project.labelers] == [
+        ("alice.w@example.com", 11, "Alice W"), ("bob@example.com", 12, "Bob")]

@@ -47,6 +47,11 @@ REFUSED = {
                               ["--offset-unit", "AZURE_AUTOML_CSV does not take this option"]),
     "output-separator-for-hf": (TICKETS, ["-f", "HF_DATASET", "--label-column", "intent", "--output-separator", ";"],
                                 ["--output-separator", "HF_DATASET does not take this option"]),
+    # an empty separator: answers "a" and "b" in one cell would read back as "ab"
+    "empty-output-separator-for-csv": (TICKETS, ["-f", "CSV", "--label-column", "intent", "--output-separator", ""],
+                                       ["--output-separator", "must not be empty"]),
+    "empty-output-separator-for-json-tabular": (CONLL, ["-f", "JSON_TABULAR", "--output-separator", ""],
+                                                ["--output-separator", "must not be empty"]),
     "question-for-row-csv": (TICKETS, ["-f", "CSV", "--label-column", "intent", "--question", "intent"],
                              ["--question", "CSV does not take this option"]),
 }
@@ -82,6 +87,12 @@ def test_inspect_refuses_table_options_for_conll(places):
 def test_api_refuses_an_unknown_offset_unit(tmp_path):
     with pytest.raises(UsageError, match="offset unit must be one of codepoint, utf16, not 'UTF-16'"):
         labelport.convert(CONLL, "AMAZON_COMPREHEND_CSV", tmp_path / "out", offset_unit="UTF-16")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_api_refuses_an_empty_label_separator(tmp_path):
+    with pytest.raises(UsageError, match=r"\(label_separator\) must not be empty"):
+        labelport.convert(CONLL, "XLSX", tmp_path / "out", label_separator="")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -18,13 +18,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-import labelport
 from conftest import FIXTURES, run_cli
 from hostile import PREFIX, assert_refused
+
+import labelport
 from labelport.errors import UsageError
-from labelport.model import Labeler
 from labelport.guards.output import MARKER, NAME_MAX, REPORT_NAME
+from labelport.model import Labeler
 
 CONLL = b"John\tB-person\nlives\tO\n\n"
 OTHER_CONLL = b"Mary\tB-person\nsings\tO\n\n"
@@ -475,6 +475,31 @@ def test_push_replaces_what_an_earlier_push_put_there(places, tmp_path):
     code, _, stderr = run_cli("push", out, dest)
     assert code == 0, stderr
     assert (dest / "ok.conll.tsv").read_bytes() == b"Mary\tB-person\nsings\tO\n"
+
+
+def test_push_again_reads_each_file_at_dest_once(places, tmp_path, monkeypatch):
+    """A second push of the same folder reads (hashes) each file DEST holds
+    once, not once to check it may be overwritten and again to skip it."""
+    from labelport.delivery.destinations import local
+
+    inputs, work, out = places
+    for name in ("a", "b", "c"):
+        write(inputs / f"{name}.conll", CONLL)
+    converted(inputs, out)
+    dest = tmp_path / "dest"
+    labelport.push(out, str(dest))
+    hashed: list[Path] = []
+
+    def counted(path: Path):
+        hashed.append(Path(path))
+        return file_digest(path)
+
+    file_digest = local.file_digest
+    monkeypatch.setattr(local, "file_digest", counted)
+    result = labelport.push(out, str(dest))
+    unchanged = [dest / o.rel for o in result.objects if not o.uploaded]
+    assert len(unchanged) >= 3
+    assert sorted(p for p in hashed if p in unchanged) == sorted(unchanged)
 
 
 @pytest.mark.parametrize("where", ["same", "inside"])

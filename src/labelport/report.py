@@ -145,7 +145,7 @@ class Report:
         }
 
     def write(self, root: Path) -> Path:
-        import orjson
+        import orjson  # (start-up: orjson ~5 ms; import labelport loads this module, only a run that writes needs it)
 
         path = root / REPORT_NAME
         path.write_bytes(orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")

@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
+import orjson
+
 from .._version import __version__
 from ..errors import DeliveryError, UsageError
 from ..guards.redaction import redact
@@ -227,7 +229,7 @@ class ExportApiClient:
         self._lock = threading.Lock()
         #: how many times a query was answered Unauthorized and sent again with a new token
         self.renewals = 0
-        import httpx
+        import httpx  # (start-up: httpx takes ~80 ms; every export job imports this module, few talk to Datasaur)
 
         self._http = httpx.Client(
             timeout=httpx.Timeout(http_timeout, connect=min(10.0, http_timeout)),
@@ -250,7 +252,12 @@ class ExportApiClient:
 
     # -- HTTP with retries ------------------------------------------------------------
     def _retrying(self, deadline: Deadline, retry_on: tuple[type[BaseException], ...], attempts: int | None = None):
-        from tenacity import Retrying, retry_if_exception_type, wait_exponential, wait_random
+        from tenacity import (  # (start-up: tenacity; only a request to Datasaur retries)
+            Retrying,
+            retry_if_exception_type,
+            wait_exponential,
+            wait_random,
+        )
 
         backoff = wait_exponential(multiplier=self.poll_initial, max=self.poll_max) + wait_random(0, self.poll_initial / 2)
 
@@ -267,7 +274,7 @@ class ExportApiClient:
     def _send(self, method: str, url: str, deadline: Deadline, **kwargs: Any):
         """One request; transport errors, 429 and 5xx are retried a few times
         (within the deadline), then raised as DeliveryError."""
-        import httpx
+        import httpx  # (start-up: httpx, as in ExportApiClient.__init__)
 
         def once():
             try:
@@ -444,7 +451,7 @@ class ExportApiClient:
         """GET ``url`` (a presigned link: no bearer token) streaming into
         ``folder``; 404 means "not uploaded yet" and is retried until the
         deadline; any other answer but 200 is a DeliveryError."""
-        import httpx
+        import httpx  # (start-up: httpx, as in ExportApiClient.__init__)
 
         deadline = deadline or Deadline()
         folder = Path(folder)
@@ -550,8 +557,6 @@ def _input_options(options: dict[str, Any], method: str) -> dict[str, Any]:
 
 
 def _json(response: Any) -> Any:
-    import orjson
-
     if not _is_json(response):
         return None
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from ..formats.registry import reader_id
+from ..formats.registry import get_format, make_options, reader_id
 from ..model import REVIEWER, Project
 from ..readers import ReadOptions
 from ..readers import load as _load
@@ -38,7 +38,7 @@ def load(
         columns=list(columns) if columns is not None else None,
     )
     if isinstance(path, str) and path.lower().startswith("datasaur://"):
-        from ..client.fetch import load_datasaur  # (start-up: the Export API client loads httpx)
+        from ..client.fetch import load_datasaur  # (start-up: ~27 ms: the client, orjson, zipfile)
 
         return load_datasaur(path, options)
     return _load(path, options)
@@ -79,8 +79,7 @@ def convert(
     and HF_DATASET), ``transformer`` (CUSTOM). One the format does not take
     is a UsageError naming the formats that take it, before anything is read.
     """
-    from ..formats.registry import get_format, make_options
-    from .pipeline import run_conversion
+    from .pipeline import run_conversion  # (start-up: loads orjson, zipfile and the format base)
 
     options = make_options(get_format(format), {"label_separator": label_separator, "offset_unit": offset_unit,
                                                 "question": question, "transformer": transformer})

@@ -24,6 +24,7 @@ from ..guards.output import file_name, safe_name, staged_folder
 from ..model import LABELER, REVIEWER, ROLES, Document, Labeler, Project
 from ..progress import Progress
 from ..report import Report
+from ..validate import validate
 from . import parallel
 
 #: Fixed entry time, so the same input gives a byte-identical zip.
@@ -88,8 +89,6 @@ def run_conversion(
         elif not (parallel.applicable(fmt, project, jobs, options) and parallel.write_parallel(fmt, project, stage, ctx, jobs)):
             fmt.write(project, stage, ctx)
         if fmt.target:
-            from ..validate import validate
-
             report.findings.extend(validate(tree or stage, fmt.target))
         if tree is not None and archive:
             zip_tree(tree, stage / archive)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import missing_extra
 from ..model import Project
+from ..targets.hf.layout import SHARD_NAME
+from . import load
 
 if TYPE_CHECKING:
     import datasets
@@ -44,12 +46,11 @@ def to_hf(
     memory-mapped Arrow files instead, for projects larger than memory.
     """
     try:
-        import datasets
+        import datasets  # (extra: labelport[hf]; a missing one is named by missing_extra below)
     except ImportError:
         raise missing_extra("datasets", "hf", "to_hf") from None
-    from ..targets.hf.writer import HfDatasetOptions
-    from . import load
-    from .pipeline import run_conversion
+    from ..targets.hf.writer import HfDatasetOptions  # (start-up: loads the format base and splits)
+    from .pipeline import run_conversion  # (start-up: as in labelport.conversion.convert)
 
     if not isinstance(project, Project):
         project = load(project)
@@ -86,8 +87,6 @@ def to_hf(
 def _split_files(folder: Path, order: list[str]) -> dict[str, list[str]]:
     """Split name -> its shards, in the order the splits were asked for
     (a split that got no rows has no shard and is left out)."""
-    from ..targets.hf.layout import SHARD_NAME
-
     splits: dict[str, list[str]] = {name: [] for name in order}
     for path in sorted(folder.glob("*.parquet")):
         match = SHARD_NAME.match(path.name)

@@ -48,7 +48,7 @@ def lines_from(cells: Sequence[_Line], where: str, path: str) -> list[Line]:
     """The Lines of a document's cells (DATASAUR_SCHEMA) or sentences
     (JSON_ADVANCED), found at ``path``: the hot loop of reading them. Their
     types were checked as they were decoded (labelport.datasaur.types)."""
-    from .types import check_free_value, too_large_int  # (a JSON file is being read: msgspec is loaded)
+    from .types import check_free_value, too_large_int  # (start-up: msgspec ~11 ms; CoNLL reads need none)
 
     lines = []
     append = lines.append
@@ -365,7 +365,7 @@ def answer_set_to(answer_set: AnswerSet, **position: Any) -> dict[str, Any]:
 
 
 def question_from(entry: QuestionEntry, where: str, path: str) -> Question:
-    from .types import QuestionConfig, convert  # (a JSON file is being read: msgspec is loaded)
+    from .types import QuestionConfig, convert  # (start-up: msgspec, as in document_pieces)
 
     config = convert(entry.config or {}, QuestionConfig, where, f"{path}.config")
     options = [o if type(o) is str else str(o.label if o.label is not None else o.id) for o in config.options or ()]

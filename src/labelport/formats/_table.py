@@ -15,6 +15,7 @@ from typing import IO, Any
 
 import orjson
 
+from ..errors import UsageError
 from ..model import CONFLICT, DOCUMENT_BASED, TOKEN_BASED, AnswerSet, Document, Line, Project, Row, final_answers
 from ._classify import document_text
 from .base import CONFLICTS, Context, DocumentWriter, Format, FormatOptions, options_of, served_kind
@@ -60,6 +61,11 @@ class TableOptions(FormatOptions):
 
     #: joins several answers in one cell (--output-separator)
     label_separator: str = "|"
+
+    def __post_init__(self) -> None:
+        if not self.label_separator:  # "a" and "b" joined by "" read back as the one answer "ab"
+            raise UsageError("--output-separator (label_separator) must not be empty: "
+                             "several answers in one cell could not be told apart")
 
 
 class TableWriter(DocumentWriter):

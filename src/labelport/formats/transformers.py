@@ -56,9 +56,7 @@ class TransformerError(UsageError):
 
 def search_dirs() -> list[Path]:
     """Where names are looked up, in order, each folder once."""
-    import labelport
-
-    package = Path(labelport.__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # src/labelport
     dirs = [Path(d) for d in os.environ.get(ENV, "").split(os.pathsep) if d]
     dirs += [Path.cwd() / "converters", package.parents[1] / "converters", package / "converters"]
     seen: set[Path] = set()

@@ -261,7 +261,7 @@ def read_report(path: Path) -> dict | None:
 
 def _json_object(path: Path) -> dict | None:
     """The JSON object a regular file (not a link) holds, else None."""
-    import orjson  # (as report.py: only a run that writes pays for it)
+    import orjson  # (start-up: orjson, as in Report.write)
 
     try:
         if path.is_symlink() or not path.is_file():
@@ -420,7 +420,7 @@ class _Stage:
     def mark(self, carrying: bool) -> None:
         """The marker: this stage is labelport's, of this process; ``carrying``
         while it holds files of the user's (never removed by another run)."""
-        import orjson
+        import orjson  # (start-up: orjson, as in Report.write)
 
         marker = {"labelport": "stage", "pid": os.getpid(), "host": _host(), "carrying": carrying}
         (self.folder / MARKER).write_bytes(orjson.dumps(marker))

@@ -27,7 +27,7 @@ _lock = threading.Lock()
 
 
 def _fernet() -> Any:
-    from cryptography.fernet import Fernet  # imported only when a secret is sealed or read
+    from cryptography.fernet import Fernet  # (start-up: cryptography; only a sealed secret needs it)
 
     path = private_home() / KEY_FILE
     with _lock:
@@ -52,7 +52,7 @@ def seal(value: str) -> str:
 
 
 def unseal(value: str) -> str:
-    from cryptography.fernet import InvalidToken
+    from cryptography.fernet import InvalidToken  # (start-up: cryptography, as in _fernet)
 
     try:
         return _fernet().decrypt(value[len(PREFIX):].encode("ascii")).decode("utf-8")

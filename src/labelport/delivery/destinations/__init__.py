@@ -10,12 +10,9 @@ local emulator.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING
 
 from ...errors import UsageError
-
-if TYPE_CHECKING:
-    from .base import DeliveryOptions, Destination
+from .base import DeliveryOptions, Destination
 
 DESTINATIONS: dict[str, str] = {
     "file": "labelport.delivery.destinations.local",
@@ -32,8 +29,6 @@ def scheme_of(url: str) -> str:
 
 
 def open_destination(url: str, options: "DeliveryOptions | None" = None) -> "Destination":
-    from .base import DeliveryOptions
-
     scheme = scheme_of(url)
     if scheme not in DESTINATIONS:
         raise UsageError(f"unknown destination {url!r}: use a folder, s3://, gs://, az:// or hf://datasets/…")

@@ -46,7 +46,7 @@ STORAGE_SCOPE = "https://storage.azure.com/.default"
 
 def _sdk() -> Any:
     try:
-        import azure.core.exceptions
+        import azure.core.exceptions  # (extra: labelport[azure]; a missing SDK is named by missing_extra below)
         import azure.storage.blob
     except ImportError:
         raise missing_extra("azure-storage-blob", "azure", "writing to az://") from None
@@ -122,7 +122,7 @@ class Destination(BucketDestination):
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise delivery_error(f"az: {ACCOUNT_URL}={account_url!r} is not an account URL (https://<account>.blob.core.windows.net)")
         try:
-            from azure.identity import DefaultAzureCredential
+            from azure.identity import DefaultAzureCredential  # (extra: optional within labelport[azure])
         except ImportError:
             raise missing_extra("azure-identity", "azure", f"signing in to {account_url} with DefaultAzureCredential") from None
         try:
@@ -290,7 +290,7 @@ class Destination(BucketDestination):
 def _transport(options: DeliveryOptions) -> Any:
     """The SDK's requests transport, with a connection pool as big as the
     uploads in flight (files x blocks), so none is opened and thrown away."""
-    import requests
+    import requests  # (extra: the transport of labelport[azure]'s SDK)
     from azure.core.pipeline.transport import RequestsTransport
     from urllib3.util.retry import Retry
 

@@ -44,7 +44,7 @@ NO_CREDENTIALS = "gs: no Google credentials found (set GOOGLE_APPLICATION_CREDEN
 
 def _sdk() -> Any:
     try:
-        import google.api_core.exceptions
+        import google.api_core.exceptions  # (extra: labelport[gcs]; a missing SDK is named by missing_extra below)
         import google.auth
         import google.auth.credentials
         import google.auth.exceptions
@@ -97,7 +97,7 @@ class Destination(BucketDestination):
         explicit = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
         if self.emulator and not explicit:
             # An emulator takes anyone: no credentials to find, nothing to probe.
-            from google.auth.credentials import AnonymousCredentials
+            from google.auth.credentials import AnonymousCredentials  # (extra: as the SDK in Destination.__init__)
 
             return AnonymousCredentials(), env_project or "labelport"
         try:
@@ -288,7 +288,7 @@ class Destination(BucketDestination):
         """
         blob = self.blob(rel)
         credentials = self.credentials
-        from google.auth.credentials import AnonymousCredentials, Signing
+        from google.auth.credentials import AnonymousCredentials, Signing  # (extra: as the SDK in Destination.__init__)
 
         if not isinstance(credentials, AnonymousCredentials):
             kwargs: dict[str, Any] = {}
@@ -300,7 +300,7 @@ class Destination(BucketDestination):
                     if not getattr(credentials, "service_account_email", None):
                         raise TypeError("these credentials cannot sign")
                     if not credentials.valid:
-                        import google.auth.transport.requests
+                        import google.auth.transport.requests  # (extra: as the SDK in Destination.__init__)
 
                         credentials.refresh(google.auth.transport.requests.Request())
                     kwargs.update(service_account_email=credentials.service_account_email, access_token=credentials.token)

@@ -52,7 +52,7 @@ NETWORK_MODULES = ("httpx", "httpx2", "httpcore", "requests", "urllib3")
 
 def _sdk() -> Any:
     try:
-        import huggingface_hub
+        import huggingface_hub  # (extra: labelport[hf]; a missing SDK is named by missing_extra below)
         import huggingface_hub.hf_api
         import huggingface_hub.utils
     except ImportError:

@@ -27,6 +27,8 @@ class Destination(BaseDestination):
     def __init__(self, url: str, options: DeliveryOptions):
         super().__init__(url, options)
         self.root = Path(url.split("://", 1)[1] if url.startswith("file://") else url).resolve()
+        #: rel -> what DEST held before the push, as _check hashed it: stat takes it from here once
+        self._held: dict[str, Remote] = {}
 
     def uri(self, rel: str) -> str:
         return str(self.root / rel)
@@ -38,12 +40,15 @@ class Destination(BaseDestination):
             raise delivery_error(f"{self.root}: cannot create the folder", exc) from None
 
     def push(self, files: list[LocalFile], progress: Any) -> list[Delivered]:
-        self._check(files)
+        self._held = self._check(files)
         return super().push(files, progress)
 
-    def _check(self, files: list[LocalFile]) -> None:
+    def _check(self, files: list[LocalFile]) -> dict[str, Remote]:
+        """Refuse what the push must not overwrite; return what DEST already
+        holds under the names being pushed (each file hashed once)."""
+        held: dict[str, Remote] = {}
         if not files:
-            return
+            return held
         first = files[0]
         folder = first.path.parents[len(PurePosixPath(first.rel).parts) - 1]
         how = overlap(self.root, folder)
@@ -63,8 +68,8 @@ class Destination(BaseDestination):
             if target.is_symlink() or not target.is_file():
                 foreign.append(file.rel)
                 continue
-            size, sha256 = file_digest(target)
-            if (size, sha256) == (file.size, file.sha256) or sha256 in left.get(file.rel, ()):
+            held[file.rel] = found = Remote(*file_digest(target))
+            if (found.size, found.sha256) == (file.size, file.sha256) or found.sha256 in left.get(file.rel, ()):
                 continue
             if file.rel != REPORT_NAME or read_report(target) is None:
                 foreign.append(file.rel)
@@ -74,6 +79,7 @@ class Destination(BaseDestination):
                 "move them away or push to another folder",
                 file=self.root,
             )
+        return held
 
     def _left_by_labelport(self) -> dict[str, set[str]]:
         """rel -> the sha256s DEST's labelport-report.json gives it (as
@@ -93,6 +99,9 @@ class Destination(BaseDestination):
         return left
 
     def stat(self, rel: str) -> Remote | None:
+        held = self._held.pop(rel, None)  # hashed by _check moments ago; after an upload, hashed anew
+        if held is not None:
+            return held
         path = self.root / rel
         if not path.is_file():
             return None

@@ -22,7 +22,7 @@ SHA256_KEY = "labelport-sha256"
 
 def _sdk() -> Any:
     try:
-        import boto3
+        import boto3  # (extra: labelport[s3]; a missing SDK is named by missing_extra below)
         import botocore.config
         import botocore.exceptions
     except ImportError:
@@ -50,7 +50,7 @@ class Destination(BucketDestination):
             read_timeout=60,
         )
         self.client = boto3.client("s3", config=config)
-        from boto3.s3.transfer import TransferConfig
+        from boto3.s3.transfer import TransferConfig  # (extra: as boto3 in Destination.__init__)
 
         self.transfer = TransferConfig(
             multipart_threshold=options.part_size,
