@@ -1,6 +1,6 @@
 """The adversarial corpus's one assertion: refused cleanly, nothing written.
 
-DESIGN.md, exit codes: bad input or usage is exit 2 with exactly one line
+The README's exit codes: bad input or usage is exit 2 with exactly one line
 ``labelport: error: <file>[:<line>]: <what>`` on stderr, no traceback, and
 nothing left behind. Every ``tests/test_hostile_*.py`` case and the fuzz
 tests go through :func:`assert_refused`, so "refused" means one thing.

@@ -3,8 +3,8 @@
 The tests compare what labelport writes with what the datasets hold, so the
 datasets are read here independently: WNUT-17 CoNLL (a line empty or only
 white space ends a sentence; ``token<TAB>tag``; IOB2 decoded here) and the SMS
-Spam Collection (``label<TAB>text`` per line). Beside them: formats.md's split
-rule recomputed, and plain readers of the files labelport writes (JSON lines,
+Spam Collection (``label<TAB>text`` per line). Beside them: the split rule (README,
+"Command line") recomputed, and plain readers of the files labelport writes (JSON lines,
 CSV, token-per-line files, the report). Nothing from labelport is imported;
 keep it so.
 """
@@ -126,7 +126,7 @@ def sms_pairs(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-# -- formats.md, "Splits", recomputed --------------------------------------------------------
+# -- the split rule (README, "Command line"), recomputed --------------------------------------
 
 
 def split_of(seed: int, document_id: str, index: int | None, shares: list[tuple[str, float]]) -> str:

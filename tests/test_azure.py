@@ -5,7 +5,7 @@ against every rule of AutoML's NER validator (service-rules.md §2.5), CSV
 files with csv and ast.literal_eval, MLTable files as text; sources are parsed
 independently too, by tests/sources.py (WNUT-17: a line empty or only white
 space ends a sentence, ``token<TAB>tag``; SMS Spam: ``label<TAB>text`` per
-line). Splits are recomputed from formats.md's hash (sources.split_of).
+line). Splits are recomputed from the README's split rule (sources.split_of).
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def test_ner_split_keeps_every_token_and_tag(
     assert mltable_names(out / "train") == "train.txt"
     assert mltable_names(out / "validation") == "validation.txt"
     written = {split: read_azure_ner(out / split / f"{split}.txt") for split in ("train", "validation")}
-    # every sentence where formats.md's hash puts it, in source order
+    # every sentence where the split rule's hash puts it, in source order
     shares = [("train", 0.8), ("validation", 0.2)]
     assigned = [split_of(0, source.name, i, shares) for i in range(len(sentences))]
     for split in ("train", "validation"):

@@ -1,8 +1,8 @@
 """Bad input and usage: exit code 2, one line on stderr, nothing left behind.
 
-DESIGN.md, exit codes: 2 is "bad input or usage: ``labelport: error:
-<file>[:<line>]: <what>`` on stderr", and "nothing is left behind (write into
-a temporary sibling, then rename)". CoNLL errors name the 1-based physical
+The README's exit codes: 2 is bad input or usage, "one line ``labelport:
+error: <file>[:<line>]: <what>`` and nothing written" (labelport writes into
+a temporary sibling, then renames). CoNLL errors name the 1-based physical
 line of the file (blank, lone-tab and -DOCSTART- lines count).
 """
 
@@ -252,7 +252,7 @@ ROWS = b"text,label\nhello there,greeting\nsee you,farewell\n"
 
 
 def test_token_format_of_a_row_project_names_the_formats_that_can(places):
-    """DESIGN.md: a format refuses a project kind it cannot serve, naming the
+    """A format refuses a project kind it cannot serve, naming the
     formats that can; the message names the file like every input error."""
     inputs, work, out = places
     source = inputs / "rows.csv"

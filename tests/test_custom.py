@@ -3,7 +3,7 @@ command line.
 
 Outputs are checked independently of labelport: the sources (CoNLL, TSV,
 the Datasaur fixture JSON) are parsed here and in tests/sources.py, IOB is
-decoded and splits are recomputed from formats.md's rule there, and what the
+decoded and splits are recomputed from the README's split rule there, and what the
 transformers wrote is read with json (and spaCy's own DocBin). Nothing from
 labelport is imported.
 """

@@ -132,7 +132,7 @@ def test_csv_with_header(tmp_path: Path, dataset: str, fmt: str, request: pytest
     project = labelport.load(path, label_columns=["label"])
     assert project.id == project.name == "sms"
     labelport.convert(project, fmt, tmp_path / "out")
-    # a document keeps its file's name: sms.csv -> sms.csv.xlsx (formats.md)
+    # a document keeps its file's name: sms.csv -> sms.csv.xlsx (README, "Formats")
     rows = read_table(only_file(tmp_path / "out", EXT[fmt]))
     check_sms(rows, expected)
     if dataset == "full":

@@ -277,7 +277,7 @@ def test_json_advanced_char_indices(convert, name):
 
 @pytest.mark.parametrize("name", source_param("dev-slice"))
 def test_json_advanced_labels_resolve_through_label_sets(convert, name):
-    """formats.md: labels name their label through ``labelSetItemId``, an
+    """JSON_ADVANCED: labels name their label through ``labelSetItemId``, an
     item of ``labelSets[].labelItems`` (``labelName`` on a label is extra)."""
     data, sentences = advanced(convert, name)
     items = {}
@@ -298,7 +298,7 @@ def test_json_advanced_labels_resolve_through_label_sets(convert, name):
 
 @pytest.mark.parametrize("name", source_param("dev-slice"))
 def test_json_advanced_labels_have_unique_ids(convert, name):
-    """formats.md: ``labels: [{id, type, ...}]`` (arrows name span ids), so
+    """JSON_ADVANCED: ``labels: [{id, type, ...}]`` (arrows name span ids), so
     each label needs an id of its own, also when the source had none."""
     data, _ = advanced(convert, name)
     ids = [label["id"] for label in data["labels"]]
@@ -327,7 +327,7 @@ def check_split(out: Path, path: Path, sentences: list[Sentence]) -> dict[str, l
         want = [s for s, a in zip(sentences, assigned) if a == name]
         got = written[name]
         assert len(got) == len(want), name
-        assert got == want, f"{name}: not the sentences formats.md's hash assigns, in source order"
+        assert got == want, f"{name}: not the sentences the split rule's hash assigns, in source order"
     assert sum(len(v) for v in written.values()) == len(sentences)
     return written
 
@@ -366,7 +366,7 @@ def test_split_proportions(split_runs):
     written = split_outputs(split_runs[0], path.name + ".tsv")
     for name, share in SHARES:
         got = len(written[name]) / len(sentences)
-        # The brief asked for 1 point; with seed 7, formats.md's own hash puts
+        # The brief asked for 1 point; with seed 7, the split rule's own hash puts
         # 78.29 / 10.16 / 11.55 % of these 3,394 sentences in train /
         # validation / test (binomial sd 0.69 and 0.52 points), so a correct
         # writer cannot meet 1 point here; 2 points is ~3 sd. The exact

@@ -4,7 +4,7 @@ Everything written is checked independently of labelport's code: the source
 CoNLL is parsed by tests/sources.py (a line that is empty or only white space
 ends a sentence; ``token<TAB>tag``; IOB2 decoded there), SMS Spam is split on
 "\\n" and "\\t" there, and the output is re-read with json and csv. Split
-placement is recomputed from formats.md's rule (sources.split_of).
+placement is recomputed from the README's split rule (sources.split_of).
 
 Full-set tests (wnut17_dev, wnut17_test, sms_spam) skip when
 ../shared/datasets is absent; the same checks run on the slices in

@@ -296,7 +296,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def _delivery_options(args: argparse.Namespace) -> dict[str, Any]:
     # (start-up, here and in cmd_push: the delivery package costs ~30 ms; only delivering needs it)
-    from .delivery.destinations.base import MiB
+    from .delivery.destinations.base import MiB  # (start-up: the delivery package, ~30 ms)
 
     return {"part_size": args.part_size * MiB, "concurrency": args.concurrency, "private": args.private,
             "revision": args.revision}
@@ -307,7 +307,7 @@ def _notices(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    # (start-up, here and below: the job store loads msgspec and sqlite3; the export job, delivery and the client)
+    # (start-up: the job store loads msgspec and sqlite3; the export job, delivery and the client. So below)
     from .jobs.export import make_spec
     from .jobs.kinds import Local
     from .jobs.store import open_store, run_here, start_detached

@@ -42,15 +42,18 @@ from ..guards.archives import is_zip_of_files, safe_extract
 from ..guards.output import REPORT_NAME, staged_folder
 from ..guards.private import home
 from ..model import REVIEWER
+from ..readers import ReadOptions
+from ..readers.layout import load_path
 from ..report import Report
 from ..targets.comprehend.pairing import (
     annotation_csvs,
-    export_files,
     header_names,
     lay_out_classifier,
     pair_comprehend,
 )
 from ..targets.comprehend.rules import CLASSIFIER, CLASSIFIER_JSON, RECOGNIZER_JSON
+from ..validate import validate
+from ..validate.walk import visible_files
 from .export_api import Deadline, Downloaded, ExportApiClient, _redact
 
 SCHEME = "datasaur://"
@@ -158,9 +161,6 @@ def fetch(client: ExportApiClient, ref: Ref, format: str, into: Path, deadline: 
 def load_datasaur(uri: str, options: Any = None):
     """``labelport.load("datasaur://ID")``: the DATASAUR_SCHEMA export, read
     with every labeler's version."""
-    from ..readers import ReadOptions
-    from ..readers.layout import load_path
-
     ref = parse(uri)
     client = ExportApiClient()
     try:
@@ -205,7 +205,7 @@ def _project_data(folder: Path) -> dict[str, Any]:
     """project-data.json's ``project`` ({} without the file), decoded into
     its declared types like any export-all's (a file of the wrong shape is an
     InputError naming its JSON path)."""
-    from ..datasaur.types import decode_project_data
+    from ..datasaur.types import decode_project_data  # (start-up: msgspec ~11 ms; only a project-data.json needs it)
 
     path = folder / "project-data.json"
     if not path.is_file():
@@ -314,8 +314,6 @@ def fetch_export(uri: str, format: str, out: str | Path, *, timeout: float | Non
                 report.notes["layout"] = "as served (not the layout of README's Formats table: see the checks)"
             target = SERVER_FORMATS[format]
             if target is not None:
-                from ..validate import validate
-
                 report.findings.extend(validate(stage, target))
             else:
                 check_csv_files(stage, report)
@@ -345,10 +343,8 @@ def _summary_of(path: Path) -> dict[str, Any]:
 
 
 def _copy(content: Path, stage: Path) -> None:
-    for path in export_files(content):
+    for path in visible_files(content):  # (the server's own report is summarised in ours, not copied)
         rel = path.relative_to(content)
-        if rel.as_posix() == REPORT_NAME:
-            continue
         (stage / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, stage / rel)
 
@@ -359,7 +355,7 @@ def _copy(content: Path, stage: Path) -> None:
 def check_csv_files(folder: Path, report: Report) -> None:
     """CSV has no target service: each file must be UTF-8 RFC 4180 with a
     header and the same number of fields in every row."""
-    tables = [p for p in export_files(folder) if p.suffix.lower() == ".csv"]
+    tables = [p for p in visible_files(folder) if p.suffix.lower() == ".csv"]
     if not tables:
         report.find("csv.files", "the export holds no .csv file", hard=True)
     for path in tables:
@@ -389,7 +385,7 @@ def _count_lines(path: Path, predicate: Callable[[str], bool] = lambda line: boo
 
 def _count(format: str, folder: Path, report: Report) -> None:
     """Counts of what was fetched: files, and the format's annotations."""
-    files = [p for p in export_files(folder) if p.name != REPORT_NAME]
+    files = visible_files(folder)
     report.count("files", len(files))
     for path in files:
         name = path.name.lower()

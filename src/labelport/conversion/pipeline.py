@@ -59,7 +59,7 @@ def run_conversion(
     """Convert ``project`` into the folder ``out`` (see labelport.guards.output for
     what is refused; ``overwrite`` keeps the files of an earlier ``out`` that
     labelport did not write, where refusing is the default). ``options`` are
-    the format's own (``Format.options``; labelport.formats.base.make_options
+    the format's own (``Format.options``; labelport.formats.registry.make_options
     builds them from what the user gave), its defaults when None."""
     jobs = parallel.checked_jobs(jobs)
     fmt = get_format(format_id)

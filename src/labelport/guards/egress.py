@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 from urllib.parse import urlsplit
 
-import httpcore  # httpx's transport (a core dependency); this module is imported only when a webhook is checked
+import httpcore  # httpx's transport (a core dependency); loaded with the notices and the service, not by `import labelport`
 
 from ..errors import UsageError
 

@@ -3,8 +3,8 @@
 A reader module defines ``read(source, options, format_id) -> Project`` for a
 single file; the formats it reads, their aliases and the extensions detection
 goes by are entries of :mod:`labelport.formats.registry`.
-:func:`labelport.readers.load` adds folders, zips and the Datasaur export-all
-layout on top (see :mod:`labelport.readers.layout`).
+:func:`labelport.readers.layout.load_path` adds folders, zips and the
+Datasaur export-all layout on top.
 """
 
 from __future__ import annotations
@@ -72,10 +72,3 @@ def detect(source: Source, options: ReadOptions) -> str:
         return formats[0]
     return OTHER_EXTENSIONS_TABULAR if options.tabular else OTHER_EXTENSIONS
 
-
-def load(path: str | Path, options: ReadOptions | None = None):
-    """A local file, folder or zip (``datasaur://`` inputs are
-    :func:`labelport.load`'s: the Export API client fetches them first)."""
-    from .layout import load_path  # (start-up: the layout loads zipfile and the Datasaur pieces, ~11 ms)
-
-    return load_path(Path(path), options or ReadOptions())

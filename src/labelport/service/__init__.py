@@ -68,8 +68,7 @@ def add_serve_command(commands: Any) -> argparse.ArgumentParser:
 
 def make_config(args: argparse.Namespace):
     """The service's configuration from the command line; UsageError when it cannot start."""
-    # (start-up, here and below: the command line imports this module for --help; the service's modules
-    # load the job store, delivery and the network guards)
+    # (start-up: --help imports this module; the service's load the job store, delivery, the network guards)
     from ..guards.egress import EgressPolicy
     from .auth import clients_from
     from .exporter import ServeConfig
@@ -108,7 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     config = make_config(args)
-    try:  # (starlette, uvicorn and graphql-core: labelport[serve], imported only when the service starts)
+    try:  # (extra: starlette, uvicorn and graphql-core are labelport[serve], imported only when the service starts)
         import uvicorn
 
         from .app import create_app

@@ -125,9 +125,9 @@ class Storages:
         raw = self.path.read_bytes()
         try:
             if self.path.suffix.lower() == ".toml":
-                try:  # (only a TOML --storages file needs it; on Python 3.10, tomli, which labelport does not require)
-                    import tomllib
-                except ModuleNotFoundError:  # Python 3.10
+                try:
+                    import tomllib  # (start-up: only a TOML --storages file needs it)
+                except ModuleNotFoundError:  # (start-up: as above) Python 3.10: tomli, labelport[serve] there
                     import tomli as tomllib  # type: ignore[no-redef]
                 data = tomllib.loads(raw.decode("utf-8"))
             else:

@@ -31,6 +31,11 @@ def hidden(rel: str) -> bool:
     return parts[-1] == REPORT_NAME or any(part.startswith((".", "__")) for part in parts)
 
 
+def visible_files(folder: Path) -> list[Path]:
+    """The files of ``folder`` (a tree on disk) that are not :func:`hidden`, sorted."""
+    return sorted(p for p in folder.rglob("*") if not hidden(p.relative_to(folder).as_posix()) and p.is_file())
+
+
 class Folder:
     """A folder of files to check: the folder given, or a zip in it unpacked.
 

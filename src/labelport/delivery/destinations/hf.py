@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 import orjson
 
-from ... import __version__
+from ..._version import __version__
 from ...errors import DeliveryError, LabelportError, UsageError, missing_extra
 from ...guards.output import REPORT_NAME
 from .base import Delivered, DeliveryOptions, LocalFile, Remote

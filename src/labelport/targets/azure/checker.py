@@ -105,7 +105,7 @@ def _parse_mltable(path: Path, rel: str) -> _MLTable:
 
 def _load_yaml(text: str) -> Any:
     try:
-        import yaml  # type: ignore[import-untyped]
+        import yaml  # type: ignore[import-untyped]  # (extra: PyYAML where installed; else the small reader below)
     except ImportError:
         return _mini_yaml(text)
     return yaml.safe_load(text)

@@ -21,18 +21,13 @@ from typing import Any, Callable
 
 from ...formats.base import OVERLAPS
 from ...report import Report
+from ...validate.walk import visible_files
 from .rules import ANNOTATIONS, CLASSIFIER, CLASSIFIER_JSON, DEFAULT_DELIMITER, MAX_DOCUMENT_BYTES, RECOGNIZER_JSON
 from .writer import HEADER_LINE, classifier_config, csv_cell, recognizer_config, write_json
 
 MAX_REPORTED = 100  # mismatches listed in the report (all are counted)
 MAX_FINDINGS = 20  # mismatches given as findings, then one that counts the rest
 EMPTY_LINES_RENUMBERED = f"empty lines (a Comprehend document is 1 to {MAX_DOCUMENT_BYTES:,} bytes; not written, Line renumbered)"
-
-
-def export_files(folder: Path) -> list[Path]:
-    """The files of an unpacked export, sorted: none with a path part starting with ``.``."""
-    return sorted(p for p in folder.rglob("*") if p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def header_names(path: Path) -> list[str]:
@@ -48,7 +43,7 @@ def header_names(path: Path) -> list[str]:
 def annotation_csvs(folder: Path) -> list[Path]:
     """The CSVs of ``folder`` whose header names File, Begin Offset and End Offset."""
     out = []
-    for path in export_files(folder):
+    for path in visible_files(folder):
         if path.suffix.lower() == ".csv":
             names = [n.lower() for n in header_names(path)]
             if names and names[0] == "file" and "begin offset" in names and "end offset" in names:
@@ -129,7 +124,7 @@ def pair_comprehend(content: Path, stage: Path, report: Report, fetch_plain: Cal
     rows = _read_rows(content, annotation_csvs(content), report)
     names = sorted({row.file for row in rows})
     local: dict[str, list[Path]] = {}
-    for path in export_files(content):
+    for path in visible_files(content):
         if path.suffix.lower() not in (".csv", ".json"):
             local.setdefault(path.name, []).append(path)
     matched: dict[str, tuple[Path, str, str]] = {}  # File -> (text file, how, where)
@@ -141,7 +136,7 @@ def pair_comprehend(content: Path, stage: Path, report: Report, fetch_plain: Cal
     if len(matched) < len(names):
         plain_root = fetch_plain()
         plain: dict[str, list[Path]] = {}
-        for path in export_files(plain_root):
+        for path in visible_files(plain_root):
             plain.setdefault(path.name, []).append(path)
         unmatched = [name for name in names if name not in matched]
         only = [p for paths in plain.values() for p in paths]
@@ -252,7 +247,7 @@ def _write_entities(stage: Path, rows: list[_Row], lines_of: dict[str, list[str]
 def lay_out_classifier(content: Path, stage: Path) -> bool:
     """The README's classifier layout from whatever classifier CSVs were
     served; False when none was (nothing written)."""
-    tables = [p for p in export_files(content) if p.suffix.lower() == ".csv"]
+    tables = [p for p in visible_files(content) if p.suffix.lower() == ".csv"]
     if not tables:
         return False
     multi = False

@@ -65,7 +65,7 @@ def read_card(root: Path, find: Find) -> dict[str, Any] | None:
     if not path.is_file():
         find("card", "no README.md dataset card (configs, dataset_info)", True, README)
         return None
-    try:
+    try:  # (extra: labelport[hf])
         import yaml
     except ImportError:
         raise missing_extra("PyYAML", "hf", "validate --target hf") from None
@@ -182,7 +182,7 @@ def _matches(root: Path, pattern: str) -> list[str] | None:
 
 class _Check:
     def __init__(self, folder: Folder, root: Path, rel: str, out: Findings):
-        try:
+        try:  # (extra: labelport[hf])
             import pyarrow as pa
             import pyarrow.compute as pc
             import pyarrow.parquet as pq

@@ -76,7 +76,7 @@ def _offsets(pa: Any, items: list[Any]) -> Any:
     """Arrow's int32 offsets of ``items``: 0, then the running sum of their
     lengths, summed by numpy (pyarrow's own dependency, and datasets') in
     place, rather than in Python, which would make an int of each sum."""
-    import numpy as np
+    import numpy as np  # (extra: labelport[hf], with pyarrow)
 
     offsets = np.fromiter(chain((0,), map(len, items)), dtype=np.int32, count=len(items) + 1)
     total = int(offsets.sum(dtype=np.int64))
@@ -114,7 +114,7 @@ def column(pa: Any, f: Feature, values: list[Any]) -> Any:
 
 
 def _pyarrow() -> tuple[Any, Any]:
-    try:
+    try:  # (extra: labelport[hf])
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
@@ -482,7 +482,7 @@ def write_card(
     names: list[str],
     task_kind: str,
 ) -> None:
-    try:
+    try:  # (extra: labelport[hf])
         import yaml
     except ImportError:
         raise missing_extra("PyYAML", "hf", "HF_DATASET") from None
