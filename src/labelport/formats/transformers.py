@@ -228,7 +228,7 @@ class ProjectContext(Mapping[str, Any]):
     before this call's documents are all read, they make labelport read the
     rest of the project ahead (keeping what it reads in spill files)."""
 
-    LABEL_KEYS = ("entityTypes", "classes", "multiLabel")
+    LABEL_KEYS = {"entityTypes": "entity_types", "classes": "classes", "multiLabel": "multiple"}  # -> LabelNames'
 
     def __init__(self, split: str | None, splits: list[str], names: Callable[[], "LabelNames"]):
         self._fixed: dict[str, Any] = {"split": split, "splits": list(splits)}
@@ -237,10 +237,7 @@ class ProjectContext(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         if key in self._fixed:
             return self._fixed[key]
-        if key not in self.LABEL_KEYS:
-            raise KeyError(key)
-        names = self._names()
-        return {"entityTypes": names.entity_types, "classes": names.classes, "multiLabel": names.multiple}[key]
+        return getattr(self._names(), self.LABEL_KEYS[key])
 
     def __iter__(self) -> Iterator[str]:
         yield from self._fixed
