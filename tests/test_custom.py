@@ -167,7 +167,8 @@ def test_a_transformer_of_one_parameter_runs_as_before(tmp_path: Path) -> None:
     old = write_transformer(tmp_path, "count_rows.py", COUNT_ROWS)
     out = tmp_path / "out"
     shares = [("train", 0.7), ("test", 0.3)]
-    convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", old, "--split", "train=0.7,test=0.3", "--seed", "2", "-o", out)
+    convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", old,
+            "--split", "train=0.7,test=0.3", "--seed", "2", "-o", out)
     for split, _ in shares:
         expected = sum(split_of(2, SMS.name, index, shares) == split for index in range(len(sms_pairs(SMS))))
         assert json.loads((out / split / "rows.json").read_bytes()) == expected
@@ -217,7 +218,8 @@ def test_every_split_is_given_the_same_instruction(tmp_path: Path, converter: st
     """WNUT head: four entity types name one entity each, so some split lacks them;
     its instruction still lists every type of the project."""
     out = tmp_path / "out"
-    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", converter, "--split", "train=0.5,test=0.5", "--seed", "7", "-o", out)
+    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", converter,
+            "--split", "train=0.5,test=0.5", "--seed", "7", "-o", out)
     types = sorted({e.label for sentence in read_conll(WNUT_HEAD) for e in entities(sentence)})
     answered: dict[str, set[str]] = {}
     for split in ("train", "test"):
@@ -339,7 +341,8 @@ def test_spacy_docbin_names_each_file_for_its_split(tmp_path: Path) -> None:
     from spacy.tokens import DocBin
 
     out = tmp_path / "out"
-    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", "spacy_docbin", "--split", "train=0.5,dev=0.5", "--seed", "7", "-o", out)
+    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", "spacy_docbin",
+            "--split", "train=0.5,dev=0.5", "--seed", "7", "-o", out)
     shares = [("train", 0.5), ("dev", 0.5)]
     expected: dict[str, list[str]] = {"train": [], "dev": []}
     for index, sentence in enumerate(read_conll(WNUT_HEAD)):

@@ -74,7 +74,8 @@ def tickets_project(tmp_path: Path) -> tuple[list[str], list[str]]:
     data = json.loads((TICKETS / "REVIEW" / "tickets.csv.json").read_bytes())["data"]
     question = data["questions"][0]
     options = [option["label"] for option in question["config"]["options"]]
-    answered = {entry["answers"][str(question["id"])] for entry in data["rowAnswers"] if entry["labeledBy"] != "CONFLICT"}
+    key = str(question["id"])
+    answered = {entry["answers"][key] for entry in data["rowAnswers"] if entry["labeledBy"] != "CONFLICT"}
     return [str(TICKETS)], options + sorted(answered - set(options))
 
 
@@ -135,7 +136,8 @@ def hf_lists(out: Path) -> dict[str, list[str]]:
     """The ClassLabel names in each split's parquet schema (the ``huggingface``
     metadata datasets reads); NER tags are O then B-/I- of each label."""
     pq = pytest.importorskip("pyarrow.parquet")
-    assert sorted(p.name for p in (out / "data").iterdir()) == [f"{split}-00000-of-00001.parquet" for split in sorted(SPLITS)]
+    parquet = [f"{split}-00000-of-00001.parquet" for split in sorted(SPLITS)]
+    assert sorted(p.name for p in (out / "data").iterdir()) == parquet
     listed: dict[str, list[str]] = {}
     for split in SPLITS:
         metadata = pq.read_schema(out / "data" / f"{split}-00000-of-00001.parquet").metadata
