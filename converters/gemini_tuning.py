@@ -21,9 +21,9 @@ from labelport.formats.transformers import chat_examples
 FILE = "gemini_tuning.jsonl"
 
 
-def transform_project(documents):
+def transform_project(documents, project=None):
     lines = []
-    for system, user, answer in chat_examples(documents):
+    for system, user, answer in chat_examples(documents, project):
         example = {
             "systemInstruction": {"role": "system", "parts": [{"text": system}]},
             "contents": [

@@ -17,9 +17,9 @@ from labelport.formats.transformers import chat_examples
 FILE = "openai_chat.jsonl"
 
 
-def transform_project(documents):
+def transform_project(documents, project=None):
     lines = []
-    for system, user, answer in chat_examples(documents):
+    for system, user, answer in chat_examples(documents, project):
         messages = [
             {"role": "system", "content": system},
             {"role": "user", "content": user},

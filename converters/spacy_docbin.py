@@ -1,4 +1,6 @@
-"""spaCy DocBin: ``train.spacy``, for ``spacy train --paths.train``.
+"""spaCy DocBin: ``train.spacy``; with ``--split``, each split's file named
+for it (``train/train.spacy``, ``dev/dev.spacy``, ``test/test.spacy``), for
+``spacy train --paths.train train/train.spacy --paths.dev dev/dev.spacy``.
 
 Token labeling: one Doc per line of text, its words the line's tokens (a
 space after a token when the text has white space there) and its ``ents``
@@ -6,9 +8,10 @@ the spans of label set 0 (not CONFLICT), each widened to the tokens it
 touches; a span overlapping one already kept is left out, as spaCy allows
 no overlapping entities. Row and document labeling: one Doc per labeled row
 or document, tokenized by ``spacy.blank("xx")``, with ``cats`` 1.0 for its
-labels and 0.0 for every other label (the question's options and the labels
-met). A document with tokens gives only its lines' Docs. Needs spaCy
-(``pip install spacy``).
+labels and 0.0 for every other label (the project's: the question's options
+and the labels met anywhere in the project, the same in every split). A
+document with tokens gives only its lines' Docs. Needs spaCy (``pip install
+spacy``).
 
     labelport convert wnut17train.conll -f CUSTOM --transformer spacy_docbin -o out/spacy
 """
@@ -17,40 +20,41 @@ from labelport.formats.transformers import (
     DOCUMENT_BASED,
     ROW_BASED,
     TOKEN_BASED,
+    LabelNames,
     classification_examples,
     entities,
-    label_question,
-    question_labels,
     token_starts,
 )
 
-FILE = "train.spacy"
+FILE = "train.spacy"  # without --split; with it, <split>.spacy
 LANG = "xx"  # spaCy's multi-language tokenizer, for classification texts
 
 
-def transform_project(documents):
+def transform_project(documents, project=None):
     try:
         import spacy
         from spacy.tokens import Doc, DocBin, Span
     except ImportError as exc:
         raise ImportError("spacy_docbin needs spaCy: pip install spacy") from exc
     nlp = spacy.blank(LANG)
-    docs, classified, labels = [], [], {}
+    docs, classified, seen = [], [], LabelNames()
     for data in documents:
+        if project is None:
+            seen.add(data)
         kinds = data.get("kinds", ())
         if TOKEN_BASED in kinds:
             for cell, found in entities(data):
                 docs.append(line_doc(nlp.vocab, Doc, Span, cell, found))
         elif ROW_BASED in kinds or DOCUMENT_BASED in kinds:
-            labels.update(dict.fromkeys(question_labels(label_question(data))))
             for text, answer in classification_examples(data):
                 doc = nlp.make_doc(text)
                 docs.append(doc)
                 classified.append((doc, answer))
-                labels.update(dict.fromkeys(answer))
+    labels = seen.classes if project is None else project["classes"]
     for doc, answer in classified:  # every Doc scores every label
         doc.cats = {label: float(label in answer) for label in labels}
-    return {FILE: DocBin(docs=docs).to_bytes()}
+    split = None if project is None else project["split"]
+    return {FILE if split is None else f"{split}.spacy": DocBin(docs=docs).to_bytes()}
 
 
 def line_doc(vocab, Doc, Span, cell, found):

@@ -131,6 +131,108 @@ def test_transformer_found_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert (tmp_path / "out2" / "wnut17train.head.conll.up").exists()
 
 
+# -- transform_project and its project ------------------------------------------------
+
+COUNT_ROWS = """
+import json
+
+
+def transform_project(documents):
+    return {"rows.json": json.dumps(sum(len(d.get("rows") or ()) for d in documents))}
+"""
+
+# asks for the project's labels before reading its documents: labelport reads the rest ahead
+LABELS_FIRST = """
+import json
+
+
+def transform_project(documents, project):
+    context = dict(project)
+    rows = [row["cells"][d["columns"].index("text")] for d in documents for row in d["rows"]]
+    name = (project["split"] or "all") + ".json"
+    return {name: json.dumps({"project": context, "rows": rows})}
+"""
+
+ANY_KEYWORDS = """
+import json
+
+
+def transform_project(documents, **context):
+    list(documents)
+    return {"context.json": json.dumps(dict(context["project"]))}
+"""
+
+
+def test_a_transformer_of_one_parameter_runs_as_before(tmp_path: Path) -> None:
+    old = write_transformer(tmp_path, "count_rows.py", COUNT_ROWS)
+    out = tmp_path / "out"
+    shares = [("train", 0.7), ("test", 0.3)]
+    convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", old,
+            "--split", "train=0.7,test=0.3", "--seed", "2", "-o", out)
+    for split, _ in shares:
+        expected = sum(split_of(2, SMS.name, index, shares) == split for index in range(len(sms_pairs(SMS))))
+        assert json.loads((out / split / "rows.json").read_bytes()) == expected
+
+
+def test_project_names_the_split_and_the_whole_project_labels(tmp_path: Path) -> None:
+    """Asked for first, the labels are the project's (SMS slice: ham and spam,
+    no options declared), and each split still gets exactly its rows, in order."""
+    path = write_transformer(tmp_path, "labels_first.py", LABELS_FIRST)
+    out = tmp_path / "out"
+    shares = [("train", 0.8), ("validation", 0.1), ("test", 0.1)]
+    convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", path,
+            "--split", "train=0.8,validation=0.1,test=0.1", "--seed", "4", "-o", out)
+    expected: dict[str, list[str]] = {name: [] for name, _ in shares}
+    for index, (_, text) in enumerate(sms_pairs(SMS)):
+        expected[split_of(4, SMS.name, index, shares)].append(text)
+    for split, texts in expected.items():
+        written = json.loads((out / split / f"{split}.json").read_bytes())
+        assert written["rows"] == texts
+        assert written["project"] == {
+            "split": split,
+            "splits": ["train", "validation", "test"],
+            "entityTypes": [],
+            "classes": ["ham", "spam"],
+            "multiLabel": False,
+        }
+    # without --split: no split, and the same labels
+    convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", path, "-o", tmp_path / "whole")
+    written = json.loads((tmp_path / "whole" / "all.json").read_bytes())
+    assert written["rows"] == [text for _, text in sms_pairs(SMS)]
+    assert written["project"]["split"] is None and written["project"]["splits"] == []
+    assert written["project"]["classes"] == ["ham", "spam"]
+
+
+def test_project_is_given_to_a_transformer_taking_any_keyword(tmp_path: Path) -> None:
+    path = write_transformer(tmp_path, "any_keywords.py", ANY_KEYWORDS)
+    out = tmp_path / "out"
+    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", path, "--split", "train=0.5,test=0.5", "-o", out)
+    types = sorted({e.label for sentence in read_conll(WNUT_HEAD) for e in entities(sentence)})
+    for split in ("train", "test"):
+        context = json.loads((out / split / "context.json").read_bytes())
+        assert context["split"] == split and context["entityTypes"] == types and context["classes"] == []
+
+
+@pytest.mark.parametrize("converter", ["gemini_tuning", "openai_chat"])
+def test_every_split_is_given_the_same_instruction(tmp_path: Path, converter: str) -> None:
+    """WNUT head: four entity types name one entity each, so some split lacks them;
+    its instruction still lists every type of the project."""
+    out = tmp_path / "out"
+    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", converter,
+            "--split", "train=0.5,test=0.5", "--seed", "7", "-o", out)
+    types = sorted({e.label for sentence in read_conll(WNUT_HEAD) for e in entities(sentence)})
+    answered: dict[str, set[str]] = {}
+    for split in ("train", "test"):
+        turns = [TURNS[converter](obj) for obj in read_jsonl(out / split / f"{converter}.jsonl")]
+        instruction = (
+            f"Extract the entities of these types from the text: {', '.join(types)}. "
+            'Answer with a JSON array of {"text", "type"} objects in the order they occur; [] when there are none.'
+        )
+        assert {system for system, _, _ in turns} == {instruction}
+        answered[split] = {entity["type"] for _, _, answer in turns for entity in json.loads(answer)}
+    assert answered["train"] != answered["test"]  # the case at issue: a type is in one split only
+
+
 # -- gemini_tuning and openai_chat ---------------------------------------------------
 
 
@@ -232,6 +334,24 @@ def test_spacy_docbin_entities(tmp_path: Path) -> None:
             (entity.token_start, entity.token_end, entity.label) for entity in entities(sentence)
         ]
     assert any(doc.ents for doc in docs)
+
+
+def test_spacy_docbin_names_each_file_for_its_split(tmp_path: Path) -> None:
+    spacy = pytest.importorskip("spacy")
+    from spacy.tokens import DocBin
+
+    out = tmp_path / "out"
+    convert(WNUT_HEAD, "-f", "CUSTOM", "--transformer", "spacy_docbin",
+            "--split", "train=0.5,dev=0.5", "--seed", "7", "-o", out)
+    shares = [("train", 0.5), ("dev", 0.5)]
+    expected: dict[str, list[str]] = {"train": [], "dev": []}
+    for index, sentence in enumerate(read_conll(WNUT_HEAD)):
+        expected[split_of(7, WNUT_HEAD.name, index, shares)].append(sentence.text)
+    assert sorted(p.name for p in out.iterdir()) == ["dev", "labelport-report.json", "train"]
+    for split, texts in expected.items():
+        assert [p.name for p in (out / split).iterdir()] == [f"{split}.spacy"]
+        docs = DocBin().from_disk(out / split / f"{split}.spacy").get_docs(spacy.blank("xx").vocab)
+        assert [" ".join(token.text for token in doc) for doc in docs] == texts
 
 
 def test_spacy_docbin_cats(tmp_path: Path) -> None:

@@ -10,13 +10,17 @@ what it defines).
 of that split into a DATASAUR_SCHEMA rendering in memory, and writes what
 ``transform`` returns for it.
 
-``transform_project(documents) -> dict[str, bytes]``: called once per split
-with an iterator of the data of each document's part in that split (without
-``--split``, once, with every document); the files it returns go under
-``OUT/[<split>/]``. The project is read once: while the first split's call
-consumes its iterator, the other splits' parts wait in spill files (in
+``transform_project(documents, project) -> dict[str, bytes]``: called once
+per split with an iterator of the data of each document's part in that split
+(without ``--split``, once, with every document); the files it returns go
+under ``OUT/[<split>/]``. The project is read once: while the first split's
+call consumes its iterator, the other splits' parts wait in spill files (in
 memory while small), and their calls read them back. A split that gets no
-document gets no call.
+document gets no call. ``project`` names the split and gives the label names
+of the whole project (:class:`~labelport.formats.transformers.ProjectContext`),
+gathered from every part as it is read; asked for before the first split's
+documents are all read, they make the run read the rest ahead, that split's
+parts spilled too.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from .base import (
     write_per_document,
 )
 from .datasaur_schema import DatasaurSchemaWriter
-from .transformers import Transformer, load
+from .transformers import LabelNames, ProjectContext, Transformer, load
 
 _SPILL_IN_MEMORY = 16 << 20
 
@@ -125,6 +129,9 @@ class ProjectRun:
         self.parts_in: dict[str, int] = dict.fromkeys(self.names, 0)
         self.parts = self._parts()
         self.own_error: BaseException | None = None  # labelport's own failure while reading
+        self.names_seen = LabelNames()  # of every part read so far
+        self.read_all = False
+        self.ahead: Iterator[dict] | None = None  # the first split's parts, once read ahead
 
     def write(self) -> None:
         try:
@@ -151,7 +158,9 @@ class ProjectRun:
             if start is not None and start.kind != DOCUMENT_BASED and not writers:
                 writers[start.split] = RenderedDocument(None, start.document, ctx, fmt)  # an empty document
             for split in [s for s in self.names if s in writers]:
-                yield split, writers.pop(split).data()
+                data = writers.pop(split).data()
+                self.names_seen.add(data)
+                yield split, data
 
         try:
             for entry in items(fmt, self.project, ctx):
@@ -178,12 +187,27 @@ class ProjectRun:
     def _next_first(self) -> dict | None:
         """The next part of the first split; the other splits' parts met on
         the way go to their spill files."""
+        if self.ahead is not None:
+            return next(self.ahead, None)
         for split, data in self.parts:
             self.parts_in[split] += 1
             if split == self.first:
                 return data
             self.spills[split].write(orjson.dumps(data) + b"\n")
+        self.read_all = True
         return None
+
+    def label_names(self) -> LabelNames:
+        """The whole project's label names; read ahead to the end if need be,
+        the first split's parts not yet given spilled like the others'."""
+        if not self.read_all:
+            spill = self.spills[self.first] = tempfile.SpooledTemporaryFile(_SPILL_IN_MEMORY)
+            for split, data in self.parts:
+                self.parts_in[split] += 1
+                self.spills[split].write(orjson.dumps(data) + b"\n")
+            self.read_all = True
+            self.ahead = self._spilled(self.first) if spill.tell() else iter(())
+        return self.names_seen
 
     def _first_split(self, head: dict | None) -> Iterator[dict]:
         data = head
@@ -200,8 +224,15 @@ class ProjectRun:
     # -- the call ---------------------------------------------------------------------
     def _call(self, split: str, documents: Iterator[dict]) -> None:
         given = _Given(documents)
+        transform_project = self.transformer.transform_project
+        assert transform_project is not None
         try:
-            result = self.transformer.transform_project(iter(given))  # type: ignore[misc]
+            if self.transformer.takes_project:
+                active = self.ctx.splitter.active
+                project = ProjectContext(split if active else None, self.names if active else [], self.label_names)
+                result = transform_project(iter(given), project=project)
+            else:
+                result = transform_project(iter(given))
         except LabelportError:
             raise
         except Exception as exc:

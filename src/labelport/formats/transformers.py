@@ -7,9 +7,15 @@ A transformer is a Python file defining either
   one document (or of its part in one split) and returns the content of that
   document's file; a module-level ``EXTENSION = ".jsonl"`` names the file's
   extension (``.txt`` when absent); or
-* ``transform_project(documents) -> dict[str, bytes]``: gets an iterator of
-  those ``data`` dicts and returns the files to write, relative path ->
-  content (``str`` is written as UTF-8). When a file defines both,
+* ``transform_project(documents, project) -> dict[str, bytes]``: gets an
+  iterator of those ``data`` dicts and returns the files to write, relative
+  path -> content (``str`` is written as UTF-8). It is called once per split
+  with that split's documents; ``project`` (a :class:`ProjectContext`,
+  given when the function has a parameter named ``project``) names the
+  split and holds the label names of the whole project, the same in every
+  split's call: ``split`` (``None`` without ``--split``), ``splits``,
+  ``entityTypes``, ``classes``, ``multiLabel``. A ``transform_project(documents)``
+  of one parameter is called as before. When a file defines both,
   ``transform_project`` is used.
 
 ``--transformer VALUE``: a value ending in ``.py`` (or holding a path
@@ -19,14 +25,15 @@ separator) is a file; anything else is a name, looked up as ``NAME.py`` in
 converters shipped inside the package. Names starting with ``_`` are private.
 
 The helpers at the end (:func:`token_starts`, :func:`entities`,
-:func:`classification_examples`, :func:`chat_examples`) read the ``data``
-dicts the way the shipped converters do; a transformer may import them
-(``from labelport.formats.transformers import entities``).
+:func:`classification_examples`, :class:`LabelNames`, :func:`chat_examples`)
+read the ``data`` dicts the way the shipped converters do; a transformer may
+import them (``from labelport.formats.transformers import entities``).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -35,7 +42,7 @@ from dataclasses import dataclass
 from itertools import count
 from pathlib import Path, PurePosixPath
 from types import ModuleType
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..errors import LabelportError, UsageError
 from ..guards.output import relative_path
@@ -124,8 +131,9 @@ class Transformer:
     name: str  # as the user gave it: what errors call it
     path: Path
     transform: Callable[[dict], Any] | None
-    transform_project: Callable[[Iterator[dict]], Any] | None
+    transform_project: Callable[..., Any] | None
     extension: str
+    takes_project: bool = False  # transform_project(documents, project=...)
 
     @classmethod
     def from_module(cls, name: str, path: Path, module: ModuleType) -> "Transformer":
@@ -147,6 +155,7 @@ class Transformer:
             transform if callable(transform) else None,
             transform_project if callable(transform_project) else None,
             extension,
+            callable(transform_project) and _takes_project(transform_project),
         )
 
     @property
@@ -198,6 +207,46 @@ class Transformer:
         return files
 
 
+def _takes_project(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` can be given ``project=``: a transformer written
+    before it existed takes the documents alone and is called so."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin): the documents alone
+        return False
+    return any(
+        p.kind is p.VAR_KEYWORD or (p.name == "project" and p.kind is not p.POSITIONAL_ONLY) for p in parameters
+    )
+
+
+class ProjectContext(Mapping[str, Any]):
+    """What ``transform_project``'s ``project`` holds: ``split`` (this call's
+    split, ``None`` without ``--split``) and ``splits`` (every split asked
+    for, ``[]`` without), then the label names of the whole project, the same
+    in every split's call (:class:`LabelNames`): ``entityTypes``, ``classes``
+    and ``multiLabel``. The label names are read when first asked for; asked
+    before this call's documents are all read, they make labelport read the
+    rest of the project ahead (keeping what it reads in spill files)."""
+
+    LABEL_KEYS = {"entityTypes": "entity_types", "classes": "classes", "multiLabel": "multiple"}  # -> LabelNames'
+
+    def __init__(self, split: str | None, splits: list[str], names: Callable[[], "LabelNames"]):
+        self._fixed: dict[str, Any] = {"split": split, "splits": list(splits)}
+        self._names = names
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._fixed:
+            return self._fixed[key]
+        return getattr(self._names(), self.LABEL_KEYS[key])
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._fixed
+        yield from self.LABEL_KEYS
+
+    def __len__(self) -> int:
+        return len(self._fixed) + len(self.LABEL_KEYS)
+
+
 def _named(value: str, path: Path) -> str:
     return repr(value) if value.endswith(".py") else f"{value!r} ({path})"
 
@@ -237,6 +286,17 @@ def token_starts(cell: dict) -> list[int]:
     return starts
 
 
+def entity_spans(data: dict, layer: int = 0) -> Iterator[dict]:
+    """The ``spanLabels`` of label set ``layer`` that an entity is made of:
+    on one line, not CONFLICT."""
+    for span in data.get("spanLabels") or ():
+        if span.get("layer", 0) != layer or span.get("labeledBy") == CONFLICT:
+            continue
+        line = span["startCellLine"]
+        if span.get("endCellLine", line) == line:
+            yield span
+
+
 def entities(data: dict, layer: int = 0) -> Iterator[tuple[dict, list[dict]]]:
     """Each cell line with its entities, in order of start: ``{"start", "end",
     "text", "label", "startToken", "endToken"}`` (code points into the
@@ -244,13 +304,8 @@ def entities(data: dict, layer: int = 0) -> Iterator[tuple[dict, list[dict]]]:
     ``spanLabels`` of label set ``layer`` that start and end on the line; an
     unresolved (CONFLICT) span is left out."""
     by_line: dict[int, list[dict]] = {}
-    for span in data.get("spanLabels") or ():
-        if span.get("layer", 0) != layer or span.get("labeledBy") == CONFLICT:
-            continue
-        line = span["startCellLine"]
-        if span.get("endCellLine", line) != line:
-            continue
-        by_line.setdefault(line, []).append(span)
+    for span in entity_spans(data, layer):
+        by_line.setdefault(span["startCellLine"], []).append(span)
     for cell in data.get("cells") or ():
         spans = by_line.get(cell["line"])
         if not spans:
@@ -342,7 +397,52 @@ def classification_examples(data: dict, question: str | None = None) -> Iterator
                 return
 
 
-def chat_examples(documents: Iterable[dict]) -> list[tuple[str, str, str]]:
+class LabelNames:
+    """The label names that documents declare and use, as a tuning
+    instruction lists them. :meth:`add` each document's ``data``; then
+
+    * ``entity_types``: the span labels of label set 0: its items that no
+      arrow uses, and the label of every span :func:`entity_spans` keeps, sorted;
+    * ``classes``: the label question's options (:func:`label_question`) in
+      order, then every other answer met (:func:`classification_examples`), sorted;
+    * ``multiple``: whether that question allows several answers.
+
+    labelport adds every document of the project to one, so a
+    transform_project's ``project`` holds the same names in every split."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, None] = {}  # label set 0's, in order
+        self._arrows: set[str] = set()
+        self._met_types: set[str] = set()
+        self._options: dict[str, None] = {}
+        self._met_classes: set[str] = set()
+        self.multiple = False
+
+    def add(self, data: dict) -> None:
+        kinds = data.get("kinds", ())
+        if TOKEN_BASED in kinds:
+            self._arrows.update(arrow.get("labelName") for arrow in data.get("arrowLabels") or ())
+            for label_set in data.get("labelSets") or ():
+                if label_set.get("index", 0) == 0:
+                    self._items.update((item["labelName"], None) for item in label_set.get("labelItems") or ())
+            self._met_types.update(span["labelName"] for span in entity_spans(data))
+        elif ROW_BASED in kinds or DOCUMENT_BASED in kinds:
+            question = label_question(data)
+            self.multiple = self.multiple or is_multi_label(question)
+            self._options.update((label, None) for label in question_labels(question))
+            for _, labels in classification_examples(data):
+                self._met_classes.update(labels)
+
+    @property
+    def entity_types(self) -> list[str]:
+        return sorted(self._met_types.union(name for name in self._items if name not in self._arrows))
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self._options) + sorted(self._met_classes.difference(self._options))
+
+
+def chat_examples(documents: Iterable[dict], project: Mapping[str, Any] | None = None) -> list[tuple[str, str, str]]:
     """The documents as ``(system, user, answer)`` turns for tuning a chat model.
 
     Token labeling: one example per non-empty cell line, the answer a JSON
@@ -351,44 +451,34 @@ def chat_examples(documents: Iterable[dict]) -> list[tuple[str, str, str]]:
     answer its label, or a JSON list of labels for a multi-label question.
     A document with tokens gives extraction examples only: its lines may go
     to different splits, its document answers cannot. The system turn names
-    the labels: the question's options, then any other label met, sorted;
-    the entity types: those of label set 0 that no arrow uses, and the types
-    met, sorted.
+    the labels of ``project`` (transform_project's: the whole project's, so
+    every split's instruction is the same), else of ``documents``
+    (:class:`LabelNames`).
     """
     tasks: list[tuple[str, str, Any]] = []  # ("extract" | "classify", text, entities | labels)
-    label_items: dict[str, None] = {}
-    arrows: set[str] = set()
-    types: set[str] = set()
-    options: dict[str, None] = {}
-    met: set[str] = set()
-    multiple = False
+    seen = LabelNames()
     for data in documents:
+        if project is None:
+            seen.add(data)
         kinds = data.get("kinds", ())
         if TOKEN_BASED in kinds:
-            arrows.update(a.get("labelName") for a in data.get("arrowLabels") or ())
-            for label_set in data.get("labelSets") or ():
-                if label_set.get("index", 0) == 0:
-                    label_items.update((item["labelName"], None) for item in label_set.get("labelItems") or ())
             for cell, found in entities(data):
                 if cell["content"].strip():
                     tasks.append(("extract", cell["content"], [{"text": e["text"], "type": e["label"]} for e in found]))
-                    types.update(e["label"] for e in found)
         elif ROW_BASED in kinds or DOCUMENT_BASED in kinds:
-            question = label_question(data)
-            multiple = multiple or is_multi_label(question)
-            options.update((label, None) for label in question_labels(question))
             for text, labels in classification_examples(data):
                 if text.strip():
                     tasks.append(("classify", text, labels))
-                    met.update(labels)
-    types.update(name for name in label_items if name not in arrows)
-    labels = list(options) + sorted(met - set(options))
+    if project is None:
+        types, labels, multiple = seen.entity_types, seen.classes, seen.multiple
+    else:
+        types, labels, multiple = project["entityTypes"], project["classes"], project["multiLabel"]
     if multiple:
         classify = f"Classify the text into any of: {', '.join(labels)}. Answer with a JSON list of the labels that apply."
     else:
         classify = f"Classify the text into one of: {', '.join(labels)}."
     extract = (
-        f"Extract the entities of these types from the text: {', '.join(sorted(types))}. "
+        f"Extract the entities of these types from the text: {', '.join(types)}. "
         'Answer with a JSON array of {"text", "type"} objects in the order they occur; [] when there are none.'
     )
     examples = []
