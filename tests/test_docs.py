@@ -9,7 +9,10 @@ file made or set (a shell block's variables reach the later blocks: each runs
 under ``set -a`` and the environment it leaves is the next one's). A shell
 block runs under ``bash -e -o pipefail`` (``console``: its ``$ `` lines); a
 Python block runs alone in a fresh interpreter, so each says its own imports.
-Every block must exit 0.
+A ``# labelport: …`` comment line in a shell block is what the command
+before it prints (``…`` for what differs between runs): some line printed
+must begin with it. Every block must exit 0, or the N of a ``<!-- doc-test: exit N (why) -->``
+comment on the line before it (a check that refuses the small example).
 
 ``labelport`` (and ``.venv/bin/labelport``, what the README's install makes)
 runs this checkout with the test's interpreter; ``python`` is that interpreter.
@@ -21,8 +24,8 @@ through their usual variables: S3 (moto, ``AWS_ENDPOINT_URL``), Cloud Storage
 webhook receiver. The buckets and containers the docs name exist there.
 Three spellings in the docs are replaced before running, each by its
 stand-in: port 8000 of ``labelport serve`` by a free port,
-``https://hooks.example.com/x`` by the webhook receiver's URL, and the
-``$SECRET`` a webhook is signed with is set. A ``labelport serve`` line runs
+``https://hooks.example.com/x`` by the webhook receiver's URL (which the
+service is told to allow), and the ``$SECRET`` a webhook is signed with is set. A ``labelport serve`` line runs
 in the background until the file's last block has run.
 
 A block that cannot run here (a real cloud account, an install, the whole
@@ -44,7 +47,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from servers.azurite import INSTALL_HINT, start_azurite
 from servers.gcs import start_gcs
 from servers.hub import start_hub
@@ -58,7 +60,7 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL, PYTHON = {"sh", "bash", "console"}, {"python"}
 
 FENCE = re.compile(r"^(?P<prefix>[ >]*)```(?P<lang>[\w-]*)\s*$")
-SKIP = re.compile(r"^<!--\s*doc-test:\s*skip\s*\((?P<reason>.+)\)\s*-->$")
+DIRECTIVE = re.compile(r"^<!--\s*doc-test:\s*(?:skip|exit (?P<code>\d+))\s*\((?P<reason>.+)\)\s*-->$")
 DOC_PORT = "8000"
 DOC_WEBHOOK = "https://hooks.example.com/x"
 HUB_USER, HUB_TOKEN = "my-org", "hf_doc_test_my_org"
@@ -81,7 +83,8 @@ class Block:
     line: int  # of the opening fence, 1-based
     lang: str
     code: str
-    skip: str | None
+    skip: str | None  # why it does not run
+    exit: int = 0  # what it exits with when it runs as it should
 
     @property
     def id(self) -> str:
@@ -102,9 +105,14 @@ def blocks(doc: Path) -> Iterator[Block]:
         end = next(j for j in range(i + 1, len(lines)) if lines[j].strip(" >") == "```")
         if lang in SHELL | PYTHON:
             before = next((lines[j][prefix:].strip() for j in range(i - 1, -1, -1) if lines[j].strip(" >")), "")
-            skip = SKIP.match(before)
+            directive = DIRECTIVE.match(before)
             code = "\n".join(line[prefix:] for line in lines[i + 1:end]) + "\n"
-            yield Block(doc, i + 1, lang, code, skip["reason"] if skip else None)
+            if directive is None:
+                yield Block(doc, i + 1, lang, code, None)
+            elif directive["code"] is None:
+                yield Block(doc, i + 1, lang, code, directive["reason"])
+            else:
+                yield Block(doc, i + 1, lang, code, None, int(directive["code"]))
         i = end + 1
 
 
@@ -174,6 +182,7 @@ def clouds() -> Iterator[Clouds]:
         receiver = start_webhook_receiver()
         stops.append(receiver.stop)
         env["SECRET"] = "doc-test-webhook-secret"
+        env["LABELPORT_ALLOW_WEBHOOK_HOSTS"] = "127.0.0.1"  # the receiver stands in for a public host
         yield Clouds(env, receiver.url, azure, stops)
     finally:
         for stop in reversed(stops):
@@ -208,7 +217,8 @@ def _make_stage(doc: Path, root: Path, clouds: Clouds) -> Stage:
     env = {k: v for k, v in os.environ.items() if k not in OWN_CREDENTIALS and not k.startswith("PYTEST_")}
     env |= clouds.env
     env |= {
-        "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+        # the interpreter's scripts folder: the CLIs its packages install (hf)
+        "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), env.get("PATH", "")]),
         "PYTHONPATH": str(ROOT / "src"),
         "LABELPORT_HOME": str(root / f".home-{doc.stem}"),
         "HF_HOME": str(root / f".hf-{doc.stem}"),
@@ -271,7 +281,19 @@ def _shell_script(code: str, lang: str, env_file: Path, pid_file: Path) -> str:
     return "\n".join(script) + "\n"
 
 
-def _run(block: Block, stage: Stage, clouds: Clouds) -> subprocess.CompletedProcess:
+def _expected(code: str) -> list[str]:
+    """The ``# labelport: …`` lines of a shell block: what the command before
+    each prints, ``…`` standing for what differs from run to run."""
+    return [line[2:] for line in code.splitlines() if line.startswith("# labelport: ")]
+
+
+def _printed(expected: str, said: str) -> bool:
+    pattern = ".*".join(map(re.escape, expected.split("…")))
+    return any(re.match(pattern, line) for line in said.splitlines())  # a line that begins so
+
+
+def _run(block: Block, stage: Stage, clouds: Clouds) -> tuple[subprocess.CompletedProcess, str]:
+    """Run the block; (its process, what the block and any service it started printed)."""
     code = _as_run(block, stage, clouds)
     if block.lang in PYTHON:
         command = [sys.executable, "-c", code]
@@ -279,28 +301,36 @@ def _run(block: Block, stage: Stage, clouds: Clouds) -> subprocess.CompletedProc
     else:
         env_file, pid_file = stage.work.parent / f".env-{block.doc.stem}", stage.work.parent / f".pids-{block.doc.stem}"
         pid_file.unlink(missing_ok=True)
+        env_file.unlink(missing_ok=True)
         command = ["bash", "-c", _shell_script(code, block.lang, env_file, pid_file)]
     result = subprocess.run(command, cwd=stage.work, env=stage.env, stdin=subprocess.DEVNULL,
                             capture_output=True, timeout=BLOCK_TIMEOUT)
-    if env_file is not None and result.returncode == 0:
-        if pid_file.exists():
-            pids = [int(p) for p in pid_file.read_text().split()]
-            stage.services += pids
+    if env_file is not None and pid_file.exists():
+        stage.services += [int(pid) for pid in pid_file.read_text().split()]
+        if result.returncode == block.exit:
             wait_for_port(stage.serve_port, timeout=30)
-        left = (entry.split("=", 1) for entry in env_file.read_text().split("\0") if "=" in entry)
-        stage.env = {k: v for k, v in left if k not in BASH_OWN}
-    return result
+    if env_file is not None and result.returncode == block.exit:
+        if env_file.exists():  # a block that exits on purpose (exit N) leaves the environment as it was
+            left = (entry.split("=", 1) for entry in env_file.read_text().split("\0") if "=" in entry)
+            stage.env = {k: v for k, v in left if k not in BASH_OWN}
+    said = (result.stdout + result.stderr).decode("utf-8", "replace")
+    log = stage.work / "serve.log"
+    if "labelport serve " in code and log.exists():
+        said += log.read_text(encoding="utf-8", errors="replace")
+    return result, said
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
 def test_the_block_runs_as_written(block: Block, stages, clouds):
     if block.skip:
-        pytest.skip(block.skip)
+        pytest.skip(f"{block.id}: {block.skip}")
     if "az://" in block.code and not clouds.azure:
-        pytest.skip(INSTALL_HINT)
-    result = _run(block, stages[block.doc], clouds)
-    said = (result.stdout + result.stderr).decode("utf-8", "replace")
-    assert result.returncode == 0, f"{block.id} exited {result.returncode}:\n{block.code}\n---\n{said[-4000:]}"
+        pytest.skip(f"{block.id}: {INSTALL_HINT}")
+    stage = stages[block.doc]
+    result, said = _run(block, stage, clouds)
+    assert result.returncode == block.exit, f"{block.id} exited {result.returncode}:\n{block.code}\n---\n{said[-4000:]}"
+    for expected in _expected(_as_run(block, stage, clouds)):
+        assert _printed(expected, said), f"{block.id}: the docs show {expected!r}; it printed:\n{said[-4000:]}"
 
 
 def test_every_block_is_found_and_every_skip_says_why():
@@ -311,7 +341,7 @@ def test_every_block_is_found_and_every_skip_says_why():
         fenced = len(re.findall(r"^[ >]*```(?:sh|bash|console|python)\s*$", text, flags=re.M))
         assert fenced == sum(1 for b in BLOCKS if b.doc == doc), doc
         for comment in re.findall(r"<!--\s*doc-test:.*?-->", text):
-            assert SKIP.match(comment), f"{doc.name}: {comment} is not `<!-- doc-test: skip (reason) -->`"
+            assert DIRECTIVE.match(comment), f"{doc.name}: {comment} is not `<!-- doc-test: skip|exit N (reason) -->`"
     assert len({b.id for b in BLOCKS}) == len(BLOCKS)
 
 
