@@ -1,5 +1,5 @@
 """Docs that run: every ```sh, ```bash, ```console and ```python block of
-README.md and docs/*.md is executed, so an example cannot drift from the code.
+README.md, docs/*.md and examples/README.md is executed, so an example cannot drift from the code.
 
 Each Markdown file gets a fresh working folder holding a copy of examples/
 (the files the blocks name: ``examples/newsroom-export.zip``,
@@ -56,7 +56,7 @@ from servers.smtp import start_smtp
 from servers.webhook import start_webhook_receiver
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "examples" / "README.md"]
 SHELL, PYTHON = {"sh", "bash", "console"}, {"python"}
 
 FENCE = re.compile(r"^(?P<prefix>[ >]*)```(?P<lang>[\w-]*)\s*$")
@@ -89,6 +89,11 @@ class Block:
     @property
     def id(self) -> str:
         return f"{self.doc.relative_to(ROOT)}:{self.line}"
+
+
+def _slug(doc: Path) -> str:
+    """A file name for ``doc``'s working folder: README, docs-vertex-ai, examples-README."""
+    return doc.relative_to(ROOT).with_suffix("").as_posix().replace("/", "-")
 
 
 def blocks(doc: Path) -> Iterator[Block]:
@@ -206,10 +211,11 @@ def _launcher(path: Path, python: str, src: Path) -> None:
 
 
 def _make_stage(doc: Path, root: Path, clouds: Clouds) -> Stage:
-    work = root / doc.stem
+    name = _slug(doc)
+    work = root / name
     work.mkdir()
     shutil.copytree(ROOT / "examples", work / "examples")
-    bin_dir = root / f".bin-{doc.stem}"
+    bin_dir = root / f".bin-{name}"
     _launcher(bin_dir / "labelport", sys.executable, ROOT / "src")
     _launcher(work / ".venv" / "bin" / "labelport", sys.executable, ROOT / "src")
     for name in ("python", "python3"):
@@ -220,8 +226,8 @@ def _make_stage(doc: Path, root: Path, clouds: Clouds) -> Stage:
         # the interpreter's scripts folder: the CLIs its packages install (hf)
         "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), env.get("PATH", "")]),
         "PYTHONPATH": str(ROOT / "src"),
-        "LABELPORT_HOME": str(root / f".home-{doc.stem}"),
-        "HF_HOME": str(root / f".hf-{doc.stem}"),
+        "LABELPORT_HOME": str(root / f".home-{name}"),
+        "HF_HOME": str(root / f".hf-{name}"),
         "PYTHONIOENCODING": "utf-8",
     }
     return Stage(work, env, free_port())
@@ -250,12 +256,26 @@ def _stop(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            os.kill(pid, 0)
+        while time.monotonic() < deadline and not _ended(pid):
             time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
+        if not _ended(pid):
+            os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie nobody reaps yet (its parent, bash, has exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+    except OSError:  # no /proc: ask the kernel whether it still exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
 
 
 # -- running a block ---------------------------------------------------------------------------
@@ -299,20 +319,20 @@ def _run(block: Block, stage: Stage, clouds: Clouds) -> tuple[subprocess.Complet
         command = [sys.executable, "-c", code]
         env_file = None
     else:
-        env_file, pid_file = stage.work.parent / f".env-{block.doc.stem}", stage.work.parent / f".pids-{block.doc.stem}"
+        env_file, pid_file = (stage.work.parent / f".{kind}-{_slug(block.doc)}" for kind in ("env", "pids"))
         pid_file.unlink(missing_ok=True)
         env_file.unlink(missing_ok=True)
         command = ["bash", "-c", _shell_script(code, block.lang, env_file, pid_file)]
     result = subprocess.run(command, cwd=stage.work, env=stage.env, stdin=subprocess.DEVNULL,
-                            capture_output=True, timeout=BLOCK_TIMEOUT)
+                            capture_output=True, timeout=BLOCK_TIMEOUT, check=False)
     if env_file is not None and pid_file.exists():
         stage.services += [int(pid) for pid in pid_file.read_text().split()]
         if result.returncode == block.exit:
             wait_for_port(stage.serve_port, timeout=30)
-    if env_file is not None and result.returncode == block.exit:
-        if env_file.exists():  # a block that exits on purpose (exit N) leaves the environment as it was
-            left = (entry.split("=", 1) for entry in env_file.read_text().split("\0") if "=" in entry)
-            stage.env = {k: v for k, v in left if k not in BASH_OWN}
+    # a block that exits on purpose (exit N) leaves no environment: the next gets the one before
+    if env_file is not None and result.returncode == block.exit and env_file.exists():
+        left = (entry.split("=", 1) for entry in env_file.read_text().split("\0") if "=" in entry)
+        stage.env = {k: v for k, v in left if k not in BASH_OWN}
     said = (result.stdout + result.stderr).decode("utf-8", "replace")
     log = stage.work / "serve.log"
     if "labelport serve " in code and log.exists():
@@ -338,7 +358,7 @@ def test_every_block_is_found_and_every_skip_says_why():
     test missed would never run), and a skip comment always has a reason."""
     for doc in DOCS:
         text = doc.read_text(encoding="utf-8")
-        fenced = len(re.findall(r"^[ >]*```(?:sh|bash|console|python)\s*$", text, flags=re.M))
+        fenced = len(re.findall(r"^[ >]*```(?:sh|bash|console|python)\s*$", text, flags=re.MULTILINE))
         assert fenced == sum(1 for b in BLOCKS if b.doc == doc), doc
         for comment in re.findall(r"<!--\s*doc-test:.*?-->", text):
             assert DIRECTIVE.match(comment), f"{doc.name}: {comment} is not `<!-- doc-test: skip|exit N (reason) -->`"
@@ -350,7 +370,7 @@ def test_the_service_examples_use_what_examples_ships():
     file that examples/ holds, and the project id its requests ask for is one
     of that folder's."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    serve = re.search(r"^labelport serve --projects (\S+) .*--storages (\S+)", readme, flags=re.M)
+    serve = re.search(r"^labelport serve --projects (\S+) .*--storages (\S+)", readme, flags=re.MULTILINE)
     assert serve, "the README's serve command"
     projects, storages = ROOT / serve[1], ROOT / serve[2]
     assert projects.is_dir() and storages.is_file()

@@ -28,7 +28,7 @@ def test_a_table_without_label_column_names_the_option(places, format_id, name, 
 
 
 def test_with_the_label_column_the_same_table_converts(places):
-    inputs, work, out = places
+    inputs, _, out = places
     source = inputs / "tickets.csv"
     source.write_bytes(TABLE)
     code, _, stderr = run_cli("convert", source, "--label-column", "intent", "-f", "AMAZON_COMPREHEND_CSV", "-o", out)
@@ -48,10 +48,9 @@ def test_inspect_of_a_table_without_label_column_says_why_there_are_no_answers(t
     assert stderr == ""
 
 
-def test_a_project_without_questions_that_is_not_a_table_gets_no_table_hint(places):
+def test_a_project_without_questions_that_is_not_a_table_gets_no_table_hint(tmp_path):
     """A CoNLL file has no questions either; --label-column would be refused for it."""
-    inputs, work, out = places
-    source = inputs / "ner.conll"
+    source = tmp_path / "ner.conll"
     source.write_bytes(b"John\tB-person\nruns\tO\n\n")
     code, _, stderr = run_cli("inspect", source)
     assert code == 0 and stderr == ""
