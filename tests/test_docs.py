@@ -1,5 +1,6 @@
 """Docs that run: every ```sh, ```bash, ```console and ```python block of
-README.md, docs/*.md and examples/README.md is executed, so an example cannot drift from the code.
+README.md, docs/*.md and examples/README.md is executed, so an example
+cannot drift from the code.
 
 Each Markdown file gets a fresh working folder holding a copy of examples/
 (the files the blocks name: ``examples/newsroom-export.zip``,
@@ -11,8 +12,9 @@ block runs under ``bash -e -o pipefail`` (``console``: its ``$ `` lines); a
 Python block runs alone in a fresh interpreter, so each says its own imports.
 A ``# labelport: …`` comment line in a shell block is what the command
 before it prints (``…`` for what differs between runs): some line printed
-must begin with it. Every block must exit 0, or the N of a ``<!-- doc-test: exit N (why) -->``
-comment on the line before it (a check that refuses the small example).
+must begin with it. Every block must exit 0, or the N of a
+``<!-- doc-test: exit N (why) -->`` comment on the line before it (a check
+that refuses the small example).
 
 ``labelport`` (and ``.venv/bin/labelport``, what the README's install makes)
 runs this checkout with the test's interpreter; ``python`` is that interpreter.
@@ -25,12 +27,14 @@ webhook receiver. The buckets and containers the docs name exist there.
 Three spellings in the docs are replaced before running, each by its
 stand-in: port 8000 of ``labelport serve`` by a free port,
 ``https://hooks.example.com/x`` by the webhook receiver's URL (which the
-service is told to allow), and the ``$SECRET`` a webhook is signed with is set. A ``labelport serve`` line runs
-in the background until the file's last block has run.
+service is told to allow), and the ``$SECRET`` a webhook is signed with is
+set. A ``labelport serve`` line runs in the background until the file's last
+block has run.
 
 A block that cannot run here (a real cloud account, an install, the whole
 suite) is marked in the Markdown by ``<!-- doc-test: skip (the reason) -->``
-on the line before it, and skips with that reason.
+on the line before it, and skips with that reason; so does an Azure block
+without Azurite, and a block calling curl or jq where they are missing.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ from servers.smtp import start_smtp
 from servers.webhook import start_webhook_receiver
 
 ROOT = Path(__file__).resolve().parent.parent
+#: commands the docs use that the suite does not install: a block calling one that is missing skips
+SYSTEM_TOOLS = ("curl", "jq")
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "examples" / "README.md"]
 SHELL, PYTHON = {"sh", "bash", "console"}, {"python"}
 
@@ -131,7 +137,6 @@ class Clouds:
     env: dict[str, str]
     webhook_url: str
     azure: bool  # Azurite is installed
-    stops: list = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +193,7 @@ def clouds() -> Iterator[Clouds]:
         stops.append(receiver.stop)
         env["SECRET"] = "doc-test-webhook-secret"
         env["LABELPORT_ALLOW_WEBHOOK_HOSTS"] = "127.0.0.1"  # the receiver stands in for a public host
-        yield Clouds(env, receiver.url, azure, stops)
+        yield Clouds(env, receiver.url, azure)
     finally:
         for stop in reversed(stops):
             stop()
@@ -204,9 +209,10 @@ class Stage:
     services: list[int] = field(default_factory=list)  # pids of `labelport serve` lines
 
 
-def _launcher(path: Path, python: str, src: Path) -> None:
+def _launcher(path: Path, command: str) -> None:
+    """An executable ``path`` that runs ``command`` (a shell line) with its arguments."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'#!/bin/sh\nPYTHONPATH="{src}" exec "{python}" -m labelport "$@"\n')
+    path.write_text(f'#!/bin/sh\n{command} "$@"\n')
     path.chmod(0o755)
 
 
@@ -216,10 +222,11 @@ def _make_stage(doc: Path, root: Path, clouds: Clouds) -> Stage:
     work.mkdir()
     shutil.copytree(ROOT / "examples", work / "examples")
     bin_dir = root / f".bin-{name}"
-    _launcher(bin_dir / "labelport", sys.executable, ROOT / "src")
-    _launcher(work / ".venv" / "bin" / "labelport", sys.executable, ROOT / "src")
-    for name in ("python", "python3"):
-        (bin_dir / name).symlink_to(sys.executable)
+    labelport = f'PYTHONPATH="{ROOT / "src"}" exec "{sys.executable}" -m labelport'
+    _launcher(bin_dir / "labelport", labelport)
+    _launcher(work / ".venv" / "bin" / "labelport", labelport)
+    for python in ("python", "python3"):
+        _launcher(bin_dir / python, f'exec "{sys.executable}"')
     env = {k: v for k, v in os.environ.items() if k not in OWN_CREDENTIALS and not k.startswith("PYTEST_")}
     env |= clouds.env
     env |= {
@@ -346,6 +353,9 @@ def test_the_block_runs_as_written(block: Block, stages, clouds):
         pytest.skip(f"{block.id}: {block.skip}")
     if "az://" in block.code and not clouds.azure:
         pytest.skip(f"{block.id}: {INSTALL_HINT}")
+    for tool in SYSTEM_TOOLS:
+        if block.lang in SHELL and re.search(rf"(^|[\s|($]){tool}\s", block.code) and not shutil.which(tool):
+            pytest.skip(f"{block.id}: needs {tool}, which is not installed")
     stage = stages[block.doc]
     result, said = _run(block, stage, clouds)
     assert result.returncode == block.exit, f"{block.id} exited {result.returncode}:\n{block.code}\n---\n{said[-4000:]}"
