@@ -481,7 +481,9 @@ def test_email_goes_to_the_clients_address_with_a_link(service):
 def test_request_errors_are_graphql_errors_with_a_message(service):
     base = {"fileName": "x", "method": "FILE_STORAGE"}
     error = service.error(projectIds=["nope"], format="TSV_IOB", **base)
-    assert error["message"] == "project 'nope' not found" and error["extensions"]["type"] == "NotFoundError"
+    assert error["extensions"]["type"] == "NotFoundError"
+    assert error["message"].startswith("project 'nope' not found; the projects are: ")
+    assert "'newsroom-p8Xk2Lq9'" in error["message"] and "'support-tickets-r7Tt'" in error["message"]
     error = service.error(DOCUMENT_QUERY, documentId="no-such-doc", format="TSV_IOB", **base)
     assert error["message"] == "document 'no-such-doc' not found"
     error = service.error(projectIds=["support-tickets-r7Tt"], format="TSV_IOB", **base)
@@ -664,3 +666,21 @@ def test_the_real_command_line(tmp_path):
         process.terminate()
         process.wait(timeout=30)
     assert f"labelport: serving the Export API on http://127.0.0.1:{port}/graphql" in log.read_text()
+
+
+def test_a_project_not_found_lists_the_ids_that_exist(tmp_path):
+    from labelport.service.projects import KNOWN_IDS_SHOWN, NotFoundError, ProjectDirectory
+
+    projects = ProjectDirectory(tmp_path)
+    with pytest.raises(NotFoundError) as empty:
+        projects.path("newsroom")
+    assert str(empty.value) == "project 'newsroom' not found; the projects are: none (the projects folder is empty)"
+    ids = [f"p{i:02d}" for i in range(KNOWN_IDS_SHOWN + 2)]
+    for name in ids[:-1]:
+        (tmp_path / name).mkdir()
+    (tmp_path / f"{ids[-1]}.zip").write_bytes(b"")
+    (tmp_path / ".hidden").mkdir()  # not a project: not offered
+    with pytest.raises(NotFoundError) as some:
+        projects.path("newsroom")
+    shown = ", ".join(repr(i) for i in ids[:KNOWN_IDS_SHOWN])
+    assert str(some.value) == f"project 'newsroom' not found; the projects are: {shown} and 2 more"

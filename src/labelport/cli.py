@@ -214,11 +214,17 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    summary = api.inspect(_load(args))
+    from .formats._classify import no_label_column_hint  # (start-up: --help loads no format module but the registry)
+
+    project = _load(args)
+    summary = api.inspect(project)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
-        return 0
-    _print_summary(summary)
+    else:
+        _print_summary(summary)
+    hint = no_label_column_hint(project)
+    if hint is not None:
+        print(f"labelport: no answers: {hint}", file=sys.stderr)
     return 0
 
 

@@ -41,8 +41,20 @@ def label_question(project: Project, kind: str, name: str | None) -> Question:
         there = ", ".join(repr(q.name) for q in questions) or "none"
         raise UsageError(f"--question: no question {name!r}; the project's are {there}", file=project.source)
     if not questions:
-        raise UsageError("the project has no question whose answers could be labels", file=project.source)
+        hint = no_label_column_hint(project) if kind == ROW_BASED else None
+        raise UsageError(hint or "the project has no question whose answers could be labels", file=project.source)
     return questions[0]
+
+
+def no_label_column_hint(project: Project) -> str | None:
+    """For a table read without ``--label-column`` (no questions, so no
+    labels): what to give, with the columns there are; else None."""
+    if project.questions or project.text_column is None:  # only the table reader names a text column
+        return None
+    first = next(project.documents(), None)
+    columns = ", ".join(repr(c) for c in first.columns) if first is not None else "none"
+    return (f"no label column was read: name the column that holds the labels with --label-column "
+            f"(the columns are {columns})")
 
 
 def classification_kind(project: Project) -> str:

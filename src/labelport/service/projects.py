@@ -21,9 +21,13 @@ from pathlib import Path
 
 from ..conversion import load
 from ..errors import LabelportError, UsageError
+from ..guards.output import first_few
 from ..model import Project
 
 log = logging.getLogger("labelport.serve")
+
+#: How many project ids a not-found error lists before "and N more".
+KNOWN_IDS_SHOWN = 10
 
 
 class NotFoundError(UsageError):
@@ -71,9 +75,11 @@ class ProjectDirectory:
         return found
 
     def path(self, project_id: str) -> Path:
-        path = self.entries().get(project_id)
+        entries = self.entries()
+        path = entries.get(project_id)
         if path is None:
-            raise NotFoundError(f"project {project_id!r} not found")
+            known = first_few(list(entries), KNOWN_IDS_SHOWN) if entries else "none (the projects folder is empty)"
+            raise NotFoundError(f"project {project_id!r} not found; the projects are: {known}")
         return path
 
     def load(self, project_id: str) -> Project:
