@@ -35,13 +35,15 @@ def make_splitter(
             raise UsageError(f"{'--split-by' if split_by is not None else '--stratify'} needs --split")
         return Splitter(shares, seed), None
     unit, why = _unit(project, split_by)
+    shown = unit if unit != LINE else ("row" if project.kinds == (ROW_BASED,) else LINE)
+    why = why.format(unit=shown)
     splitter = Splitter(shares, seed, unit)
     if stratify:
         units = unit_labels(project, fmt, options, splitter)
         if not any(units.values()):
-            raise UsageError("--stratify: the project holds no labels to stratify by", file=project.source)
+            hint = "" if project.questions or ROW_BASED not in project.kinds else " (a table's labels: --label-column)"
+            raise UsageError(f"--stratify: the project holds no labels to stratify by{hint}", file=project.source)
         splitter.plan = stratified_plan(units, splitter.shares, seed)
-    shown = unit if unit != LINE else ("row" if project.kinds == (ROW_BASED,) else LINE)
     return splitter, {"unit": shown, "why": why, "seed": seed, "stratify": stratify}
 
 
@@ -53,7 +55,7 @@ def _unit(project: Project, split_by: str | None) -> tuple[str, str]:
         return unit, "--split-by"
     if _documents_up_to(project, 2) > 1:
         return DOCUMENT, "the project holds several documents: no document is in two splits"
-    return LINE, "the project holds one document: its lines are split; --split-by keeps groups together"
+    return LINE, "the project holds one document: each {unit} goes to a split of its own"
 
 
 def _documents_up_to(project: Project, most: int) -> int:
