@@ -11,13 +11,18 @@ document) go to :func:`labelport.formats.splits.stratified_plan`.
 
 from __future__ import annotations
 
+import mmap
+import os
+import zipfile
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
 from ..formats.base import Format, FormatOptions, QuestionOption, answer_values, served_kind
 from ..formats.splits import DOCUMENT, LINE, Splitter, stratified_plan, unit_name
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Project
+from ..readers.conll import DOCSTART
 
 
 def make_splitter(
@@ -60,10 +65,27 @@ def _unit(project: Project, split_by: str | None) -> tuple[str, str]:
 
 def _documents_up_to(project: Project, most: int) -> int:
     """How many documents the project holds, counting no further than ``most``
-    (a project of many files is not read to find out)."""
+    (a project of many files is not read to find out, nor one long file)."""
     if len(project.parts or ()) >= most:
         return most
+    if _one_document_file(project.source):
+        return 1
     return sum(1 for _ in islice(project.documents(), most))
+
+
+def _one_document_file(source: str | None) -> bool:
+    """A plain file (not a zip, a folder or an URL) without CoNLL's document
+    marker: every reader makes one document of it, and only a CoNLL file's
+    -DOCSTART- lines make more. Found by a byte search, so a long file is not
+    parsed twice; a file holding the marker is counted by reading it."""
+    path = Path(source) if source else None
+    if path is None or not path.is_file() or zipfile.is_zipfile(path):
+        return False
+    with open(path, "rb") as fh:
+        if not os.fstat(fh.fileno()).st_size:
+            return True
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return data.find(DOCSTART.encode()) < 0
 
 
 def _check_field(project: Project, field: str) -> None:

@@ -216,7 +216,7 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
     # A table's rows with the same label cells share their answer sets: a run
     # of such rows has its answers counted once, when it ends.
     run_questions: list[str] = []  # the questions the run's answer sets answer
-    run_values: list[str] = []  # and their answers (counted per split, per row, when splitting)
+    run_values: list[str] = []  # and their answers (counted per split when it ends, when splitting)
     run = 0  # rows in the run
     try:
         if kind == TOKEN_BASED:
@@ -240,33 +240,41 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
                 if not n_items & 1023:
                     ctx.progress.tick(1024)
         else:
-            split_of_row = splitter.row_splitter(document) if only is None else None
+            # each row a unit (as a line), or the rows grouped by a column's value
+            assign = splitter.assign if only is None and splitter.by_field is None else None
+            split_of_row = splitter.row_splitter(document) if only is None and assign is None else None
             run_sets: object = None
+            run_start: dict[str, int] = {}  # per_split when the run began
             split = only
             for row in document.rows:
-                if split_of_row is not None:
-                    split = split_of_row(row)
-                    per_split[split] = per_split.get(split, 0) + 1
                 n_items += 1
                 if row.answer_sets is not run_sets:
                     for question_id in run_questions:
                         answered[question_id] = answered.get(question_id, 0) + run
+                    if run_values:
+                        _count_run(labels, run_values, only, run, per_split, run_start)
                     run_sets, run = row.answer_sets, 0
                     answers = row.answers
                     run_questions = [q for q, value in answers.items() if value not in (None, "", [])]
                     if splitting:
                         run_values = answer_values(answers)
+                        if only is None:
+                            run_start = dict(per_split)
+                if assign is not None:
+                    split = assign(document.id, row.index)
+                    per_split[split] = per_split.get(split, 0) + 1
+                elif split_of_row is not None:
+                    split = split_of_row(row)
+                    per_split[split] = per_split.get(split, 0) + 1
                 run += 1
-                if run_values:
-                    counter = labels.get(split) or labels.setdefault(split, Counter())  # type: ignore[arg-type]
-                    for value in run_values:
-                        counter[value] += 1
                 yield _new_item(Item, (document, kind, split, row))
                 if not n_items & 1023:
                     ctx.progress.tick(1024)
     finally:
         for question_id in run_questions:  # the last run
             answered[question_id] = answered.get(question_id, 0) + run
+        if run_values:
+            _count_run(labels, run_values, only, run, per_split, run_start)
         if only is not None and n_items:
             per_split[only] = n_items  # (the loops count per split only when a document is split)
         if n_spans:
@@ -288,6 +296,18 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
                     report.spans_per_label.update(counter)
                 report.split_labels(split, counter)
         ctx.progress.tick(n_items & 1023)
+
+
+def _count_run(labels: dict[str, Counter[str]], values: list[str], only: str | None, run: int,
+               per_split: dict[str, int], run_start: dict[str, int]) -> None:
+    """Add a run's answers to the splits its rows went to: all ``run`` rows to
+    ``only``, or to each split the rows it got since ``run_start``."""
+    rows = {only: run} if only is not None else {split: n - run_start.get(split, 0) for split, n in per_split.items()}
+    for split, n in rows.items():
+        if n:
+            counter = labels.get(split) or labels.setdefault(split, Counter())
+            for value in values:
+                counter[value] += n
 
 
 def answer_values(answers: dict[str, Any]) -> list[str]:

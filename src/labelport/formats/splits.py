@@ -119,7 +119,11 @@ class Splitter:
 
     def assign(self, document_id: str, index: int | None = None) -> str:
         """The split of a whole document, or of its line or row ``index``."""
-        return self.split_of(document_id if index is None else f"{document_id}:{index}")
+        if self.plan is not None or not self.shares:
+            return self.split_of(document_id if index is None else f"{document_id}:{index}")
+        # (the hot path of a split by line: one string, one hash)
+        key = self._prefix + document_id if index is None else f"{self._prefix}{document_id}:{index}"
+        return self.names[bisect_right(self._bounds, _point(key))]
 
     def group_id(self, value: object) -> str:
         """The unit id of the rows or documents whose field holds ``value``."""
@@ -156,9 +160,7 @@ class Splitter:
         return lambda row: self.group_id(row.cells[column] if column < len(row.cells) else "")
 
     def row_splitter(self, document: Document) -> RowSplitter:
-        """Each row's split, by its unit id (a column's value is hashed once)."""
-        if self.unit == LINE:
-            return lambda row: self.assign(document.id, row.index)
+        """Each row's split when a column's value groups rows (each value hashed once)."""
         unit_of = self.row_units(document)
         known: dict[str, str] = {}
 
