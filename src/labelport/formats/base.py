@@ -216,7 +216,9 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
     # A table's rows with the same label cells share their answer sets: a run
     # of such rows has its answers counted once, when it ends.
     run_questions: list[str] = []  # the questions the run's answer sets answer
-    run_values: list[str] = []  # and their answers (counted per split when it ends, when splitting)
+    run_answers: tuple[str, ...] = ()  # and their values, when splitting
+    #: (split, a run's answer values) -> rows, when splitting rows
+    split_answers: dict[tuple[str, tuple[str, ...]], int] = {}
     run = 0  # rows in the run
     try:
         if kind == TOKEN_BASED:
@@ -244,28 +246,24 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
             assign = splitter.assign if only is None and splitter.by_field is None else None
             split_of_row = splitter.row_splitter(document) if only is None and assign is None else None
             run_sets: object = None
-            run_start: dict[str, int] = {}  # per_split when the run began
             split = only
             for row in document.rows:
                 n_items += 1
                 if row.answer_sets is not run_sets:
                     for question_id in run_questions:
                         answered[question_id] = answered.get(question_id, 0) + run
-                    if run_values:
-                        _count_run(labels, run_values, only, run, per_split, run_start)
+                    if only is not None and run_answers:
+                        key = (only, run_answers)
+                        split_answers[key] = split_answers.get(key, 0) + run
                     run_sets, run = row.answer_sets, 0
                     answers = row.answers
                     run_questions = [q for q, value in answers.items() if value not in (None, "", [])]
                     if splitting:
-                        run_values = answer_values(answers)
-                        if only is None:
-                            run_start = dict(per_split)
-                if assign is not None:
-                    split = assign(document.id, row.index)
-                    per_split[split] = per_split.get(split, 0) + 1
-                elif split_of_row is not None:
-                    split = split_of_row(row)
-                    per_split[split] = per_split.get(split, 0) + 1
+                        run_answers = answer_values(answers)
+                if only is None:
+                    split = assign(document.id, row.index) if assign is not None else split_of_row(row)  # type: ignore[misc]
+                    key = (split, run_answers)
+                    split_answers[key] = split_answers.get(key, 0) + 1
                 run += 1
                 yield _new_item(Item, (document, kind, split, row))
                 if not n_items & 1023:
@@ -273,8 +271,16 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
     finally:
         for question_id in run_questions:  # the last run
             answered[question_id] = answered.get(question_id, 0) + run
-        if run_values:
-            _count_run(labels, run_values, only, run, per_split, run_start)
+        if only is not None and run_answers:
+            key = (only, run_answers)
+            split_answers[key] = split_answers.get(key, 0) + run
+        for (split, values), n in split_answers.items():
+            if only is None:
+                per_split[split] = per_split.get(split, 0) + n
+            if values:
+                counter = labels.get(split) or labels.setdefault(split, Counter())
+                for value in values:
+                    counter[value] += n
         if only is not None and n_items:
             per_split[only] = n_items  # (the loops count per split only when a document is split)
         if n_spans:
@@ -298,19 +304,7 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
         ctx.progress.tick(n_items & 1023)
 
 
-def _count_run(labels: dict[str, Counter[str]], values: list[str], only: str | None, run: int,
-               per_split: dict[str, int], run_start: dict[str, int]) -> None:
-    """Add a run's answers to the splits its rows went to: all ``run`` rows to
-    ``only``, or to each split the rows it got since ``run_start``."""
-    rows = {only: run} if only is not None else {split: n - run_start.get(split, 0) for split, n in per_split.items()}
-    for split, n in rows.items():
-        if n:
-            counter = labels.get(split) or labels.setdefault(split, Counter())
-            for value in values:
-                counter[value] += n
-
-
-def answer_values(answers: dict[str, Any]) -> list[str]:
+def answer_values(answers: dict[str, Any]) -> tuple[str, ...]:
     """The answers' values, a list's one by one (the labels a split counts)."""
     values: list[str] = []
     for value in answers.values():
@@ -318,7 +312,7 @@ def answer_values(answers: dict[str, Any]) -> list[str]:
             values.extend(str(v) for v in value)
         elif value not in (None, ""):
             values.append(str(value))
-    return values
+    return tuple(values)
 
 
 def write_per_document(fmt: Format, project: Project, out: Path, ctx: Context) -> None:

@@ -121,9 +121,11 @@ class Splitter:
         """The split of a whole document, or of its line or row ``index``."""
         if self.plan is not None or not self.shares:
             return self.split_of(document_id if index is None else f"{document_id}:{index}")
-        # (the hot path of a split by line: one string, one hash)
+        # The hot path of a split by line: one string, one hash, _point inlined
+        # (a call per line costs ~3% of a table's conversion).
         key = self._prefix + document_id if index is None else f"{self._prefix}{document_id}:{index}"
-        return self.names[bisect_right(self._bounds, _point(key))]
+        point = int.from_bytes(sha256(key.encode("utf-8")).digest()[:8], "big")
+        return self.names[bisect_right(self._bounds, point)]
 
     def group_id(self, value: object) -> str:
         """The unit id of the rows or documents whose field holds ``value``."""
