@@ -223,7 +223,8 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
     try:
         if kind == TOKEN_BASED:
             assign = splitter.assign if only is None else None
-            per_label = report.spans_per_label if not splitting else labels.setdefault(only or "", Counter())
+            # (split by line: each line with spans picks its split's counter)
+            per_label = labels.setdefault(only, Counter()) if splitting and only is not None else report.spans_per_label
             split = only
             for line in document.lines:
                 if assign is not None:
