@@ -57,7 +57,7 @@ def _unit(project: Project, split_by: str | None) -> tuple[str, str]:
         unit = unit_name(split_by)
         if unit not in (DOCUMENT, LINE):
             _check_field(project, unit)
-        return unit, "--split-by"
+        return unit, "asked for with --split-by"
     if _documents_up_to(project, 2) > 1:
         return DOCUMENT, "the project holds several documents: no document is in two splits"
     return LINE, "the project holds one document: each {unit} goes to a split of its own"
