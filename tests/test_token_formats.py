@@ -494,7 +494,8 @@ def test_docstart_sections_become_documents(tmp_path):
 
 
 def test_docstart_documents_are_split_by_their_own_ids(tmp_path):
-    """The split hash uses the section's document id, ``<file>#<n>``."""
+    """Split by line (a project of several documents is split by document
+    unless told otherwise), the hash uses the section's document id, ``<file>#<n>``."""
     sentences = []
     body = ""
     for doc in range(2):
@@ -506,7 +507,8 @@ def test_docstart_documents_are_split_by_their_own_ids(tmp_path):
     source_file.write_text(body, encoding="utf-8", newline="")
     out = tmp_path / "OUT"
     shares = [("train", 0.5), ("test", 0.5)]
-    code, _, stderr = run_cli("convert", source_file, "-f", "TSV_IOB", "-o", out, "--split", "train=0.5,test=0.5", "--seed", 3)
+    code, _, stderr = run_cli("convert", source_file, "-f", "TSV_IOB", "-o", out, "--split", "train=0.5,test=0.5", "--seed", 3,
+                                "--split-by", "line")
     assert code == 0, stderr
     for split, _ in shares:
         for doc in ("news.conll#1", "news.conll#2"):

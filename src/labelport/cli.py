@@ -52,6 +52,13 @@ def _add_read_options(parser: argparse.ArgumentParser) -> None:
 def _add_convert_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--format", required=True, metavar="FORMAT", help="output format (see `labelport formats`)")
     parser.add_argument("--split", metavar="NAME=SHARE,...", help="e.g. train=0.8,validation=0.1,test=0.1")
+    parser.add_argument("--split-by", metavar="UNIT",
+                        help="what goes to a split whole: document (default for a project of several documents: "
+                             "no document in two splits), line (a sentence or row; default for one document), or a "
+                             "table column or document field whose value keeps its rows or documents together")
+    parser.add_argument("--stratify", action="store_true",
+                        help="keep each label's share in every split close to the split's share (NER: the entity "
+                             "types a unit holds; classification: its answers)")
     parser.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     parser.add_argument("--role", default=REVIEWER, type=str.upper, choices=ROLES,
                         help="REVIEWER: the final version (default); LABELER: each labeler's, in DOCUMENT-<labeler>/")
@@ -268,6 +275,8 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "split": parse_split(args.split) if args.split else None,
         "seed": args.seed,
+        **({"split_by": args.split_by} if args.split_by is not None else {}),
+        **({"stratify": True} if args.stratify else {}),
         "role": args.role,
         "zip": args.zip,
         "strict": args.strict,

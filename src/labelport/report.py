@@ -47,6 +47,11 @@ class Report:
         self.answers_per_question: Counter[str] = Counter()
         self.read_notes: Counter[str] = Counter()  # what readers repaired
         self.splits: dict[str, Counter[str]] = {}
+        #: split -> spans per label (token labeling) or items per answer (rows, documents), when splitting
+        self.labels_per_split: dict[str, Counter[str]] = {}
+        #: how the items were split (unit, seed, stratify, why; see formats.splits), when splitting
+        self.split_plan: dict[str, Any] | None = None
+        self.split_warnings: list[str] = []
         self.losses: dict[str, Loss] = {}
         #: items dropped so far, of any kind: tells a writer whether a call dropped any
         self.drops = 0
@@ -63,6 +68,7 @@ class Report:
         --jobs worker's, a trial pass's)."""
         report = Report(self.source, self.format_id, self.options)
         report.versions_written = self.versions_written
+        report.split_plan = self.split_plan
         return report
 
     # -- counting -------------------------------------------------------------
@@ -71,6 +77,23 @@ class Report:
 
     def split_count(self, split: str, what: str, n: int = 1) -> None:
         self.splits.setdefault(split, Counter())[what] += n
+
+    def split_labels(self, split: str, labels: Counter[str]) -> None:
+        """Add ``labels`` (label -> count) to what ``split`` holds."""
+        self.labels_per_split.setdefault(split, Counter()).update(labels)
+
+    def check_splits(self, names: list[str]) -> None:
+        """Warn of a split that got nothing, and of a label some split has and another lacks."""
+        self.split_warnings = []
+        for name in names:
+            if not any(self.splits.get(name, {}).get(what) for what in ("lines", "rows", "documents")):
+                self.split_warnings.append(f"split {name!r} is empty")
+        every = set().union(*self.labels_per_split.values())
+        for name in names:
+            missing = sorted(every - set(self.labels_per_split.get(name, ())))
+            if missing and name in self.splits:
+                shown = ", ".join(missing[:MAX_EXAMPLES]) + (f" and {len(missing) - MAX_EXAMPLES} more" if len(missing) > MAX_EXAMPLES else "")
+                self.split_warnings.append(f"split {name!r} lacks {len(missing)} label{'s' if len(missing) != 1 else ''} another split has: {shown}")
 
     def drop(self, what: str, example: Any, n: int = 1) -> None:
         """Record ``n`` items of kind ``what`` the format could not carry."""
@@ -93,6 +116,8 @@ class Report:
         self.read_notes.update(other.read_notes)
         for split, counts in other.splits.items():
             self.splits.setdefault(split, Counter()).update(counts)
+        for split, labels in other.labels_per_split.items():
+            self.split_labels(split, labels)
         for what, loss in other.losses.items():
             mine = self.losses.setdefault(what, Loss())
             mine.count += loss.count
@@ -130,7 +155,8 @@ class Report:
             "counts": dict(self.counts),
             "spans_per_label": dict(sorted(self.spans_per_label.items())),
             "answers_per_question": dict(sorted(self.answers_per_question.items())),
-            "splits": {name: dict(c) for name, c in self.splits.items()},
+            "splits": {name: self._split_counts(name) for name in self.splits},
+            **({"split": {**self.split_plan, "warnings": self.split_warnings}} if self.split_plan else {}),
             "read": dict(self.read_notes),
             "not_carried": {
                 what: {"count": loss.count, "examples": loss.examples} for what, loss in self.losses.items()
@@ -144,6 +170,12 @@ class Report:
             "files": self.files,
         }
 
+    def _split_counts(self, name: str) -> dict[str, Any]:
+        counts: dict[str, Any] = dict(self.splits[name])
+        if self.split_plan:
+            counts["labels"] = dict(sorted(self.labels_per_split.get(name, Counter()).items()))
+        return counts
+
     def write(self, root: Path) -> Path:
         import orjson  # (start-up: orjson ~5 ms; import labelport loads this module, only a run that writes needs it)
 
@@ -156,8 +188,12 @@ class Report:
         c = self.counts
         parts = [f"{c[k]:,} {k}" for k in ("documents", "lines", "tokens", "spans", "rows", "answers") if c.get(k)]
         lines = [f"labelport: {self.format_id}: " + (", ".join(parts) or "nothing") + f"; {len(self.files)} files"]
+        if self.split_plan:
+            lines.append(f"labelport: note: split by {self.split_plan['unit']} ({self.split_plan['why']})")
         for note, n in self.read_notes.items():
             lines.append(f"labelport: note: read {n:,} {note}")
+        for warning in self.split_warnings:
+            lines.append(f"labelport: warning: {warning}")
         for what, loss in self.losses.items():
             lines.append(f"labelport: warning: not carried by {self.format_id}: {loss.count:,} {what}")
         for f in self.findings:

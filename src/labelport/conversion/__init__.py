@@ -52,6 +52,8 @@ def convert(
     *,
     split: dict[str, float] | None = None,
     seed: int = 0,
+    split_by: str | None = None,
+    stratify: bool = False,
     role: str = REVIEWER,
     zip: str | None = None,
     strict: bool = False,
@@ -70,7 +72,12 @@ def convert(
     carried; the report says what. ``out`` is refused (UsageError, nothing
     written) when it is, is inside or holds the input, or holds files an earlier
     run did not write; ``overwrite`` keeps those files in the new output
-    instead. ``jobs`` > 1 converts a project of many
+    instead. ``split`` ({"train": 0.8, "test": 0.2}) splits by ``split_by``:
+    "document" (the default for a project of several documents), "line" (a
+    line or row; the default for one document) or a table column or document
+    field whose value keeps rows or documents together; ``stratify`` keeps
+    each label's share close to the split's (see labelport.formats.splits).
+    ``jobs`` > 1 converts a project of many
     files in that many processes (same bytes; see ``labelport.conversion.parallel`` for what stays in one).
 
     The format's own options, None when not given: ``label_separator`` (CSV,
@@ -92,6 +99,8 @@ def convert(
         out,
         split=split,
         seed=seed,
+        split_by=split_by,
+        stratify=stratify,
         role=role,
         zip_name=zip,
         strict=strict,

@@ -19,13 +19,13 @@ import orjson
 from ..errors import RejectedError, UsageError
 from ..formats.base import Context, Format, FormatOptions
 from ..formats.registry import formats_for_kinds, get_format
-from ..formats.splits import Splitter
 from ..guards.output import file_name, safe_name, staged_folder
 from ..model import LABELER, REVIEWER, ROLES, Document, Labeler, Project
 from ..progress import Progress
 from ..report import Report
 from ..validate import validate
 from . import parallel
+from .splitting import make_splitter
 
 #: Fixed entry time, so the same input gives a byte-identical zip.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -48,6 +48,8 @@ def run_conversion(
     *,
     split: dict[str, float] | None = None,
     seed: int = 0,
+    split_by: str | None = None,
+    stratify: bool = False,
     role: str = REVIEWER,
     zip_name: str | None = None,
     strict: bool = False,
@@ -67,17 +69,18 @@ def run_conversion(
     role = role.upper()
     if role not in ROLES:
         raise UsageError(f"--role must be {' or '.join(ROLES)}, not {role!r}")
-    splitter = Splitter(split, seed)
     archive = file_name(zip_name if zip_name.endswith(".zip") else zip_name + ".zip", "--zip") if zip_name else None
     options = fmt.options() if options is None else options
     if type(options) is not fmt.options:
         raise UsageError(f"{fmt.id} takes {fmt.options.__name__}, not {type(options).__name__}")
+    splitter, split_plan = make_splitter(project, fmt, options, split, seed, split_by, stratify)
     report = Report(
         project.source,
         fmt.id,
         {"split": splitter.shares or None, "seed": seed, "role": role, "zip": zip_name},
         # (jobs is left out: the same conversion gives the same report whatever it is)
     )
+    report.split_plan = split_plan
     out = Path(out)
     with Progress(f"{fmt.id}", enabled=progress) as bar, staged_folder(out, inputs=[project.source], overwrite=overwrite) as stage:
         ctx = Context(project, report, splitter, options, bar)
@@ -88,6 +91,8 @@ def run_conversion(
             write_labeler_versions(project, fmt, stage, ctx)
         elif not (parallel.applicable(fmt, project, jobs, options) and parallel.write_parallel(fmt, project, stage, ctx, jobs)):
             fmt.write(project, stage, ctx)
+        if splitter.active:
+            report.check_splits(splitter.names)
         if fmt.target:
             report.findings.extend(validate(tree or stage, fmt.target))
         if tree is not None and archive:

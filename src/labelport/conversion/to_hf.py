@@ -30,10 +30,13 @@ def to_hf(
     seed: int = 0,
     question: str | None = None,
     *,
+    split_by: str | None = None,
+    stratify: bool = False,
     cache_dir: str | Path | None = None,
 ) -> "datasets.DatasetDict":
     """The project as a DatasetDict, one Dataset per split (``train`` only
-    without ``split``), split as ``labelport convert --split`` would.
+    without ``split``), split as ``labelport convert --split`` would
+    (``split_by`` and ``stratify`` as ``--split-by`` and ``--stratify``).
 
     Token labeling gives ``id``, ``text``, ``tokens``, ``ner_tags`` (Sequence
     of ClassLabel, IOB2, ``O`` first) and ``spans``; row and document
@@ -64,6 +67,8 @@ def to_hf(
             out,
             split=split,
             seed=seed,
+            split_by=split_by,
+            stratify=stratify,
             options=HfDatasetOptions(question=question),
             progress=False,
         )

@@ -9,6 +9,7 @@ they stream from the reader, and closes it. A *project-wide* format gives a
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, NamedTuple, TypeVar
@@ -181,10 +182,12 @@ def items(fmt: Format, project: Project, ctx: Context) -> Iterator[Item]:
         if kind is None:
             continue
         if kind == DOCUMENT_BASED:
-            split = splitter.assign(document.id)
+            split = splitter.whole_document_split(document)
             yield Item(document, kind, split, None)
             count_answers(document.answers, report)
             report.split_count(split, "documents")
+            if splitter.active:
+                report.split_labels(split, Counter(answer_values(document.answers)))
             yield Item(document, kind, split, document)
         else:
             yield Item(document, kind, splitter.names[0], None)
@@ -198,21 +201,30 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
     """The lines or rows of one document with their splits, counted.
 
     The hot loop of every conversion: counts are kept in locals and added to
-    the report once per document.
+    the report once per document. A document that is one unit (``--split-by
+    document``, the default for a project of several documents) has its
+    split worked out once; lines or rows that are units of their own, each.
     """
     splitter, report = ctx.splitter, ctx.report
-    assign = splitter.assign if splitter.active else None
-    only = splitter.names[0]
+    splitting = splitter.active
+    only = splitter.document_split(document) if splitting else splitter.names[0]
     per_split: dict[str, int] = {}
+    #: split -> spans per label (token labeling) or rows per answer (row labeling), when splitting
+    labels: dict[str, Counter[str]] = {}
     answered: dict[str, int] = {}  # question id -> rows answering it
     n_items = n_tokens = n_spans = 0
     # A table's rows with the same label cells share their answer sets: a run
     # of such rows has its answers counted once, when it ends.
     run_questions: list[str] = []  # the questions the run's answer sets answer
+    run_answers: tuple[str, ...] = ()  # and their values, when splitting
+    #: (split, a run's answer values) -> rows, when splitting rows
+    split_answers: dict[tuple[str, tuple[str, ...]], int] = {}
     run = 0  # rows in the run
     try:
         if kind == TOKEN_BASED:
-            per_label = report.spans_per_label
+            assign = splitter.assign if only is None else None
+            # (split by line: each line with spans picks its split's counter)
+            per_label = labels.setdefault(only, Counter()) if splitting and only is not None else report.spans_per_label
             split = only
             for line in document.lines:
                 if assign is not None:
@@ -223,24 +235,36 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
                 spans = line.spans
                 if spans:
                     n_spans += len(spans)
+                    if assign is not None:
+                        per_label = labels.get(split) or labels.setdefault(split, Counter())
                     for span in spans:
                         per_label[span.label] += 1
                 yield _new_item(Item, (document, kind, split, line))
                 if not n_items & 1023:
                     ctx.progress.tick(1024)
         else:
+            # each row a unit (as a line), or the rows grouped by a column's value
+            assign = splitter.assign if only is None and splitter.by_field is None else None
+            split_of_row = splitter.row_splitter(document) if only is None and assign is None else None
             run_sets: object = None
             split = only
             for row in document.rows:
-                if assign is not None:
-                    split = assign(document.id, row.index)
-                    per_split[split] = per_split.get(split, 0) + 1
                 n_items += 1
                 if row.answer_sets is not run_sets:
                     for question_id in run_questions:
                         answered[question_id] = answered.get(question_id, 0) + run
+                    if only is not None and run_answers:
+                        key = (only, run_answers)
+                        split_answers[key] = split_answers.get(key, 0) + run
                     run_sets, run = row.answer_sets, 0
-                    run_questions = [q for q, value in row.answers.items() if value not in (None, "", [])]
+                    answers = row.answers
+                    run_questions = [q for q, value in answers.items() if value not in (None, "", [])]
+                    if splitting:
+                        run_answers = answer_values(answers)
+                if only is None:
+                    split = assign(document.id, row.index) if assign is not None else split_of_row(row)  # type: ignore[misc]
+                    key = (split, run_answers)
+                    split_answers[key] = split_answers.get(key, 0) + 1
                 run += 1
                 yield _new_item(Item, (document, kind, split, row))
                 if not n_items & 1023:
@@ -248,8 +272,18 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
     finally:
         for question_id in run_questions:  # the last run
             answered[question_id] = answered.get(question_id, 0) + run
-        if assign is None and n_items:
-            per_split[only] = n_items  # (the loops count per split only when splitting)
+        if only is not None and run_answers:
+            key = (only, run_answers)
+            split_answers[key] = split_answers.get(key, 0) + run
+        for (split, values), n in split_answers.items():
+            if only is None:
+                per_split[split] = per_split.get(split, 0) + n
+            if values:
+                counter = labels.get(split) or labels.setdefault(split, Counter())
+                for value in values:
+                    counter[value] += n
+        if only is not None and n_items:
+            per_split[only] = n_items  # (the loops count per split only when a document is split)
         if n_spans:
             report.count("spans", n_spans)
         if answered:
@@ -261,7 +295,25 @@ def _stream(document: Document, kind: str, ctx: Context) -> Iterator[Item]:
             report.count("tokens", n_tokens)
         for split, n in per_split.items():
             report.split_count(split, unit, n)
+            if splitting:
+                report.split_count(split, "documents")
+        for split, counter in labels.items():
+            if counter:
+                if kind == TOKEN_BASED:
+                    report.spans_per_label.update(counter)
+                report.split_labels(split, counter)
         ctx.progress.tick(n_items & 1023)
+
+
+def answer_values(answers: dict[str, Any]) -> tuple[str, ...]:
+    """The answers' values, a list's one by one (the labels a split counts)."""
+    values: list[str] = []
+    for value in answers.values():
+        if isinstance(value, list):
+            values.extend(str(v) for v in value)
+        elif value not in (None, ""):
+            values.append(str(value))
+    return tuple(values)
 
 
 def write_per_document(fmt: Format, project: Project, out: Path, ctx: Context) -> None:
