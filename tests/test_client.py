@@ -376,9 +376,14 @@ def test_convert_options_a_server_cannot_follow_need_convert_locally(client_env,
     code, _, err = run_cli("export", f"datasaur://{NEWSROOM}", "-f", "AZURE_AUTOML_CSV", "--to", tmp_path / "d",
                            "--split", "train=0.8,validation=0.2")
     assert code == 2 and "--split" in err and "--convert-locally" in err
+    for flags in (["--split-by", "line"], ["--stratify"]):  # (not silently ignored, even without --split)
+        code, _, err = run_cli("export", f"datasaur://{NEWSROOM}", "-f", "AZURE_AUTOML_CSV", "--to", tmp_path / "d",
+                               *flags)
+        assert code == 2 and flags[0] in err and "--convert-locally" in err, err
+        assert not (tmp_path / "d").exists()
     code, _, err = run_cli("export", f"datasaur://{NEWSROOM}", "-f", "AZURE_AUTOML_CSV", "--to", tmp_path / "d",
-                           "--split", "train=0.8,validation=0.2", "--convert-locally")
-    assert code == 0, err
+                           "--split", "train=0.8,validation=0.2", "--split-by", "line", "--convert-locally")
+    assert code == 0, err  # (by line: the project's two documents would both go to train)
     assert (tmp_path / "d" / "validation" / "validation.txt").is_file()
 
 

@@ -258,7 +258,8 @@ class ExportFetch:
 
 
 #: labelport.convert's options a server export cannot follow, with the value that is no change.
-_NOT_FETCHABLE = {"split": None, "zip": None, "role": REVIEWER, "offset_unit": "codepoint", "question": None}
+_NOT_FETCHABLE = {"split": None, "split_by": None, "stratify": False, "zip": None, "role": REVIEWER,
+                  "offset_unit": "codepoint", "question": None}
 
 
 def fetch_export(uri: str, format: str, out: str | Path, *, timeout: float | None = None,
