@@ -22,7 +22,7 @@ from ..formats.registry import formats_for_kinds, get_format
 from ..formats.splits import Splitter
 from ..guards.output import file_name, safe_name, staged_folder
 from ..model import LABELER, REVIEWER, ROLES, Document, Labeler, Project
-from ..progress import Progress
+from ..progress import Phase, Progress, say
 from ..report import Report
 from ..validate import validate
 from . import parallel
@@ -79,17 +79,22 @@ def run_conversion(
         # (jobs is left out: the same conversion gives the same report whatever it is)
     )
     out = Path(out)
-    with Progress(f"{fmt.id}", enabled=progress) as bar, staged_folder(out, inputs=[project.source], overwrite=overwrite) as stage:
-        ctx = Context(project, report, splitter, options, bar)
-        tree = None  # the export-all tree, checked before it is zipped
-        if zip_name:
-            tree = write_export_all(project, fmt, stage, ctx, role)
-        elif role == LABELER:
-            write_labeler_versions(project, fmt, stage, ctx)
-        elif not (parallel.applicable(fmt, project, jobs, options) and parallel.write_parallel(fmt, project, stage, ctx, jobs)):
-            fmt.write(project, stage, ctx)
+    with staged_folder(out, inputs=[project.source], overwrite=overwrite) as stage:
+        with Progress("convert", enabled=progress, size=project.size_hint) as bar:
+            ctx = Context(project, report, splitter, options, bar)
+            tree = None  # the export-all tree, checked before it is zipped
+            if zip_name:
+                tree = write_export_all(project, fmt, stage, ctx, role)
+            elif role == LABELER:
+                write_labeler_versions(project, fmt, stage, ctx)
+            elif not (parallel.applicable(fmt, project, jobs, options)
+                      and parallel.write_parallel(fmt, project, stage, ctx, jobs)):
+                fmt.write(project, stage, ctx)
         if fmt.target:
-            report.findings.extend(validate(tree or stage, fmt.target))
+            with Phase("check", enabled=progress):
+                report.findings.extend(validate(tree or stage, fmt.target))
+        else:
+            say(f"check: skipped ({fmt.id} is checked against no service's rules)")
         if tree is not None and archive:
             zip_tree(tree, stage / archive)
         report.hash_files(stage)
