@@ -75,6 +75,8 @@ class Phase:
         self.name = name
         self.total = total
         self.done = 0
+        #: what the phase came to, said in place of the amount done ("2 findings")
+        self.outcome = ""
         self._reports = enabled is not False
         self._started = time.perf_counter()
         self._bar: Any = None
@@ -110,6 +112,7 @@ class Phase:
         done = f"{_bytes(self.done)}" if self.unit == "bytes" else f"{self.done:,}"
         if self.total is not None:
             done += f" of {_bytes(self.total)}" if self.unit == "bytes" else f" of {self.total:,}"
+        done = self.outcome or done
         extra = self.counts()
         return f"{self.name}: {done}{', ' + extra if extra else ''} in {seconds:.2f} s"
 
@@ -206,7 +209,7 @@ def _rich_bar(unit: str, known: bool) -> Any:
     name = TextColumn("{task.description:<8}")
     counts = TextColumn("{task.fields[counts]}")
     if not known:
-        columns: list[Any] = [SpinnerColumn(), name, counts, TimeElapsedColumn()]
+        columns: list[Any] = [name, SpinnerColumn(), counts, TimeElapsedColumn()]
     elif unit == "bytes":
         columns = [name, BarColumn(), TaskProgressColumn(), DownloadColumn(), TransferSpeedColumn(),
                    TimeRemainingColumn(), counts]

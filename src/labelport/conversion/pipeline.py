@@ -23,7 +23,7 @@ from ..formats.splits import Splitter
 from ..guards.output import file_name, safe_name, staged_folder
 from ..model import LABELER, REVIEWER, ROLES, Document, Labeler, Project
 from ..progress import Phase, Progress, say
-from ..report import Report
+from ..report import Report, counted
 from ..validate import validate
 from . import parallel
 
@@ -91,8 +91,10 @@ def run_conversion(
                       and parallel.write_parallel(fmt, project, stage, ctx, jobs)):
                 fmt.write(project, stage, ctx)
         if fmt.target:
-            with Phase("check", enabled=progress):
-                report.findings.extend(validate(tree or stage, fmt.target))
+            with Phase("check", enabled=progress) as check:
+                findings = validate(tree or stage, fmt.target)
+                report.findings.extend(findings)
+                check.outcome = f"{counted(len(findings), 'findings')} ({sum(f.hard for f in findings):,} breaking a rule)"
         else:
             say(f"check: skipped ({fmt.id} is checked against no service's rules)")
         if tree is not None and archive:
