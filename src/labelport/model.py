@@ -272,13 +272,14 @@ class SizeHint:
     is redrawn (:meth:`read`), so the readers' loops pay nothing for it.
     """
 
-    __slots__ = ("_measure", "_sizes", "_done", "_finished", "_current")
+    __slots__ = ("_measure", "_sizes", "_done", "_finished", "_unsummed", "_current")
 
     def __init__(self, sizes: Callable[[], dict[str, int]]):
         self._measure = sizes  # (called when first wanted: a run without a bar asks no file its size)
         self._sizes: dict[str, int] | None = None
-        self._done = 0  # bytes of the files read before the current one
+        self._done = 0  # bytes of the files read before the current one, as far as summed
         self._finished: set[str] = set()
+        self._unsummed: list[str] = []  # finished, their sizes not yet added to _done
         self._current: tuple[str, IO[bytes]] | None = None
 
     @property
@@ -298,7 +299,7 @@ class SizeHint:
         current = self._current
         if current is not None and current[0] != path and current[0] not in self._finished:
             self._finished.add(current[0])
-            self._done += self.sizes.get(current[0], 0)
+            self._unsummed.append(current[0])
         self._current = (path, fh) if path not in self._finished else None
         return fh
 
@@ -306,10 +307,13 @@ class SizeHint:
         """Bytes read so far, at most :attr:`total`: the files before the
         current one whole, and the current one up to its position (when its
         stream can tell it: a zip member's cannot, and counts when done)."""
+        sizes = self.sizes
+        self._done += sum(sizes.get(path, 0) for path in self._unsummed)
+        self._unsummed.clear()
         done = self._done
         if self._current is not None:
             path, fh = self._current
-            size = self.sizes.get(path, 0)
+            size = sizes.get(path, 0)
             try:
                 done += min(fh.tell(), size)
             except ValueError:  # closed: read whole
