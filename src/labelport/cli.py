@@ -28,7 +28,7 @@ from .formats.registry import (
 )
 from .model import REVIEWER, ROLES
 from .offsets import UNITS
-from .progress import NORMAL, QUIET, VERBOSE, output_level, say, set_level
+from .progress import NORMAL, QUIET, VERBOSE, output_level, set_level
 from .service import add_serve_command, cmd_serve
 from .validate import validate
 
@@ -344,7 +344,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         start_detached(job.id)
         print(job.id)
         return 0
-    say(f"job {job.id}: converting into {spec.out}")
+    _print_lines([f"labelport: job {job.id}: converting into {spec.out}"])  # (the id `labelport status` takes)
     run_here(job.id, Local(echo=lambda line: _print_lines([line])), reraise=True)
     return 0
 
