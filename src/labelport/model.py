@@ -17,7 +17,7 @@ exclusive; each writer converts to its target's unit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, islice
 from operator import add
 from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
@@ -302,6 +302,14 @@ class SizeHint:
             self._unsummed.append(current[0])
         self._current = (path, fh) if path not in self._finished else None
         return fh
+
+    def read_through(self, n: int) -> None:
+        """The first ``n`` files, in the order of the sizes, have been read
+        whole (by other processes: --jobs)."""
+        for path in islice(self.sizes, n):
+            if path not in self._finished:
+                self._finished.add(path)
+                self._unsummed.append(path)
 
     def read(self) -> int:
         """Bytes read so far, at most :attr:`total`: the files before the

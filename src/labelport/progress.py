@@ -32,6 +32,8 @@ class InputSize(Protocol):
 
     def read(self) -> int: ...
 
+    def read_through(self, n: int) -> None: ...
+
 
 #: How much a run says on stderr (the command line's --quiet, --verbose).
 QUIET, NORMAL, VERBOSE = 0, 1, 2
@@ -145,6 +147,12 @@ class Progress(Phase):
     def document(self) -> None:
         self.documents += 1
         self._refresh()
+
+    def files_read(self, n: int) -> None:
+        """The project's first ``n`` files were read by other processes (--jobs)."""
+        if self._size is not None and self._bar is not None:
+            self._size.read_through(n)
+            self._refresh()
 
     def restart(self) -> None:
         """The work starts over (a first try was given up): count from zero."""
