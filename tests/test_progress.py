@@ -16,6 +16,7 @@ import subprocess
 import sys
 import termios
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,23 @@ def test_a_folder_of_files_shows_its_total_and_percent(tmp_path: Path) -> None:
     last = frames[-1]
     assert "100%" in last and f"/{_decimal(total, 'kB')} kB" in last and "documents: 30" in last, last
     assert "labelport: TSV_IOB: read 30 documents" in screen
+
+
+@pytest.mark.parametrize("how", ["zip", "jobs"])
+def test_a_zip_or_jobs_show_the_same_total(tmp_path: Path, how: str) -> None:
+    """A zip's total is its members' declared sizes; --jobs advances as chunks come back."""
+    total = _conll_files(tmp_path / "in", 30, 100)
+    source = tmp_path / "in"
+    if how == "zip":
+        source = tmp_path / "in.zip"
+        with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted((tmp_path / "in").iterdir()):
+                archive.write(path, path.name)
+    code, screen = run_on_terminal("convert", source, "-f", "TSV_IOB", "-o", tmp_path / "OUT",
+                                   *(["--jobs", "2"] if how == "jobs" else []))
+    assert code == 0, screen
+    last = _frames(screen, "convert")[-1]
+    assert "100%" in last and f"{_decimal(total, 'kB')}/{_decimal(total, 'kB')} kB" in last, last
 
 
 def test_one_large_file_advances_by_its_bytes(tmp_path: Path) -> None:
