@@ -11,9 +11,8 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 import contract_fixture
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWSROOM = ROOT / "examples" / "newsroom-export.zip"

@@ -102,10 +102,7 @@ class Phase:
             self._bar.update(self._task, completed=self.done, counts=self.counts())
             self._bar.stop()
             self._bar = None
-            if self._reports:
-                self._reports = False
-                say(self._timing())
-        elif self._reports:
+        if self._reports:  # (once: close may be called again)
             self._reports = False
             say(self._timing())
 
@@ -121,8 +118,15 @@ class Phase:
     def __enter__(self) -> "Phase":
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            self._reports = False  # (a failed phase: the error says what happened)
+        else:
+            self.finished()
         self.close()
+
+    def finished(self) -> None:
+        """The phase's work is all done (called on leaving its ``with`` without an error)."""
 
 
 class Progress(Phase):
@@ -171,11 +175,10 @@ class Progress(Phase):
                 self.done = self.items
             self._bar.update(self._task, completed=self.done, counts=self.counts())
 
-    def close(self) -> None:
+    def finished(self) -> None:
         if self._size is not None and (self._bar is not None or (self._reports and _level >= VERBOSE)):
             # all of it was read (a stream that cannot tell its position counts now)
             self.total = self.done = self._size.total
-        super().close()
 
 
 class ByteProgress(Phase):
