@@ -39,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"conversion", "delivery", "errors", "jobs", "model"},
     "service": {"api", "client", "conversion", "delivery", "errors", "formats", "guards", "jobs", "model", "report"},
     "cli": {"_version", "api", "client", "conversion", "delivery", "errors", "formats", "guards", "jobs", "model",
-            "offsets", "readers", "report", "service", "validate"},
+            "offsets", "progress", "readers", "report", "service", "validate"},
     "__init__": {"_version", "api", "conversion", "errors", "model"},
     "__main__": {"cli"},
 }

@@ -567,7 +567,7 @@ def test_document_classification(tmp_path: Path, run_cli) -> None:
     spans = sum(len(json.loads(f.read_text(encoding="utf-8"))["data"]["spanLabels"])
                 for f in (project / "REVIEW").glob("*.json"))
     assert spans and report_of(out)["not_carried"]["spans (the format writes the text without them)"]["count"] == spans
-    assert f"not carried by {FORMAT}: {spans} spans (the format writes the text without them)\n" in stderr
+    assert f"not carried by {FORMAT}: spans (the format writes the text without them): {spans}\n" in stderr
 
 
 def test_mltable_without_pyyaml() -> None:
@@ -639,7 +639,7 @@ def test_answers_to_other_questions_are_listed(tmp_path: Path, run_cli):
     n = answered_rows(TICKETS, "tags")
     assert report_of(out)["not_carried"][OTHER_QUESTIONS] == {
         "count": n, "examples": [{"question": "tags", "labels_from": "intent"}]}
-    assert n == 2 and f"labelport: warning: not carried by {FORMAT}: {n} {OTHER_QUESTIONS}\n" in stderr
+    assert n == 2 and f"labelport: warning: not carried by {FORMAT}: {OTHER_QUESTIONS}: {n}\n" in stderr
 
 
 def test_a_span_inside_a_token_is_left_out_of_the_tags_and_listed(tmp_path: Path, run_cli) -> None:
@@ -656,4 +656,4 @@ def test_a_span_inside_a_token_is_left_out_of_the_tags_and_listed(tmp_path: Path
     lost = "spans that do not start and end on token boundaries"
     assert report_of(out)["not_carried"][lost] == {
         "count": 1, "examples": [{"document": "hard.txt", "line": 1, "label": "DATE", "text": "43"}]}
-    assert f"labelport: warning: not carried by {FORMAT}: 1 {lost}\n" in stderr
+    assert f"labelport: warning: not carried by {FORMAT}: {lost}: 1\n" in stderr

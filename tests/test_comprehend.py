@@ -492,4 +492,4 @@ def test_answers_to_other_questions_are_listed(tmp_path):
     assert tags == 2
     assert report_of(out)["not_carried"][OTHER_QUESTIONS] == {
         "count": tags, "examples": [{"question": "tags", "labels_from": "intent"}]}
-    assert f"labelport: warning: not carried by {FORMAT}: {tags} {OTHER_QUESTIONS}\n" in stderr
+    assert f"labelport: warning: not carried by {FORMAT}: {OTHER_QUESTIONS}: {tags}\n" in stderr

@@ -596,7 +596,7 @@ def test_answers_to_other_questions_are_listed(tmp_path: Path, run_cli) -> None:
     report = json.loads((tmp_path / "OUT" / "labelport-report.json").read_text(encoding="utf-8"))
     n = answered_rows(TICKETS, "tags")
     assert report["not_carried"][OTHER_QUESTIONS] == {"count": n, "examples": [{"question": "tags", "labels_from": "intent"}]}
-    assert n == 2 and f"labelport: warning: not carried by HF_DATASET: {n} {OTHER_QUESTIONS}\n" in stderr
+    assert n == 2 and f"labelport: warning: not carried by HF_DATASET: {OTHER_QUESTIONS}: {n}\n" in stderr
 
 
 def test_a_span_inside_a_token_stays_in_spans_and_out_of_ner_tags(tmp_path: Path, run_cli) -> None:
@@ -618,7 +618,7 @@ def test_a_span_inside_a_token_stays_in_spans_and_out_of_ner_tags(tmp_path: Path
     report = json.loads((out / "labelport-report.json").read_text(encoding="utf-8"))
     assert report["not_carried"][OFF_TOKEN_BOUNDARIES] == {
         "count": 1, "examples": [{"document": "hard.txt", "line": 1, "label": "DATE", "text": "43"}]}
-    assert f"labelport: warning: not carried by HF_DATASET: 1 {OFF_TOKEN_BOUNDARIES}\n" in stderr
+    assert f"labelport: warning: not carried by HF_DATASET: {OFF_TOKEN_BOUNDARIES}: 1\n" in stderr
 
 
 @pytest.mark.parametrize("starts", [None, [0, 4, 14, 19, 22]], ids=["tokens joined by spaces", "token starts given"])

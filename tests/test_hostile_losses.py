@@ -83,7 +83,7 @@ def test_a_span_not_on_token_boundaries_is_not_tagged(tmp_path: Path, span: dict
     assert _tags(tmp_path / "OUT" / "d.txt.tsv") == [("met", "B-Y"), ("in", "O"), ("1843", "O"), (".", "O")]
     assert report["not_carried"] == {
         OFF_TOKEN_BOUNDARIES: {"count": 1, "examples": [{"document": "d.txt", "line": 0, "label": "X", "text": text}]}}
-    assert f"not carried by TSV_IOB: 1 {OFF_TOKEN_BOUNDARIES}\n" in stderr
+    assert f"not carried by TSV_IOB: {OFF_TOKEN_BOUNDARIES}: 1\n" in stderr
 
 
 def test_tokens_apart_by_several_spaces_are_still_whole_tokens(tmp_path: Path) -> None:
@@ -148,6 +148,6 @@ def test_strict_plain_fails_on_a_labeled_project_and_still_writes_the_text(tmp_p
                        [_span("a", "X", 0, 0, 0, 2)])
     code, _, stderr = run_cli("convert", source, "-f", "PLAIN", "-o", tmp_path / "OUT", "--strict")
     assert code == 1, stderr
-    assert f"not carried by PLAIN: 1 {TEXT_ONLY}\n" in stderr
+    assert f"not carried by PLAIN: {TEXT_ONLY}: 1\n" in stderr
     assert "--strict" in stderr.splitlines()[-1]
     assert (tmp_path / "OUT" / "d.txt").read_text(encoding="utf-8") == "Ada met Babbage\n"

@@ -464,7 +464,7 @@ def test_a_token_documents_spans_are_named_on_stderr(tmp_path: Path, fmt: str, r
     source = contract_fixture.build(tmp_path / "hard-cases")
     code, _, stderr = run_cli("convert", source, "-f", fmt, "-o", tmp_path / "OUT")
     assert code == 0, stderr
-    assert f"labelport: warning: not carried by {fmt}: {len(contract_fixture.SPANS)} {TEXT_ONLY}\n" in stderr
+    assert f"labelport: warning: not carried by {fmt}: {TEXT_ONLY}: {len(contract_fixture.SPANS)}\n" in stderr
     (row,) = read_table(tmp_path / "OUT" / f"documents{EXT[fmt]}")
     assert row["text"] == "\n".join(contract_fixture.LINES)
 

@@ -553,7 +553,7 @@ def test_a_span_inside_a_token_is_left_out_of_the_tags_and_listed(hard_cases, tm
     assert tags["Royal"] != "O"  # (the line's other span is still tagged)
     lost = report["not_carried"][OFF_TOKEN_BOUNDARIES]
     assert lost == {"count": 1, "examples": [{"document": "hard.txt", "line": 1, "label": "DATE", "text": "43"}]}
-    assert f"labelport: warning: not carried by {fmt}: 1 {OFF_TOKEN_BOUNDARIES}\n" in stderr
+    assert f"labelport: warning: not carried by {fmt}: {OFF_TOKEN_BOUNDARIES}: 1\n" in stderr
 
 
 def test_plain_lists_every_span(hard_cases, tmp_path):
@@ -563,7 +563,7 @@ def test_plain_lists_every_span(hard_cases, tmp_path):
     source = json.loads((hard_cases / "REVIEW" / "hard.txt.json").read_text(encoding="utf-8"))["data"]
     assert report["not_carried"][TEXT_ONLY]["count"] == len(source["spanLabels"]) == 12
     assert report["not_carried"]["arrows"]["count"] == len(source["arrowLabels"])
-    assert f"labelport: warning: not carried by PLAIN: 12 {TEXT_ONLY}\n" in stderr
+    assert f"labelport: warning: not carried by PLAIN: {TEXT_ONLY}: 12\n" in stderr
     assert (tmp_path / "OUT" / "hard.txt").read_text(encoding="utf-8") == "".join(
         cell["content"] + "\n" for cell in source["cells"])
 
@@ -578,4 +578,4 @@ def test_json_drops_conflict_arrows_as_it_drops_conflict_spans(hard_cases, tmp_p
     assert first["relations"] == [{"label": "MET", "from": 0, "to": 1}]
     assert report["not_carried"][CONFLICTS]["count"] == 2  # the span h4 and the arrow a4
     assert {"document": "hard.txt", "line": 0, "label": "MET"} in report["not_carried"][CONFLICTS]["examples"]
-    assert f"labelport: warning: not carried by JSON: 2 {CONFLICTS}\n" in stderr
+    assert f"labelport: warning: not carried by JSON: {CONFLICTS}: 2\n" in stderr

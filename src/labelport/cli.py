@@ -28,6 +28,7 @@ from .formats.registry import (
 )
 from .model import REVIEWER, ROLES
 from .offsets import UNITS
+from .progress import NORMAL, QUIET, VERBOSE, output_level, set_level
 from .service import add_serve_command, cmd_serve
 from .validate import validate
 
@@ -84,6 +85,15 @@ def _add_convert_options(parser: argparse.ArgumentParser) -> None:
     _add_read_options(parser)
 
 
+def _add_output_level(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true",
+                       help="print nothing but errors: no progress, no summary")
+    group.add_argument("-v", "--verbose", action="store_true",
+                       help="also print each phase (convert, check, upload, notify) with its timing, and what was "
+                            "skipped")
+
+
 def _add_delivery_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("delivery")
     group.add_argument("--method", type=str.upper, choices=["CUSTOM_WEBHOOK", "EMAIL"], action="append", default=[],
@@ -123,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("input", metavar="INPUT", help="file, folder or zip")
     convert.add_argument("-o", "--out", required=True, metavar="OUT", help="output folder (an earlier labelport output in it is replaced; see --overwrite)")
     _add_convert_options(convert)
+    _add_output_level(convert)
 
     export = commands.add_parser("export", help="convert, check the target's rules, then deliver",
                                  description="Convert INPUT to FORMAT, check it against the target service's rules, "
@@ -134,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--detach", action="store_true", help="print the job id and return; follow it with `labelport status`")
     _add_convert_options(export)
     _add_delivery_options(export)
+    _add_output_level(export)
     # -- Export API client (labelport.client.fetch): datasaur:// inputs
     fetching = export.add_argument_group("datasaur:// input (an Export API server: DATASAUR_BASE_URL, "
                                          "DATASAUR_CLIENT_ID, DATASAUR_CLIENT_SECRET)")
@@ -151,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("dir", metavar="DIR", help="a folder written by labelport convert (or any folder)")
     push.add_argument("dest", metavar="DEST", help="folder, s3://bucket/prefix, gs://…, az://container/prefix, hf://datasets/owner/name[@rev]")
     _add_delivery_options(push)
+    _add_output_level(push)
 
     validate = commands.add_parser("validate", help="check a folder against a training service's rules",
                                    description="Check the files in DIR against every rule and limit of the target "
@@ -186,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
+        set_level(QUIET if getattr(args, "quiet", False) else VERBOSE if getattr(args, "verbose", False) else NORMAL)
         return _COMMANDS[args.command](args)
     except RejectedError as exc:  # written, but refused: say what was written first
         if exc.report is not None:
@@ -298,8 +312,10 @@ def _read_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print_lines(lines: list[str]) -> None:
-    for line in lines:
-        print(line, file=sys.stderr)
+    """Summary lines, on stderr unless --quiet."""
+    if output_level() > QUIET:
+        for line in lines:
+            print(line, file=sys.stderr)
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -343,8 +359,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         start_detached(job.id)
         print(job.id)
         return 0
-    print(f"labelport: job {job.id}: converting into {spec.out}", file=sys.stderr)
-    run_here(job.id, Local(echo=lambda line: print(line, file=sys.stderr)), reraise=True)
+    _print_lines([f"labelport: job {job.id}: converting into {spec.out}"])  # (the id `labelport status` takes)
+    run_here(job.id, Local(echo=lambda line: _print_lines([line])), reraise=True)
     return 0
 
 
@@ -354,7 +370,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
     notices = [Notice(**n) for n in _notices(args)]
     result = push(args.dir, args.dest, DeliveryOptions(**_delivery_options(args)), notices)
-    print(result.summary(), file=sys.stderr)
+    _print_lines([result.summary()])
     return 0
 
 

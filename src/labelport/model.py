@@ -17,9 +17,9 @@ exclusive; each writer converts to its target's unit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, islice
 from operator import add
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 TOKEN_BASED = "TOKEN_BASED"
 ROW_BASED = "ROW_BASED"
@@ -263,6 +263,74 @@ class Document:
         )
 
 
+class SizeHint:
+    """The bytes a project is read from, known before reading (the files'
+    sizes, a zip's members' declared sizes), and how many have been read.
+
+    Readers never report to it: the files they open are recorded
+    (:meth:`opened`) and their positions asked for only when a progress bar
+    is redrawn (:meth:`read`), so the readers' loops pay nothing for it.
+    """
+
+    __slots__ = ("_measure", "_sizes", "_done", "_finished", "_unsummed", "_current")
+
+    def __init__(self, sizes: Callable[[], dict[str, int]]):
+        self._measure = sizes  # (called when first wanted: a run without a bar asks no file its size)
+        self._sizes: dict[str, int] | None = None
+        self._done = 0  # bytes of the files read before the current one, as far as summed
+        self._finished: set[str] = set()
+        self._unsummed: list[str] = []  # finished, their sizes not yet added to _done
+        self._current: tuple[str, IO[bytes]] | None = None
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        if self._sizes is None:
+            self._sizes = self._measure()
+        return self._sizes
+
+    @property
+    def total(self) -> int:
+        """Bytes in all."""
+        return sum(self.sizes.values())
+
+    def opened(self, path: str, fh: IO[bytes]) -> IO[bytes]:
+        """Record that ``path`` (a key of the sizes) is being read through
+        ``fh``: a file opened before it, and not again, has been read whole."""
+        current = self._current
+        if current is not None and current[0] != path and current[0] not in self._finished:
+            self._finished.add(current[0])
+            self._unsummed.append(current[0])
+        self._current = (path, fh) if path not in self._finished else None
+        return fh
+
+    def read_through(self, n: int) -> None:
+        """The first ``n`` files, in the order of the sizes, have been read
+        whole (by other processes: --jobs)."""
+        for path in islice(self.sizes, n):
+            if path not in self._finished:
+                self._finished.add(path)
+                self._unsummed.append(path)
+
+    def read(self) -> int:
+        """Bytes read so far, at most :attr:`total`: the files before the
+        current one whole, and the current one up to its position (when its
+        stream can tell it: a zip member's cannot, and counts when done)."""
+        sizes = self.sizes
+        self._done += sum(sizes.get(path, 0) for path in self._unsummed)
+        self._unsummed.clear()
+        done = self._done
+        if self._current is not None:
+            path, fh = self._current
+            size = sizes.get(path, 0)
+            try:
+                done += min(fh.tell(), size)
+            except ValueError:  # closed: read whole
+                done += size
+            except OSError:  # a stream that cannot tell its position
+                pass
+        return done
+
+
 @dataclass
 class Project:
     id: str
@@ -282,6 +350,8 @@ class Project:
     id_from_data: bool = False
     #: the one-file projects this one is made of, in order (lets --jobs share them out)
     parts: Sequence["Project"] | None = field(default=None, repr=False)
+    #: the bytes of its input files, known before reading; None when not known (a server's export)
+    size_hint: SizeHint | None = field(default=None, repr=False, compare=False)
 
     def documents(self) -> Iterator[Document]:
         """A fresh iterator over the documents (reads the source again)."""

@@ -12,12 +12,17 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ._version import __version__
 from .guards.output import REPORT_NAME, file_digest, files_under
 
 MAX_EXAMPLES = 5
+#: What is counted as read and as written, side by side: written is what was
+#: read less what the writer left out (Report.drop's ``unit``).
+WRITTEN_UNITS = ("documents", "lines", "rows", "spans")
+#: Labels named in the summary's spans-per-label line; the report lists all.
+SUMMARY_LABELS = 20
 
 
 @dataclass
@@ -38,6 +43,16 @@ class Finding:
 
 
 class Report:
+    """What one conversion read, wrote and could not carry.
+
+    ``to_dict`` (labelport-report.json) keeps its keys in this order:
+    labelport, source, format, options, counts (what was read), written (of
+    ``counts``' documents, lines, rows and spans, what the output holds, in
+    that order), spans_per_label (read), spans_per_label_written,
+    answers_per_question, splits, read, not_carried, checks,
+    ready_for_training, the writer's notes, renamed, files.
+    """
+
     def __init__(self, source: str | None, format_id: str, options: dict[str, Any] | None = None):
         self.source = source
         self.format_id = format_id
@@ -53,6 +68,9 @@ class Report:
         self.split_plan: dict[str, Any] | None = None
         self.split_warnings: list[str] = []
         self.losses: dict[str, Loss] = {}
+        #: what the output lacks of what was read, by unit (WRITTEN_UNITS), and its spans by label
+        self.not_written: Counter[str] = Counter()
+        self.spans_not_written: Counter[str] = Counter()
         #: items dropped so far, of any kind: tells a writer whether a call dropped any
         self.drops = 0
         self.findings: list[Finding] = []
@@ -93,10 +111,18 @@ class Report:
             missing = sorted(every - set(self.labels_per_split.get(name, ())))
             if missing and name in self.splits:
                 shown = ", ".join(missing[:MAX_EXAMPLES]) + (f" and {len(missing) - MAX_EXAMPLES} more" if len(missing) > MAX_EXAMPLES else "")
-                self.split_warnings.append(f"split {name!r} lacks {len(missing)} label{'s' if len(missing) != 1 else ''} another split has: {shown}")
+                self.split_warnings.append(f"split {name!r} lacks {counted(len(missing), 'labels')} another split has: {shown}")
 
-    def drop(self, what: str, example: Any, n: int = 1) -> None:
-        """Record ``n`` items of kind ``what`` the format could not carry."""
+    def drop(self, what: str, example: Any, n: int = 1, *, unit: str | None = None,
+             labels: Iterable[str] = ()) -> None:
+        """Record ``n`` items of kind ``what`` the format could not carry.
+
+        ``unit``: the items are that many documents, lines, rows or spans
+        the output does not hold (the written counts are the read ones less
+        these); for spans, ``labels`` are their labels, one a span."""
+        if unit is not None:
+            self.not_written[unit] += n
+            self.spans_not_written.update(labels)
         loss = self.losses.get(what)
         if loss is None:
             loss = self.losses[what] = Loss()
@@ -113,6 +139,8 @@ class Report:
         self.counts.update(other.counts)
         self.spans_per_label.update(other.spans_per_label)
         self.answers_per_question.update(other.answers_per_question)
+        self.not_written.update(other.not_written)
+        self.spans_not_written.update(other.spans_not_written)
         self.read_notes.update(other.read_notes)
         for split, counts in other.splits.items():
             self.splits.setdefault(split, Counter()).update(counts)
@@ -138,6 +166,13 @@ class Report:
     def lossy(self) -> bool:
         return bool(self.losses) or any(not f.hard for f in self.findings)
 
+    def written(self) -> dict[str, int]:
+        """Of the documents, lines, rows and spans read, how many the output holds."""
+        return {unit: self.counts[unit] - self.not_written[unit] for unit in WRITTEN_UNITS if unit in self.counts}
+
+    def spans_per_label_written(self) -> dict[str, int]:
+        return {label: n - self.spans_not_written[label] for label, n in sorted(self.spans_per_label.items())}
+
     def hash_files(self, root: Path) -> None:
         """Size and sha256 of every file under ``root``, in path order; a file
         already hashed (by a --jobs worker, see :meth:`merge`) is not read again."""
@@ -153,7 +188,9 @@ class Report:
             "format": self.format_id,
             "options": self.options,
             "counts": dict(self.counts),
+            "written": self.written(),
             "spans_per_label": dict(sorted(self.spans_per_label.items())),
+            "spans_per_label_written": self.spans_per_label_written(),
             "answers_per_question": dict(sorted(self.answers_per_question.items())),
             "splits": {name: self._split_counts(name) for name in self.splits},
             **({"split": {**self.split_plan, "warnings": self.split_warnings}} if self.split_plan else {}),
@@ -184,23 +221,37 @@ class Report:
         return path
 
     def summary_lines(self) -> list[str]:
-        """The short stderr summary: what was written, what was not carried."""
+        """The short stderr summary: what was read and what was written, side
+        by side; what was not carried; what the checks found."""
         c = self.counts
-        parts = [f"{c[k]:,} {k}" for k in ("documents", "lines", "tokens", "spans", "rows", "answers") if c.get(k)]
-        lines = [f"labelport: {self.format_id}: " + (", ".join(parts) or "nothing") + f"; {len(self.files)} files"]
+        read = [counted(c[k], k) for k in ("documents", "lines", "tokens", "spans", "rows", "answers") if c.get(k)]
+        written = [counted(n, unit) for unit, n in self.written().items()]
+        lines = [f"labelport: {self.format_id}: read " + (", ".join(read) or "nothing")
+                 + (f"; wrote {', '.join(written)}" if written else "") + f" in {counted(len(self.files), 'files')}"]
+        if self.spans_per_label:
+            per_label = [f"{label} {n:,}" + (f" -> {w:,}" if w != n else "") for (label, n), w in
+                         zip(sorted(self.spans_per_label.items()), self.spans_per_label_written().values())]
+            more = len(per_label) - SUMMARY_LABELS
+            lines.append("labelport: spans per label (read -> written when fewer): " + ", ".join(per_label[:SUMMARY_LABELS])
+                         + (f", and {more:,} more (see labelport-report.json)" if more > 0 else ""))
         if self.split_plan:
             lines.append(f"labelport: note: split by {self.split_plan['unit']} ({self.split_plan['why']})")
         for note, n in self.read_notes.items():
-            lines.append(f"labelport: note: read {n:,} {note}")
+            lines.append(f"labelport: note: read {note}: {n:,}")
         for warning in self.split_warnings:
             lines.append(f"labelport: warning: {warning}")
         for what, loss in self.losses.items():
-            lines.append(f"labelport: warning: not carried by {self.format_id}: {loss.count:,} {what}")
+            lines.append(f"labelport: warning: not carried by {self.format_id}: {what}: {loss.count:,}")
         for f in self.findings:
             where = f"{f.file}:{f.line}: " if f.file and f.line else (f"{f.file}: " if f.file else "")
             level = "error: the service would reject this" if f.hard else "warning: not ready for training"
             lines.append(f"labelport: {level}: {where}{f.message}")
         return lines
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and a plural ``noun``, made singular for one: "1 document", "2 documents"."""
+    return f"{n:,} {noun[:-1] if n == 1 and noun.endswith('s') else noun}"
 
 
 def _path_parts(rel: str) -> list[str]:

@@ -126,10 +126,11 @@ def _convert_chunks(fmt: Format, project: Project, ctx: Context, jobs: int, work
     try:
         with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
             parts = []
-            for part, documents in pool.map(_convert_chunk, tasks):
+            for (_, hi, _), (part, documents) in zip(tasks, pool.map(_convert_chunk, tasks)):
                 parts.append(part)
                 for _ in range(documents):
                     ctx.progress.document()
+                ctx.progress.files_read(hi)  # (chunks come back in order: every file before hi is read)
     finally:
         _WORK = None
     return parts

@@ -21,8 +21,8 @@ from ..formats.base import Context, Format, FormatOptions
 from ..formats.registry import formats_for_kinds, get_format
 from ..guards.output import file_name, safe_name, staged_folder
 from ..model import LABELER, REVIEWER, ROLES, Document, Labeler, Project
-from ..progress import Progress
-from ..report import Report
+from ..progress import Phase, Progress, say
+from ..report import Report, counted
 from ..validate import validate
 from . import parallel
 from .splitting import make_splitter
@@ -82,19 +82,26 @@ def run_conversion(
     )
     report.split_plan = split_plan
     out = Path(out)
-    with Progress(f"{fmt.id}", enabled=progress) as bar, staged_folder(out, inputs=[project.source], overwrite=overwrite) as stage:
-        ctx = Context(project, report, splitter, options, bar)
-        tree = None  # the export-all tree, checked before it is zipped
-        if zip_name:
-            tree = write_export_all(project, fmt, stage, ctx, role)
-        elif role == LABELER:
-            write_labeler_versions(project, fmt, stage, ctx)
-        elif not (parallel.applicable(fmt, project, jobs, options) and parallel.write_parallel(fmt, project, stage, ctx, jobs)):
-            fmt.write(project, stage, ctx)
-        if splitter.active:
-            report.check_splits(splitter.names)
+    with staged_folder(out, inputs=[project.source], overwrite=overwrite) as stage:
+        with Progress("convert", enabled=progress, size=project.size_hint) as bar:
+            ctx = Context(project, report, splitter, options, bar)
+            tree = None  # the export-all tree, checked before it is zipped
+            if zip_name:
+                tree = write_export_all(project, fmt, stage, ctx, role)
+            elif role == LABELER:
+                write_labeler_versions(project, fmt, stage, ctx)
+            elif not (parallel.applicable(fmt, project, jobs, options)
+                      and parallel.write_parallel(fmt, project, stage, ctx, jobs)):
+                fmt.write(project, stage, ctx)
+            if splitter.active:
+                report.check_splits(splitter.names)
         if fmt.target:
-            report.findings.extend(validate(tree or stage, fmt.target))
+            with Phase("check", enabled=progress) as check:
+                findings = validate(tree or stage, fmt.target)
+                report.findings.extend(findings)
+                check.outcome = f"{counted(len(findings), 'findings')} ({sum(f.hard for f in findings):,} breaking a rule)"
+        else:
+            say(f"check: skipped ({fmt.id} is checked against no service's rules)")
         if tree is not None and archive:
             zip_tree(tree, stage / archive)
         report.hash_files(stage)

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from ..guards.output import REPORT_NAME
-from ..progress import ByteProgress
+from ..progress import ByteProgress, Phase, say
 from .destinations import open_destination
 from .destinations.base import DeliveryOptions, DeliveryResult, LocalFile, render_locations, scan, with_data
 from .notices import Notice, send
@@ -36,16 +36,24 @@ def push(
     data_files = [f for f in files if f is not report]
     result = DeliveryResult(destination)
     total = sum(f.size for f in files)
-    with ByteProgress(f"push {destination}", total, options.progress, options.listener) as progress:
+    with ByteProgress("upload", total, options.progress, options.listener) as progress:
         result.objects = dest.push(data_files, progress)
         if report is not None:
             report = with_data(report, _report_with_delivery(report, result))
             report.path.write_bytes(report.data or b"")  # the local report says where everything went
             result.objects += dest.push([report], progress)
+    unchanged = [o.rel for o in result.objects if not o.uploaded]
+    if unchanged:
+        say(f"upload: skipped {len(unchanged):,} unchanged (the same bytes are there): {', '.join(unchanged[:5])}"
+            + (", …" if len(unchanged) > 5 else ""))
     result.link = dest.link(_link_target(files))
     if notices:
-        for notice in notices:
-            send(notice, result, folder)
+        with Phase("notify", len(notices), options.progress) as phase:
+            for notice in notices:
+                send(notice, result, folder)
+                phase.advance()
+    else:
+        say("notify: skipped (no notice asked for)")
     return result
 
 

@@ -31,6 +31,11 @@ class Example:
     row: int | None  # None for a whole document
     document_id: str = ""
 
+    @property
+    def unit(self) -> str:
+        """What the example is of what was read (Report.drop's unit)."""
+        return "documents" if self.row is None else "rows"
+
 
 def label_question(project: Project, kind: str, name: str | None) -> Question:
     questions = project.questions if kind == ROW_BASED else project.document_questions
@@ -114,5 +119,6 @@ def document_text(document: Document, report: Report) -> str:
     lines = list(document.lines)  # (read once: they may stream)
     n_spans = sum(len(line.spans) for line in lines)
     if n_spans:
+        # (no unit: a document served whole has its text counted, not its lines or spans)
         report.drop(TEXT_ONLY, {"document": document.name}, n_spans)
     return "\n".join(line.text for line in lines)

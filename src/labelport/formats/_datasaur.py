@@ -90,7 +90,8 @@ class SpanEntries(JsonArraySpill):
 
     def finish(self, fh: IO[bytes], report: Report, document: str, more: list[Any] = ()) -> None:  # type: ignore[assignment]
         for span in self.pending:  # its last line went to another split
-            report.drop(MULTILINE, {"document": document, "line": span.line, "label": span.label})
+            report.drop(MULTILINE, {"document": document, "line": span.line, "label": span.label}, unit="spans",
+                        labels=(span.label,))
         self.copy_to(fh, more)
 
 

@@ -33,7 +33,7 @@ def whole_token_spans(line: Line, spans: list[Span], report: Report, document: s
         if line.on_token_boundaries(span):
             kept.append(span)
         else:
-            report.drop(what, span_example(document, line, span))
+            report.drop(what, span_example(document, line, span), unit="spans", labels=(span.label,))
     return kept
 
 
@@ -55,7 +55,8 @@ def io_tags(n_tokens: int, spans: list[Span], report: Report, document: str, lin
     previous: Span | None = None
     for span in spans:
         if previous is not None and previous.label == span.label and previous.token_end + 1 == span.token_start:
-            report.drop(ADJACENT_SPANS, {"document": document, "line": line.index, "label": span.label})
+            report.drop(ADJACENT_SPANS, {"document": document, "line": line.index, "label": span.label},
+                        unit="spans", labels=(span.label,))  # (read back as one span with the one before)
         for i in range(span.token_start, span.token_end + 1):
             tags[i] = span.label
         previous = span

@@ -176,9 +176,10 @@ def items(fmt: Format, project: Project, ctx: Context) -> Iterator[Item]:
     in the report and shown in the progress; one ``item=None`` entry opens
     each document (so writers can make a file even for an empty one)."""
     splitter, report = ctx.splitter, ctx.report
+    questions = {question.id: question.name for question in project.document_questions}
     for document in project.documents():
         kind = served_kind(fmt, document)
-        count_document(document, kind, fmt, report)
+        count_document(document, kind, fmt, report, questions)
         if kind is None:
             continue
         if kind == DOCUMENT_BASED:
@@ -376,7 +377,10 @@ def write_per_document(fmt: Format, project: Project, out: Path, ctx: Context) -
 
 # -- counting what the source holds (the report's "counts") -------------------
 
-def count_document(document: Document, kind: str | None, fmt: Format, report: Report) -> None:
+def count_document(document: Document, kind: str | None, fmt: Format, report: Report,
+                   questions: dict[str, str]) -> None:
+    """Count a document as read; list what of it the format drops whole.
+    ``questions``: the document questions' names by id."""
     report.count("documents")
     if document.arrows:
         report.count("arrows", len(document.arrows))
@@ -385,11 +389,13 @@ def count_document(document: Document, kind: str | None, fmt: Format, report: Re
     if document.comments and COMMENTS not in fmt.carries:
         report.drop(COMMENTS, {"document": document.name}, len(document.comments))
     if document.answer_sets and kind != DOCUMENT_BASED and DOCUMENT_ANSWERS not in fmt.carries:
-        report.drop(DOCUMENT_ANSWERS, {"document": document.name, "answers": document.answers})
+        answers = {questions.get(question_id, question_id): value for question_id, value in document.answers.items()}
+        report.drop(DOCUMENT_ANSWERS, {"document": document.name, "answers": answers})
     if kind is None:
         report.drop(
             "documents of a kind the format does not serve",
             {"document": document.name, "kinds": list(document.kinds)},
+            unit="documents",
         )
     if document.versions and not report.versions_written:
         report.drop(
@@ -424,7 +430,7 @@ def kept_spans(line: Line, carries: frozenset[str], report: Report, document_nam
         if reason is None:
             kept.append(span)
         else:
-            report.drop(reason, span_example(document_name, line, span))
+            report.drop(reason, span_example(document_name, line, span), unit="spans", labels=(span.label,))
     return kept
 
 

@@ -12,7 +12,8 @@ LINE_BREAKS = "line breaks inside a line (written as spaces)"
 class PlainWriter(DocumentWriter):
     def line(self, line: Line) -> None:
         if line.spans:  # the text only, by design: every span is listed
-            self.report.drop(TEXT_ONLY, span_example(self.document.name, line, line.spans[0]), len(line.spans))
+            self.report.drop(TEXT_ONLY, span_example(self.document.name, line, line.spans[0]), len(line.spans),
+                             unit="spans", labels=[span.label for span in line.spans])
         text = line.text
         if "\n" in text or "\r" in text:
             # A break would split the line in two; a space keeps every offset.

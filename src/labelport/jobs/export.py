@@ -87,7 +87,8 @@ def run_export(spec: ExportSpec, progress: Progress, local: Local = Local()) -> 
         if project is None:
             with fetch_timeout(fetch_options["timeout"]):
                 project = load(spec.input, **spec.read)
-        report = convert(project, spec.format, spec.out, **convert_options)
+        # (a bar only for a job run by the command line, on its terminal: local.echo is its stderr)
+        report = convert(project, spec.format, spec.out, progress=None if local.echo else False, **convert_options)
         project_id = project.id
     # -- end Export API client
     if local.echo:

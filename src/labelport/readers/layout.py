@@ -11,6 +11,7 @@ the export holds labelers' versions only) and each labeler's is kept in
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Sequence, overload
@@ -20,7 +21,7 @@ from ..errors import InputError
 from ..formats.registry import reader_module
 from ..guards.archives import Archive, is_zip_of_files
 from ..guards.output import REPORT_NAME, files_under
-from ..model import Document, Labeler, Project
+from ..model import Document, Labeler, Project, SizeHint
 from . import ReadOptions, Source, detect
 
 #: Files that are never data.
@@ -44,14 +45,23 @@ class Tree:
             names = list(files_under(root))
         self.paths = sorted(n for n in names if n.rpartition("/")[2] not in _SKIP and not _hidden(n))
         self.all_paths = set(names)
+        #: the bytes of the files to read; each source's reading is recorded in it
+        self.size_hint = SizeHint(self._sizes)
+
+    def _sizes(self) -> dict[str, int]:
+        if self._archive is not None:
+            declared = {name: info.file_size for name, info in self._archive.entries}
+            return {path: declared[path] for path in self.paths}
+        return {path: os.stat(self.root / path).st_size for path in self.paths}
 
     def source(self, path: str) -> Source:
         name = path.rpartition("/")[2]
+        hint = self.size_hint
         if self._archive is not None:
             archive = self._archive
-            return Source(name, f"{self.root}:{path}", lambda: archive.open(path))
+            return Source(name, f"{self.root}:{path}", lambda: hint.opened(path, archive.open(path)))
         full = self.root / path
-        return Source(name, str(full), lambda: open(full, "rb"))
+        return Source(name, str(full), lambda: hint.opened(path, open(full, "rb")))
 
     def read(self, path: str) -> bytes:
         if self._archive is not None:
@@ -90,8 +100,9 @@ def load_path(path: Path, options: ReadOptions) -> Project:
     if not path.exists():
         raise InputError("no such file or folder", path)
     if path.is_file() and not is_zip_of_files(path):
-        source = Source(path.name, str(path), lambda: open(path, "rb"))
-        return read_source(source, options)
+        hint = SizeHint(lambda: {path.name: os.stat(path).st_size})
+        source = Source(path.name, str(path), lambda: hint.opened(path.name, open(path, "rb")))
+        return replace(read_source(source, options), size_hint=hint)
     tree = Tree(path)
     if not tree.paths:
         raise InputError("holds no files to read", path)
@@ -117,7 +128,7 @@ def _merge(path: Path, tree: Tree, options: ReadOptions) -> Project:
     first_format = detect(first_source, options)
     first = reader_module(first_format).read(first_source, options, first_format)
     if len(tree.paths) == 1:
-        return replace(first, source=str(path))
+        return replace(first, source=str(path), size_hint=tree.size_hint)
     suffix = PurePosixPath(first_source.name).suffix.lower()
 
     def file_documents(n: int) -> Iterator[Document]:
@@ -145,7 +156,8 @@ def _merge(path: Path, tree: Tree, options: ReadOptions) -> Project:
         project_id, name = first.id, first.name
     else:
         project_id = name = path.stem if path.is_file() else path.name
-    return replace(first, id=project_id, name=name, documents_factory=documents, source=str(path), parts=parts)
+    return replace(first, id=project_id, name=name, documents_factory=documents, source=str(path), parts=parts,
+                   size_hint=tree.size_hint)
 
 
 # -- export-all ----------------------------------------------------------------
@@ -226,6 +238,7 @@ def _load_export_all(path: Path, tree: Tree, layout: _Layout, options: ReadOptio
         owner=owner,
         documents_factory=documents,
         source=str(path),
+        size_hint=tree.size_hint,
     )
 
 

@@ -173,7 +173,7 @@ class _NerWriter:
                 tokens = line.tokens
                 if not tokens:
                     if kept_spans(line, carries, report, document) or line.text:
-                        report.drop(EMPTY_LINES, {"document": document, "line": line.index})
+                        report.drop(EMPTY_LINES, {"document": document, "line": line.index}, unit="lines")
                     continue
                 joined = "".join(tokens)
                 # every white-space character but the space is unprintable: such tokens need no repair
@@ -373,7 +373,7 @@ class _ClassificationWriter:
                 if multi:
                     cell = repr(list(dict.fromkeys(labels)))
                 elif not labels:
-                    report.drop(UNLABELED, {"document": example.document, "row": example.row})
+                    report.drop(UNLABELED, {"document": example.document, "row": example.row}, unit=example.unit)
                     continue
                 else:
                     if len(labels) > 1:

@@ -217,7 +217,7 @@ def write_entities(project: Project, out: Path, ctx: Context) -> None:
                 moved += 1
             text = line.text
             if not text:
-                report.drop(EMPTY_LINES, {"document": entry.document.name, "line": line.index})
+                report.drop(EMPTY_LINES, {"document": entry.document.name, "line": line.index}, unit="lines")
                 continue
             if not text.isprintable():  # (every line break is unprintable; most lines are printable)
                 text = _one_line(text, report, {"document": entry.document.name, "line": line.index})
@@ -238,7 +238,8 @@ def write_entities(project: Project, out: Path, ctx: Context) -> None:
             rows = target.rows
             for span in kept_spans(line, carries, report, document):
                 if span.end <= span.start:
-                    report.drop(EMPTY_SPANS, {"document": document, "line": line.index, "label": span.label})
+                    report.drop(EMPTY_SPANS, {"document": document, "line": line.index, "label": span.label},
+                                unit="spans", labels=(span.label,))
                     continue
                 kind = types.get(span.label)
                 if kind is None:
@@ -384,7 +385,7 @@ def write_classifier(project: Project, out: Path, ctx: Context) -> None:
                 where["row"] = example.row
             labels = list(dict.fromkeys(label for label in example.labels if label != ""))
             if not labels:
-                report.drop(UNLABELED, where)
+                report.drop(UNLABELED, where, unit=example.unit)
                 continue
             if not multi and len(labels) > 1:
                 report.drop(EXTRA_ANSWERS, {**where, "answers": labels}, len(labels) - 1)

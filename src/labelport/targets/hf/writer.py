@@ -370,12 +370,14 @@ def _write_token_rows(
                     raise unknown_label
                 for span in spans:
                     if span.label not in known:
-                        report.drop(UNKNOWN_SPAN_LABELS, span_example(document.name, line, span))
+                        report.drop(UNKNOWN_SPAN_LABELS, span_example(document.name, line, span), unit="spans",
+                                    labels=(span.label,))
                 spans = [span for span in spans if span.label in known]
             tagged: list[Any] = []
             for span in spans:  # in token order (kept_spans)
                 if tagged and span.token_start <= tagged[-1].token_end:
-                    report.drop(OVERLAPS_IN_TAGS, span_example(document.name, line, span))
+                    report.drop(OVERLAPS_IN_TAGS, span_example(document.name, line, span), unit="spans",
+                                labels=(span.label,))
                 else:
                     tagged.append(span)
             if tagged:
@@ -415,11 +417,13 @@ def _write_classes(project: Project, out: Path, ctx: Context):
             where = {"document": example.document, "row": example.row} if example.row is not None else {"document": example.document}
             labels = _unique(example.labels)
             if not labels:
-                report.drop(UNLABELED, where)
+                report.drop(UNLABELED, where, unit=example.unit)
                 continue
             if any(label not in index for label in labels):
-                report.drop(UNKNOWN_ANSWERS, {**where, "answers": labels})
-                labels = [label for label in labels if label in index]
+                labels_known = [label for label in labels if label in index]
+                report.drop(UNKNOWN_ANSWERS, {**where, "answers": labels},
+                            unit=None if labels_known else example.unit)
+                labels = labels_known
                 if not labels:
                     continue
             if not multi and len(labels) > 1:

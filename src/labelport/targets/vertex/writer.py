@@ -131,9 +131,10 @@ def _write_extraction(project: Project, out: Path, ctx: Context, ml_use: dict[st
             text = line.text
             spans = kept_spans(line, fmt.carries, report, entry.document.name) if line.spans else None
             if not text or text.isspace():
-                report.drop(EMPTY_TEXT, {"document": entry.document.name, "line": line.index})
+                report.drop(EMPTY_TEXT, {"document": entry.document.name, "line": line.index}, unit="lines")
                 if spans:
-                    report.drop("spans on lines without text", {"document": entry.document.name}, len(spans))
+                    report.drop("spans on lines without text", {"document": entry.document.name}, len(spans),
+                                unit="spans", labels=[span.label for span in spans])
                 continue
             astral = not text.isascii() and has_astral(text)
             astral_lines += astral
@@ -195,10 +196,10 @@ def _write_classification(project: Project, out: Path, ctx: Context, ml_use: dic
                 "document": example.document}
             labels = list(dict.fromkeys(label for label in example.labels if label.strip()))
             if not labels:
-                report.drop(UNLABELED, where)
+                report.drop(UNLABELED, where, unit=example.unit)
                 continue
             if not example.text.strip():
-                report.drop(EMPTY_TEXT, where)
+                report.drop(EMPTY_TEXT, where, unit=example.unit)
                 continue
             if not multi and len(labels) > 1:
                 report.drop(EXTRA_LABELS, {**where, "labels": labels}, len(labels) - 1)
