@@ -217,7 +217,7 @@ def test_extraction(tmp_path: Path, converter: str, source: Path) -> None:
 
 
 def test_spacy_docbin_entities(tmp_path: Path) -> None:
-    spacy = pytest.importorskip("spacy")
+    spacy = pytest.importorskip("spacy", reason="spaCy is not installed: pip install 'labelport[spacy]'")
     from spacy.tokens import DocBin
 
     out = tmp_path / "out"
@@ -235,7 +235,7 @@ def test_spacy_docbin_entities(tmp_path: Path) -> None:
 
 
 def test_spacy_docbin_cats(tmp_path: Path) -> None:
-    spacy = pytest.importorskip("spacy")
+    spacy = pytest.importorskip("spacy", reason="spaCy is not installed: pip install 'labelport[spacy]'")
     from spacy.tokens import DocBin
 
     out = tmp_path / "out"
