@@ -9,6 +9,7 @@ of its own, so the SDK's own chain finds nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,6 +26,7 @@ pytest.importorskip("moto")
 
 from servers.hub import start_hub  # noqa: E402
 from servers.s3 import start_s3  # noqa: E402
+from test_serve import service  # noqa: E402,F401  (the service, started for this module too)
 
 WNUT_SLICE = WNUT17_FIXTURES / "wnut17train.head.conll"
 
@@ -116,3 +118,17 @@ def test_export_to_a_bucket_that_exists_delivers(s3, tmp_path):
     job = labelport.export(WNUT_SLICE, "CONLL_2003", to="s3://here/x").wait(60)
     assert job.status == "DELIVERED", job.errors
     assert "s3://here/x/labelport-report.json" in job.result["objects"]
+
+
+def test_the_service_refuses_a_storage_it_cannot_write_to_while_the_caller_waits(service):
+    """A registered storage whose URL the destination refuses is a GraphQL
+    error at once: no job is queued to fail later."""
+    from labelport.jobs.store import JobStore
+
+    before = len(JobStore().list(1000))
+    service.storages.write_text(json.dumps({"local1": str(service.eos), "bad": "gs://Not_A_Bucket!/team"}))
+    error = service.error(projectIds=["support-tickets-r7Tt"], fileName="x", format="CSV",
+                          method="EXTERNAL_OBJECT_STORAGE",
+                          externalObjectStorageParameter={"externalObjectStorageId": "bad"})
+    assert "'Not_A_Bucket!' is not a Cloud Storage bucket name" in error["message"]
+    assert len(JobStore().list(1000)) == before

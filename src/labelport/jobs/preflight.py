@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import os
 from importlib.util import find_spec
+from typing import TYPE_CHECKING
 
-from ..delivery import preflight as delivery_preflight
-from ..delivery.destinations.base import DeliveryOptions
 from ..errors import InputError, UsageError, missing_extra
 from ..guards.output import check_out
-from .spec import ExportSpec, checked
+
+if TYPE_CHECKING:
+    from .spec import ExportSpec
 
 #: format id -> (module, package, extra) for each package its writer imports
 #: on use (the rest of the formats need only labelport's own dependencies).
@@ -44,7 +45,7 @@ def check_format(format_id: str) -> None:
             raise missing_extra(package, extra, f"writing {format_id}")
 
 
-def check_export(spec: ExportSpec, *, loaded: bool = False, look: bool = True) -> None:
+def check_export(spec: "ExportSpec", *, loaded: bool = False, look: bool = True) -> None:
     """Refuse the export ``spec`` describes before anything is read or stored.
     ``loaded``: the caller hands the job its project (the input is not read);
     ``look``: also look up a bucket or container (the network, read only)."""
@@ -54,5 +55,10 @@ def check_export(spec: ExportSpec, *, loaded: bool = False, look: bool = True) -
         raise InputError("no such file or folder", spec.input)
     check_out(spec.out, inputs=[spec.input] if local else [], overwrite=bool(spec.convert.get("overwrite")))
     if spec.to:
+        # (start-up: `labelport convert` checks its format here without loading delivery, ~30 ms, or msgspec)
+        from ..delivery import preflight as delivery_preflight
+        from ..delivery.destinations.base import DeliveryOptions
+        from .spec import checked
+
         options = checked(spec.delivery, DeliveryOptions, "delivery", UsageError)
         delivery_preflight(spec.to, options, spec.out, look=look)
