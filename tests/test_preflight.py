@@ -25,7 +25,7 @@ pytest.importorskip("boto3")
 pytest.importorskip("moto")
 
 from servers.hub import start_hub  # noqa: E402
-from servers.s3 import start_s3  # noqa: E402
+from test_deliver_s3 import s3, s3_server  # noqa: E402,F401  (moto's S3 on loopback, its env set; a bucket made)
 from test_serve import service  # noqa: E402,F401  (the service, started for this module too)
 
 WNUT_SLICE = WNUT17_FIXTURES / "wnut17train.head.conll"
@@ -35,20 +35,6 @@ WNUT_SLICE = WNUT17_FIXTURES / "wnut17train.head.conll"
 def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("LABELPORT_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    server = start_s3()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def s3(s3_server, monkeypatch):
-    for key, value in s3_server.env().items():
-        monkeypatch.setenv(key, value)
-    return s3_server
 
 
 def cli(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -112,12 +98,10 @@ def test_a_loaded_project_is_exported_whatever_its_source_says(tmp_path):
 
 
 def test_export_to_a_bucket_that_exists_delivers(s3, tmp_path):
-    import boto3
-
-    boto3.client("s3").create_bucket(Bucket="here")
-    job = labelport.export(WNUT_SLICE, "CONLL_2003", to="s3://here/x").wait(60)
+    _, bucket = s3
+    job = labelport.export(WNUT_SLICE, "CONLL_2003", to=f"s3://{bucket}/x").wait(60)
     assert job.status == "DELIVERED", job.errors
-    assert "s3://here/x/labelport-report.json" in job.result["objects"]
+    assert f"s3://{bucket}/x/labelport-report.json" in job.result["objects"]
 
 
 def test_the_service_refuses_a_storage_it_cannot_write_to_while_the_caller_waits(service):
