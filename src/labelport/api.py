@@ -87,7 +87,7 @@ def push(
     notices = [Notice(m.upper(), url=url, secret=secret, email=email, project_id=project_id) for m in methods]
     options = DeliveryOptions(part_size=part_size, concurrency=concurrency, private=private, revision=revision,
                               progress=progress)
-    preflight(to, options, folder, look=True)
+    preflight(to, options, folder)  # offline; the push looks the place up before uploading
     return deliver(folder, to, options, notices)
 
 

@@ -346,7 +346,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
     notices = [Notice(**n) for n in _notices(args)]
     options = DeliveryOptions(**_delivery_options(args))
-    preflight(args.dest, options, args.dir, look=True)
+    preflight(args.dest, options, args.dir)  # offline; the push looks the place up before uploading
     result = push(args.dir, args.dest, options, notices)
     print(result.summary(), file=sys.stderr)
     return 0
