@@ -36,10 +36,15 @@ WNUT17_TEST = WNUT17 / "emerging.test.annotated"
 SMS_SPAM = DATASETS / "sms_spam" / "SMSSpamCollection"
 SMS_SLICE = FIXTURES / "tables" / "sms_slice.tsv"
 
+def not_available(path: Path) -> str:
+    """Why a test of a full dataset skips: where it looked, and how to point it elsewhere."""
+    return f"dataset not available: {path} (the full sets live in ../shared/datasets beside the repository, or LABELPORT_DATASETS)"
+
+
 # for @pytest.mark.parametrize("source", SMS_SOURCES): the slice, and the full set (skips when absent)
 SMS_SOURCES = [
     pytest.param(SMS_SLICE, id="slice"),
-    pytest.param(SMS_SPAM, id="full", marks=pytest.mark.skipif(not SMS_SPAM.exists(), reason="dataset not available")),
+    pytest.param(SMS_SPAM, id="full", marks=pytest.mark.skipif(not SMS_SPAM.exists(), reason=not_available(SMS_SPAM))),
 ]
 
 
@@ -50,7 +55,7 @@ def dataset_params(paths: dict[str, Path], *names: str, full: Collection[str]) -
         pytest.param(
             name,
             id=name,
-            marks=[pytest.mark.skipif(not paths[name].exists(), reason=f"dataset not available: {paths[name]}")]
+            marks=[pytest.mark.skipif(not paths[name].exists(), reason=not_available(paths[name]))]
             if name in full
             else [],
         )
@@ -79,7 +84,7 @@ def run_cli(*args: object, cwd: str | Path | None = None, timeout: float = 120) 
 
 def _need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"dataset not available: {path}")
+        pytest.skip(not_available(path))
     return path
 
 

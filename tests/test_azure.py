@@ -455,8 +455,8 @@ def test_validate_mltable_problems(tmp_path: Path) -> None:
 
 def test_validate_an_empty_folder(tmp_path: Path, run_cli) -> None:
     (tmp_path / "DIR").mkdir()
-    code, stdout, _ = run_cli("validate", tmp_path / "DIR", "--target", "azure")
-    assert code == 1 and "[azure.files.none]" in stdout
+    code, _, stderr = run_cli("validate", tmp_path / "DIR", "--target", "azure")
+    assert code == 2 and "not an Azure AutoML NLP export" in stderr
 
 
 def test_validate_classification_rules(tmp_path: Path) -> None:

@@ -319,7 +319,7 @@ def test_extraction(tmp_path: Path, converter: str, source: Path) -> None:
 
 
 def test_spacy_docbin_entities(tmp_path: Path) -> None:
-    spacy = pytest.importorskip("spacy")
+    spacy = pytest.importorskip("spacy", reason="spaCy is not installed: pip install 'labelport[spacy]'")
     from spacy.tokens import DocBin
 
     out = tmp_path / "out"
@@ -355,7 +355,7 @@ def test_spacy_docbin_names_each_file_for_its_split(tmp_path: Path) -> None:
 
 
 def test_spacy_docbin_cats(tmp_path: Path) -> None:
-    spacy = pytest.importorskip("spacy")
+    spacy = pytest.importorskip("spacy", reason="spaCy is not installed: pip install 'labelport[spacy]'")
     from spacy.tokens import DocBin
 
     out = tmp_path / "out"

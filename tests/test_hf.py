@@ -41,9 +41,9 @@ from labelport.model import (  # noqa: E402
 )
 
 try:  # tests/ may or may not be a package
-    from .conftest import SMS_SLICE, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST
+    from .conftest import SMS_SLICE, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, not_available
 except ImportError:
-    from conftest import SMS_SLICE, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST  # type: ignore[no-redef]
+    from conftest import SMS_SLICE, SMS_SOURCES, SMS_SPAM, WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, not_available  # type: ignore[no-redef]
 from sources import Sentence, answered_rows, entities, iob2_tags, read_conll, sms_pairs  # noqa: E402
 
 DEV_SLICE = WNUT17_FIXTURES / "emerging.dev.slice.conll"
@@ -84,8 +84,8 @@ def convert_cli(run_cli, source: Path, out: Path, *args: str) -> str:
 TOKEN_SOURCES = [
     pytest.param(DEV_SLICE, id="dev-slice"),
     pytest.param(TEST_SLICE, id="test-slice"),
-    pytest.param(WNUT17_DEV, id="emerging.dev", marks=pytest.mark.skipif(not WNUT17_DEV.exists(), reason="dataset not available")),
-    pytest.param(WNUT17_TEST, id="emerging.test", marks=pytest.mark.skipif(not WNUT17_TEST.exists(), reason="dataset not available")),
+    pytest.param(WNUT17_DEV, id="emerging.dev", marks=pytest.mark.skipif(not WNUT17_DEV.exists(), reason=not_available(WNUT17_DEV))),
+    pytest.param(WNUT17_TEST, id="emerging.test", marks=pytest.mark.skipif(not WNUT17_TEST.exists(), reason=not_available(WNUT17_TEST))),
 ]
 
 

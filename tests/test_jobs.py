@@ -71,11 +71,13 @@ def test_detach_then_status_and_wait(tmp_path):
 
 
 def test_wait_on_a_failed_job_exits_3(tmp_path):
-    started = cli("export", tmp_path / "missing.conll", "-f", "TSV_IOB", "--to", tmp_path / "dest", "--detach")
+    bad = tmp_path / "bad.conll"  # known only once read (a missing file is refused before the job: test_preflight)
+    bad.write_text("a\tB-x\nb\tx\n")
+    started = cli("export", bad, "-f", "TSV_IOB", "--to", tmp_path / "dest", "--detach")
     job_id = started.stdout.strip()
     waited = cli("wait", job_id, "--timeout", "60")
     assert waited.returncode == 3
-    assert "no such file or folder" in waited.stderr
+    assert "mixes IOB tags" in waited.stderr
 
 
 def many_documents(folder: Path, n: int) -> Path:

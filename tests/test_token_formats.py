@@ -19,9 +19,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from conftest import WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, WNUT17_TRAIN, dataset_params, run_cli
-from sources import REPORT, Sentence, entities, files_under, iob2_tags, read_conll, read_token_lines, report_of, split_of
+from conftest import WNUT17_DEV, WNUT17_FIXTURES, WNUT17_TEST, WNUT17_TRAIN, dataset_params, not_available, run_cli
+from sources import (
+    REPORT,
+    Sentence,
+    entities,
+    files_under,
+    iob2_tags,
+    read_conll,
+    read_token_lines,
+    report_of,
+    split_of,
+)
 
 # -- independent readers (the shared ones are in sources.py) ------------------------
 
@@ -335,7 +344,7 @@ def check_split(out: Path, path: Path, sentences: list[Sentence]) -> dict[str, l
 @pytest.fixture(scope="module")
 def split_runs(tmp_path_factory):
     if not WNUT17_TRAIN.exists():
-        pytest.skip(f"dataset not available: {WNUT17_TRAIN}")
+        pytest.skip(not_available(WNUT17_TRAIN))
     outs = []
     for _ in range(2):
         out = tmp_path_factory.mktemp("split") / "OUT"
@@ -377,7 +386,7 @@ def test_split_proportions(split_runs):
 def test_split_proportions_with_the_default_seed_are_within_one_point(tmp_path):
     """The issue's figure: with the default seed the shares are within 1 point."""
     if not WNUT17_TRAIN.exists():
-        pytest.skip(f"dataset not available: {WNUT17_TRAIN}")
+        pytest.skip(not_available(WNUT17_TRAIN))
     out = tmp_path / "OUT"
     code, _, stderr = run_cli("convert", WNUT17_TRAIN, "-f", "TSV_IOB", "-o", out, "--split", SPLIT)
     assert code == 0, stderr

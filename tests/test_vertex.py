@@ -359,8 +359,8 @@ def test_validate_references_and_gcs(tmp_path):
 
 
 def test_validate_empty_folder(tmp_path):
-    code, stdout, _ = validate(tmp_path)
-    assert code == 1 and "vertex.files" in stdout
+    code, _, stderr = validate(tmp_path)
+    assert code == 2 and "not a Vertex AI export" in stderr
 
 
 def test_own_output_validates(tmp_path):

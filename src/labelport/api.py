@@ -79,7 +79,7 @@ def push(
     Raises :class:`labelport.DeliveryError` when the delivery fails.
     """
     # (start-up: `import labelport` stays light; the delivery package costs ~30 ms)
-    from .delivery import Notice
+    from .delivery import Notice, preflight
     from .delivery import push as deliver
     from .delivery.destinations.base import DeliveryOptions
 
@@ -87,6 +87,7 @@ def push(
     notices = [Notice(m.upper(), url=url, secret=secret, email=email, project_id=project_id) for m in methods]
     options = DeliveryOptions(part_size=part_size, concurrency=concurrency, private=private, revision=revision,
                               progress=progress)
+    preflight(to, options, folder)  # offline; the push looks the place up before uploading
     return deliver(folder, to, options, notices)
 
 
@@ -117,6 +118,7 @@ def export(
     With ``detach`` the job runs in a process of its own, which outlives this one.
     """
     from .jobs.export import make_spec, submit  # (start-up: the jobs load delivery, the job store and msgspec)
+    from .jobs.preflight import check_export
 
     source = project.source if isinstance(project, Project) else str(project)
     methods = [method] if isinstance(method, str) else list(method)
@@ -129,4 +131,6 @@ def export(
         delivery={"part_size": part_size, "concurrency": concurrency, "private": private, "revision": revision},
         notices=[{"method": m.upper(), "url": url, "secret": secret, "email": email} for m in methods],
     )
-    return submit(spec, detach=detach, project=project if isinstance(project, Project) and not detach else None)
+    loaded = project if isinstance(project, Project) and not detach else None
+    check_export(spec, loaded=loaded is not None)  # before the job exists: a refused export leaves nothing
+    return submit(spec, detach=detach, project=loaded)

@@ -319,7 +319,12 @@ def _print_lines(lines: list[str]) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from .guards.output import check_out  # (start-up: as _convert_options's imports)
+    from .jobs.preflight import check_format
+
     options = _convert_options(args)
+    check_format(args.format)  # before reading: a refused conversion costs nothing
+    check_out(args.out, inputs=[args.input], overwrite=args.overwrite)
     report = api.convert(_load(args), args.format, args.out, progress=None, **options)
     _print_lines(report.summary_lines())
     return 0
@@ -341,6 +346,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     # (start-up: the job store loads msgspec and sqlite3; the export job, delivery and the client. So below)
     from .jobs.export import make_spec
     from .jobs.kinds import Local
+    from .jobs.preflight import check_export
     from .jobs.store import open_store, run_here, start_detached
 
     spec = make_spec(
@@ -354,6 +360,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         delivery=_delivery_options(args),
         notices=_notices(args),
     )
+    check_export(spec)  # before the job exists: a refused export leaves nothing
     job = open_store().create(spec)
     if args.detach:
         start_detached(job.id)
@@ -365,11 +372,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from .delivery import Notice, push  # (start-up: as in _delivery_options)
+    from .delivery import Notice, preflight, push  # (start-up: as in _delivery_options)
     from .delivery.destinations.base import DeliveryOptions
 
     notices = [Notice(**n) for n in _notices(args)]
-    result = push(args.dir, args.dest, DeliveryOptions(**_delivery_options(args)), notices)
+    options = DeliveryOptions(**_delivery_options(args))
+    preflight(args.dest, options, args.dir)  # offline; the push looks the place up before uploading
+    result = push(args.dir, args.dest, options, notices)
     _print_lines([result.summary()])
     return 0
 

@@ -70,3 +70,21 @@ def _link_target(files: list[LocalFile]) -> str:
     """One zip at the top is what a notice links to; else the report."""
     zips = [f.rel for f in files if "/" not in f.rel and f.rel.endswith(".zip")]
     return zips[0] if len(zips) == 1 else REPORT_NAME
+
+
+def preflight(
+    destination: str,
+    options: DeliveryOptions | None = None,
+    folder: str | Path | None = None,
+    *,
+    look: bool = False,
+) -> None:
+    """Refuse a delivery before any work: its SDK missing (UsageError naming
+    the extra), a malformed URL, no credentials or endpoint the SDK can find
+    offline, a DEST that overlaps ``folder`` (the folder to deliver). With
+    ``look``, also look the place up (the bucket or container exists and the
+    credentials reach it: the network, read only) where that only looks."""
+    dest = open_destination(destination, options)
+    dest.preflight(None if folder is None else Path(folder))
+    if look and dest.prepare_only_looks:
+        dest.prepare()

@@ -332,7 +332,34 @@ def staged_folder(
         raise
 
 
-def _staged(out: Path, inputs: Iterable[str | os.PathLike[str] | None], overwrite: bool) -> Iterator[Path]:
+def check_out(
+    out: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    overwrite: bool = False,
+) -> None:
+    """Refuse ``out`` as :func:`staged_folder` would, and when its nearest
+    existing folder cannot be written in, reading nothing but OUT: run before
+    any work, so a refused output costs nothing. UsageError naming ``out``."""
+    given = Path(out)
+    out = Path(os.path.abspath(out))
+    try:
+        _earlier(out, inputs, overwrite)
+        folder = out.parent
+        while not os.path.lexists(folder):
+            folder = folder.parent
+        if not folder.is_dir():
+            raise UsageError(f"{str(folder)!r} is not a folder", file=given)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"cannot write in {str(folder)!r} (permission denied)", file=given)
+    except UsageError as exc:
+        if exc.file == str(out):
+            exc.file = str(given)
+        raise
+
+
+def _earlier(out: Path, inputs: Iterable[str | os.PathLike[str] | None], overwrite: bool) -> "_Earlier | None":
+    """OUT's earlier output, after refusing an OUT that is unsafe to write."""
     try:
         _check_place(out, inputs)
         earlier = _Earlier(out) if out.is_dir() else None
@@ -342,6 +369,11 @@ def _staged(out: Path, inputs: Iterable[str | os.PathLike[str] | None], overwrit
                 raise _foreign_error(out, kept)
     except OSError as exc:  # (a path too long, a folder that cannot be read)
         raise UsageError(f"cannot be used as the output folder: {exc.strerror or exc}", file=out) from None
+    return earlier
+
+
+def _staged(out: Path, inputs: Iterable[str | os.PathLike[str] | None], overwrite: bool) -> Iterator[Path]:
+    earlier = _earlier(out, inputs, overwrite)
     created = _make_parents(out)
     try:
         stage = _Stage.create(out)

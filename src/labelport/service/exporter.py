@@ -42,7 +42,7 @@ import orjson
 from ..conversion import convert, load
 from ..conversion.pipeline import check_kinds as check_format_kinds
 from ..conversion.pipeline import zip_tree
-from ..delivery import DeliveryResult, Notice, push
+from ..delivery import DeliveryResult, Notice, preflight, push
 from ..delivery.destinations.base import DeliveryOptions
 from ..delivery.notices import send
 from ..errors import LabelportError, RejectedError, UsageError
@@ -327,6 +327,7 @@ class Service:
             if not parameter or not storage_id:
                 raise UsageError("EXTERNAL_OBJECT_STORAGE needs externalObjectStorageParameter.externalObjectStorageId")
             destination, key = object_location(self.storages.get(storage_id), parameter.prefix or "", result_name)
+            preflight(destination)  # its SDK, URL and credentials, offline, while the caller waits
             eos = ObjectStorageTarget(str(storage_id), destination, key)
             answer["key"] = key
             to = destination

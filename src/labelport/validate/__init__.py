@@ -17,22 +17,45 @@ from __future__ import annotations
 
 from importlib import import_module
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import InputError, UsageError
+from ..guards.output import REPORT_NAME, read_report
 from ..report import Finding
+from .walk import NothingToCheck
 
-TARGETS: dict[str, str] = {
-    "comprehend": "labelport.targets.comprehend.checker",
-    "azure": "labelport.targets.azure.checker",
-    "vertex": "labelport.targets.vertex.checker",
-    "hf": "labelport.targets.hf.checker",
+
+class Target(NamedTuple):
+    checker: str  # the module whose check(folder) lists the findings
+    format: str  # the format labelport writes for the service
+    export: str  # what the service imports, as errors name it
+
+
+TARGETS: dict[str, Target] = {
+    "comprehend": Target("labelport.targets.comprehend.checker", "AMAZON_COMPREHEND_CSV", "an Amazon Comprehend export"),
+    "azure": Target("labelport.targets.azure.checker", "AZURE_AUTOML_CSV", "an Azure AutoML NLP export"),
+    "vertex": Target("labelport.targets.vertex.checker", "GCP_VERTEX_AI_CSV", "a Vertex AI export"),
+    "hf": Target("labelport.targets.hf.checker", "HF_DATASET", "a Hugging Face dataset"),
 }
 
 
 def validate(folder: str | Path, target: str) -> list[Finding]:
+    """The findings of ``target``'s checker on ``folder``. InputError (exit 2)
+    when the folder is not that target's export: its checker finds none of
+    the files it reads, or labelport's report in it names another format."""
     if target not in TARGETS:
         raise UsageError(f"unknown target {target!r}; labelport validates for {', '.join(TARGETS)}")
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("no such folder", folder)
-    return import_module(TARGETS[target]).check(folder)
+    expected = TARGETS[target]
+    made = (read_report(folder / REPORT_NAME) or {}).get("format")
+    if isinstance(made, str) and made != expected.format:
+        other = next((name for name, t in TARGETS.items() if t.format == made), None)
+        hint = f" (validate it with --target {other})" if other else ""
+        raise InputError(f"not {expected.export}: its {REPORT_NAME} says labelport wrote {made} here{hint}; "
+                         f"--target {target} checks {expected.format} files", folder)
+    try:
+        return import_module(expected.checker).check(folder)
+    except NothingToCheck as exc:
+        raise InputError(f"not {expected.export}: {exc.what}", folder) from None

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
+from ..errors import InputError
 from ..guards.archives import safe_extract
 from ..guards.output import REPORT_NAME
 
@@ -60,17 +61,24 @@ class Folder:
         return self.prefix + self.rel(path)
 
 
-def walk(folder: Path, check: Callable[[Folder], bool]) -> bool:
+class NothingToCheck(InputError):
+    """The folder holds none of the files a target's checker reads: it is not
+    that target's export (:func:`labelport.validate.validate` names the target)."""
+
+
+def walk(folder: Path, check: Callable[[Folder], bool], expected: str) -> None:
     """``check`` the folder; if it finds nothing to check there, each zip in
-    it (not hidden), unpacked; whether any call found something."""
+    it (not hidden), unpacked. NothingToCheck when no call found anything:
+    ``expected`` says what the checker looks for."""
     top = Folder(Path(os.path.normpath(folder)))  # "a/../b" as "b": names stay relative to it
     if check(top):
-        return True
+        return
     found = False
     for archive in [p for p in top.files if p.suffix.lower() == ".zip"]:
         with _unpacked(archive, top.name(archive) + "/") as inner:
             found = check(inner) or found
-    return found
+    if not found:
+        raise NothingToCheck(f"no {expected} here, nor in a zip in it", folder)
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...errors import missing_extra
+from ...errors import UsageError, missing_extra
 from .base import BucketDestination, DeliveryOptions, LocalFile, Remote, delivery_error, md5_b64
 
 #: Azure metadata names must be C# identifiers: no dashes.
@@ -80,12 +80,12 @@ class Destination(BucketDestination):
     def __init__(self, url: str, options: DeliveryOptions):
         super().__init__(url, options)
         self.container_name = self.bucket
+        blob, self._errors = _sdk()
         if not _CONTAINER.match(self.container_name):
-            raise delivery_error(
+            raise UsageError(
                 f"az://{self.container_name}: not a valid container name "
                 "(3-63 lowercase letters, digits and single hyphens)"
             )
-        blob, self._errors = _sdk()
         self._blob = blob
         self.token_credential: Any = None  # set when signing in through DefaultAzureCredential
         self.service, self.credential_hint = self._client(blob, options)

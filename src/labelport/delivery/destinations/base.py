@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from ...errors import DeliveryError, InputError
+from ...errors import DeliveryError, InputError, UsageError
 from ...guards.redaction import redact
 
 MiB = 1 << 20
@@ -121,8 +121,19 @@ class Destination(ABC):
         """A link a notice can carry (presigned, signed or SAS URL)."""
         return self.uri(rel)
 
+    #: Whether :meth:`prepare` only looks (a bucket or container is looked up,
+    #: nothing is made), so an export may run it before converting.
+    prepare_only_looks = False
+
     def prepare(self) -> None:
         """Check the place exists and credentials work, before any upload."""
+
+    def preflight(self, folder: Path | None = None) -> None:
+        """Refuse, before anything is converted or sent, what can be told
+        without the network: opening the destination has imported its SDK,
+        parsed the URL and read the SDK's configuration; a destination adds
+        what its SDK can tell offline (credentials found or not). ``folder``:
+        the folder that will be delivered, when known."""
 
     # -- shared ---------------------------------------------------------------
     def push(self, files: list[LocalFile], progress: Any) -> list[Delivered]:
@@ -150,7 +161,9 @@ class BucketDestination(Destination):
         self.bucket, _, prefix = url.split("://", 1)[1].partition("/")
         self.prefix = prefix.strip("/")
         if not self.bucket:
-            raise delivery_error(f"{url}: no bucket or container named")
+            raise UsageError(f"{url}: no bucket or container named (use {self.scheme}://bucket/prefix)")
+
+    prepare_only_looks = True
 
     def key(self, rel: str) -> str:
         """The object key of a file, under the prefix."""

@@ -31,7 +31,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from ...errors import missing_extra
+from ...errors import UsageError, missing_extra
 from .base import BucketDestination, DeliveryOptions, LocalFile, Remote, delivery_error
 
 SHA256_KEY = "labelport-sha256"
@@ -39,6 +39,8 @@ SHA256_KEY = "labelport-sha256"
 CHUNK_UNIT = 256 * 1024
 #: A v4 signed URL lives at most seven days.
 MAX_SIGNED = 7 * 24 * 3600
+#: Cloud Storage's bucket names (each dot-separated part is at most 63 of these).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 NO_CREDENTIALS = "gs: no Google credentials found (set GOOGLE_APPLICATION_CREDENTIALS or run gcloud auth application-default login)"
 
 
@@ -80,6 +82,9 @@ class Destination(BucketDestination):
     def __init__(self, url: str, options: DeliveryOptions):
         super().__init__(url, options)
         storage, retry, self._errors, auth, self._crc = _sdk()
+        if not _BUCKET.match(self.bucket):
+            raise UsageError(f"{url}: {self.bucket!r} is not a Cloud Storage bucket name "
+                             "(3-222 lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit)")
         self._storage = storage
         self._retry = retry.DEFAULT_RETRY  # exponential backoff with jitter on 429, 5xx, timeouts, resets
         self._upload_retry = retry.DEFAULT_RETRY_IF_GENERATION_SPECIFIED  # safe: uploads carry ifGenerationMatch

@@ -168,6 +168,14 @@ class Destination(BaseDestination):
         return "the repo belongs to someone else"
 
     # -- the repo ---------------------------------------------------------------------
+    def preflight(self, folder: Path | None = None) -> None:
+        """What the SDK tells offline: whether it may go online at all, and
+        whether it has a token (HF_TOKEN, else the one ``hf auth login`` stored)."""
+        if self.hub.constants.HF_HUB_OFFLINE:
+            raise delivery_error("hf: HF_HUB_OFFLINE is set: unset it to push")
+        if not (self.api.token or self.hub.get_token()):
+            raise delivery_error("hf: no token: set HF_TOKEN, or sign in with `hf auth login`")
+
     def prepare(self) -> None:
         """Create the repo and the branch if needed; note the head and its files."""
         if self._head is not None:

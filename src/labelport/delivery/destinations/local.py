@@ -39,6 +39,14 @@ class Destination(BaseDestination):
         except OSError as exc:
             raise delivery_error(f"{self.root}: cannot create the folder", exc) from None
 
+    def preflight(self, folder: Path | None = None) -> None:
+        """DEST apart from ``folder`` and a folder, if it exists."""
+        how = None if folder is None else overlap(self.root, folder)
+        if how is not None:
+            raise UsageError(f"DEST {how} the folder being pushed, {str(folder)!r}; choose a DEST apart from it", file=self.root)
+        if os.path.lexists(self.root) and not self.root.is_dir():
+            raise UsageError("exists and is not a folder", file=self.root)
+
     def push(self, files: list[LocalFile], progress: Any) -> list[Delivered]:
         self._held = self._check(files)
         return super().push(files, progress)
@@ -50,12 +58,7 @@ class Destination(BaseDestination):
         if not files:
             return held
         first = files[0]
-        folder = first.path.parents[len(PurePosixPath(first.rel).parts) - 1]
-        how = overlap(self.root, folder)
-        if how is not None:
-            raise UsageError(f"DEST {how} the folder being pushed, {str(folder)!r}; choose a DEST apart from it", file=self.root)
-        if os.path.lexists(self.root) and not self.root.is_dir():
-            raise UsageError("exists and is not a folder", file=self.root)
+        self.preflight(first.path.parents[len(PurePosixPath(first.rel).parts) - 1])
         left = self._left_by_labelport()
         real_root = os.path.realpath(self.root)
         foreign = []

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 from typing import Any
 
-from ...errors import missing_extra
+from ...errors import UsageError, missing_extra
 from .base import BucketDestination, DeliveryOptions, LocalFile, Remote, delivery_error
 
 SHA256_KEY = "labelport-sha256"
@@ -36,6 +37,10 @@ class Destination(BucketDestination):
     def __init__(self, url: str, options: DeliveryOptions):
         super().__init__(url, options)
         boto3, botocore = _sdk()
+        import botocore.handlers  # (extra: as boto3 in _sdk)
+
+        if not (botocore.handlers.VALID_BUCKET.match(self.bucket) or botocore.handlers.VALID_S3_ARN.match(self.bucket)):
+            raise UsageError(f"{url}: {self.bucket!r} is not an S3 bucket name (letters, digits, '.', '-' and '_')")
         self._errors = botocore.exceptions
         # backoff with jitter on 5xx, throttling and resets; AWS_MAX_ATTEMPTS and
         # AWS_RETRY_MODE change it as they do for any boto3 program
@@ -49,7 +54,8 @@ class Destination(BucketDestination):
             connect_timeout=10,
             read_timeout=60,
         )
-        self.client = boto3.client("s3", config=config)
+        self.session = boto3.session.Session()  # its credentials, resolved once, tell preflight what boto3 found
+        self.client = self.session.client("s3", config=config)
         from boto3.s3.transfer import TransferConfig  # (extra: as boto3 in Destination.__init__)
 
         self.transfer = TransferConfig(
@@ -67,6 +73,13 @@ class Destination(BucketDestination):
         if isinstance(exc, self._errors.NoCredentialsError):
             return delivery_error("s3: no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
         return delivery_error(f"{what}", exc)
+
+    def preflight(self, folder: Path | None = None) -> None:
+        """boto3 resolved its credential chain when the client was made
+        (environment, profiles, SSO cache, and the container and instance
+        metadata endpoints where those are configured): none found is told now."""
+        if self.session.get_credentials() is None:
+            raise self._fail("", self._errors.NoCredentialsError())
 
     def prepare(self) -> None:
         try:

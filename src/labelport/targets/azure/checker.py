@@ -68,9 +68,8 @@ USE_SPLIT = "with labelport, convert with --split train=0.8,validation=0.2"
 
 def check(folder: Path) -> list[Finding]:
     out = Findings()
-    if not walk(Path(folder), lambda files: _Checker(files, out).run()):
-        out.add("azure.files.none", "no AutoML NLP data found: expected train/train.txt (NER) or "
-                "train/train.csv (classification) beside an MLTable file", True)
+    walk(Path(folder), lambda files: _Checker(files, out).run(),
+         "train/train.txt (NER) or train/train.csv (classification) beside an MLTable file")
     return out.done()
 
 

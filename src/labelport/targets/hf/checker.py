@@ -482,8 +482,7 @@ def _roots(folder: Folder, depth: int = 4) -> list[Path]:
 
 def check(folder: Path) -> list[Finding]:
     out = Findings()
-    if not walk(Path(folder), lambda files: _check_datasets(files, out)):
-        out.add("card", "no README.md dataset card and no data/ folder", True, README)
+    walk(Path(folder), lambda files: _check_datasets(files, out), f"{README} dataset card or {DATA}/ folder")
     return out.done()
 
 

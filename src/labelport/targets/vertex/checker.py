@@ -82,8 +82,7 @@ _ML_USE_OR_NONE = {None, *ML_USES}
 
 def check(folder: Path) -> list[Finding]:
     out = Findings(caps={"vertex.extraction.entity_words": 5})  # a recommendation says less
-    if not walk(Path(folder), lambda files: _Checker(files, out).run()):
-        out.add("vertex.files", f"no Vertex AI import files here ({MANIFEST}, *.jsonl, *.csv)", hard=True)
+    walk(Path(folder), lambda files: _Checker(files, out).run(), f"{MANIFEST}, *.jsonl or *.csv import file")
     return out.done()
 
 
