@@ -35,7 +35,7 @@ def transform_project(documents, project=None):
         import spacy
         from spacy.tokens import Doc, DocBin, Span
     except ImportError as exc:
-        raise ImportError("spacy_docbin needs spaCy: pip install "labelport[spacy]"") from exc
+        raise ImportError('spacy_docbin needs spaCy: pip install "labelport[spacy]"') from exc
     nlp = spacy.blank(LANG)
     docs, classified, seen = [], [], LabelNames()
     for data in documents:
