@@ -18,6 +18,11 @@ import pytest
 import labelport
 from labelport.errors import InputError
 
+try:  # tests/ may be a package or a plain folder
+    from .test_parallel import merged  # the fixture: what each --jobs run's write_parallel returned
+except ImportError:
+    from test_parallel import merged  # type: ignore[no-redef]  # noqa: F401
+
 FIXTURES = Path(__file__).parent / "fixtures" / "datasaur"
 NEWSROOM = FIXTURES / "newsroom-p8Xk2Lq9"
 TICKETS = FIXTURES / "support-tickets-r7Tt"
@@ -281,24 +286,14 @@ def assert_labels_resolve(data: dict) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["DATASAUR_SCHEMA", "JSON_ADVANCED"])
-def test_every_file_of_a_folder_lists_every_label_of_the_project(tmp_path, monkeypatch, fmt):
+def test_every_file_of_a_folder_lists_every_label_of_the_project(tmp_path, merged, fmt):
     """A folder of two CoNLL files with disjoint labels: both files list both
     labels (the sorted labels the project uses, as none is declared), each
     resolves its own spans; written by two processes, the same bytes."""
-    from labelport.conversion import parallel
-
     source = tmp_path / "in"
     source.mkdir()
     for name, text in DISJOINT.items():
         (source / name).write_text(text, encoding="utf-8")
-    merged: list[bool] = []
-    write_parallel = parallel.write_parallel
-
-    def spy(*args, **kwargs):
-        merged.append(write_parallel(*args, **kwargs))
-        return merged[-1]
-
-    monkeypatch.setattr(parallel, "write_parallel", spy)
     labelport.convert(labelport.load(source), fmt, tmp_path / "one")
     labelport.convert(labelport.load(source), fmt, tmp_path / "two", jobs=2)
     assert merged == [True]  # the files were written by two forked workers
