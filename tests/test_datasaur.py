@@ -8,6 +8,7 @@ file's label order carries no meaning, and labelport writes them by line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -16,6 +17,11 @@ import pytest
 
 import labelport
 from labelport.errors import InputError
+
+try:  # tests/ may be a package or a plain folder
+    from .test_parallel import merged  # the fixture: what each --jobs run's write_parallel returned
+except ImportError:
+    from test_parallel import merged  # type: ignore[no-redef]  # noqa: F401
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasaur"
 NEWSROOM = FIXTURES / "newsroom-p8Xk2Lq9"
@@ -247,3 +253,95 @@ def test_the_labelers_of_an_export_are_found_without_decoding_their_files_whole(
     assert not [w for w in whole if "DOCUMENT-" in w or "ROOT-" in w], whole
     assert [(labeler.email, labeler.id, labeler.display_name) for labeler in project.labelers] == [
         ("alice.w@example.com", 11, "Alice W"), ("bob@example.com", 12, "Bob")]
+
+
+# -- one label set per output (issue 13, item 2) -----------------------------------------
+
+#: Two CoNLL files, each with a label the other lacks: a project that declares no label set.
+DISJOINT = {"a.conll": "Alice\tB-person\nsaid\tO\n", "b.conll": "Paris\tB-location\nslept\tO\n"}
+
+
+def label_files(out: Path) -> dict[str, dict]:
+    """Every DATASAUR_SCHEMA or JSON_ADVANCED file under ``out``, parsed (the
+    former's ``data``), by its path under ``out``."""
+    found = {}
+    for path in sorted(out.rglob("*.json")):
+        if path.name != "labelport-report.json":
+            obj = json.loads(path.read_bytes())
+            found[path.relative_to(out).as_posix()] = obj.get("data", obj)
+    return found
+
+
+def listed_labels(data: dict) -> dict[int, list[str]]:
+    return {ls["index"]: [item["labelName"] for item in ls["labelItems"]] for ls in data["labelSets"]}
+
+
+def assert_labels_resolve(data: dict) -> None:
+    """Every span's and arrow's (layer, labelSetItemId) is an item of the
+    file's own label sets, and that item bears the entry's label."""
+    items = {(ls["index"], item["id"]): item["labelName"] for ls in data["labelSets"] for item in ls["labelItems"]}
+    entries = data.get("labels", []) + data.get("spanLabels", []) + data.get("arrowLabels", [])
+    for entry in entries:
+        assert items[(entry["layer"], entry["labelSetItemId"])] == entry["labelName"], entry
+
+
+@pytest.mark.parametrize("fmt", ["DATASAUR_SCHEMA", "JSON_ADVANCED"])
+def test_every_file_of_a_folder_lists_every_label_of_the_project(tmp_path, merged, fmt):
+    """A folder of two CoNLL files with disjoint labels: both files list both
+    labels (the sorted labels the project uses, as none is declared), each
+    resolves its own spans; written by two processes, the same bytes."""
+    source = tmp_path / "in"
+    source.mkdir()
+    for name, text in DISJOINT.items():
+        (source / name).write_text(text, encoding="utf-8")
+    labelport.convert(labelport.load(source), fmt, tmp_path / "one")
+    labelport.convert(labelport.load(source), fmt, tmp_path / "two", jobs=2)
+    assert merged == [True]  # the files were written by two forked workers
+    files = label_files(tmp_path / "one")
+    assert sorted(files) == ["a.conll.json", "b.conll.json"]
+    for data in files.values():
+        assert listed_labels(data) == {0: ["location", "person"]}
+        assert_labels_resolve(data)
+    assert {len(data.get("labels", data.get("spanLabels"))) for data in files.values()} == {1}
+    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
+    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
+    assert two == one
+
+
+@pytest.mark.parametrize("fmt", ["DATASAUR_SCHEMA", "JSON_ADVANCED"])
+def test_a_split_project_with_arrows_lists_its_declared_label_sets_in_every_file(tmp_path, fmt):
+    """The newsroom export declares its label sets, arrows' included: every
+    split's files list them as declared, and every span and arrow resolves."""
+    declared = listed_labels(read_json(NEWSROOM / "REVIEW" / "news.txt.json")["data"])
+    labelport.convert(labelport.load(NEWSROOM), fmt, tmp_path / "out", split={"train": 0.5, "test": 0.5}, seed=1)
+    files = label_files(tmp_path / "out")
+    assert {path.split("/")[0] for path in files} == {"train", "test"}
+    for data in files.values():
+        assert listed_labels(data) == declared
+        assert_labels_resolve(data)
+    assert any(data.get("arrowLabels") or [e for e in data.get("labels", []) if e["type"] == "ARROW"]
+               for data in files.values())
+
+
+#: sha256 of examples/wnut17-sample.conll written whole, one file, as before
+#: the project's label sets were made in a first pass: that case reads once
+#: and keeps its labels in the order the file first uses them.
+WHOLE_SAMPLE = {
+    "DATASAUR_SCHEMA": "e8b1ca51d1f0bad51e251bcf7962e00f4e16b59fcd7e1ac772c2c766f59694e4",
+    "JSON_ADVANCED": "d531200c0458cf620bd22fbd10ec32829e7099d68797587450c2a5765973a6cd",
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(WHOLE_SAMPLE))
+def test_one_document_written_whole_keeps_its_bytes_and_label_order(tmp_path, fmt):
+    sample = Path(__file__).parent.parent / "examples" / "wnut17-sample.conll"
+    labelport.convert(labelport.load(sample), fmt, tmp_path / "out")
+    written = (tmp_path / "out" / "wnut17-sample.conll.json").read_bytes()
+    assert hashlib.sha256(written).hexdigest() == WHOLE_SAMPLE[fmt]
+    first_use = []
+    for line in sample.read_text(encoding="utf-8").splitlines():
+        tag = line.rsplit("\t", 1)[-1]
+        if tag.startswith("B-") and tag[2:] not in first_use:
+            first_use.append(tag[2:])
+    obj = json.loads(written)
+    assert listed_labels(obj.get("data", obj)) == {0: first_use}

@@ -224,16 +224,6 @@ def assert_named_for_their_split(out: Path) -> None:
             assert not words & (set(SPLITS) - {split}), f"{split}/{name}"
 
 
-#: A project that declares no label set (CoNLL) gets, in DATASAUR_SCHEMA and
-#: JSON_ADVANCED, the labels each file's spans name (datasaur.pieces.LabelNames,
-#: filled as the document's part is written): a split's file lists that split's.
-#: One list for the project needs a first pass before the per-document writers
-#: run (conversion.pipeline, another part's); strict, so the fix shows here.
-PER_SPLIT_LABEL_SETS = pytest.mark.xfail(
-    strict=True, reason="DATASAUR_SCHEMA/JSON_ADVANCED list the labels of a split's part when none is declared"
-)
-
-
 def format_cases() -> list:
     cases = []
     for fmt in sorted(all_formats(), key=lambda f: f.id):
@@ -241,9 +231,7 @@ def format_cases() -> list:
             continue
         for project, (kind, _) in PROJECTS.items():
             if kind in fmt.kinds:
-                known = fmt.id in {"DATASAUR_SCHEMA", "JSON_ADVANCED"} and project == "wnut"
-                marks = [PER_SPLIT_LABEL_SETS] if known else []
-                cases.append(pytest.param(fmt.id, project, id=f"{fmt.id}-{project}", marks=marks))
+                cases.append(pytest.param(fmt.id, project, id=f"{fmt.id}-{project}"))
     return cases
 
 

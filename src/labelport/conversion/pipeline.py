@@ -19,12 +19,14 @@ import orjson
 from ..errors import RejectedError, UsageError
 from ..formats.base import Context, Format, FormatOptions
 from ..formats.registry import formats_for_kinds, get_format
+from ..formats.splits import DOCUMENT
 from ..guards.output import file_name, safe_name, staged_folder
 from ..model import LABELER, REVIEWER, ROLES, Document, Labeler, Project
 from ..progress import Phase, Progress, say
 from ..report import Report, counted
 from ..validate import validate
 from . import parallel
+from .splitting import _documents_up_to as documents_up_to
 from .splitting import make_splitter
 
 #: Fixed entry time, so the same input gives a byte-identical zip.
@@ -90,9 +92,11 @@ def run_conversion(
                 tree = write_export_all(project, fmt, stage, ctx, role)
             elif role == LABELER:
                 write_labeler_versions(project, fmt, stage, ctx)
-            elif not (parallel.applicable(fmt, project, jobs, options)
-                      and parallel.write_parallel(fmt, project, stage, ctx, jobs)):
-                fmt.write(project, stage, ctx)
+            else:
+                whole, whole_ctx = for_writing(fmt, project, ctx)  # (before --jobs forks: one first pass)
+                if not (parallel.applicable(fmt, whole, jobs, options)
+                        and parallel.write_parallel(fmt, whole, stage, whole_ctx, jobs)):
+                    fmt.write(whole, stage, whole_ctx)
             if splitter.active:
                 report.check_splits(splitter.names)
         if fmt.target:
@@ -109,6 +113,26 @@ def run_conversion(
     if report.rejected or (strict and report.lossy):
         raise RejectedError(report_problem(report), file=out, report=report)
     return report
+
+
+def for_writing(fmt: Format, project: Project, ctx: Context) -> tuple[Project, Context]:
+    """``project``, and ``ctx`` for it, as ``fmt`` writes it into one folder:
+    after the format's first pass (Format.first_pass) when that folder may
+    get several of its files: a split by line or row, or several documents.
+    A project of one document written whole reads once."""
+    if fmt.first_pass is None:
+        return project, ctx
+    splitter = ctx.splitter
+    if not (splitter.active and splitter.unit != DOCUMENT) and documents_up_to(project, 2) < 2:
+        return project, ctx
+    whole = fmt.first_pass(project)
+    return whole, replace(ctx, project=whole)
+
+
+def write(fmt: Format, project: Project, out: Path, ctx: Context) -> None:
+    """``fmt.write`` after :func:`for_writing`."""
+    whole, whole_ctx = for_writing(fmt, project, ctx)
+    fmt.write(whole, out, whole_ctx)
 
 
 def report_problem(report: Report) -> str:
@@ -138,7 +162,7 @@ def write_labeler_versions(project: Project, fmt: Format, out: Path, ctx: Contex
         raise UsageError("--role LABELER: the project holds no labeler's version", file=project.source)
     ctx.report.versions_written = True
     for folder, labeler in labeler_folders(project).items():
-        fmt.write(labeler_view(project, labeler), out / folder, ctx)
+        write(fmt, labeler_view(project, labeler), out / folder, ctx)
 
 
 def labeler_folders(project: Project) -> dict[str, Labeler]:
@@ -162,11 +186,11 @@ def write_export_all(project: Project, fmt: Format, out: Path, ctx: Context, rol
     top.mkdir(parents=True)
     ctx.report.versions_written = True
     if role == REVIEWER:
-        fmt.write(project, top / "REVIEW", ctx)
+        write(fmt, project, top / "REVIEW", ctx)
     for folder, labeler in labeler_folders(project).items():
-        fmt.write(labeler_view(project, labeler), top / folder, ctx)
+        write(fmt, labeler_view(project, labeler), top / folder, ctx)
     root = safe_name(f"ROOT-{project.owner.folder}") if project.owner else "ROOT"
-    fmt.write(root_view(project), top / root, ctx)
+    write(fmt, root_view(project), top / root, ctx)
     data = {"project": {"id": project.id, "title": project.name, "tags": project.tags}}
     (top / "project-data.json").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
     return tree

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..errors import InputError
-from ..model import AnswerSet, Arrow, Label, Labeler, LabelSet, Line, Question, Span
+from ..model import TOKEN_BASED, AnswerSet, Arrow, Document, Label, Labeler, LabelSet, Line, Question, Span
 
 if TYPE_CHECKING:  # the declared shapes; imported where a JSON file is read (msgspec)
     from .types import AnswerEntry, ArrowEntry, LabelerInfo, LabelSetEntry, QuestionEntry, SpanEntry, _Line
@@ -125,7 +125,9 @@ class LabelNames:
     The label sets written are the project's, extended with every label met
     that they do not list (a project read from CoNLL has none; one read from
     a folder has the first file's): a file labelport writes resolves every
-    label through its own label sets.
+    label through its own label sets. An output of several files gets the
+    sets :func:`label_sets_using` makes from the whole project first, so
+    every file lists the same ones and none is extended.
     """
 
     def __init__(self, label_sets: list[LabelSet]):
@@ -161,12 +163,34 @@ class LabelNames:
         self._ids[(layer, name)] = item
         return item
 
-    def label_sets(self) -> list[LabelSet]:
+    def label_sets(self, by_name: bool = False) -> list[LabelSet]:
+        """The given sets, each followed by the labels added to its layer (a
+        layer no set has gets a set of its own): in the order they were
+        met, or ``by_name``."""
         sets = {ls.index: LabelSet(ls.index, ls.name, list(ls.labels), ls.id) for ls in self.label_sets_given}
         for layer, added in sorted(self._added.items()):
             label_set = sets.setdefault(layer, LabelSet(layer, f"Label set {layer + 1}"))
-            label_set.labels.extend(Label(item, name) for item, name in added.items())
+            items = sorted(added.items(), key=lambda item: item[1]) if by_name else added.items()
+            label_set.labels.extend(Label(item, name) for item, name in items)
         return [sets[index] for index in sorted(sets)]
+
+
+def label_sets_using(label_sets: list[LabelSet], documents: Iterable[Document]) -> list[LabelSet]:
+    """``label_sets`` extended with every label the documents' spans and
+    arrows use that they lack, sorted by name in each layer; each added
+    label keeps the item id it would get in a file of its own (its
+    labelSetItemId where no other item has it, else its name). A first pass:
+    only the label names are kept."""
+    names = LabelNames(label_sets)
+    item_id = names.item_id
+    for document in documents:
+        if TOKEN_BASED in document.kinds:
+            for line in document.lines:
+                for span in line.spans:
+                    item_id(span.label_set, span.label, span.label_id)
+        for arrow in document.arrows:
+            item_id(arrow.label_set, arrow.label, arrow.label_id)
+    return names.label_sets(by_name=True)
 
 
 def place_spans(

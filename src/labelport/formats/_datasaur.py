@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from typing import IO, Any
 
 import orjson
 
 from ..datasaur import pieces as dj
-from ..model import Document, Line, Span
+from ..model import TOKEN_BASED, Document, Line, Project, Span
 from ..report import Report
 from .base import MULTILINE
 
@@ -93,6 +94,15 @@ class SpanEntries(JsonArraySpill):
             report.drop(MULTILINE, {"document": document, "line": span.line, "label": span.label}, unit="spans",
                         labels=(span.label,))
         self.copy_to(fh, more)
+
+
+def with_project_label_sets(project: Project) -> Project:
+    """The project with label sets that list every label it uses (its
+    Format.first_pass): each file of an output of several files lists them,
+    not the labels of its own part."""
+    if TOKEN_BASED not in project.kinds:
+        return project  # rows and documents name no label set item
+    return replace(project, label_sets=dj.label_sets_using(project.label_sets, project.documents()))
 
 
 def write_document_tail(fh: IO[bytes], document: Document) -> None:

@@ -141,6 +141,11 @@ class Format:
     merge_parts: Callable[[list[Part], Path, Context], bool] | None = None
     #: the options it takes (a FormatOptions subclass; the base takes none)
     options: type[FormatOptions] = FormatOptions
+    #: a first pass over the whole project for an output of several files
+    #: (labelport.conversion.pipeline runs it before writing, before --jobs
+    #: forks): the project to write, e.g. with label sets that list every label
+    #: it uses, so that every file lists the same ones
+    first_pass: Callable[[Project], Project] | None = None
 
     def write(self, project: Project, out: Path, ctx: Context) -> None:
         if self.write_project is not None:

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from ..datasaur import pieces as dj
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Row
-from ._datasaur import JsonArraySpill, SpanEntries, dumps, write_document_tail
+from ._datasaur import JsonArraySpill, SpanEntries, dumps, with_project_label_sets, write_document_tail
 from .base import (
     ARROWS,
     COMMENTS,
@@ -97,5 +97,6 @@ FORMAT = Format(
     extension=".json",
     writer=DatasaurSchemaWriter,
     binary=True,  # orjson gives bytes
+    first_pass=with_project_label_sets,
     carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS, MULTILINE, ARROWS, DOCUMENT_ANSWERS, COMMENTS}),
 )

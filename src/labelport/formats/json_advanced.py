@@ -8,7 +8,7 @@ from typing import IO
 
 from ..datasaur import pieces as dj
 from ..model import TOKEN_BASED, Document, Line
-from ._datasaur import SpanEntries, dumps, write_document_tail
+from ._datasaur import SpanEntries, dumps, with_project_label_sets, write_document_tail
 from .base import ARROWS, COMMENTS, CONFLICTS, LABEL_SETS, MULTILINE, OVERLAPS, Context, DocumentWriter, Format
 
 
@@ -44,5 +44,6 @@ FORMAT = Format(
     extension=".json",
     writer=JsonAdvancedWriter,
     binary=True,  # orjson gives bytes
+    first_pass=with_project_label_sets,
     carries=frozenset({OVERLAPS, LABEL_SETS, CONFLICTS, MULTILINE, ARROWS, COMMENTS}),
 )
