@@ -26,8 +26,7 @@ from ..progress import Phase, Progress, say
 from ..report import Report, counted
 from ..validate import validate
 from . import parallel
-from .splitting import _documents_up_to as documents_up_to
-from .splitting import make_splitter
+from .splitting import documents_up_to, make_splitter
 
 #: Fixed entry time, so the same input gives a byte-identical zip.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -118,9 +117,12 @@ def run_conversion(
 def for_writing(fmt: Format, project: Project, ctx: Context) -> tuple[Project, Context]:
     """``project``, and ``ctx`` for it, as ``fmt`` writes it into one folder:
     after the format's first pass (Format.first_pass) when that folder may
-    get several of its files: a split by line or row, or several documents.
-    A project of one document written whole reads once."""
-    if fmt.first_pass is None:
+    get several of its files (a split by line or row, or several documents)
+    and the project declares no label set. A project of one document written
+    whole reads once; so does one whose label sets are declared (a Datasaur
+    export's list every label of the project: a second read to check that
+    would cost a third more CPU on every multi-document conversion)."""
+    if fmt.first_pass is None or project.label_sets:
         return project, ctx
     splitter = ctx.splitter
     if not (splitter.active and splitter.unit != DOCUMENT) and documents_up_to(project, 2) < 2:

@@ -58,12 +58,12 @@ def _unit(project: Project, split_by: str | None) -> tuple[str, str]:
         if unit not in (DOCUMENT, LINE):
             _check_field(project, unit)
         return unit, "asked for with --split-by"
-    if _documents_up_to(project, 2) > 1:
+    if documents_up_to(project, 2) > 1:
         return DOCUMENT, "the project holds several documents: no document is in two splits"
     return LINE, "the project holds one document: each {unit} goes to a split of its own"
 
 
-def _documents_up_to(project: Project, most: int) -> int:
+def documents_up_to(project: Project, most: int) -> int:
     """How many documents the project holds, counting no further than ``most``
     (a project of many files is not read to find out, nor one long file)."""
     if len(project.parts or ()) >= most:
