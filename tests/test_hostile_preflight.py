@@ -90,6 +90,40 @@ def test_hf_dataset_without_pyarrow_is_refused_before_reading(places):
     assert "install labelport[hf]" in assert_refused(code, stdout, stderr, work, work / "exports")
 
 
+#: What the Export API client reads, set (to a server nobody is asked: the refusal comes first).
+SERVER_ENV = {"DATASAUR_BASE_URL": "http://127.0.0.1:9", "DATASAUR_CLIENT_ID": "id", "DATASAUR_CLIENT_SECRET": "pw",
+              "DATASAUR_TIMEOUT": "60"}
+# (id, input, environment over SERVER_ENV, format, the one error line's words)
+DATASAUR_REFUSED = [
+    ("no-base-url", "datasaur://p1", {"DATASAUR_BASE_URL": ""}, "TSV_IOB", "datasaur://: set DATASAUR_BASE_URL ("),
+    ("no-client-id", "datasaur://p1", {"DATASAUR_CLIENT_ID": ""}, "TSV_IOB", "datasaur://: set DATASAUR_CLIENT_ID ("),
+    ("no-secret", "datasaur://p1", {"DATASAUR_CLIENT_SECRET": ""}, "AMAZON_COMPREHEND_CSV",
+     "datasaur://: set DATASAUR_CLIENT_SECRET ("),
+    ("none-set", "datasaur://p1/d1", {k: "" for k in SERVER_ENV}, "AMAZON_COMPREHEND_CSV",
+     "datasaur://: set DATASAUR_BASE_URL, DATASAUR_CLIENT_ID, DATASAUR_CLIENT_SECRET ("),
+    ("base-url-not-a-url", "datasaur://p1", {"DATASAUR_BASE_URL": "app.datasaur.ai"}, "TSV_IOB",
+     "DATASAUR_BASE_URL must be a URL such as https://app.datasaur.ai, not 'app.datasaur.ai'"),
+    ("timeout-not-a-number", "datasaur://p1", {"DATASAUR_TIMEOUT": "soon"}, "TSV_IOB",
+     "DATASAUR_TIMEOUT must be a number of seconds, not 'soon'"),
+    ("no-project-id", "datasaur:///d1", {}, "TSV_IOB", "expected datasaur://PROJECT_ID or datasaur://PROJECT_ID/"),
+]
+
+
+@pytest.mark.parametrize("case_id, source, env, format_id, words", DATASAUR_REFUSED,
+                         ids=[c[0] for c in DATASAUR_REFUSED])
+@pytest.mark.parametrize("with_out", [True, False], ids=["with-o", "without-o"])
+def test_datasaur_export_without_what_the_client_needs_starts_no_job(places, case_id, source, env, format_id, words,
+                                                                     with_out):
+    """The Export API client's server and credentials are asked for before the
+    job exists: no job, no fetch, nothing under LABELPORT_HOME or OUT."""
+    inputs, work, out = places
+    (inputs / "d").mkdir()
+    code, stdout, stderr = run_without((), "export", source, "-f", format_id, *(["-o", out] if with_out else []),
+                                       "--to", inputs / "d", home=work, env={**SERVER_ENV, **env})
+    assert words in assert_refused(code, stdout, stderr, work, out if with_out else work / "exports")
+    assert list((inputs / "d").iterdir()) == []
+
+
 # (id, destination, words): URLs refused as they are written, whatever the SDK
 BAD_URLS = [
     ("s3-no-bucket", "s3://", "no bucket or container named"),
