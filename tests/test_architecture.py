@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "progress": set(),
     "model": {"errors"},
     "guards": {"errors"},
-    "report": {"_version", "guards"},
+    "report": {"_version", "guards", "progress"},
     "datasaur": {"errors", "model"},
     "validate": {"errors", "guards", "report"},
     "formats": {"datasaur", "errors", "guards", "model", "offsets", "progress", "report"},

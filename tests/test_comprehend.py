@@ -443,7 +443,7 @@ def test_own_output_validates(name, converted):
     code, stdout, err = run_cli("validate", out, "--target", "comprehend")
     assert code == 0, stdout
     assert ": error:" not in stdout
-    assert "0 rule(s) broken" in err
+    assert "0 rules broken" in err
 
 
 def test_tiny_project_not_ready(tmp_path):

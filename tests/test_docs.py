@@ -4,7 +4,8 @@ cannot drift from the code.
 
 Each Markdown file gets a fresh working folder holding a copy of examples/
 (the files the blocks name: ``examples/newsroom-export.zip``,
-``examples/projects/``, ``examples/storages.json``…); its blocks run there in
+``examples/projects/``, ``examples/storages.json``…) and a link to tests/
+(the Hub server a block starts by hand); its blocks run there in
 the order they appear, and a block may use what an earlier one of the same
 file made or set (a shell block's variables reach the later blocks: each runs
 under ``set -a`` and the environment it leaves is the next one's). A shell
@@ -31,10 +32,16 @@ service is told to allow), and the ``$SECRET`` a webhook is signed with is
 set. A ``labelport serve`` line runs in the background until the file's last
 block has run.
 
-A block that cannot run here (a real cloud account, an install, the whole
-suite) is marked in the Markdown by ``<!-- doc-test: skip (the reason) -->``
-on the line before it, and skips with that reason; so does an Azure block
-without Azurite, and a block calling curl or jq where they are missing.
+A block that is not run is marked in the Markdown by
+``<!-- doc-test: skip (the reason) -->`` on the line before it, and is not a
+test that skips: it is in the inventory (:data:`NOT_RUN`), which
+:func:`test_the_blocks_not_run_are_an_inventory` holds to the four reasons a
+block may have not to run (:data:`WHY_NOT_RUN`): a real cloud account, which
+the reason names and the block must use; an install (the suite runs in the
+virtualenv ``make test`` made, with every extra); the whole suite (this test
+included); minutes of benchmarks. Only where the machine lacks what the
+standard one has does a block skip, saying why: an Azure block without
+Azurite, a block calling curl or jq where they are missing.
 """
 
 from __future__ import annotations
@@ -128,6 +135,26 @@ def blocks(doc: Path) -> Iterator[Block]:
 
 
 BLOCKS = [block for doc in DOCS for block in blocks(doc)]
+RUN = [block for block in BLOCKS if not block.skip]
+NOT_RUN = [block for block in BLOCKS if block.skip]
+
+#: The services a block not run may need an account of, each with what such a
+#: block's code must call to use it.
+ACCOUNTS = {
+    "AWS": ("aws ", "boto3"),
+    "Azure": ("az ml ", "azure.", "AZURE_STORAGE_CONNECTION_STRING"),
+    "Google Cloud": ("gcloud ", "google.cloud", "vertexai", "googleapis.com"),
+    "OpenAI": ("openai",),
+    "Hugging Face": ("HF_TOKEN", "from_pretrained("),
+}
+#: Why a block may not run: a reason begins so, and its code holds one of the words.
+WHY_NOT_RUN = {
+    "a real cloud account": (re.compile(rf"needs (?:a|the) real (?P<account>{'|'.join(ACCOUNTS)})\b"), ()),
+    "an install (the suite runs in the virtualenv `make test` made, with every extra)":
+        (re.compile(r"installs\b"), ("pip install", "venv")),
+    "the whole suite, this test included": (re.compile(r"runs the whole suite\b"), ("make test",)),
+    "minutes of benchmarks": (re.compile(r"takes minutes\b"), ("benchmarks/run.py",)),
+}
 
 
 # -- the stand-ins for the cloud ---------------------------------------------------------------
@@ -221,6 +248,7 @@ def _make_stage(doc: Path, root: Path, clouds: Clouds) -> Stage:
     work = root / name
     work.mkdir()
     shutil.copytree(ROOT / "examples", work / "examples")
+    (work / "tests").symlink_to(ROOT / "tests")  # the suite's servers, which a block may start by hand
     bin_dir = root / f".bin-{name}"
     labelport = f'PYTHONPATH="{ROOT / "src"}" exec "{sys.executable}" -m labelport'
     _launcher(bin_dir / "labelport", labelport)
@@ -347,10 +375,8 @@ def _run(block: Block, stage: Stage, clouds: Clouds) -> tuple[subprocess.Complet
     return result, said
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
+@pytest.mark.parametrize("block", RUN, ids=[b.id for b in RUN])
 def test_the_block_runs_as_written(block: Block, stages, clouds):
-    if block.skip:
-        pytest.skip(f"{block.id}: {block.skip}")
     if "az://" in block.code and not clouds.azure:
         pytest.skip(f"{block.id}: {INSTALL_HINT}")
     for tool in SYSTEM_TOOLS:
@@ -361,6 +387,26 @@ def test_the_block_runs_as_written(block: Block, stages, clouds):
     assert result.returncode == block.exit, f"{block.id} exited {result.returncode}:\n{block.code}\n---\n{said[-4000:]}"
     for expected in _expected(_as_run(block, stage, clouds)):
         assert _printed(expected, said), f"{block.id}: the docs show {expected!r}; it printed:\n{said[-4000:]}"
+
+
+def test_the_blocks_not_run_are_an_inventory():
+    """Every block marked ``doc-test: skip`` is one that cannot run by what it
+    is (:data:`WHY_NOT_RUN`): it needs a real AWS, Azure, Google Cloud, OpenAI
+    or Hugging Face account, named in its reason and used by its code; or it
+    installs (pip, a virtualenv), runs the whole suite, or takes minutes
+    (benchmarks/run.py). Any other block runs. The assertion's message lists
+    the inventory."""
+    inventory = "\n".join(f"  {b.id}: {b.skip}" for b in NOT_RUN)
+    for block in NOT_RUN:
+        why = next(((what, match, words) for what, (pattern, words) in WHY_NOT_RUN.items()
+                    if (match := pattern.match(block.skip))), None)
+        assert why, f"{block.id}: {block.skip!r} is none of: {', '.join(WHY_NOT_RUN)}\nthe blocks not run:\n{inventory}"
+        what, match, words = why
+        if "account" in match.groupdict():
+            words = ACCOUNTS[match["account"]]
+        assert any(word in block.code for word in words), (
+            f"{block.id} is not run for {what} ({block.skip}) but calls none of {words}:\n{block.code}"
+            f"\nthe blocks not run:\n{inventory}")
 
 
 def test_every_block_is_found_and_every_skip_says_why():

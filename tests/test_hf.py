@@ -456,7 +456,7 @@ def test_own_output_validates(tmp_path: Path, run_cli) -> None:
     convert_cli(run_cli, DEV_SLICE, a, "--split", "train=0.8,validation=0.2")
     convert_cli(run_cli, SMS_SLICE, b, "--columns", "label,text")
     code, output = labelport_validate(a)
-    assert code == 0 and "0 rule(s) broken, 0 warning(s)" in output, output
+    assert code == 0 and "0 rules broken, 0 warnings" in output, output
     code, output = labelport_validate(b)  # train only: a warning, not an error
     assert code == 0 and "no validation or test split" in output, output
     assert labelport_validate(b, "--strict")[0] == 1

@@ -11,6 +11,7 @@ to None in ``sys.modules`` of the process that runs the command.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,10 @@ from hostile import assert_refused
 WNUT_SLICE = WNUT17_FIXTURES / "wnut17train.head.conll"
 
 
-def run_without(missing: tuple[str, ...], *args: object, home: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """``labelport ARGS`` in a process where each module of ``missing`` cannot be imported."""
+def command_without(missing: tuple[str, ...], *args: object, home: Path,
+                    env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of ``labelport ARGS`` in a process where
+    each module of ``missing`` cannot be imported."""
     code = (
         "import sys\n"
         f"for name in {list(missing)!r}:\n"
@@ -33,8 +36,14 @@ def run_without(missing: tuple[str, ...], *args: object, home: Path, env: dict[s
     )
     environ = {**os.environ, "LABELPORT_HOME": str(home), "PYTHONIOENCODING": "utf-8", **(env or {})}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), environ.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=environ, stdin=subprocess.DEVNULL,
-                          capture_output=True, timeout=120, check=False)
+    return [sys.executable, "-c", code, *map(str, args)], environ
+
+
+def run_without(missing: tuple[str, ...], *args: object, home: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """``labelport ARGS`` in a process where each module of ``missing`` cannot be imported."""
+    command, environ = command_without(missing, *args, home=home, env=env)
+    proc = subprocess.run(command, env=environ, stdin=subprocess.DEVNULL, capture_output=True, timeout=120,
+                          check=False)
     return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
 
 
@@ -81,6 +90,40 @@ def test_hf_dataset_without_pyarrow_is_refused_before_reading(places):
     assert "install labelport[hf]" in assert_refused(code, stdout, stderr, work, work / "exports")
 
 
+#: What the Export API client reads, set (to a server nobody is asked: the refusal comes first).
+SERVER_ENV = {"DATASAUR_BASE_URL": "http://127.0.0.1:9", "DATASAUR_CLIENT_ID": "id", "DATASAUR_CLIENT_SECRET": "pw",
+              "DATASAUR_TIMEOUT": "60"}
+# (id, input, environment over SERVER_ENV, format, the one error line's words)
+DATASAUR_REFUSED = [
+    ("no-base-url", "datasaur://p1", {"DATASAUR_BASE_URL": ""}, "TSV_IOB", "datasaur://: set DATASAUR_BASE_URL ("),
+    ("no-client-id", "datasaur://p1", {"DATASAUR_CLIENT_ID": ""}, "TSV_IOB", "datasaur://: set DATASAUR_CLIENT_ID ("),
+    ("no-secret", "datasaur://p1", {"DATASAUR_CLIENT_SECRET": ""}, "AMAZON_COMPREHEND_CSV",
+     "datasaur://: set DATASAUR_CLIENT_SECRET ("),
+    ("none-set", "datasaur://p1/d1", {k: "" for k in SERVER_ENV}, "AMAZON_COMPREHEND_CSV",
+     "datasaur://: set DATASAUR_BASE_URL, DATASAUR_CLIENT_ID, DATASAUR_CLIENT_SECRET ("),
+    ("base-url-not-a-url", "datasaur://p1", {"DATASAUR_BASE_URL": "app.datasaur.ai"}, "TSV_IOB",
+     "DATASAUR_BASE_URL must be a URL such as https://app.datasaur.ai, not 'app.datasaur.ai'"),
+    ("timeout-not-a-number", "datasaur://p1", {"DATASAUR_TIMEOUT": "soon"}, "TSV_IOB",
+     "DATASAUR_TIMEOUT must be a number of seconds, not 'soon'"),
+    ("no-project-id", "datasaur:///d1", {}, "TSV_IOB", "expected datasaur://PROJECT_ID or datasaur://PROJECT_ID/"),
+]
+
+
+@pytest.mark.parametrize("case_id, source, env, format_id, words", DATASAUR_REFUSED,
+                         ids=[c[0] for c in DATASAUR_REFUSED])
+@pytest.mark.parametrize("with_out", [True, False], ids=["with-o", "without-o"])
+def test_datasaur_export_without_what_the_client_needs_starts_no_job(places, case_id, source, env, format_id, words,
+                                                                     with_out):
+    """The Export API client's server and credentials are asked for before the
+    job exists: no job, no fetch, nothing under LABELPORT_HOME or OUT."""
+    inputs, work, out = places
+    (inputs / "d").mkdir()
+    code, stdout, stderr = run_without((), "export", source, "-f", format_id, *(["-o", out] if with_out else []),
+                                       "--to", inputs / "d", home=work, env={**SERVER_ENV, **env})
+    assert words in assert_refused(code, stdout, stderr, work, out if with_out else work / "exports")
+    assert list((inputs / "d").iterdir()) == []
+
+
 # (id, destination, words): URLs refused as they are written, whatever the SDK
 BAD_URLS = [
     ("s3-no-bucket", "s3://", "no bucket or container named"),
@@ -92,6 +135,40 @@ BAD_URLS = [
     ("hf-no-owner", "hf://datasets/name", "name the repo as owner/name"),
     ("unknown-scheme", "ftp://host/x", "unknown destination"),
 ]
+
+
+def test_serve_refuses_hf_dataset_without_pyarrow_at_the_request(tmp_path):
+    """``labelport serve`` (the real command, pyarrow hidden from its process)
+    answers an HF_DATASET export with a GraphQL error naming the extra, and
+    stores no job; another format still exports."""
+    from servers.ports import free_port, wait_for_port
+    from test_serve import EXPORT_QUERY, NEWSROOM, Service
+
+    from labelport.jobs.store import JobStore
+
+    projects, home = tmp_path / "projects", tmp_path / "home"
+    shutil.copytree(NEWSROOM, projects / NEWSROOM.name)
+    port = free_port()
+    command, environ = command_without(("pyarrow",), "serve", "--projects", projects, "--port", port, home=home,
+                                       env={"LABELPORT_OAUTH_CLIENTS": "cli:pw"})
+    with open(tmp_path / "serve.log", "w") as log:  # a file, not a pipe: nothing blocks the service
+        process = subprocess.Popen(command, env=environ, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=30)
+        service = Service(f"http://127.0.0.1:{port}", tmp_path, projects, tmp_path, tmp_path, None)
+        token = service.token("cli", "pw")
+        fields = {"projectIds": [NEWSROOM.name], "fileName": "hf", "format": "HF_DATASET", "method": "FILE_STORAGE"}
+        body = service.call(EXPORT_QUERY, {"input": fields}, token=token)
+        assert body.get("data") is None and len(body["errors"]) == 1, body
+        assert body["errors"][0]["message"] == "writing HF_DATASET needs pyarrow: install labelport[hf]", body
+        assert JobStore(home / "jobs.sqlite3").list() == []
+        fields["format"] = "TSV_IOB"  # the same request in a format without extras: a job
+        body = service.call(EXPORT_QUERY, {"input": fields}, token=token)
+        assert "errors" not in body, body
+        assert [job.id for job in JobStore(home / "jobs.sqlite3").list()] == [body["data"]["result"]["exportId"]]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 @pytest.mark.parametrize("case_id, dest, words", BAD_URLS, ids=[c[0] for c in BAD_URLS])

@@ -28,7 +28,7 @@ from .formats.registry import (
 )
 from .model import REVIEWER, ROLES
 from .offsets import UNITS
-from .progress import NORMAL, QUIET, VERBOSE, output_level, set_level
+from .progress import NORMAL, QUIET, VERBOSE, counted, output_level, set_level
 from .service import add_serve_command, cmd_serve
 from .validate import validate
 
@@ -446,7 +446,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{where}: {level}: {finding.message} [{finding.rule}]")
     hard = sum(f.hard for f in findings)
     soft = len(findings) - hard
-    print(f"labelport: {args.target}: {hard} rule(s) broken, {soft} warning(s)", file=sys.stderr)
+    print(f"labelport: {args.target}: {counted(hard, 'rules')} broken, {counted(soft, 'warnings')}", file=sys.stderr)
     return 1 if hard or (args.strict and soft) else 0
 
 

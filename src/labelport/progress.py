@@ -35,6 +35,11 @@ class InputSize(Protocol):
     def read_through(self, n: int) -> None: ...
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and a plural ``noun``, made singular for one: "1 document", "2 documents"."""
+    return f"{n:,} {noun[:-1] if n == 1 and noun.endswith('s') else noun}"
+
+
 #: How much a run says on stderr (the command line's --quiet, --verbose).
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 _level = NORMAL

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from ._version import __version__
 from .guards.output import REPORT_NAME, file_digest, files_under
+from .progress import counted
 
 MAX_EXAMPLES = 5
 #: What is counted as read and as written, side by side: written is what was
@@ -247,11 +248,6 @@ class Report:
             level = "error: the service would reject this" if f.hard else "warning: not ready for training"
             lines.append(f"labelport: {level}: {where}{f.message}")
         return lines
-
-
-def counted(n: int, noun: str) -> str:
-    """``n`` and a plural ``noun``, made singular for one: "1 document", "2 documents"."""
-    return f"{n:,} {noun[:-1] if n == 1 and noun.endswith('s') else noun}"
 
 
 def _path_parts(rel: str) -> list[str]:

@@ -184,6 +184,28 @@ def _messages(errors: list[Any]) -> str:
 # -- the client -------------------------------------------------------------------------
 
 
+def server_settings(base_url: str | None = None, client_id: str | None = None,
+                    client_secret: str | None = None) -> tuple[str, str, str]:
+    """The server's base URL (no trailing slash), the client id and its secret:
+    those given, else DATASAUR_BASE_URL, DATASAUR_CLIENT_ID and
+    DATASAUR_CLIENT_SECRET. A UsageError names every one missing, or a base URL
+    that is not a URL. Nothing is contacted, so ``labelport export`` asks this
+    before its job exists."""
+    base_url = base_url or os.environ.get(ENV_BASE_URL, "").strip()
+    client_id = client_id or os.environ.get(ENV_CLIENT_ID, "").strip()
+    client_secret = client_secret or os.environ.get(ENV_CLIENT_SECRET, "")
+    missing = [name for name, value in ((ENV_BASE_URL, base_url), (ENV_CLIENT_ID, client_id),
+                                        (ENV_CLIENT_SECRET, client_secret)) if not value]
+    if missing:
+        raise UsageError(
+            "datasaur://: set " + ", ".join(missing)
+            + " (the Export API server and its OAuth client credentials; see `labelport export --help`)"
+        )
+    if "://" not in base_url:
+        raise UsageError(f"{ENV_BASE_URL} must be a URL such as https://app.datasaur.ai, not {base_url!r}")
+    return base_url.rstrip("/"), client_id, client_secret
+
+
 class ExportApiClient:
     """One server and one pair of credentials.
 
@@ -205,21 +227,7 @@ class ExportApiClient:
         renew_early: bool = True,
         transport: Any = None,
     ):
-        base_url = base_url or os.environ.get(ENV_BASE_URL, "").strip()
-        client_id = client_id or os.environ.get(ENV_CLIENT_ID, "").strip()
-        client_secret = client_secret or os.environ.get(ENV_CLIENT_SECRET, "")
-        missing = [name for name, value in ((ENV_BASE_URL, base_url), (ENV_CLIENT_ID, client_id),
-                                            (ENV_CLIENT_SECRET, client_secret)) if not value]
-        if missing:
-            raise UsageError(
-                "datasaur://: set " + ", ".join(missing)
-                + " (the Export API server and its OAuth client credentials; see `labelport export --help`)"
-            )
-        if "://" not in base_url:
-            raise UsageError(f"{ENV_BASE_URL} must be a URL such as https://app.datasaur.ai, not {base_url!r}")
-        self.base_url = base_url.rstrip("/")
-        self.client_id = client_id
-        self._secret = client_secret
+        self.base_url, self.client_id, self._secret = server_settings(base_url, client_id, client_secret)
         self.poll_initial = poll_initial
         self.poll_max = poll_max
         self.token_margin = token_margin

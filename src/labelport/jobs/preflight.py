@@ -3,7 +3,9 @@
 Everything that can be known before reading the input is checked before it
 is read, and for ``labelport export`` before its job is stored: the packages
 the format needs, the output folder (:func:`labelport.guards.output.check_out`,
-the rules its stage applies later), and the destination
+the rules its stage applies later), for a ``datasaur://`` input the
+Export API server and credentials its client reads from the environment
+(:func:`labelport.client.export_api.server_settings`), and the destination
 (:func:`labelport.delivery.preflight`: its SDK, its URL, the credentials and
 endpoint its SDK finds offline, and for a bucket or container, which only
 needs looking up, that it exists). A refusal is exit 2 (usage) or 3 (the
@@ -53,6 +55,14 @@ def check_export(spec: "ExportSpec", *, loaded: bool = False, look: bool = True)
     local = "://" not in spec.input  # else datasaur://: fetched, checked by the client
     if local and not loaded and not os.path.lexists(spec.input):
         raise InputError("no such file or folder", spec.input)
+    if not local and not loaded:
+        # (start-up: only a datasaur:// input loads the Export API client)
+        from ..client.export_api import default_timeout, server_settings
+        from ..client.fetch import parse
+
+        parse(spec.input)
+        server_settings()  # the server and credentials the job's client will read, each missing one named
+        default_timeout()
     check_out(spec.out, inputs=[spec.input] if local else [], overwrite=bool(spec.convert.get("overwrite")))
     if spec.to:
         # (start-up: `labelport convert` checks its format here without loading delivery, ~30 ms, or msgspec)

@@ -53,6 +53,7 @@ from ..guards.egress import EgressPolicy
 from ..guards.output import REPORT_NAME, safe_name
 from ..guards.private import home, make_private, private_folder
 from ..jobs.kinds import Local
+from ..jobs.preflight import check_format
 from ..jobs.spec import (
     DocumentRef,
     DocumentTask,
@@ -351,10 +352,14 @@ class Service:
 def resolve_format(value: Any) -> "Format":
     """The format ``value`` names: an id or an alias of labelport.formats.registry,
     which keeps the legacy lower-case names of the Export API (``iob``,
-    ``non-iob``, ``conll``, ``conll2003``)."""
+    ``non-iob``, ``conll``, ``conll2003``); refused while the caller waits when its writer
+    cannot import a package it needs (HF_DATASET without pyarrow), as
+    ``labelport export`` refuses it before its job exists."""
     if not str(value or "").strip():
         raise UsageError("format: give a format, e.g. TSV_IOB or DATASAUR_SCHEMA")
-    return get_format(str(value))
+    fmt = get_format(str(value))
+    check_format(fmt.id)
+    return fmt
 
 
 #: The Export API's fields that are a format's own options (Format.options),

@@ -24,6 +24,7 @@ import orjson
 
 from ...errors import DeliveryError, InputError, UsageError
 from ...guards.redaction import redact
+from ...progress import counted
 
 MiB = 1 << 20
 #: Files that name data locations by path relative to OUT; rendered at upload.
@@ -77,8 +78,8 @@ class DeliveryResult:
     def summary(self) -> str:
         unchanged = len(self.objects) - self.uploaded
         if not self.uploaded:
-            return f"labelport: {self.destination}: already up to date, nothing uploaded ({unchanged} objects)"
-        return f"labelport: {self.destination}: {self.uploaded} objects uploaded, {unchanged} unchanged"
+            return f"labelport: {self.destination}: already up to date, nothing uploaded ({counted(unchanged, 'objects')})"
+        return f"labelport: {self.destination}: {counted(self.uploaded, 'objects')} uploaded, {unchanged:,} unchanged"
 
 
 @dataclass
