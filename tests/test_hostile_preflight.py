@@ -124,6 +124,22 @@ def test_datasaur_export_without_what_the_client_needs_starts_no_job(places, cas
     assert list((inputs / "d").iterdir()) == []
 
 
+@pytest.mark.parametrize("flags, words", [
+    (["--split", "train=0.5,test=0.5"], "--split: the server writes CSV itself and cannot follow that"),
+    (["--stratify"], "--stratify: the server writes CSV itself"),
+    (["--split-by", "line"], "--split-by: the server writes CSV itself"),
+], ids=["split", "stratify", "split-by"])
+def test_datasaur_export_an_option_the_server_cannot_follow_starts_no_job(places, flags, words):
+    """What the server cannot follow in its own export is refused before the
+    job exists (it failed inside the job, leaving a job store behind)."""
+    inputs, work, out = places
+    (inputs / "d").mkdir()
+    code, stdout, stderr = run_without((), "export", "datasaur://p1", "-f", "CSV", *flags, "-o", out,
+                                       "--to", inputs / "d", home=work, env=SERVER_ENV)
+    assert words in assert_refused(code, stdout, stderr, work, out)
+    assert list((inputs / "d").iterdir()) == []
+
+
 # (id, destination, words): URLs refused as they are written, whatever the SDK
 BAD_URLS = [
     ("s3-no-bucket", "s3://", "no bucket or container named"),

@@ -102,6 +102,28 @@ def parse(uri: str) -> Ref:
     return Ref(uri, project_id, document_id or None)
 
 
+def served(input: str, format: str, fetch_options: dict[str, Any]) -> bool:
+    """Whether an export of ``input`` in ``format`` is the server's own (fetched,
+    laid out, checked) rather than converted by labelport's writers."""
+    return is_datasaur(input) and not fetch_options.get("convert_locally") and format.upper() in SERVER_FORMATS
+
+
+def check_fetchable(format: str, convert_options: dict[str, Any] | None) -> None:
+    """UsageError for a format the server does not write, or an option it
+    cannot follow (run before the job exists, and again by fetch_export)."""
+    format = format.upper()
+    if format not in SERVER_FORMATS:
+        raise UsageError(f"{format}: the client fetches {', '.join(SERVER_FORMATS)} from the server; "
+                         "other formats are converted locally")
+    options = convert_options or {}
+    asked = [k for k, default in _NOT_FETCHABLE.items()
+             if options.get(k) not in (None, "") and str(options[k]).upper() != str(default).upper()]
+    if asked:
+        flags = ", ".join("--" + k.replace("_", "-") for k in asked)
+        raise UsageError(f"{flags}: the server writes {format} itself and cannot follow that; "
+                         "add --convert-locally to convert with labelport's writers")
+
+
 def split_options(convert: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(labelport.convert's options, the fetch's options) of a job spec."""
     return ({k: v for k, v in convert.items() if k not in FETCH_OPTIONS},
@@ -269,16 +291,7 @@ def fetch_export(uri: str, format: str, out: str | Path, *, timeout: float | Non
     when a check fails (with ``strict``, also a soft one): the caller must not
     push it."""
     format = format.upper()
-    if format not in SERVER_FORMATS:
-        raise UsageError(f"{format}: the client fetches {', '.join(SERVER_FORMATS)} from the server; "
-                         "other formats are converted locally")
-    options = convert_options or {}
-    asked = [k for k, default in _NOT_FETCHABLE.items()
-             if options.get(k) not in (None, "") and str(options[k]).upper() != str(default).upper()]
-    if asked:
-        flags = ", ".join("--" + k.replace("_", "-") for k in asked)
-        raise UsageError(f"{flags}: the server writes {format} itself and cannot follow that; "
-                         "add --convert-locally to convert with labelport's writers")
+    check_fetchable(format, convert_options)
     ref = parse(uri)
     own_client = client is None
     client = client or ExportApiClient()
@@ -325,7 +338,7 @@ def fetch_export(uri: str, format: str, out: str | Path, *, timeout: float | Non
         if own_client:
             client.close()
         shutil.rmtree(work, ignore_errors=True)  # OUT holds what was fetched; the report its sha256
-    if report.rejected or (options.get("strict") and report.lossy):
+    if report.rejected or ((convert_options or {}).get("strict") and report.lossy):
         problem = ("the files break the target's rules or do not pair" if report.rejected
                    else "not ready for training or not everything carried (--strict)")
         raise RejectedError(f"fetched, but {problem} (see labelport-report.json); nothing pushed",

@@ -22,8 +22,8 @@ from ..formats.registry import formats_for_kinds, get_format
 from ..formats.splits import DOCUMENT
 from ..guards.output import file_name, safe_name, staged_folder
 from ..model import LABELER, REVIEWER, ROLES, Document, Labeler, Project
-from ..progress import Phase, Progress, say
-from ..report import Report, counted
+from ..progress import Phase, Progress, counted, say
+from ..report import Report
 from ..validate import validate
 from . import parallel
 from .splitting import documents_up_to, make_splitter

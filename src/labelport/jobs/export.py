@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..client.fetch import SERVER_FORMATS, fetch_export, fetch_timeout, is_datasaur, split_options
+from ..client.fetch import fetch_export, fetch_timeout, served, split_options
 from ..conversion import convert, load
 from ..delivery import Notice, push
 from ..delivery.destinations.base import DeliveryOptions
@@ -78,8 +78,7 @@ def run_export(spec: ExportSpec, progress: Progress, local: Local = Local()) -> 
     # server writes itself is fetched, laid out and checked instead of converted.
     convert_options, fetch_options = split_options(_stored_options(spec.format, spec.convert))
     project = local.project
-    if (project is None and is_datasaur(spec.input) and not fetch_options["convert_locally"]
-            and spec.format.upper() in SERVER_FORMATS):
+    if project is None and served(spec.input, spec.format, fetch_options):
         fetched = fetch_export(spec.input, spec.format, spec.out, timeout=fetch_options["timeout"],
                                convert_options=convert_options)
         report, project_id = fetched.report, fetched.project_id

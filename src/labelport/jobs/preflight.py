@@ -58,11 +58,14 @@ def check_export(spec: "ExportSpec", *, loaded: bool = False, look: bool = True)
     if not local and not loaded:
         # (start-up: only a datasaur:// input loads the Export API client)
         from ..client.export_api import default_timeout, server_settings
-        from ..client.fetch import parse
+        from ..client.fetch import check_fetchable, parse, served, split_options
 
         parse(spec.input)
         server_settings()  # the server and credentials the job's client will read, each missing one named
         default_timeout()
+        convert_options, fetch_options = split_options(spec.convert)
+        if served(spec.input, spec.format, fetch_options):  # the server's own export: what it cannot follow
+            check_fetchable(spec.format, convert_options)
     check_out(spec.out, inputs=[spec.input] if local else [], overwrite=bool(spec.convert.get("overwrite")))
     if spec.to:
         # (start-up: `labelport convert` checks its format here without loading delivery, ~30 ms, or msgspec)
