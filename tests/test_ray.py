@@ -154,3 +154,18 @@ def test_a_folder_changed_after_loading_is_refused_by_the_tasks(local_ray, proje
     with pytest.raises(UsageError, match="changed while it was converted"):
         labelport.convert(project, "TSV_IOB", tmp_path / "out", engine="ray")
     assert not (tmp_path / "out").exists()
+
+
+def test_documents_of_one_name_fall_back_to_one_process(local_ray, project_dir, tmp_path):
+    """Two files holding documents of one name, in different tasks' chunks: as
+    with --jobs, the merge cannot name the second ``-2`` and one process writes
+    it all again, the same bytes as one process from the start."""
+    twin = tmp_path / "twin"
+    shutil.copytree(project_dir, twin)
+    for path in sorted(twin.glob("*.json"))[12:14]:
+        shutil.copy(path, twin / f"zz-copy-{path.name}")
+    labelport.convert(labelport.load(twin), "TSV_IOB", tmp_path / "one")
+    labelport.convert(labelport.load(twin), "TSV_IOB", tmp_path / "ray", engine="ray")
+    written = files(tmp_path / "ray")
+    assert written == files(tmp_path / "one")
+    assert any(name.endswith("-2.tsv") for name in written)

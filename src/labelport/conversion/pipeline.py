@@ -97,8 +97,8 @@ def run_conversion(
                 write_labeler_versions(project, fmt, stage, ctx)
             else:
                 whole, whole_ctx = for_writing(fmt, project, ctx)  # (before --jobs forks: one first pass)
-                if engine is not None and jobs == 1 and len(whole.parts or ()) > 1:
-                    jobs = engine.tasks()
+                if engine is not None and jobs == 1 and parallel.applicable(fmt, whole, 2, options):
+                    jobs = engine.tasks()  # (asked only when the project is shared out: it may start a local Ray)
                 if not (parallel.applicable(fmt, whole, jobs, options)
                         and parallel.write_parallel(fmt, whole, stage, whole_ctx, jobs, engine)):
                     fmt.write(whole, stage, whole_ctx)
