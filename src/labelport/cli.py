@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from . import api
 from ._version import __version__
+from .conversion import checked_engine
 from .errors import LabelportError, RejectedError, UsageError
 from .formats.registry import (
     READABLE,
@@ -133,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("input", metavar="INPUT", help="file, folder or zip")
     convert.add_argument("-o", "--out", required=True, metavar="OUT", help="output folder (an earlier labelport output in it is replaced; see --overwrite)")
     _add_convert_options(convert)
+    engines = convert.add_argument_group("engine")
+    engines.add_argument("--engine", choices=["local", "ray"], default="local",
+                         help="local: this machine (--jobs N processes; the default); ray: a project of many files "
+                              "written as Ray tasks (same output; --jobs N tasks, default the cluster's CPUs; "
+                              "needs labelport[ray])")
+    engines.add_argument("--ray-address", metavar="ADDRESS",
+                         help="--engine ray: the Ray cluster to join (default $RAY_ADDRESS, else a local Ray)")
     _add_output_level(convert)
 
     export = commands.add_parser("export", help="convert, check the target's rules, then deliver",
@@ -285,7 +293,8 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
     format_options = {key: getattr(args, flag[2:].replace("-", "_")) for key, flag in FORMAT_OPTION_FLAGS.items()}
     format_options = {key: value for key, value in format_options.items() if value is not None}
     make_options(get_format(args.format), format_options, FORMAT_OPTION_FLAGS)
-    jobs = checked_jobs(args.jobs)  # so does a --jobs of 0; more than the CPUs is capped here, once
+    engine = getattr(args, "engine", "local")  # (convert's; export runs on this machine)
+    jobs = checked_jobs(args.jobs, local=engine == "local")  # so does a --jobs of 0; more than the CPUs is capped here, once
     return {
         "split": parse_split(args.split) if args.split else None,
         "seed": args.seed,
@@ -325,6 +334,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     options = _convert_options(args)
     check_format(args.format)  # before reading: a refused conversion costs nothing
     check_out(args.out, inputs=[args.input], overwrite=args.overwrite)
+    if checked_engine(args.engine) == "ray":  # so does a missing Ray, and an input no task can read again
+        if args.input.lower().startswith("datasaur://"):
+            raise UsageError("--engine ray reads a local file, folder or zip in this version", file=args.input)
+        options.update(engine=args.engine, ray_address=args.ray_address)
     report = api.convert(_load(args), args.format, args.out, progress=None, **options)
     _print_lines(report.summary_lines())
     return 0

@@ -5,13 +5,18 @@ them; export jobs (:mod:`labelport.jobs.export`) run them.
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
+from ..errors import UsageError
 from ..formats.registry import get_format, make_options, reader_id
 from ..model import REVIEWER, Project
 from ..readers import ReadOptions
 from ..report import Report
+
+if TYPE_CHECKING:
+    from .ray_engine import RayChunks
 
 
 def load(
@@ -42,7 +47,15 @@ def load(
         return load_datasaur(path, options)
     from ..readers.layout import load_path  # (start-up: the layout loads zipfile and the Datasaur pieces, ~11 ms)
 
-    return load_path(Path(path), options)
+    project = load_path(Path(path), options)
+    _ORIGINS[id(project)] = (str(path), options)
+    weakref.finalize(project, _ORIGINS.pop, id(project), None)
+    return project
+
+
+#: How each project :func:`load` read from a local path was read (by the
+#: project's id(), while it lives): what ``engine="ray"`` tasks read again.
+_ORIGINS: dict[int, tuple[str, ReadOptions]] = {}
 
 
 def convert(
@@ -64,6 +77,8 @@ def convert(
     transformer: str | None = None,
     progress: bool | None = False,
     jobs: int = 1,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> Report:
     """Write ``project`` in ``format`` into the folder ``out``.
 
@@ -79,6 +94,12 @@ def convert(
     each label's share close to the split's (see labelport.formats.splits).
     ``jobs`` > 1 converts a project of many
     files in that many processes (same bytes; see ``labelport.conversion.parallel`` for what stays in one).
+    ``engine="ray"`` writes those files' chunks as Ray tasks instead (same
+    bytes; ``jobs`` tasks, the Ray cluster's CPUs when 1) on the cluster at
+    ``ray_address`` (else ``RAY_ADDRESS``, else a local Ray started for this
+    process); ``project`` is then a local path, or a project :func:`load`
+    read from one, since each task reads its files again (see
+    ``labelport.conversion.ray_engine``).
 
     The format's own options, None when not given: ``label_separator`` (CSV,
     TSV, XLSX, JSON_TABULAR, JSON: joins several answers in a cell, default "|"),
@@ -93,6 +114,7 @@ def convert(
                                                 "question": question, "transformer": transformer})
     if not isinstance(project, Project):
         project = load(project)
+    ray_chunks = _ray_chunks(project, ray_address) if checked_engine(engine) == "ray" else None
     return run_conversion(
         project,
         format,
@@ -108,4 +130,23 @@ def convert(
         options=options,
         progress=progress,
         jobs=jobs,
+        engine=ray_chunks,
     )
+
+
+def checked_engine(engine: str) -> str:
+    """``engine``, when it is one labelport has and its packages are installed
+    (an "install labelport[ray]" UsageError otherwise, before any work)."""
+    from .ray_engine import checked_engine  # (start-up: only a conversion needs it)
+
+    return checked_engine(engine)
+
+
+def _ray_chunks(project: Project, address: str | None) -> RayChunks:
+    from .ray_engine import Origin, RayChunks  # (start-up: only a conversion needs it)
+
+    origin = _ORIGINS.get(id(project))
+    if origin is None:
+        raise UsageError("--engine ray reads the project again in each task: give a local file, folder or zip "
+                         "(or a project labelport.load read from one)", file=project.source)
+    return RayChunks(Origin(*origin), address)

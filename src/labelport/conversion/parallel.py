@@ -33,6 +33,7 @@ import sys
 from dataclasses import replace
 from itertools import chain
 from pathlib import Path
+from typing import Protocol, Sequence
 
 from ..errors import UsageError
 from ..formats.base import Context, Format, FormatOptions, QuestionOption
@@ -51,12 +52,14 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def checked_jobs(jobs: object) -> int:
+def checked_jobs(jobs: object, local: bool = True) -> int:
     """The number of processes to convert in for ``--jobs``/``jobs=``: a whole
-    number from 1; more than :func:`usable_cpus` is capped to it, with a
-    one-line notice on stderr."""
+    number from 1; on this machine (``local``), more than :func:`usable_cpus`
+    is capped to it, with a one-line notice on stderr."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UsageError(f"--jobs must be a whole number of processes, 1 or more, not {jobs!r}")
+    if not local:
+        return jobs
     cpus = usable_cpus()
     if jobs > cpus:
         print(f"labelport: --jobs {jobs}: this process may use {cpus} CPUs; converting in {cpus}", file=sys.stderr)
@@ -80,7 +83,8 @@ def _mergeable(fmt: Format, project: Project, options: FormatOptions) -> bool:
         isinstance(options, QuestionOption) and options.question is not None)
 
 
-def _chunks(n_parts: int, jobs: int) -> list[tuple[int, int]]:
+def chunks(n_parts: int, jobs: int) -> list[tuple[int, int]]:
+    """The file ranges ``[lo, hi)`` a project of ``n_parts`` files is cut into for ``jobs`` workers."""
     # A few chunks per worker even out documents of different sizes.
     n_chunks = min(n_parts, jobs * 4)
     bounds = [round(i * n_parts / n_chunks) for i in range(n_chunks + 1)]
@@ -91,23 +95,46 @@ def _convert_chunk(task: tuple[int, int, str]) -> tuple[Part, int]:
     lo, hi, folder = task
     assert _WORK is not None
     fmt, project, ctx = _WORK
-    parts = (project.parts or [])[lo:hi]
-    chunk = replace(project, documents_factory=lambda: chain.from_iterable(p.documents() for p in parts), parts=None)
+    return write_chunk(fmt, chunk_of(project, (project.parts or [])[lo:hi]), Path(folder), ctx)
+
+
+def chunk_of(project: Project, parts: Sequence[Project]) -> Project:
+    """``project`` made of the documents of ``parts`` (some of its files) alone."""
+    return replace(project, documents_factory=lambda: chain.from_iterable(p.documents() for p in parts), parts=None)
+
+
+def write_chunk(fmt: Format, chunk: Project, folder: Path, ctx: Context) -> tuple[Part, int]:
+    """Write one chunk into ``folder`` with a report of its own: its Part, and
+    the documents it held (the parent's progress counts them)."""
     report = ctx.report.fresh()
     with Progress("", enabled=False) as quiet:
-        fmt.write(chunk, Path(folder), replace(ctx, project=chunk, report=report, progress=quiet))
+        fmt.write(chunk, folder, replace(ctx, project=chunk, report=report, progress=quiet))
     if fmt.write_project is None:
-        report.hash_files(Path(folder))  # moved as they are: hashed here, in parallel, rather than in the parent
+        report.hash_files(folder)  # moved as they are: hashed here, in parallel, rather than in the parent
     notes, report.notes = report.notes, {}
-    return Part(Path(folder), report, notes), quiet.documents
+    return Part(folder, report, notes), quiet.documents
 
 
-def write_parallel(fmt: Format, project: Project, out: Path, ctx: Context, jobs: int) -> bool:
-    """Write ``project`` into ``out`` with ``jobs`` processes; False when the
-    chunks' output could not be merged exactly (nothing is left in ``out``)."""
+class Engine(Protocol):
+    """What writes a project's chunks somewhere else than forked processes
+    (labelport.conversion.ray_engine.RayChunks)."""
+
+    def tasks(self) -> int:
+        """How many tasks to share a project out to when not told."""
+
+    def __call__(self, fmt: Format, project: Project, ctx: Context, jobs: int, work: Path) -> list[Part]:
+        """Write the chunks of ``project`` (:func:`chunks`) into their folders under
+        ``work`` (:func:`chunk_folder`); their Parts in chunk order."""
+
+
+def write_parallel(fmt: Format, project: Project, out: Path, ctx: Context, jobs: int,
+                   engine: Engine | None = None) -> bool:
+    """Write ``project`` into ``out`` with ``jobs`` processes (or ``jobs`` tasks
+    of ``engine``); False when the chunks' output could not be merged exactly
+    (nothing is left in ``out``)."""
     work = out / ".jobs"
     try:
-        parts = _convert_chunks(fmt, project, ctx, jobs, work)
+        parts = (engine or _convert_chunks)(fmt, project, ctx, jobs, work)
         merged = _move_files(parts, out, ctx) if fmt.write_project is None else _merge_project_wide(fmt, parts, out, ctx)
         if not merged:
             ctx.progress.restart()  # one process converts it all again
@@ -121,7 +148,7 @@ def _convert_chunks(fmt: Format, project: Project, ctx: Context, jobs: int, work
     from multiprocessing import get_context  # (start-up: ~6 ms; only a --jobs run needs it)
 
     global _WORK
-    tasks = [(lo, hi, str(work / f"{n:05}")) for n, (lo, hi) in enumerate(_chunks(len(project.parts or ()), jobs))]
+    tasks = [(lo, hi, str(chunk_folder(work, n))) for n, (lo, hi) in enumerate(chunks(len(project.parts or ()), jobs))]
     _WORK = (fmt, project, ctx)
     try:
         with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
@@ -134,6 +161,10 @@ def _convert_chunks(fmt: Format, project: Project, ctx: Context, jobs: int, work
     finally:
         _WORK = None
     return parts
+
+
+def chunk_folder(work: Path, n: int) -> Path:
+    return work / f"{n:05}"
 
 
 def _move_files(parts: list[Part], out: Path, ctx: Context) -> bool:

@@ -58,13 +58,17 @@ def run_conversion(
     progress: bool | None = None,
     jobs: int = 1,
     overwrite: bool = False,
+    engine: parallel.Engine | None = None,
 ) -> Report:
     """Convert ``project`` into the folder ``out`` (see labelport.guards.output for
     what is refused; ``overwrite`` keeps the files of an earlier ``out`` that
     labelport did not write, where refusing is the default). ``options`` are
     the format's own (``Format.options``; labelport.formats.registry.make_options
-    builds them from what the user gave), its defaults when None."""
-    jobs = parallel.checked_jobs(jobs)
+    builds them from what the user gave), its defaults when None. ``engine``
+    writes the chunks of a project of many files instead of ``jobs`` forked
+    processes (labelport.conversion.ray_engine); ``jobs`` is then the tasks to
+    share it out to, 1 leaving that to the engine."""
+    jobs = parallel.checked_jobs(jobs, local=engine is None)
     fmt = get_format(format_id)
     check_kinds(fmt, project)
     role = role.upper()
@@ -93,8 +97,10 @@ def run_conversion(
                 write_labeler_versions(project, fmt, stage, ctx)
             else:
                 whole, whole_ctx = for_writing(fmt, project, ctx)  # (before --jobs forks: one first pass)
+                if engine is not None and jobs == 1 and parallel.applicable(fmt, whole, 2, options):
+                    jobs = engine.tasks()  # (asked only when the project is shared out: it may start a local Ray)
                 if not (parallel.applicable(fmt, whole, jobs, options)
-                        and parallel.write_parallel(fmt, whole, stage, whole_ctx, jobs)):
+                        and parallel.write_parallel(fmt, whole, stage, whole_ctx, jobs, engine)):
                     fmt.write(whole, stage, whole_ctx)
             if splitter.active:
                 report.check_splits(splitter.names)
