@@ -54,15 +54,13 @@ def broker_env(tmp_path_factory):
     (converters / "slow.py").write_text(SLOW_TRANSFORMER)
     redis = start_redis(root)
     env = {"LABELPORT_HOME": str(root / "home"), "LABELPORT_CONVERTERS": str(converters)}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    yield root, projects, redis, env
-    redis.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in env.items():
+                patch.setenv(key, value)
+            yield root, projects, redis, env
+    finally:
+        redis.stop()
 
 
 def _serve(projects: Path, broker: str) -> tuple[Service, object, threading.Thread]:
@@ -107,6 +105,16 @@ def status(service: Service, export_id: str) -> str:
     return answer["data"]["exportDeliveryStatus"]["deliveryStatus"]
 
 
+def wait_for(service: Service, export_id: str, wanted: str, timeout: float = 60) -> set[str]:
+    """Poll until the export is ``wanted`` (never FAILED on the way); the statuses seen before."""
+    seen, deadline = set(), time.monotonic() + timeout
+    while (now := status(service, export_id)) != wanted:
+        assert now != "FAILED" and time.monotonic() < deadline, get_job(service, export_id)
+        seen.add(now)
+        time.sleep(0.05)
+    return seen
+
+
 def get_job(service: Service, export_id: str) -> dict:
     return service.call(f'query {{ getJob(jobId: "{export_id}") {{ {JOB_FIELDS} }} }}')["data"]["getJob"]
 
@@ -137,13 +145,7 @@ def test_a_job_made_by_one_replica_is_answered_by_the_other_while_it_runs(broker
                                     fileTransformerId="slow", method="FILE_STORAGE")
     running = worker(env, redis.url(), "--burst")
     try:
-        seen = set()
-        deadline = time.monotonic() + 60
-        while (now := status(first, result["exportId"])) != "DELIVERED":
-            seen.add(now)
-            assert now != "FAILED" and time.monotonic() < deadline
-            time.sleep(0.1)
-        assert "IN_PROGRESS" in seen
+        assert "IN_PROGRESS" in wait_for(first, result["exportId"], "DELIVERED")
         assert status(second, result["exportId"]) == "DELIVERED"
         assert httpx.get(result["fileUrl"]).json() == {"name": "tickets.csv"}
     finally:
@@ -159,16 +161,11 @@ def test_a_job_whose_work_horse_is_killed_runs_again_and_is_delivered_once(broke
                                    fileTransformerId="slow", method="FILE_STORAGE")
     running = worker(env, redis.url())
     try:
-        deadline = time.monotonic() + 60
-        while status(second, result["exportId"]) != "IN_PROGRESS":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for(second, result["exportId"], "IN_PROGRESS")
         horses = psutil.Process(running.pid).children()
         assert len(horses) == 1
         os.kill(horses[0].pid, signal.SIGKILL)
-        while (now := status(second, result["exportId"])) != "DELIVERED":
-            assert now != "FAILED" and time.monotonic() < deadline, get_job(second, result["exportId"])
-            time.sleep(0.1)
+        wait_for(second, result["exportId"], "DELIVERED")
     finally:
         stop_process(running)
     job = Broker(redis.url()).store.get(result["exportId"])
@@ -190,10 +187,7 @@ def test_a_job_whose_worker_is_killed_is_run_by_the_next_worker_once_its_heartbe
                                    fileTransformerId="slow", method="FILE_STORAGE")
     running = worker(env, redis.url())
     try:
-        deadline = time.monotonic() + 60
-        while status(second, result["exportId"]) != "IN_PROGRESS":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for(second, result["exportId"], "IN_PROGRESS")
     finally:  # the worker first, so that it cannot see its work-horse die (the horse is a session of its own)
         horses = psutil.Process(running.pid).children()
         os.kill(running.pid, signal.SIGKILL)

@@ -4,7 +4,8 @@ A job moves NONE -> QUEUED -> IN_PROGRESS -> DELIVERED or FAILED, with a
 progress in percent and, when it fails, errors shaped as the Export API's
 JobError (``id``, ``stack`` beginning with the message, ``args``). Jobs live
 in SQLite under LABELPORT_HOME (default ~/.labelport), in WAL mode so several
-processes can run and poll jobs at once.
+processes can run and poll jobs at once. (``labelport serve --broker`` keeps
+the same jobs on Redis instead: jobs.redis_store, jobs.broker.)
 
 A job records what to do (its spec), not a Python object, so a job whose
 process was killed is picked up by the next labelport process that opens the
