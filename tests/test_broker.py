@@ -138,6 +138,28 @@ def test_an_export_waits_on_the_queue_until_a_worker_runs_it_and_gives_the_same_
     assert httpx.get(result["fileUrl"]).content == (tmp_path / "here" / "queued.zip").read_bytes()
 
 
+def test_a_token_one_replica_issued_is_accepted_by_the_other_until_it_expires(broker_env, replicas):
+    first, second = replicas
+    token = first.token()
+    result = second.export(token=token, projectIds=["newsroom-p8Xk2Lq9"], fileName="shared-token", format="CSV",
+                           method="FILE_STORAGE")
+    status_of = {"exportId": result["exportId"]}
+    assert first.call(STATUS_QUERY, status_of, token=token)["data"]["exportDeliveryStatus"]["deliveryStatus"] == "QUEUED"
+    refused = second.call(STATUS_QUERY, status_of, token="0" * 40)
+    assert refused["data"] is None and refused["errors"][0]["extensions"]["type"] == "AuthenticationError"
+    connection = Broker(broker_env[2].url()).store.redis
+    assert connection.keys(f"*{token}*") == []  # only the token's hash is stored
+    tokens = second.app.state.service.tokens
+    ttl, tokens.ttl = tokens.ttl, 0.3
+    try:
+        short = second.token()
+    finally:
+        tokens.ttl = ttl
+    assert "errors" not in first.call(STATUS_QUERY, status_of, token=short)
+    time.sleep(0.5)
+    assert first.call(STATUS_QUERY, status_of, token=short)["errors"][0]["extensions"]["type"] == "AuthenticationError"
+
+
 def test_a_job_made_by_one_replica_is_answered_by_the_other_while_it_runs(broker_env, replicas):
     _, _, redis, env = broker_env
     first, second = replicas

@@ -208,7 +208,6 @@ class Service:
     def __init__(self, config: ServeConfig):
         self.config = config
         self.projects = ProjectDirectory(config.projects)
-        self.tokens = TokenStore(config.clients, config.token_ttl)
         self.storages = Storages(config.storages)
         self.store: Store
         self.workers: Workers | Broker
@@ -218,9 +217,11 @@ class Service:
 
             self.workers = Broker(config.broker)
             self.store = self.workers.store
+            self.tokens = TokenStore(config.clients, config.token_ttl, shared=self.workers.store.redis)
         else:
             self.store = JobStore()
             self.workers = Workers(self.store, config.workers)  # (jobs of any kind: CLI jobs resumed too)
+            self.tokens = TokenStore(config.clients, config.token_ttl)
         self.files = FileStorage(home() / "serve", config.file_expiry, ready=self._file_ready)
 
     # -- lifecycle ---------------------------------------------------------------------
