@@ -159,8 +159,8 @@ def job_error(exc: BaseException) -> dict[str, Any]:
 
 class Store(Protocol):
     """What every job store does: :class:`JobStore` (SQLite, the default) and
-    ``jobs.redis_store.RedisJobStore`` (``--broker``), chosen in one place,
-    ``jobs.broker.open_jobs``."""
+    ``jobs.redis_store.RedisJobStore`` (``serve --broker``), chosen in one
+    place, ``service.exporter.Service``."""
 
     def create(self, spec: Spec, job_id: str | None = None) -> Job: ...
     def get(self, job_id: str) -> Job | None: ...
