@@ -30,7 +30,7 @@ from .formats.registry import (
 from .model import REVIEWER, ROLES
 from .offsets import UNITS
 from .progress import NORMAL, QUIET, VERBOSE, counted, output_level, set_level
-from .service import add_serve_command, cmd_serve
+from .service import add_serve_command, cmd_serve, log_to_stderr
 from .validate import validate
 
 
@@ -192,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     run_job = commands.add_parser("run-job")  # what --detach starts; not for people
     run_job.add_argument("job_id")
     add_serve_command(commands)
+    worker = commands.add_parser("worker", help="run the exports `labelport serve --broker` queued",
+                                 description="Take jobs from the Redis queue of `labelport serve --broker URL` and "
+                                             "run them, one at a time (start several for more). Needs "
+                                             "labelport[redis], and the LABELPORT_HOME of the service: its "
+                                             "secret.key and, for FILE_STORAGE, its serve/ folder.")
+    worker.add_argument("--broker", required=True, metavar="URL", help="the service's redis://HOST:PORT/DB")
+    worker.add_argument("--burst", action="store_true", help="stop once the queue is empty")
     return parser
 
 
@@ -449,6 +456,14 @@ def cmd_run_job(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .jobs.broker import Broker  # (start-up: the queue's module imports redis and rq, labelport[redis])
+
+    log_to_stderr()
+    Broker(args.broker).work(burst=args.burst)
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     findings = validate(args.dir, args.target)
     for finding in findings:
@@ -475,4 +490,5 @@ _COMMANDS = {
     "wait": cmd_wait,
     "run-job": cmd_run_job,
     "serve": cmd_serve,
+    "worker": cmd_worker,
 }

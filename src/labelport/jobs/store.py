@@ -4,7 +4,8 @@ A job moves NONE -> QUEUED -> IN_PROGRESS -> DELIVERED or FAILED, with a
 progress in percent and, when it fails, errors shaped as the Export API's
 JobError (``id``, ``stack`` beginning with the message, ``args``). Jobs live
 in SQLite under LABELPORT_HOME (default ~/.labelport), in WAL mode so several
-processes can run and poll jobs at once.
+processes can run and poll jobs at once. (``labelport serve --broker`` keeps
+the same jobs on Redis instead: jobs.redis_store, jobs.broker.)
 
 A job records what to do (its spec), not a Python object, so a job whose
 process was killed is picked up by the next labelport process that opens the
@@ -35,7 +36,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import orjson
 
@@ -86,7 +87,7 @@ class Job:
     updated_at: str
     attempts: int = 0
     pid: int | None = None  # the process running it
-    store: "JobStore | None" = field(default=None, repr=False, compare=False)
+    store: "Store | None" = field(default=None, repr=False, compare=False)
 
     @property
     def spec(self) -> Spec:
@@ -129,6 +130,11 @@ class Job:
 INTERNAL_ERROR, INTERNAL_ERROR_TYPE = "internal error", "InternalError"
 
 
+def sealed_spec(spec: Spec) -> str:
+    """A spec as every store keeps it: JSON, its secrets sealed."""
+    return orjson.dumps(seal_spec(encode_spec(spec))).decode()
+
+
 def log_bug(exc: BaseException, what: str) -> str:
     """Log a bug with its traceback under a new error id, and return the id.
     The message and traceback may hold paths and data: they go to the log,
@@ -149,6 +155,21 @@ def job_error(exc: BaseException) -> dict[str, Any]:
         return {"id": uuid.uuid4().hex, "stack": redact(str(exc) or type(exc).__name__), "args": args}
     stack = f"{INTERNAL_ERROR}: the job failed unexpectedly; its log has the details under the error id"
     return {"id": log_bug(exc, "job failed"), "stack": stack, "args": {"type": INTERNAL_ERROR_TYPE}}
+
+
+class Store(Protocol):
+    """What every job store does: :class:`JobStore` (SQLite, the default) and
+    ``jobs.redis_store.RedisJobStore`` (``serve --broker``), chosen in one
+    place, ``service.exporter.Service``."""
+
+    def create(self, spec: Spec, job_id: str | None = None) -> Job: ...
+    def get(self, job_id: str) -> Job | None: ...
+    def list(self, limit: int = 50) -> list[Job]: ...
+    def update(self, job_id: str, **values: Any) -> None: ...
+    def claim(self, job_id: str) -> bool: ...
+    def orphans(self) -> list[Job]: ...
+    def requeue(self, job: Job) -> bool: ...
+    def fail(self, job_id: str, exc: BaseException) -> None: ...
 
 
 class JobStore:
@@ -196,7 +217,7 @@ class JobStore:
         with closing(self._connect()) as db:
             db.execute(
                 "INSERT INTO jobs (id, status, spec, pid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (job_id, QUEUED, orjson.dumps(seal_spec(encode_spec(spec))).decode(), os.getpid(), now, now),
+                (job_id, QUEUED, sealed_spec(spec), os.getpid(), now, now),
             )
         job = self.get(job_id)
         assert job is not None
@@ -252,7 +273,7 @@ class JobStore:
         self.update(job_id, status=FAILED, errors=[job_error(exc)])
 
 
-def run(store: JobStore, job_id: str, local: Local = Local(), reraise: bool = False) -> Job | None:
+def run(store: Store, job_id: str, local: Local = Local(), reraise: bool = False) -> Job | None:
     """Run a QUEUED job of any kind in this process: claim it, run its spec
     (jobs.kinds) with a progress callback, record DELIVERED with the result or
     FAILED with the error (raised again with ``reraise``, for a caller that
@@ -280,18 +301,25 @@ def run(store: JobStore, job_id: str, local: Local = Local(), reraise: bool = Fa
     return store.get(job_id)
 
 
-def recover(store: JobStore, start: Callable[[str], None]) -> list[str]:
+def recover(store: Store, start: Callable[[str], None]) -> list[str]:
     """Pick up the jobs of processes that died: start them again, or mark them
     FAILED when they have already been tried MAX_ATTEMPTS times."""
     resumed = []
     for job in store.orphans():
-        if job.status == IN_PROGRESS and job.attempts >= MAX_ATTEMPTS:
-            reason = f"the process running this job stopped {job.attempts} times; giving up"
-            store.fail(job.id, DeliveryError(reason))
-        elif store.requeue(job):
+        if retry(store, job):
             start(job.id)
             resumed.append(job.id)
     return resumed
+
+
+def retry(store: Store, job: Job) -> bool:
+    """A job whose process died: back in the queue for this process (True:
+    start it), or FAILED with the reason once tried MAX_ATTEMPTS times."""
+    if job.status == IN_PROGRESS and job.attempts >= MAX_ATTEMPTS:
+        reason = f"the process running this job stopped {job.attempts} times; giving up"
+        store.fail(job.id, DeliveryError(reason))
+        return False
+    return store.requeue(job)
 
 
 DETACHED_LOG = "run-job.log"

@@ -50,6 +50,10 @@ def add_serve_command(commands: Any) -> argparse.ArgumentParser:
     serve.add_argument("--base-url", metavar="URL",
                        help="the URL clients reach the service at, for fileUrl (default: the request's own)")
     serve.add_argument("--workers", type=int, default=4, metavar="N", help="exports run at once (default 4)")
+    serve.add_argument("--broker", metavar="URL",
+                       help="redis://HOST:PORT/DB: keep jobs in this Redis and queue every export there, for "
+                            "`labelport worker` processes to run (--workers is then unused); every replica given "
+                            "the same URL answers for every job. Needs labelport[redis]")
     safety = serve.add_argument_group("limits and safety")
     safety.add_argument("--allow-webhook-host", action="append", default=[], metavar="HOST",
                         help="let CUSTOM_WEBHOOK urls reach HOST (a name, an address or a network such as "
@@ -94,18 +98,26 @@ def make_config(args: argparse.Namespace):
         workers=args.workers,
         egress=EgressPolicy.from_options(args.allow_webhook_host),
         limits=ServeLimits.from_options(args.max_body, args.max_exports, args.max_ids),
+        broker=args.broker,
     )
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def log_to_stderr() -> None:
+    """labelport's log (error ids with their tracebacks, resumed jobs) on
+    stderr, beside uvicorn's or RQ's, redacted: ``serve`` and ``worker``."""
     import logging  # (start-up: as in make_config)
 
     from ..guards.redaction import RedactingFormatter
 
-    # labelport's log (error ids with their tracebacks, resumed jobs) on stderr, beside uvicorn's; redacted
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ..guards.redaction import redact  # (start-up: as in make_config)
+
+    log_to_stderr()
     config = make_config(args)
     try:  # (extra: starlette, uvicorn and graphql-core are labelport[serve], imported only when the service starts)
         import uvicorn
@@ -113,13 +125,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from .app import create_app
     except ModuleNotFoundError as exc:
         raise missing_extra(exc.name or "starlette", "serve", "labelport serve") from None
-    app = create_app(config)  # a bad --storages file stops it here, before listening
+    app = create_app(config)  # a bad --storages file or an unreachable --broker stops it here, before listening
+    home = os.environ.get("LABELPORT_HOME") or "~/.labelport"
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"labelport: serving the Export API on http://{host}:{args.port}/graphql "
           f"(projects in {config.projects}; {len(config.clients)} client(s); "
-          f"jobs in {os.environ.get('LABELPORT_HOME') or '~/.labelport'})"
+          f"jobs in {redact(config.broker) + ', run by labelport worker' if config.broker else home})"
           + (f"; webhooks may also reach {', '.join(config.egress.allowed)}" if config.egress.allowed else ""),
           flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=True)
     return 0
+
 

@@ -7,16 +7,21 @@ client's id and secret (form fields, or HTTP Basic as RFC 6749 §2.3.1 and
 requests-oauthlib send them) gives a bearer token of 40 hex characters that
 expires after the token TTL. Tokens live in memory: after a restart clients
 fetch a new one, as they do when one expires (the API answers "Unauthorized").
+With ``--broker`` they live in that Redis instead (the SHA-256 of each token,
+never the token, as a key expiring with it), so a token one replica issued is
+accepted by every replica that has the same clients.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import UsageError
 
@@ -68,9 +73,10 @@ class Token:
 class TokenStore:
     """Registered clients and the tokens issued to them."""
 
-    def __init__(self, clients: dict[str, Client], ttl: float = DEFAULT_TOKEN_TTL):
+    def __init__(self, clients: dict[str, Client], ttl: float = DEFAULT_TOKEN_TTL, shared: Any = None):
         self.clients = dict(clients)
         self.ttl = ttl
+        self.shared = shared  # a Redis client (decode_responses) that every replica shares, or None
         self._tokens: dict[str, Token] = {}
         self._lock = threading.Lock()
 
@@ -84,6 +90,9 @@ class TokenStore:
 
     def issue(self, client: Client) -> Token:
         token = Token(secrets.token_hex(20), client, time.monotonic() + self.ttl)
+        if self.shared is not None:
+            self.shared.set(_shared_key(token.value), client.id, px=max(1, int(self.ttl * 1000)))
+            return token
         with self._lock:
             self._sweep()
             self._tokens[token.value] = token
@@ -93,6 +102,9 @@ class TokenStore:
         """The client a bearer token was issued to, while it has not expired."""
         if not value:
             return None
+        if self.shared is not None:
+            client_id = self.shared.get(_shared_key(value))
+            return None if client_id is None else self.clients.get(client_id)
         with self._lock:
             token = self._tokens.get(value)
             if token is None:
@@ -106,6 +118,10 @@ class TokenStore:
         now = time.monotonic()
         for value in [v for v, t in self._tokens.items() if now >= t.expires_at]:
             del self._tokens[value]
+
+
+def _shared_key(value: str) -> str:
+    return "labelport:token:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def bearer(authorization: str | None) -> str | None:

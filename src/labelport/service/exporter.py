@@ -66,7 +66,7 @@ from ..jobs.spec import (
     SpecError,
     checked,
 )
-from ..jobs.store import FAILED, Job, JobStore, recover, run
+from ..jobs.store import FAILED, Job, JobStore, Store, recover, run
 from ..model import REVIEWER, Project
 from .auth import Client, TokenStore
 from .files import FileStorage
@@ -83,6 +83,7 @@ from .public import make_public
 
 if TYPE_CHECKING:
     from ..formats.base import Format
+    from ..jobs.broker import Broker
 
 log = logging.getLogger("labelport.serve")
 
@@ -192,6 +193,7 @@ class ServeConfig:
     workers: int = 4
     egress: EgressPolicy = field(default_factory=EgressPolicy)  # where webhooks may go besides public addresses
     limits: ServeLimits = field(default_factory=ServeLimits)
+    broker: str | None = None  # redis://…: jobs on a shared queue, run by `labelport worker`s (jobs.broker)
 
 
 @dataclass
@@ -206,11 +208,21 @@ class Service:
     def __init__(self, config: ServeConfig):
         self.config = config
         self.projects = ProjectDirectory(config.projects)
-        self.tokens = TokenStore(config.clients, config.token_ttl)
         self.storages = Storages(config.storages)
-        self.store = JobStore()
+        self.store: Store
+        self.workers: Workers | Broker
+        if config.broker:  # the one place the job store is chosen: shared on Redis, or SQLite and threads here
+            # (start-up: the queue's module imports redis and rq, labelport[redis], only with --broker)
+            from ..jobs.broker import Broker
+
+            self.workers = Broker(config.broker)
+            self.store = self.workers.store
+            self.tokens = TokenStore(config.clients, config.token_ttl, shared=self.workers.store.redis)
+        else:
+            self.store = JobStore()
+            self.workers = Workers(self.store, config.workers)  # (jobs of any kind: CLI jobs resumed too)
+            self.tokens = TokenStore(config.clients, config.token_ttl)
         self.files = FileStorage(home() / "serve", config.file_expiry, ready=self._file_ready)
-        self.workers = Workers(self.store, config.workers)  # (jobs of any kind: CLI jobs resumed too)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:

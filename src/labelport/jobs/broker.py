@@ -1,0 +1,106 @@
+"""Jobs on a shared queue: ``labelport serve --broker redis://HOST:PORT/DB``
+enqueues every export, ``labelport worker --broker URL`` processes run them.
+
+The queue is RQ (Redis Queue): of the well-kept Python queues (RQ, Dramatiq,
+arq, Celery) it is the smallest that fits labelport's jobs, which are
+synchronous functions needing Redis only: no second broker (Celery's
+Kombu/AMQP), no asyncio (arq), no middleware stack (Dramatiq). The job state
+clients poll is not RQ's but labelport's own, in :class:`RedisJobStore` on the
+same Redis, so every ``serve`` replica answers the same; RQ carries only the
+job id.
+
+Delivery guarantee: at least once. A worker moves a job from the queue to its
+started registry atomically (LMOVE through RQ's intermediate queue) and keeps
+a heartbeat on it while the job runs. When the process running a job dies
+(killed, out of memory) the job is not lost: if the forked work-horse died,
+its worker sees it at once; if the whole worker died, the job is found
+abandoned once its heartbeat lapses (the job monitoring interval plus 60 s)
+by the next worker's registry maintenance. Either way RQ retries it
+(``Retry(max=MAX_ATTEMPTS)``), and :func:`run_queued` runs it again from its
+spec (conversion is deterministic, delivery skips what is already uploaded),
+or marks it FAILED with the reason once it has been tried
+:data:`~labelport.jobs.store.MAX_ATTEMPTS` times. A job that fails of its own
+accord is recorded FAILED by labelport and not retried. Queued jobs survive a
+Redis restart as far as Redis persists its data (RDB snapshots or AOF: the
+server's configuration).
+
+``redis`` and ``rq`` are the ``labelport[redis]`` extra, imported here only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import UsageError, missing_extra
+from .redis_store import RedisJobStore
+from .store import IN_PROGRESS, MAX_ATTEMPTS, retry, run
+
+QUEUE_NAME = "labelport"
+SCHEMES = ("redis", "rediss", "unix")
+#: What RQ imports in the worker to run a queued job (jobs.kinds runs the job's own kind from there).
+RUN_QUEUED = "labelport.jobs.broker.run_queued"
+
+
+def _modules() -> tuple[Any, Any]:
+    try:  # (extra: redis and rq are labelport[redis])
+        import redis
+        import rq
+    except ModuleNotFoundError as exc:
+        raise missing_extra(exc.name or "redis", "redis", "--broker") from None
+    return redis, rq
+
+
+class Broker:
+    """The Redis at ``url``: its job store and labelport's queue. UsageError
+    (exit 2, before anything starts) for a URL that is not Redis's, a missing
+    extra, or a server that does not answer."""
+
+    def __init__(self, url: str):
+        if urlsplit(url).scheme not in SCHEMES:
+            raise UsageError(f"--broker {url!r}: expected redis://HOST:PORT/DB (or rediss://, unix://)")
+        redis, rq = _modules()
+        self.url = url
+        try:
+            self.connection = redis.Redis.from_url(url)  # bytes, as RQ wants them
+            self.connection.ping()
+        except (redis.RedisError, ValueError) as exc:
+            raise UsageError(f"--broker: cannot reach Redis: {exc}") from None
+        self.store = RedisJobStore(redis.Redis.from_url(url, decode_responses=True))
+        self.queue = rq.Queue(QUEUE_NAME, connection=self.connection)
+        self._rq = rq
+
+    # what the service's in-process workers do (service.exporter.Workers), here done by `labelport worker`s
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def submit(self, job_id: str) -> None:
+        """Queue a stored job under its own id: ``job_timeout=-1``, as an
+        export takes what it takes (a dead worker is found by its heartbeat);
+        no RQ result kept, labelport's store holds it."""
+        self.queue.enqueue(RUN_QUEUED, job_id, job_id=job_id, retry=self._rq.Retry(max=MAX_ATTEMPTS),
+                           job_timeout=-1, result_ttl=0, description=f"labelport job {job_id}")
+
+    def work(self, burst: bool = False) -> bool:
+        """Run queued jobs until stopped (or, with ``burst``, until the queue
+        is empty), each in a forked work-horse."""
+        worker = self._rq.Worker([self.queue], connection=self.connection)
+        return worker.work(burst=burst, with_scheduler=False)
+
+
+def run_queued(job_id: str) -> None:
+    """RQ's job: run a stored job here. Found IN_PROGRESS, it was started by
+    a process that died (RQ runs a job again only then): it runs again, or
+    fails once tried MAX_ATTEMPTS times (jobs.store.retry)."""
+    redis, rq = _modules()
+    pool = rq.get_current_job().connection.connection_pool
+    text = redis.ConnectionPool(connection_class=pool.connection_class,
+                                **{**pool.connection_kwargs, "decode_responses": True})
+    store = RedisJobStore(redis.Redis(connection_pool=text))
+    job = store.get(job_id)
+    if job is None or (job.status == IN_PROGRESS and not retry(store, job)):
+        return
+    run(store, job_id)
