@@ -162,16 +162,28 @@ def test_a_job_made_by_one_replica_is_answered_by_the_other_while_it_runs(broker
         running.communicate(timeout=60)
 
 
-def test_a_job_whose_work_horse_is_killed_runs_again_and_is_delivered_once(broker_env, replicas):
-    """RQ runs each job in a forked work-horse: killed -9 mid-run, the worker
-    retries the job, which runs again from its spec."""
+def slow_export_running(broker_env, replicas, name: str):
+    """A slow export submitted to the first replica and run by a new worker:
+    (the Redis server, the second replica, the export, the worker), once the
+    second replica sees it IN_PROGRESS."""
     _, _, redis, env = broker_env
     first, second = replicas
-    result = first.export_document(documentId="5e1f-tickets", fileName="killed", format="CUSTOM",
+    result = first.export_document(documentId="5e1f-tickets", fileName=name, format="CUSTOM",
                                    fileTransformerId="slow", method="FILE_STORAGE")
     running = worker(env, redis.url())
     try:
         wait_for(second, result["exportId"], "IN_PROGRESS")
+    except BaseException:
+        stop_process(running)
+        raise
+    return redis, second, result, running
+
+
+def test_a_job_whose_work_horse_is_killed_runs_again_and_is_delivered_once(broker_env, replicas):
+    """RQ runs each job in a forked work-horse: killed -9 mid-run, the worker
+    retries the job, which runs again from its spec."""
+    redis, second, result, running = slow_export_running(broker_env, replicas, "killed")
+    try:
         horses = psutil.Process(running.pid).children()
         assert len(horses) == 1
         os.kill(horses[0].pid, signal.SIGKILL)
@@ -191,19 +203,14 @@ def test_a_job_whose_worker_is_killed_is_run_by_the_next_worker_once_its_heartbe
     95 s, most of it waiting.)"""
     from rq.registry import StartedJobRegistry
 
-    _, _, redis, env = broker_env
-    first, second = replicas
-    result = first.export_document(documentId="5e1f-tickets", fileName="orphan", format="CUSTOM",
-                                   fileTransformerId="slow", method="FILE_STORAGE")
-    running = worker(env, redis.url())
-    try:
-        wait_for(second, result["exportId"], "IN_PROGRESS")
-    finally:  # the worker first, so that it cannot see its work-horse die (the horse is a session of its own)
-        horses = psutil.Process(running.pid).children()
-        os.kill(running.pid, signal.SIGKILL)
-        for horse in horses:
-            horse.kill()
-        running.wait(10)
+    env, (first, _) = broker_env[3], replicas
+    redis, second, result, running = slow_export_running(broker_env, replicas, "orphan")
+    # the worker first, so that it cannot see its work-horse die (the horse is a session of its own)
+    horses = psutil.Process(running.pid).children()
+    os.kill(running.pid, signal.SIGKILL)
+    for horse in horses:
+        horse.kill()
+    running.wait(10)
     time.sleep(2)  # longer than the job would have taken
     assert status(first, result["exportId"]) == "IN_PROGRESS"
     broker = Broker(redis.url())
