@@ -132,9 +132,9 @@ class RayChunks:
                     ctx.progress.document()
                 ctx.progress.files_read(hi)
         except BaseException:
-            # the other tasks must stop writing under the stage before it is removed
-            for ref in pending:
-                ray.cancel(ref, force=True)
+            # The other tasks must stop writing under the stage before it is removed: they are
+            # waited for, not cancelled (ray.cancel of these tasks can abort this process in
+            # Ray 2.60: task_manager.cc "Tried to complete task that was not pending").
             ray.wait(pending, num_returns=len(pending))
             raise
         return parts
