@@ -21,6 +21,8 @@ from ..errors import UsageError, missing_extra
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+#: The cloud SDKs --file-storage and the destinations use.
+SDK_LOGGERS = ("botocore", "boto3", "s3transfer", "azure", "google", "urllib3")
 
 
 def add_serve_command(commands: Any) -> argparse.ArgumentParser:
@@ -119,6 +121,8 @@ def log_to_stderr() -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    for sdk in SDK_LOGGERS:  # their INFO is every request and credential lookup, not labelport's log
+        logging.getLogger(sdk).setLevel(logging.WARNING)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -56,13 +56,14 @@ class ObjectFileStorage(FileStorage):
         if scheme_of(url) not in SCHEMES:
             raise UsageError(f"--file-storage {url!r}: expected s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or "
                              "az://CONTAINER/PREFIX")
-        self.url = url.rstrip("/")
+        scheme, _, place = url.partition("://")
+        self.url = f"{scheme}://{place.rstrip('/')}"
         try:
             store = open_destination(self.url)
             assert isinstance(store, BucketDestination)
             store.preflight()
             store.prepare()
-        except DeliveryError as exc:
+        except (DeliveryError, UsageError) as exc:  # the SDK missing, the URL, credentials, the bucket
             raise UsageError(f"--file-storage: {exc.what}") from None
         self.store = store
 
