@@ -27,7 +27,11 @@ connection strings cannot sign). The cost is the result's bytes passing
 through the replica.
 
 Several replicas sweep the same bucket: each deletes what has expired, and
-deleting what another deleted already is no error.
+deleting what another deleted already is no error. A metadata object never
+changes once written, so each replica keeps those it read (a few hundred
+bytes each) until the sweep no longer lists them: a download then costs one
+request for the file's size before its bytes, and a sweep one listing plus
+one read per new file.
 
 The SDK work is the destinations' (:mod:`labelport.delivery.destinations`):
 their credentials and endpoints from the environment, as ``export --to`` uses them.
@@ -35,6 +39,7 @@ their credentials and endpoints from the environment, as ``export --to`` uses th
 
 from __future__ import annotations
 
+import threading
 from typing import Callable, Iterator
 
 from ..delivery.destinations import open_destination, scheme_of
@@ -66,24 +71,39 @@ class ObjectFileStorage(FileStorage):
         except (DeliveryError, UsageError) as exc:  # the SDK missing, the URL, credentials, the bucket
             raise UsageError(f"--file-storage: {exc.what}") from None
         self.store = store
+        self._metas: dict[str, bytes] = {}  # token -> its metadata, as read or written here
+        self._metas_lock = threading.Lock()
 
     def folder(self, token: str) -> str:
         return f"{self.url}/{FILES}/{token}"
 
     def write_meta(self, token: str, data: bytes) -> None:
         self.store.write(f"{META}/{token}.json", data)
+        with self._metas_lock:
+            self._metas[token] = data
 
     def read_meta(self, token: str) -> bytes | None:
-        return self.store.read_all(f"{META}/{token}.json")
+        with self._metas_lock:
+            known = self._metas.get(token)
+        if known is not None:
+            return known
+        data = self.store.read_all(f"{META}/{token}.json")
+        if data is not None:
+            with self._metas_lock:
+                self._metas[token] = data
+        return data
 
     def meta_tokens(self) -> Iterator[str]:
-        for rel in self.store.names(META):
-            name = rel[len(META) + 1:]
-            if name.endswith(".json") and "/" not in name:
-                yield name[: -len(".json")]
+        tokens = [name[: -len(".json")] for name in (rel[len(META) + 1:] for rel in self.store.names(META))
+                  if name.endswith(".json") and "/" not in name]
+        with self._metas_lock:  # forget what another replica's sweep removed
+            self._metas = {token: self._metas[token] for token in tokens if token in self._metas}
+        return iter(tokens)
 
     def remove_meta(self, token: str) -> None:
         self.store.delete(f"{META}/{token}.json")
+        with self._metas_lock:
+            self._metas.pop(token, None)
 
     def file_size(self, stored: StoredFile) -> int | None:
         remote = self.store.stat(_rel(stored))

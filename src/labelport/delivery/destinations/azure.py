@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from ...errors import UsageError, missing_extra
+from ...errors import DeliveryError, UsageError, missing_extra
 from .base import BucketDestination, DeliveryOptions, LocalFile, Remote, delivery_error, md5_b64
 
 #: Azure metadata names must be C# identifiers: no dashes.
@@ -247,11 +247,9 @@ class Destination(BucketDestination):
 
     def _remove(self, rel: str) -> str:
         try:
-            self.container.get_blob_client(self.key(rel)).delete_blob()
-        except self._errors.ResourceNotFoundError:
-            pass
-        except self._errors.AzureError as exc:
-            return f"the blob could not be removed: {_first_line(exc)}"
+            self.delete(rel)
+        except DeliveryError as exc:
+            return f"the blob could not be removed: {exc.what}"
         return "the blob was removed"
 
     def read(self, rel: str, start: int, stop: int) -> Iterator[bytes]:
