@@ -36,6 +36,7 @@ from test_serve import CLIENT, CLIENT_EMAIL, NEWSROOM, SECRET, TICKETS, Service,
 
 import labelport
 from labelport.delivery.webhooks import SIGNATURE_HEADER, verify
+from labelport.jobs.broker import Broker
 
 BUCKET, PREFIX = "results", "serve/exports"
 
@@ -141,7 +142,10 @@ def test_an_export_run_by_a_worker_elsewhere_is_served_by_the_other_replica(scal
     assert httpx.get(url, headers={"Range": f"bytes={len(expected)}-"}).status_code == 416
     assert httpx.get(url + "x").status_code == 404
 
-    # the webhook the worker signed with the secret it unsealed; its link works on either replica
+    # the webhook the worker signed with the secret it unsealed (sealed in Redis under LABELPORT_SECRET_KEY);
+    # its link works on either replica
+    spec = Broker(redis.url()).store.redis.hget(f"labelport:job:{hooked['exportId']}", "spec")
+    assert "hush" not in spec and '"secret":"sealed:v1:' in spec.replace(" ", "")
     [call] = receiver.received
     assert verify(call.body, call.headers.get(SIGNATURE_HEADER), "hush")
     link = json.loads(call.body)["fileUrl"]

@@ -140,8 +140,8 @@ def service(s3, tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile-file-storage")
     (root / "projects").mkdir()
     copy_projects(root / "projects")
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {**s3.env(), "LABELPORT_HOME": str(root / "home")}.items():
+    with pytest.MonkeyPatch.context() as patch:  # one attempt per request: a stopped bucket is told at once
+        for name, value in {**s3.env(), "LABELPORT_HOME": str(root / "home"), "AWS_MAX_ATTEMPTS": "1"}.items():
             patch.setenv(name, value)
         app = make_app(root / "projects", f"s3://{BUCKET}/p")
         with serving(app) as base:
@@ -203,3 +203,19 @@ def test_a_result_named_like_the_metadata_stays_in_its_own_folder(service):
         assert meta["name"] == f"{name}.zip" and meta["job"] == named[name]["exportId"]
         got = httpx.get(named[name]["fileUrl"])
         assert got.status_code == 200 and got.content[:2] == b"PK"
+
+
+def test_a_bucket_that_stops_answering_gives_503_then_the_file_again(service, s3):
+    """Last in this module: it stops moto (which keeps its buckets) and starts it again."""
+    result = delivered(service, "outage")
+    s3.stop()
+    try:
+        down = httpx.get(result["fileUrl"])
+        head = httpx.head(result["fileUrl"])
+    finally:
+        s3.start()
+    assert down.status_code == 503 and head.status_code == 503
+    message = down.json()["error"]
+    assert message.startswith("the file storage cannot be read now: ") and "\n" not in message
+    assert "Traceback" not in down.text and "testing" not in message  # no credential either
+    assert httpx.get(result["fileUrl"]).status_code == 200
