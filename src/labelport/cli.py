@@ -195,8 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run the exports `labelport serve --broker` queued",
                                  description="Take jobs from the Redis queue of `labelport serve --broker URL` and "
                                              "run them, one at a time (start several for more). Needs "
-                                             "labelport[redis], and the LABELPORT_HOME of the service: its "
-                                             "secret.key and, for FILE_STORAGE, its serve/ folder.")
+                                             "labelport[redis]; the key that seals webhook secrets "
+                                             "(LABELPORT_SECRET_KEY, or the service's LABELPORT_HOME/secret.key); "
+                                             "for FILE_STORAGE, the credentials of the service's --file-storage "
+                                             "bucket (or, without it, the service's LABELPORT_HOME/serve/).")
     worker.add_argument("--broker", required=True, metavar="URL", help="the service's redis://HOST:PORT/DB")
     worker.add_argument("--burst", action="store_true", help="stop once the queue is empty")
     return parser
@@ -457,9 +459,11 @@ def cmd_run_job(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from .guards.sealed import check_key  # (start-up: as the queue's module below)
     from .jobs.broker import Broker  # (start-up: the queue's module imports redis and rq, labelport[redis])
 
     log_to_stderr()
+    check_key()  # a malformed LABELPORT_SECRET_KEY: exit 2 now, not at the first job
     Broker(args.broker).work(burst=args.burst)
     return 0
 

@@ -66,7 +66,7 @@ class FileStorageTarget(Struct, frozen=True):
     """Where a FILE_STORAGE result goes, and the link the client was given."""
 
     token: str
-    folder: str
+    folder: str  # LABELPORT_HOME/serve/files/<token>, or under serve --file-storage: its URL of files/<token>
     url: str
     expiresAt: str
 

@@ -21,6 +21,8 @@ from ..errors import UsageError, missing_extra
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+#: The cloud SDKs --file-storage and the destinations use.
+SDK_LOGGERS = ("botocore", "boto3", "s3transfer", "azure", "google", "urllib3")
 
 
 def add_serve_command(commands: Any) -> argparse.ArgumentParser:
@@ -54,6 +56,12 @@ def add_serve_command(commands: Any) -> argparse.ArgumentParser:
                        help="redis://HOST:PORT/DB: keep jobs in this Redis and queue every export there, for "
                             "`labelport worker` processes to run (--workers is then unused); every replica given "
                             "the same URL answers for every job. Needs labelport[redis]")
+    serve.add_argument("--file-storage", metavar="URL",
+                       help="s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX: keep FILE_STORAGE "
+                            "results (and what the service knows of them) there instead of LABELPORT_HOME/serve, so "
+                            "every replica serves every fileUrl and `labelport worker`s on other hosts upload there; "
+                            "credentials from the SDK's environment, as for --to. Needs labelport[s3], [gcs] or "
+                            "[azure]")
     safety = serve.add_argument_group("limits and safety")
     safety.add_argument("--allow-webhook-host", action="append", default=[], metavar="HOST",
                         help="let CUSTOM_WEBHOOK urls reach HOST (a name, an address or a network such as "
@@ -99,6 +107,7 @@ def make_config(args: argparse.Namespace):
         egress=EgressPolicy.from_options(args.allow_webhook_host),
         limits=ServeLimits.from_options(args.max_body, args.max_exports, args.max_ids),
         broker=args.broker,
+        file_storage=args.file_storage,
     )
 
 
@@ -112,6 +121,8 @@ def log_to_stderr() -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    for sdk in SDK_LOGGERS:  # their INFO is every request and credential lookup, not labelport's log
+        logging.getLogger(sdk).setLevel(logging.WARNING)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -125,12 +136,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from .app import create_app
     except ModuleNotFoundError as exc:
         raise missing_extra(exc.name or "starlette", "serve", "labelport serve") from None
-    app = create_app(config)  # a bad --storages file or an unreachable --broker stops it here, before listening
+    # a bad --storages file, an unreachable --broker or --file-storage, a malformed LABELPORT_SECRET_KEY
+    # stop it here, before listening
+    app = create_app(config)
     home = os.environ.get("LABELPORT_HOME") or "~/.labelport"
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"labelport: serving the Export API on http://{host}:{args.port}/graphql "
           f"(projects in {config.projects}; {len(config.clients)} client(s); "
-          f"jobs in {redact(config.broker) + ', run by labelport worker' if config.broker else home})"
+          f"jobs in {redact(config.broker) + ', run by labelport worker' if config.broker else home}"
+          + (f"; files in {config.file_storage}" if config.file_storage else "") + ")"
           + (f"; webhooks may also reach {', '.join(config.egress.allowed)}" if config.egress.allowed else ""),
           flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=True)

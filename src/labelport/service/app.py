@@ -15,7 +15,9 @@ Routes:
     larger than the limit (``--max-body``) is an error without being read.
 ``GET /files/<token>/<name>``
     FILE_STORAGE results (see :mod:`.files`): 404 until ready, 410 once
-    expired, Range requests answered 206.
+    expired, Range requests answered 206; from ``--file-storage``'s bucket
+    (:mod:`.object_files`) too, streamed through this process, 503 while the
+    bucket cannot be read.
 """
 
 from __future__ import annotations
@@ -24,19 +26,23 @@ import base64
 import binascii
 import contextlib
 import mimetypes
+import re
 from typing import Any, AsyncIterator
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ..errors import LabelportError
 from . import files as file_states
 from .auth import bearer
 from .exporter import Caller, ServeConfig, Service
+from .files import LocalFileStorage, StoredFile
+from .object_files import ObjectFileStorage
 from .schema import Context, error_body, execute, internal_error_body, make_schema, unauthorized
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -91,7 +97,10 @@ def create_app(config: ServeConfig) -> Starlette:
 
     async def stored_file(request: Request) -> Response:
         token, name = request.path_params["token"], request.path_params["name"]
-        state, stored = await run_in_threadpool(service.files.lookup, token, name)
+        try:
+            state, stored = await run_in_threadpool(service.files.lookup, token, name)
+        except LabelportError as exc:  # --file-storage's bucket did not answer: try again later
+            return _unreadable(exc)
         if state == file_states.EXPIRED:
             return JSONResponse({"error": "expired", "expiredAt": stored.expires_at if stored else None},
                                 status_code=410)
@@ -99,7 +108,10 @@ def create_app(config: ServeConfig) -> Starlette:
             return JSONResponse({"error": "not found (or not ready yet)"}, status_code=404)
         media_type = "application/zip" if name.endswith(".zip") else (
             mimetypes.guess_type(name)[0] or "application/octet-stream")
-        return FileResponse(stored.path, media_type=media_type, filename=name)
+        if isinstance(service.files, LocalFileStorage):
+            return FileResponse(stored.path, media_type=media_type, filename=name)
+        assert isinstance(service.files, ObjectFileStorage)
+        return await _object_file(request, service.files, stored, media_type)
 
     async def index(request: Request) -> Response:
         return JSONResponse({"service": "labelport", "graphql": "/graphql", "token": "/api/oauth/token"})
@@ -123,6 +135,57 @@ def create_app(config: ServeConfig) -> Starlette:
     )
     app.state.service = service
     return app
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+async def _object_file(request: Request, files: ObjectFileStorage, stored: StoredFile, media_type: str) -> Response:
+    """A READY file of object storage, answered as FileResponse answers a
+    local one: the whole file, or one ``Range`` with 206 (several ranges, or
+    a malformed one, get the whole file, as RFC 9110 allows), 416 for a range
+    past the end; HEAD without a body."""
+    size = stored.size or 0
+    span = _byte_range(request.headers.get("range"), size)
+    if span is None:
+        return Response(status_code=416, headers={"content-range": f"bytes */{size}"})
+    start, stop, partial = span
+    quoted = quote(stored.name)
+    headers = {"accept-ranges": "bytes", "content-length": str(stop - start),
+               "content-disposition": f'attachment; filename="{stored.name}"' if quoted == stored.name
+               else f"attachment; filename*=utf-8''{quoted}"}
+    if partial:
+        headers["content-range"] = f"bytes {start}-{stop - 1}/{size}"
+    status = 206 if partial else 200
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type=media_type)
+    try:
+        chunks = await run_in_threadpool(files.read, stored, start, stop)
+    except LabelportError as exc:
+        return _unreadable(exc)
+    return StreamingResponse(chunks, status_code=status, headers=headers, media_type=media_type)
+
+
+def _unreadable(exc: LabelportError) -> Response:
+    """--file-storage's bucket did not answer (already one line, redacted, by the destination): try again later."""
+    return JSONResponse({"error": f"the file storage cannot be read now: {exc.what}"}, status_code=503)
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int, bool] | None:
+    """(start, stop, whether partial) of one ``bytes=`` range; None when it is past the end."""
+    match = _RANGE.match((header or "").strip())
+    if match is None or not (match[1] or match[2]):
+        return 0, size, False
+    if match[1]:
+        start = int(match[1])
+        if match[2] and int(match[2]) < start:
+            return 0, size, False  # not a valid range: ignored
+        stop = min(int(match[2]) + 1, size) if match[2] else size
+    else:
+        start, stop = max(0, size - int(match[2])), size
+        if int(match[2]) == 0:
+            return None
+    return (start, stop, True) if start < size else None
 
 
 async def _body(request: Request, limit: int) -> bytes | None:

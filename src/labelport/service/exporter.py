@@ -43,6 +43,7 @@ from ..conversion import convert, load
 from ..conversion.pipeline import check_kinds as check_format_kinds
 from ..conversion.pipeline import zip_tree
 from ..delivery import DeliveryResult, Notice, preflight, push
+from ..delivery.destinations import scheme_of
 from ..delivery.destinations.base import DeliveryOptions
 from ..delivery.notices import send
 from ..errors import LabelportError, RejectedError, UsageError
@@ -52,6 +53,7 @@ from ..guards.archives import Archive
 from ..guards.egress import EgressPolicy
 from ..guards.output import REPORT_NAME, safe_name
 from ..guards.private import home, make_private, private_folder
+from ..guards.sealed import check_key
 from ..jobs.kinds import Local
 from ..jobs.preflight import check_format
 from ..jobs.spec import (
@@ -69,7 +71,7 @@ from ..jobs.spec import (
 from ..jobs.store import FAILED, Job, JobStore, Store, recover, run
 from ..model import REVIEWER, Project
 from .auth import Client, TokenStore
-from .files import FileStorage
+from .files import FileStorage, LocalFileStorage
 from .inputs import (
     ExportInput,
     ExportTextProjectDocumentInput,
@@ -194,6 +196,7 @@ class ServeConfig:
     egress: EgressPolicy = field(default_factory=EgressPolicy)  # where webhooks may go besides public addresses
     limits: ServeLimits = field(default_factory=ServeLimits)
     broker: str | None = None  # redis://…: jobs on a shared queue, run by `labelport worker`s (jobs.broker)
+    file_storage: str | None = None  # s3://, gs://, az://: FILE_STORAGE results there (service.object_files)
 
 
 @dataclass
@@ -207,8 +210,12 @@ class Caller:
 class Service:
     def __init__(self, config: ServeConfig):
         self.config = config
+        check_key()  # a malformed LABELPORT_SECRET_KEY stops the service now, not at its first webhook
         self.projects = ProjectDirectory(config.projects)
         self.storages = Storages(config.storages)
+        # the one place the file storage is chosen: --file-storage's bucket, checked before the job store
+        # writes anything in LABELPORT_HOME, else LABELPORT_HOME/serve once the job store is there
+        shared_files = self._object_files() if config.file_storage else None
         self.store: Store
         self.workers: Workers | Broker
         if config.broker:  # the one place the job store is chosen: shared on Redis, or SQLite and threads here
@@ -222,7 +229,15 @@ class Service:
             self.store = JobStore()
             self.workers = Workers(self.store, config.workers)  # (jobs of any kind: CLI jobs resumed too)
             self.tokens = TokenStore(config.clients, config.token_ttl)
-        self.files = FileStorage(home() / "serve", config.file_expiry, ready=self._file_ready)
+        self.files: FileStorage = shared_files or LocalFileStorage(home() / "serve", config.file_expiry,
+                                                                   ready=self._file_ready)
+
+    def _object_files(self) -> FileStorage:
+        # (start-up: the destinations' modules, and their SDK, only with --file-storage)
+        from .object_files import ObjectFileStorage
+
+        assert self.config.file_storage
+        return ObjectFileStorage(self.config.file_storage, self.config.file_expiry, ready=self._file_ready)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -347,7 +362,7 @@ class Service:
         else:
             stored = self.files.create(job_id, result_name)
             url = stored.url(self.config.base_url or caller.base_url)
-            storage = FileStorageTarget(stored.token, str(stored.folder), url, stored.expires_at)
+            storage = FileStorageTarget(stored.token, stored.folder, url, stored.expires_at)
             if method == FILE_STORAGE:
                 answer.update(fileUrl=url, fileUrlExpiredAt=stored.expires_at)
             to = url
@@ -517,8 +532,9 @@ def _deliver(task: ServiceTask, folder: Path, progress: Callable[[int], None]) -
     storage = task.storage
     if storage is None:
         raise SpecError("job spec.service: neither storage nor eos: nowhere to deliver")
-    delivered = push(folder, storage.folder, options)
-    make_private(Path(storage.folder))  # the destination wrote with the umask's modes
+    delivered = push(folder, storage.folder, options)  # a folder here, or --file-storage's object URL
+    if scheme_of(storage.folder) == "file":
+        make_private(Path(storage.folder))  # the destination wrote with the umask's modes
     result.update(resultId=storage.token, fileUrl=storage.url, fileUrlExpiredAt=storage.expiresAt)
     if task.notice is not None:
         notice = checked(task.notice, Notice, "job spec.service.notice")

@@ -24,10 +24,10 @@ import logging
 import os
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from ...errors import UsageError, missing_extra
+from ...errors import DeliveryError, UsageError, missing_extra
 from .base import BucketDestination, DeliveryOptions, LocalFile, Remote, delivery_error, md5_b64
 
 #: Azure metadata names must be C# identifiers: no dashes.
@@ -247,12 +247,35 @@ class Destination(BucketDestination):
 
     def _remove(self, rel: str) -> str:
         try:
+            self.delete(rel)
+        except DeliveryError as exc:
+            return f"the blob could not be removed: {exc.what}"
+        return "the blob was removed"
+
+    def read(self, rel: str, start: int, stop: int) -> Iterator[bytes]:
+        if stop <= start:
+            return iter(())
+        try:
+            download = self.container.get_blob_client(self.key(rel)).download_blob(offset=start, length=stop - start)
+        except self._errors.AzureError as exc:
+            raise self._fail(f"{self.uri(rel)}: cannot read", exc) from None
+        return download.chunks()
+
+    def delete(self, rel: str) -> None:
+        try:
             self.container.get_blob_client(self.key(rel)).delete_blob()
         except self._errors.ResourceNotFoundError:
             pass
         except self._errors.AzureError as exc:
-            return f"the blob could not be removed: {_first_line(exc)}"
-        return "the blob was removed"
+            raise self._fail(f"{self.uri(rel)}: cannot delete", exc) from None
+
+    def names(self, folder: str) -> Iterator[str]:
+        skip = len(self.key(""))
+        try:
+            for name in self.container.list_blob_names(name_starts_with=self.key(folder) + "/"):
+                yield name[skip:]
+        except self._errors.AzureError as exc:
+            raise self._fail(f"{self.uri(folder)}: cannot list", exc) from None
 
     def link(self, rel: str, expires: int = 7 * 24 * 3600) -> str:
         """A read-only SAS URL: signed with the account key, or with a user

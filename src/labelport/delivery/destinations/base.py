@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 
@@ -172,6 +172,31 @@ class BucketDestination(Destination):
 
     def uri(self, rel: str) -> str:
         return f"{self.scheme}://{self.bucket}/{self.key(rel)}"
+
+    # -- what a bucket also does for the service's file storage (service.object_files)
+    @abstractmethod
+    def read(self, rel: str, start: int, stop: int) -> Iterator[bytes]:
+        """The bytes ``start`` to ``stop`` (exclusive) of the object at
+        ``rel``, in chunks; the request is made before the first chunk is asked for."""
+
+    @abstractmethod
+    def delete(self, rel: str) -> None:
+        """Remove the object at ``rel``; one already gone is no error (several
+        processes may remove the same object)."""
+
+    @abstractmethod
+    def names(self, folder: str) -> Iterator[str]:
+        """The ``rel`` of every object under ``folder`` (a rel without the trailing '/')."""
+
+    def write(self, rel: str, data: bytes) -> None:
+        """Store ``data`` at ``rel``, checked as an uploaded file is."""
+        file = with_data(LocalFile(rel, Path(rel), 0, "", b""), data)
+        self.verify(file, self.upload(file))
+
+    def read_all(self, rel: str) -> bytes | None:
+        """The whole (small) object at ``rel``, or None when there is none."""
+        remote = self.stat(rel)
+        return None if remote is None else b"".join(self.read(rel, 0, remote.size))
 
 
 # -- the local side ---------------------------------------------------------------

@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ...errors import UsageError, missing_extra
-from .base import BucketDestination, DeliveryOptions, LocalFile, Remote, delivery_error
+from .base import BucketDestination, DeliveryOptions, LocalFile, MiB, Remote, delivery_error
 
 SHA256_KEY = "labelport-sha256"
 
@@ -138,6 +138,31 @@ class Destination(BucketDestination):
             while chunk := fh.read(part):
                 digests.append(hashlib.md5(chunk).digest())
         return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+
+    def read(self, rel: str, start: int, stop: int) -> Iterator[bytes]:
+        if stop <= start:
+            return iter(())
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self.key(rel), Range=f"bytes={start}-{stop - 1}")["Body"]
+        except (self._errors.ClientError, self._errors.BotoCoreError, OSError) as exc:
+            raise self._fail(f"{self.uri(rel)}: cannot read", exc) from None
+        return body.iter_chunks(MiB)
+
+    def delete(self, rel: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(rel))  # S3 answers 204 for a missing key too
+        except (self._errors.ClientError, self._errors.BotoCoreError, OSError) as exc:
+            raise self._fail(f"{self.uri(rel)}: cannot delete", exc) from None
+
+    def names(self, folder: str) -> Iterator[str]:
+        under = self.key(folder) + "/"
+        skip = len(self.key(""))
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=under):
+                for item in page.get("Contents", []):
+                    yield item["Key"][skip:]
+        except (self._errors.ClientError, self._errors.BotoCoreError, OSError) as exc:
+            raise self._fail(f"{self.uri(folder)}: cannot list", exc) from None
 
     def link(self, rel: str, expires: int = 7 * 24 * 3600) -> str:
         return self.client.generate_presigned_url(
