@@ -12,7 +12,7 @@ Importing this module imports Ray (labelport[ray]).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from ..progress import Progress
 from ..targets.hf.writer import write_rows
 from . import parallel
 from .ray_engine import Origin, read_chunk
+from .ray_engine import _result as task_result
 
 
 class ProjectDatasource(Datasource):
@@ -62,6 +63,30 @@ class ProjectDatasource(Datasource):
             )
             for lo, hi in spans
         ]
+
+
+def find_names(find: Callable[[Project], list[str]], origin: Origin, shared: tuple, files: list[str],
+               tasks: int) -> list[list[str]]:
+    """The ClassLabel names ``find`` finds in each range of the project's files,
+    found by Ray tasks (:func:`labelport.targets.hf.writer.names_to_find`); what a
+    task raised (a file that is not what it says, ...) raised here as it was."""
+    import ray  # (extra: labelport[ray])
+
+    n_parts = len(files) if len(files) > 1 else 0
+    spans = parallel.chunks(n_parts, tasks) if n_parts else [(0, 1)]
+    task = ray.remote(_find_in).options(num_cpus=1, max_retries=0)
+    header = ray.put(shared[0])
+    pending = [task.remote(find, origin, header, lo, hi, n_parts) for lo, hi in spans]
+    try:
+        return [task_result(ray, ref) for ref in pending]
+    except BaseException:
+        ray.wait(pending, num_returns=len(pending))  # (not ray.cancel: see ray_engine.RayChunks)
+        raise
+
+
+def _find_in(find: Callable[[Project], list[str]], origin: Origin, header: Project, lo: int, hi: int,
+             n_parts: int) -> list[str]:
+    return find(read_chunk(origin, header, lo, hi, n_parts))
 
 
 def read_rows(origin: Origin, shared: tuple, lo: int, hi: int, n_parts: int, names: list[str], split: str,

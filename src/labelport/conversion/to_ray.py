@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import ray.data
 
 
-class RayDatasets(dict):
+class RayDatasets(dict[str, "ray.data.Dataset"]):
     """Split name -> ``ray.data.Dataset``, in the order the splits were asked for.
 
     ``label_names``: column -> its ClassLabel names (``ner_tags``, ``label``
@@ -59,9 +59,11 @@ def to_ray(
     ones to reuse). A split that gets no rows is an empty dataset, where
     ``to_hf`` leaves it out (knowing that takes a read of the whole project).
     The ClassLabel names are fixed before any row: the question's options or
-    label set 0, else (or when the project has several files and label set
-    0 may lack some span's label) one pass over the documents here, as
-    HF_DATASET makes one.
+    label set 0, else (or when the project has several files, whose spans
+    may have labels label set 0 lacks) those found by a first pass over the
+    documents, as HF_DATASET makes one: in Ray tasks, each over a range of
+    the files, like the read tasks (so a file that is not what it says is
+    refused here, before any dataset is returned).
 
     ``project`` is a local file, folder or zip, or a project ``labelport.load``
     read from one: each task reads its files again, so a project made in
@@ -89,10 +91,17 @@ def to_ray(
     from ..progress import Progress  # (start-up: as above)
     from ..report import Report  # (start-up: as above)
     from ..targets.hf.features import to_json  # (start-up: loaded with the writer)
-    from ..targets.hf.writer import HfDatasetOptions, arrow_schema, check_split_names, row_features  # (start-up)
+    from ..targets.hf.writer import (  # (start-up: loads the format base)
+        HfDatasetOptions,
+        arrow_schema,
+        check_split_names,
+        names_to_find,
+        row_features,
+        with_found,
+    )
     from . import _ORIGINS, load
     from .pipeline import check_kinds  # (start-up: loads orjson, zipfile and the format base)
-    from .ray_datasource import ProjectDatasource  # (extra: labelport[ray])
+    from .ray_datasource import ProjectDatasource, find_names  # (extra: labelport[ray])
     from .ray_engine import Origin, RayChunks, shared_by_tasks  # (start-up: only to_ray and --engine ray need it)
     from .splitting import make_splitter  # (start-up: as pipeline)
 
@@ -110,13 +119,18 @@ def to_ray(
     report = Report(project.source, fmt.id, {"split": splitter.shares or None, "seed": seed})
     report.split_plan = split_plan
     ctx = Context(project, report, splitter, options, Progress("", enabled=False))
-    features, names = row_features(project, ctx)
     import pyarrow as pa  # (extra: labelport[ray] brings pyarrow)
 
-    schema = arrow_schema(pa, features)
-    RayChunks(Origin(*origin), ray_address).connect()
+    engine = RayChunks(Origin(*origin), ray_address)
+    engine.connect()
     shared = shared_by_tasks(project, ctx)
     files = [part.source or "" for part in project.parts] if project.parts else [project.source or ""]
+    names, find = names_to_find(project, ctx)
+    if find is not None:
+        found = find_names(find, engine.origin, shared, files, engine.tasks()) if project.parts else [find(project)]
+        names = with_found(names, found)
+    features = row_features(project, ctx, names)
+    schema = arrow_schema(pa, features)
     result = RayDatasets()
     result.features = {name: to_json(f) for name, f in features}
     result.label_names = {}
@@ -130,7 +144,7 @@ def to_ray(
     try:
         result.datasources = {}
         for name in splitter.names:
-            source = result.datasources[name] = ProjectDatasource(Origin(*origin), shared, files, names, name, schema)
+            source = result.datasources[name] = ProjectDatasource(engine.origin, shared, files, names, name, schema)
             result[name] = ray.data.read_datasource(source)
     finally:
         context.execution_options.preserve_order = preserve_order

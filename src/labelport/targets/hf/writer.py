@@ -32,9 +32,10 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..._version import __version__
 from ...errors import UsageError, missing_extra
@@ -379,18 +380,37 @@ def merge_shards(parts: list[Part], out: Path, ctx: Context) -> bool:
 
 # -- rows with names fixed beforehand (labelport.to_ray) -----------------------------
 
-def row_features(project: Project, ctx: Context) -> tuple[list[tuple[str, Feature]], list[str]]:
-    """The features and ClassLabel names :func:`write_project` writes the
-    project's rows with, found before any row is written (with a pass over
-    the documents where write_project makes one, or would on finding a span
-    label its label set 0 lacks)."""
+def names_to_find(project: Project, ctx: Context) -> tuple[list[str], Callable[[Project], list[str]] | None]:
+    """The ClassLabel names :func:`write_project` gives the project's rows, before
+    any row is written: the names known beforehand (label set 0, the question's
+    options) and, when the rows may hold others, what finds them in some of
+    the project's files; the names are then :func:`with_found`'s."""
     if TOKEN_BASED in project.kinds:
         given = label_set_0(project)
-        labels = given if given and not project.parts else span_labels(project, given)
-        return token_features(labels)[0], labels
+        # (one file: a span label its label set 0 lacks is dropped; several: write_project reads them all)
+        return given, None if given and not project.parts else _span_labels_found
+    kind = classification_kind(project)
+    question = label_question(project, kind, options_of(ctx, HfDatasetOptions).question)
+    if question.options:
+        return answer_labels(project, kind, question), None
+    return [], partial(answer_labels, kind=kind, question=question)
+
+
+def _span_labels_found(project: Project) -> list[str]:
+    return span_labels(project, [])
+
+
+def with_found(given: list[str], found: Iterable[list[str]]) -> list[str]:
+    """``given``, then the sorted names found (in any of the lists) that it lacks."""
+    return given + sorted(set().union(*found).difference(given))
+
+
+def row_features(project: Project, ctx: Context, names: list[str]) -> list[tuple[str, Feature]]:
+    """The features of the project's rows with ``names`` as the ClassLabel names."""
+    if TOKEN_BASED in project.kinds:
+        return token_features(names)[0]
     question = label_question(project, classification_kind(project), options_of(ctx, HfDatasetOptions).question)
-    names = answer_labels(project, classification_kind(project), question)
-    return class_features(names, question.multiple), names
+    return class_features(names, question.multiple)
 
 
 def write_rows(project: Project, out: Path, ctx: Context, names: list[str]) -> Written:
