@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 
 ray = pytest.importorskip("ray")
-datasets = pytest.importorskip("datasets")
 
 import test_parallel
 from conftest import run_cli
 from hostile import assert_refused
-from test_parallel import files
+from test_parallel import assert_same_dataset, files
 
 import labelport
 from labelport.conversion import parallel
@@ -83,31 +82,11 @@ def test_hf_dataset_is_one_shard_per_task(local_ray, project_dir, tmp_path):
     ``data/<split>-0000K-of-0000N.parquet``; datasets loads the rows of one
     process in its order with its features, the HF checker finds nothing, and
     the card and report are one process's but for the shards."""
-    from labelport.targets.hf.layout import shard_name
-    from labelport.validate import validate
-
     labelport.convert(labelport.load(project_dir), "HF_DATASET", tmp_path / "one", split=SPLIT)
     report = labelport.convert(labelport.load(project_dir), "HF_DATASET", tmp_path / "ray", split=SPLIT, engine="ray",
                                jobs=2)
-    one, on_ray = files(tmp_path / "one"), files(tmp_path / "ray")
-    for split in SPLIT:  # 8 tasks (2 x 4): one shard of each that got rows of the split
-        shards = [name for name in on_ray if name.startswith(f"data/{split}-")]
-        assert 1 < len(shards) <= 8
-        assert sorted(shards) == [f"data/{shard_name(split, i, len(shards))}" for i in range(len(shards))]
-    assert sorted(name for name in one if name.startswith("data/")) == [f"data/{shard_name(s, 0, 1)}" for s in
-                                                                      ("test", "train")]
-    assert validate(tmp_path / "ray", "hf") == [] and not report.findings
-    loaded_one, loaded_ray = datasets.load_dataset(str(tmp_path / "one")), datasets.load_dataset(str(tmp_path / "ray"))
-    assert list(loaded_ray) == list(loaded_one) == ["train", "test"]
-    for split in loaded_one:
-        assert loaded_ray[split].features == loaded_one[split].features
-        assert loaded_ray[split].to_list() == loaded_one[split].to_list()
-    card_one, card_ray = (on_ray_or_one["README.md"].decode().splitlines() for on_ray_or_one in (one, on_ray))
-    differ = [(a, b) for a, b in zip(card_one, card_ray) if a != b]
-    assert [a.split(":")[0].split("|")[1:2] or a.split(":")[0] for a, _ in differ] == [
-        "  download_size", [" train "], [" test "]]  # the files' bytes, and the files per split
-    report_one, report_ray = (json.loads(f["labelport-report.json"]) for f in (one, on_ray))
-    assert {k: v for k, v in report_ray.items() if k != "files"} == {k: v for k, v in report_one.items() if k != "files"}
+    assert not report.findings
+    assert_same_dataset(tmp_path / "one", tmp_path / "ray", list(SPLIT), 8)
 
 
 def test_hf_dataset_with_a_chunk_of_other_labels_falls_back_to_one_process(local_ray, tmp_path):
