@@ -33,11 +33,15 @@ from .ray_engine import _result as task_result
 
 class ProjectDatasource(Datasource):
     """The rows of ``split``: one read task per range of the project's files
-    (:func:`labelport.conversion.parallel.chunks`), each task's rows in the
-    order HF_DATASET writes them; the tasks in file order."""
+    (:func:`labelport.conversion.parallel.chunks` for the parallelism Ray asks,
+    at most ``cpus``: 4 tasks a CPU, as ``--engine ray``), each task's rows in
+    the order HF_DATASET writes them; the tasks in file order."""
 
-    def __init__(self, origin: Origin, shared: tuple, files: list[str], names: list[str], split: str, schema: pa.Schema):
+    def __init__(self, origin: Origin, shared: tuple, files: list[str], names: list[str], split: str, schema: pa.Schema,
+                 cpus: int):
         self.origin = origin
+        self.cpus = cpus  # (Ray asks 200 tasks of a datasource that cannot tell its size: each reads the
+        # project's listing and first file again, so that many would cost more than they read)
         self.shared = shared  # ray_engine.shared_by_tasks: the project's header, splitter, options, report
         self.files = files  # the project's files (one: a project of one file)
         self.names = names
@@ -53,7 +57,7 @@ class ProjectDatasource(Datasource):
     def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
                        data_context: Any = None) -> list[ReadTask]:
         n_parts = len(self.files) if len(self.files) > 1 else 0
-        spans = parallel.chunks(n_parts, max(1, parallelism)) if n_parts else [(0, 1)]
+        spans = parallel.chunks(n_parts, max(1, min(parallelism, self.cpus))) if n_parts else [(0, 1)]
         return [
             ReadTask(
                 partial(read_rows, self.origin, self.shared, lo, hi, n_parts, self.names, self.split, self.schema),
@@ -97,7 +101,7 @@ def read_rows(origin: Origin, shared: tuple, lo: int, hi: int, n_parts: int, nam
     chunk: Project = read_chunk(origin, header, lo, hi, n_parts)
     ctx = Context(chunk, report.fresh(), splitter, options, Progress("", enabled=False))
     with tempfile.TemporaryDirectory(prefix="labelport-ray-") as temp:
-        _, splits, _, _ = write_rows(chunk, Path(temp), ctx, names)
+        _, splits, _, _ = write_rows(chunk, Path(temp), ctx, names, split)
         shards = [file for info in splits if info.name == split and info.rows for file in info.files]
         if not shards:
             yield schema.empty_table()

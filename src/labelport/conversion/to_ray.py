@@ -125,9 +125,10 @@ def to_ray(
     engine.connect()
     shared = shared_by_tasks(project, ctx)
     files = [part.source or "" for part in project.parts] if project.parts else [project.source or ""]
+    cpus = engine.tasks()
     names, find = names_to_find(project, ctx)
     if find is not None:
-        found = find_names(find, engine.origin, shared, files, engine.tasks()) if project.parts else [find(project)]
+        found = find_names(find, engine.origin, shared, files, cpus) if project.parts else [find(project)]
         names = with_found(names, found)
     features = row_features(project, ctx, names)
     schema = arrow_schema(pa, features)
@@ -144,7 +145,8 @@ def to_ray(
     try:
         result.datasources = {}
         for name in splitter.names:
-            source = result.datasources[name] = ProjectDatasource(engine.origin, shared, files, names, name, schema)
+            source = ProjectDatasource(engine.origin, shared, files, names, name, schema, cpus)
+            result.datasources[name] = source
             result[name] = ray.data.read_datasource(source)
     finally:
         context.execution_options.preserve_order = preserve_order

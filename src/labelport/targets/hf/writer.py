@@ -248,6 +248,24 @@ class Shards:
             shards.abort()
 
 
+class OneSplit(Shards):
+    """The shards of split ``only``: the rows of the others are made and
+    counted but not written (:func:`write_rows`: labelport.to_ray reads one split at a time)."""
+
+    def __init__(self, out: Path, features: list[tuple[str, Feature]], split_names: list[str], only: str):
+        super().__init__(out, features, split_names)
+        self.only = only
+        self.left_out = _SplitShards("", self.folder, features, self.schema, self.pa, self.pq)  # (never written)
+
+    def add(self, split: str, row: tuple, size: int) -> _SplitShards:
+        return super().add(split, row, size) if split == self.only else self.left_out
+
+
+def shards_of(out: Path, features: list[tuple[str, Feature]], ctx: Context, only: str | None) -> Shards:
+    """Every split's shards, or split ``only``'s."""
+    return Shards(out, features, ctx.splitter.names) if only is None else OneSplit(out, features, ctx.splitter.names, only)
+
+
 # -- label names ----------------------------------------------------------------
 
 def _unique(names: Iterable[str]) -> list[str]:
@@ -413,12 +431,12 @@ def row_features(project: Project, ctx: Context, names: list[str]) -> list[tuple
     return class_features(names, question.multiple)
 
 
-def write_rows(project: Project, out: Path, ctx: Context, names: list[str]) -> Written:
-    """The rows of ``project`` (some files of a project) with the ClassLabel
-    names :func:`row_features` found for the whole project; no card."""
+def write_rows(project: Project, out: Path, ctx: Context, names: list[str], only: str) -> Written:
+    """The rows of split ``only`` of ``project`` (some files of a project) with
+    the ClassLabel names found for the whole project (:func:`names_to_find`); no card."""
     if TOKEN_BASED in project.kinds:
-        return _write_token_rows(project, out, ctx, names, unknown_label=None)
-    return _write_classes(project, out, ctx, names)
+        return _write_token_rows(project, out, ctx, names, unknown_label=None, only=only)
+    return _write_classes(project, out, ctx, names, only)
 
 
 class _LabelNotGiven(Exception):
@@ -467,15 +485,16 @@ def class_features(names: list[str], multi: bool) -> list[tuple[str, Feature]]:
 
 
 def _write_token_rows(
-    project: Project, out: Path, ctx: Context, labels: list[str], unknown_label: type[Exception] | None
-):
+    project: Project, out: Path, ctx: Context, labels: list[str], unknown_label: type[Exception] | None,
+    only: str | None = None,
+) -> Written:
     """Rows with ``labels`` as the ClassLabel names; a span with another
     label raises ``unknown_label``, or is dropped and counted if it is None."""
     report = ctx.report
     known = set(labels)
     features, tags = token_features(labels)
     tag_index = {tag: i for i, tag in enumerate(tags)}
-    shards = Shards(out, features, ctx.splitter.names)
+    shards = shards_of(out, features, ctx, only)
     try:
         for entry in items(FORMAT, project, ctx):
             line = entry.item
@@ -523,7 +542,8 @@ def _write_token_rows(
     return features, splits, labels, "ner"
 
 
-def _write_classes(project: Project, out: Path, ctx: Context, names: list[str] | None = None) -> Written:
+def _write_classes(project: Project, out: Path, ctx: Context, names: list[str] | None = None,
+                   only: str | None = None) -> Written:
     """The rows with ``names`` as the ClassLabel names, else the question's (:func:`answer_labels`)."""
     report = ctx.report
     kind = classification_kind(project)
@@ -533,7 +553,7 @@ def _write_classes(project: Project, out: Path, ctx: Context, names: list[str] |
     index = {name: i for i, name in enumerate(names)}
     multi = question.multiple
     features = class_features(names, multi)
-    shards = Shards(out, features, ctx.splitter.names)
+    shards = shards_of(out, features, ctx, only)
     try:
         for example in examples(FORMAT, project, ctx, question):
             where = {"document": example.document, "row": example.row} if example.row is not None else {"document": example.document}
