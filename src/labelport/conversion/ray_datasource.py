@@ -40,8 +40,9 @@ class ProjectDatasource(Datasource):
     def __init__(self, origin: Origin, shared: tuple, files: list[str], names: list[str], split: str, schema: pa.Schema,
                  cpus: int):
         self.origin = origin
-        self.cpus = cpus  # (Ray asks 200 tasks of a datasource that cannot tell its size: each reads the
-        # project's listing and first file again, so that many would cost more than they read)
+        # (Ray asks 200 tasks of a datasource that cannot tell its size: each reads the project's
+        # listing and first file again, so that many would cost more than they read)
+        self.cpus = cpus
         self.shared = shared  # ray_engine.shared_by_tasks: the project's header, splitter, options, report
         self.files = files  # the project's files (one: a project of one file)
         self.names = names
@@ -56,8 +57,7 @@ class ProjectDatasource(Datasource):
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
                        data_context: Any = None) -> list[ReadTask]:
-        n_parts = len(self.files) if len(self.files) > 1 else 0
-        spans = parallel.chunks(n_parts, max(1, min(parallelism, self.cpus))) if n_parts else [(0, 1)]
+        n_parts, spans = file_ranges(self.files, max(1, min(parallelism, self.cpus)))
         return [
             ReadTask(
                 partial(read_rows, self.origin, self.shared, lo, hi, n_parts, self.names, self.split, self.schema),
@@ -69,6 +69,14 @@ class ProjectDatasource(Datasource):
         ]
 
 
+def file_ranges(files: list[str], tasks: int) -> tuple[int, list[tuple[int, int]]]:
+    """The project's parts (0: it is one file, read whole), and the ranges
+    ``[lo, hi)`` of its files that ``tasks`` tasks read (:func:`parallel.chunks`)."""
+    if len(files) < 2:
+        return 0, [(0, 1)]
+    return len(files), parallel.chunks(len(files), tasks)
+
+
 def find_names(find: Callable[[Project], list[str]], origin: Origin, shared: tuple, files: list[str],
                tasks: int) -> list[list[str]]:
     """The ClassLabel names ``find`` finds in each range of the project's files,
@@ -76,8 +84,7 @@ def find_names(find: Callable[[Project], list[str]], origin: Origin, shared: tup
     task raised (a file that is not what it says, ...) raised here as it was."""
     import ray  # (extra: labelport[ray])
 
-    n_parts = len(files) if len(files) > 1 else 0
-    spans = parallel.chunks(n_parts, tasks) if n_parts else [(0, 1)]
+    n_parts, spans = file_ranges(files, tasks)
     task = ray.remote(_find_in).options(num_cpus=1, max_retries=0)
     header = ray.put(shared[0])
     pending = [task.remote(find, origin, header, lo, hi, n_parts) for lo, hi in spans]
