@@ -202,3 +202,56 @@ def test_vertex_merges_any_label_names(relabeled, tmp_path, merged):
     one, many = one_and_many(relabeled, "GCP_VERTEX_AI_CSV", tmp_path, split=SPLIT)
     assert merged == [True]
     assert many == one
+
+
+def assert_same_dataset(one: Path, many: Path, splits: list[str], chunks: int) -> None:
+    """HF_DATASET written by ``chunks`` chunks into ``many`` and by one process
+    into ``one``: ``many`` holds a shard per chunk that got rows of a split
+    (``data/<split>-0000K-of-0000N.parquet``), where ``one`` holds a shard per
+    split; datasets loads the rows of one process in its order with its
+    features; the HF checker finds what it finds in one process's (nothing
+    hard); the card and the report are one
+    process's but for the shards."""
+    import datasets
+
+    from labelport.targets.hf.layout import shard_name
+    from labelport.validate import validate
+
+    written_one, written_many = files(one), files(many)
+    assert sorted(name for name in written_one if name.startswith("data/")) == sorted(
+        f"data/{shard_name(split, 0, 1)}" for split in splits)
+    for split in splits:
+        shards = sorted(name for name in written_many if name.startswith(f"data/{split}-"))
+        assert 1 < len(shards) <= chunks
+        assert shards == [f"data/{shard_name(split, i, len(shards))}" for i in range(len(shards))]
+    assert validate(many, "hf") == validate(one, "hf") and not any(f.hard for f in validate(many, "hf"))
+    loaded_one, loaded_many = datasets.load_dataset(str(one)), datasets.load_dataset(str(many))
+    assert list(loaded_many) == list(loaded_one) == splits
+    for split in splits:
+        assert loaded_many[split].features == loaded_one[split].features
+        assert loaded_many[split].to_list() == loaded_one[split].to_list()
+    card_one, card_many = (written["README.md"].decode().splitlines() for written in (written_one, written_many))
+    assert len(card_one) == len(card_many)
+    differ = [line.split(":")[0] if ":" in line else line.split("|")[1] for line, other in zip(card_one, card_many)
+              if line != other]
+    assert differ == ["  download_size", *(f" {split} " for split in splits)]  # the bytes, and the files per split
+    report_one, report_many = (json.loads(written["labelport-report.json"]) for written in (written_one, written_many))
+    assert {k: v for k, v in report_many.items() if k != "files"} == {k: v for k, v in report_one.items() if k != "files"}
+
+
+@pytest.mark.parametrize("split", [None, SPLIT], ids=["no-split", "split"])
+def test_hf_dataset_chunks_are_its_shards(token_project, tmp_path, merged, split):
+    """--jobs shares HF_DATASET out: each chunk's rows of a split in a shard."""
+    labelport.convert(labelport.load(token_project), "HF_DATASET", tmp_path / "one", split=split)
+    labelport.convert(labelport.load(token_project), "HF_DATASET", tmp_path / "many", split=split, jobs=2)
+    assert merged == [True]
+    assert_same_dataset(tmp_path / "one", tmp_path / "many", list(split or ["train"]), 8)
+
+
+def test_hf_dataset_chunks_dropping_labels_fall_back_to_one_process(relabeled, tmp_path, merged):
+    """Label set 0 lacks ``creative work``: a chunk drops its spans, where one
+    process reads the project once more to give it a ClassLabel id."""
+    one, many = one_and_many(relabeled, "HF_DATASET", tmp_path, jobs=2, split=SPLIT)
+    assert merged == [False]
+    assert many == one
+    assert "B-creative work" in one["README.md"].decode()

@@ -19,7 +19,7 @@ ray = pytest.importorskip("ray")
 import test_parallel
 from conftest import run_cli
 from hostile import assert_refused
-from test_parallel import files
+from test_parallel import assert_same_dataset, files
 
 import labelport
 from labelport.conversion import parallel
@@ -61,8 +61,11 @@ def project_zip(project_dir):
 
 
 def shared_out(project_dir: Path) -> list[str]:
+    """The formats whose output is shared out byte-identical (HF_DATASET's is
+    shared out in shards of their own: test_hf_dataset_is_one_shard_per_task)."""
     project = labelport.load(project_dir)
-    return [f.id for f in all_formats() if set(project.kinds) & f.kinds and parallel.applicable(f, project, 2, f.options())]
+    return [f.id for f in all_formats() if set(project.kinds) & f.kinds and parallel.applicable(f, project, 2, f.options())
+            and f.id != "HF_DATASET"]
 
 
 def test_the_formats_shared_out_include_both_kinds(project_dir):
@@ -70,7 +73,33 @@ def test_the_formats_shared_out_include_both_kinds(project_dir):
     ids = shared_out(project_dir)
     assert {"TSV_IOB", "DATASAUR_SCHEMA", "JSON_ADVANCED", "CONLL_2003", "AMAZON_COMPREHEND_CSV",
             "GCP_VERTEX_AI_CSV"} <= set(ids)
-    assert "HF_DATASET" not in ids  # one Parquet table: written by one process in this step
+    hf = get_format("HF_DATASET")
+    assert parallel.applicable(hf, labelport.load(project_dir), 2, hf.options())
+
+
+def test_hf_dataset_is_one_shard_per_task(local_ray, project_dir, tmp_path):
+    """HF_DATASET on Ray: each task's rows of a split in a shard of their own,
+    ``data/<split>-0000K-of-0000N.parquet``; datasets loads the rows of one
+    process in its order with its features, the HF checker finds nothing, and
+    the card and report are one process's but for the shards."""
+    labelport.convert(labelport.load(project_dir), "HF_DATASET", tmp_path / "one", split=SPLIT)
+    report = labelport.convert(labelport.load(project_dir), "HF_DATASET", tmp_path / "ray", split=SPLIT, engine="ray",
+                               jobs=2)
+    assert not report.findings
+    assert_same_dataset(tmp_path / "one", tmp_path / "ray", list(SPLIT), 8)
+
+
+def test_hf_dataset_with_a_chunk_of_other_labels_falls_back_to_one_process(local_ray, tmp_path):
+    """CoNLL files declare no label set: each chunk finds its own labels. Where
+    they differ (a label in one file alone), the chunks' rows would have other
+    ClassLabel ids than one process's: one process writes it all again."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(6):
+        (folder / f"f{n}.conll").write_text("EU B-ORG\nrejects O\n\n" + ("Bonn B-LOC\n\n" if n == 4 else ""))
+    labelport.convert(labelport.load(folder), "HF_DATASET", tmp_path / "one")
+    labelport.convert(labelport.load(folder), "HF_DATASET", tmp_path / "ray", engine="ray", jobs=2)
+    assert files(tmp_path / "ray") == files(tmp_path / "one")
 
 
 def test_every_shared_out_format_writes_the_bytes_of_one_process(local_ray, project_dir, tmp_path):

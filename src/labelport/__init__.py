@@ -12,6 +12,7 @@ need them.
 from ._version import __version__
 from .api import convert, export, inspect, load, push
 from .conversion.to_hf import to_hf
+from .conversion.to_ray import to_ray
 from .errors import DeliveryError, InputError, LabelportError, UsageError
 from .model import Document, Line, Project, Row, Span
 
@@ -23,6 +24,7 @@ __all__ = [
     "export",
     "push",
     "to_hf",
+    "to_ray",
     "Project",
     "Document",
     "Line",

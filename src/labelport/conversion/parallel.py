@@ -18,8 +18,10 @@ puts the chunks' output together in chunk order, byte-identical to
   then too the conversion runs again in one process.
 
 merge_parts merges token labeling only: a project-wide format's row or
-document labeling, and a format without merge_parts (HF_DATASET, one parquet
-table), are written by one process.
+document labeling is written by one process. HF_DATASET's chunks each write
+their own Parquet shards (Format.write_chunk), which its merge_parts names as
+the shards of one dataset: the rows of one process in its order, in one shard
+per chunk and split rather than one per split.
 
 N is checked first (:func:`checked_jobs`): at least 1, at most the CPUs this
 process may run on; more would only add processes competing for them.
@@ -108,7 +110,11 @@ def write_chunk(fmt: Format, chunk: Project, folder: Path, ctx: Context) -> tupl
     the documents it held (the parent's progress counts them)."""
     report = ctx.report.fresh()
     with Progress("", enabled=False) as quiet:
-        fmt.write(chunk, folder, replace(ctx, project=chunk, report=report, progress=quiet))
+        chunk_ctx = replace(ctx, project=chunk, report=report, progress=quiet)
+        if fmt.write_chunk is not None:
+            fmt.write_chunk(chunk, folder, chunk_ctx)
+        else:
+            fmt.write(chunk, folder, chunk_ctx)
     if fmt.write_project is None:
         report.hash_files(folder)  # moved as they are: hashed here, in parallel, rather than in the parent
     notes, report.notes = report.notes, {}

@@ -162,17 +162,25 @@ def _no_documents() -> Any:
     return iter(())
 
 
+def read_chunk(origin: Origin, header: Project, lo: int, hi: int, n_parts: int) -> Project:
+    """``header`` (:func:`shared_by_tasks`) with the documents of files ``lo``..``hi`` of
+    ``origin`` read again (of its one file when it has no parts: ``n_parts`` 0)."""
+    loaded = load_path(Path(origin.path), origin.read)
+    if len(loaded.parts or ()) != n_parts:
+        raise UsageError(f"--engine ray: {origin.path} changed while it was converted "
+                         f"({len(loaded.parts or ())} files, not {n_parts})")
+    if not n_parts:
+        return replace(header, documents_factory=loaded.documents_factory)
+    return parallel.chunk_of(header, (loaded.parts or [])[lo:hi])
+
+
 def _write_task(origin: Origin, lo: int, hi: int, n_parts: int, format_id: str, folder: str, parent_node: str,
                 shared: tuple[Project, Splitter, FormatOptions, Report]) -> ChunkResult:
     """One chunk, in a Ray worker: read files ``lo``..``hi`` of ``origin`` again and write them."""
     import ray  # (extra: labelport[ray]; a Ray worker has it)
 
     header, splitter, options, report = shared
-    loaded = load_path(Path(origin.path), origin.read)
-    if len(loaded.parts or ()) != n_parts:
-        raise UsageError(f"--engine ray: {origin.path} changed while it was converted "
-                         f"({len(loaded.parts or ())} files, not {n_parts})")
-    chunk = parallel.chunk_of(header, (loaded.parts or [])[lo:hi])
+    chunk = read_chunk(origin, header, lo, hi, n_parts)
     fmt = get_format(format_id)
     ctx = Context(chunk, report, splitter, options, Progress("", enabled=False))  # (write_chunk counts in its own)
     if ray.get_runtime_context().get_node_id() == parent_node:

@@ -139,6 +139,9 @@ class Format:
     #: token-labeling project into the files and report one process writes;
     #: False, with nothing written, when it cannot do so exactly
     merge_parts: Callable[[list[Part], Path, Context], bool] | None = None
+    #: what a chunk of --jobs writes instead of write_project, when that would
+    #: write files that only the whole project's merge_parts can make (HF_DATASET's card)
+    write_chunk: Callable[[Project, Path, Context], None] | None = None
     #: the options it takes (a FormatOptions subclass; the base takes none)
     options: type[FormatOptions] = FormatOptions
     #: a first pass over the whole project for an output of several files

@@ -83,8 +83,10 @@ class Splitter:
         plan: dict[str, str] | None = None,
     ):
         shares = dict(shares or {})
-        for name in shares:  # a split is a folder and part of file names under OUT
+        for name, share in shares.items():  # a split is a folder and part of file names under OUT
             plain_name(name, "--split")
+            if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+                raise UsageError(f"--split: the share of {name!r} is {share!r}, not a fraction from 0 to 1")
         if shares and abs(sum(shares.values()) - 1.0) > 1e-6:
             raise UsageError(f"--split: the shares add up to {sum(shares.values()):g}, not 1")
         self.shares = shares

@@ -32,15 +32,17 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..._version import __version__
 from ...errors import UsageError, missing_extra
 from ...formats._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
 from ...formats._tokens import OFF_TOKEN_BOUNDARIES, iob_tags, whole_token_spans
 from ...formats.base import OVERLAPS, Context, Format, QuestionOption, items, kept_spans, options_of, span_example
+from ...formats.parts import Part, merge_reports
 from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Question
 from .features import INT64, STRING, Feature, arrow_type, class_label, list_of, schema_metadata, struct, to_yaml_list
 from .layout import DATA, README, SPLIT_NAME, shard_name, split_files
@@ -200,17 +202,21 @@ class _SplitShards:
             self.writer = None
 
 
+def check_split_names(split_names: Iterable[str]) -> None:
+    for name in split_names:
+        if not SPLIT_NAME.match(name):
+            raise UsageError(
+                f"--split: {name!r} cannot name a Hugging Face split "
+                "(letters, digits and _, parts joined by .)"
+            )
+
+
 class Shards:
     """Every split's shards under ``OUT/data/``."""
 
     def __init__(self, out: Path, features: list[tuple[str, Feature]], split_names: list[str]):
         self.pa, self.pq = _pyarrow()
-        for name in split_names:
-            if not SPLIT_NAME.match(name):
-                raise UsageError(
-                    f"--split: {name!r} cannot name a Hugging Face split "
-                    "(letters, digits and _, parts joined by .)"
-                )
+        check_split_names(split_names)
         self.features = features
         self.schema = arrow_schema(self.pa, features)
         self.folder = out / DATA
@@ -240,6 +246,24 @@ class Shards:
     def abort(self) -> None:
         for shards in self.splits.values():
             shards.abort()
+
+
+class OneSplit(Shards):
+    """The shards of split ``only``: the rows of the others are made and
+    counted but not written (:func:`write_rows`: labelport.to_ray reads one split at a time)."""
+
+    def __init__(self, out: Path, features: list[tuple[str, Feature]], split_names: list[str], only: str):
+        super().__init__(out, features, split_names)
+        self.only = only
+        self.left_out = _SplitShards("", self.folder, features, self.schema, self.pa, self.pq)  # (never written)
+
+    def add(self, split: str, row: tuple, size: int) -> _SplitShards:
+        return super().add(split, row, size) if split == self.only else self.left_out
+
+
+def shards_of(out: Path, features: list[tuple[str, Feature]], ctx: Context, only: str | None) -> Shards:
+    """Every split's shards, or split ``only``'s."""
+    return Shards(out, features, ctx.splitter.names) if only is None else OneSplit(out, features, ctx.splitter.names, only)
 
 
 # -- label names ----------------------------------------------------------------
@@ -296,12 +320,25 @@ def answer_labels(project: Project, kind: str, question: Question) -> list[str]:
 
 # -- writing --------------------------------------------------------------------
 
+#: features, the splits written, the ClassLabel names, the task ("ner", "multi-class", "multi-label")
+Written = tuple[list[tuple[str, Feature]], list[SplitInfo], list[str], str]
+
+#: A chunk's report notes (Part.notes) hold what it wrote under this key.
+CHUNK = "hf_dataset_chunk"
+
+
 def write_project(project: Project, out: Path, ctx: Context) -> None:
+    _write_card(project, out, ctx, _write_rows(project, out, ctx))
+
+
+def _write_rows(project: Project, out: Path, ctx: Context) -> Written:
     if TOKEN_BASED in project.kinds:
-        task = _write_tokens(project, out, ctx)
-    else:
-        task = _write_classes(project, out, ctx)
-    features, splits, names, task_kind = task
+        return _write_tokens(project, out, ctx)
+    return _write_classes(project, out, ctx)
+
+
+def _write_card(project: Project, out: Path, ctx: Context, written: Written) -> None:
+    features, splits, names, task_kind = written
     for name in ctx.splitter.names:
         if name not in {s.name for s in splits}:
             ctx.report.find(
@@ -310,6 +347,96 @@ def write_project(project: Project, out: Path, ctx: Context) -> None:
                 hard=False,
             )
     write_card(out / README, project, features, splits, names, task_kind)
+
+
+# -- chunks (--jobs, --engine ray) ------------------------------------------------
+
+def write_chunk(project: Project, out: Path, ctx: Context) -> None:
+    """One chunk's rows (Format.write_chunk), without the card: what it wrote
+    goes in its report's notes for :func:`merge_shards`."""
+    ctx.report.notes[CHUNK] = _write_rows(project, out, ctx)
+
+
+def merge_shards(parts: list[Part], out: Path, ctx: Context) -> bool:
+    """--jobs and --engine ray (Format.merge_parts): each chunk's shards of a
+    split, in chunk order, become that split's shards (``<split>-0000K-of-0000N``):
+    the rows of one process in its order, one process's card for them. False
+    when the chunks wrote their rows with other ClassLabel names than one
+    process would: a chunk found labels of its own (no label set 0), or
+    dropped a span whose label the project's label set 0 lacks (one process
+    reads the project once more for such labels); and when no chunk wrote a
+    row (one process writes the one empty shard)."""
+    chunks: list[Written] = [part.notes[CHUNK] for part in parts]
+    features, _, names, task_kind = chunks[0]
+    if (any(UNKNOWN_SPAN_LABELS in part.report.losses for part in parts)
+            or any(chunk[0] != features for chunk in chunks)
+            or not any(split.rows for chunk in chunks for split in chunk[1])):
+        return False
+    folder = out / DATA
+    folder.mkdir(parents=True, exist_ok=True)
+    splits = []
+    for name in ctx.splitter.names:
+        written = [(part, split) for part, chunk in zip(parts, chunks) for split in chunk[1]
+                   if split.name == name and split.rows]
+        if not written:
+            continue
+        info = SplitInfo(name)
+        shards = [part.folder / file for part, split in written for file in split.files]
+        for part, split in written:
+            info.rows += split.rows
+            info.nbytes += split.nbytes
+            info.per_label.update(split.per_label)
+        for i, shard in enumerate(shards):
+            final = folder / shard_name(name, i, len(shards))
+            shard.rename(final)
+            info.files.append(f"{DATA}/{final.name}")
+        splits.append(info)
+    merge_reports(ctx.report, parts)
+    _write_card(ctx.project, out, ctx, (features, splits, names, task_kind))
+    return True
+
+
+# -- rows with names fixed beforehand (labelport.to_ray) -----------------------------
+
+def names_to_find(project: Project, ctx: Context) -> tuple[list[str], Callable[[Project], list[str]] | None]:
+    """The ClassLabel names :func:`write_project` gives the project's rows, before
+    any row is written: the names known beforehand (label set 0, the question's
+    options) and, when the rows may hold others, what finds them in some of
+    the project's files; the names are then :func:`with_found`'s."""
+    if TOKEN_BASED in project.kinds:
+        given = label_set_0(project)
+        # (one file: a span label its label set 0 lacks is dropped; several: write_project reads them all)
+        return given, None if given and not project.parts else _span_labels_found
+    kind = classification_kind(project)
+    question = label_question(project, kind, options_of(ctx, HfDatasetOptions).question)
+    if question.options:
+        return answer_labels(project, kind, question), None
+    return [], partial(answer_labels, kind=kind, question=question)
+
+
+def _span_labels_found(project: Project) -> list[str]:
+    return span_labels(project, [])
+
+
+def with_found(given: list[str], found: Iterable[list[str]]) -> list[str]:
+    """``given``, then the sorted names found (in any of the lists) that it lacks."""
+    return given + sorted(set().union(*found).difference(given))
+
+
+def row_features(project: Project, ctx: Context, names: list[str]) -> list[tuple[str, Feature]]:
+    """The features of the project's rows with ``names`` as the ClassLabel names."""
+    if TOKEN_BASED in project.kinds:
+        return token_features(names)[0]
+    question = label_question(project, classification_kind(project), options_of(ctx, HfDatasetOptions).question)
+    return class_features(names, question.multiple)
+
+
+def write_rows(project: Project, out: Path, ctx: Context, names: list[str], only: str) -> Written:
+    """The rows of split ``only`` of ``project`` (some files of a project) with
+    the ClassLabel names found for the whole project (:func:`names_to_find`); no card."""
+    if TOKEN_BASED in project.kinds:
+        return _write_token_rows(project, out, ctx, names, unknown_label=None, only=only)
+    return _write_classes(project, out, ctx, names, only)
 
 
 class _LabelNotGiven(Exception):
@@ -338,15 +465,9 @@ def _write_tokens(project: Project, out: Path, ctx: Context):
     return _write_token_rows(project, out, ctx, span_labels(project, given), unknown_label=None)
 
 
-def _write_token_rows(
-    project: Project, out: Path, ctx: Context, labels: list[str], unknown_label: type[Exception] | None
-):
-    """Rows with ``labels`` as the ClassLabel names; a span with another
-    label raises ``unknown_label``, or is dropped and counted if it is None."""
-    report = ctx.report
-    known = set(labels)
+def token_features(labels: list[str]) -> tuple[list[tuple[str, Feature]], list[str]]:
+    """Token labeling's features for span labels ``labels``, and its ``ner_tags`` names."""
     tags = ["O", *(prefix + label for label in labels for prefix in ("B-", "I-"))]
-    tag_index = {tag: i for i, tag in enumerate(tags)}
     features = [
         ("id", STRING),
         ("text", STRING),
@@ -354,7 +475,26 @@ def _write_token_rows(
         ("ner_tags", list_of(class_label(tags))),
         ("spans", list_of(SPAN)),
     ]
-    shards = Shards(out, features, ctx.splitter.names)
+    return features, tags
+
+
+def class_features(names: list[str], multi: bool) -> list[tuple[str, Feature]]:
+    """Row and document labeling's features for the ClassLabel ``names``."""
+    return [("id", STRING), ("text", STRING),
+            ("labels" if multi else "label", list_of(class_label(names)) if multi else class_label(names))]
+
+
+def _write_token_rows(
+    project: Project, out: Path, ctx: Context, labels: list[str], unknown_label: type[Exception] | None,
+    only: str | None = None,
+) -> Written:
+    """Rows with ``labels`` as the ClassLabel names; a span with another
+    label raises ``unknown_label``, or is dropped and counted if it is None."""
+    report = ctx.report
+    known = set(labels)
+    features, tags = token_features(labels)
+    tag_index = {tag: i for i, tag in enumerate(tags)}
+    shards = shards_of(out, features, ctx, only)
     try:
         for entry in items(FORMAT, project, ctx):
             line = entry.item
@@ -402,16 +542,18 @@ def _write_token_rows(
     return features, splits, labels, "ner"
 
 
-def _write_classes(project: Project, out: Path, ctx: Context):
+def _write_classes(project: Project, out: Path, ctx: Context, names: list[str] | None = None,
+                   only: str | None = None) -> Written:
+    """The rows with ``names`` as the ClassLabel names, else the question's (:func:`answer_labels`)."""
     report = ctx.report
     kind = classification_kind(project)
     question = label_question(project, kind, options_of(ctx, HfDatasetOptions).question)
-    names = answer_labels(project, kind, question)
+    if names is None:
+        names = answer_labels(project, kind, question)
     index = {name: i for i, name in enumerate(names)}
     multi = question.multiple
-    label_feature = list_of(class_label(names)) if multi else class_label(names)
-    features = [("id", STRING), ("text", STRING), ("labels" if multi else "label", label_feature)]
-    shards = Shards(out, features, ctx.splitter.names)
+    features = class_features(names, multi)
+    shards = shards_of(out, features, ctx, only)
     try:
         for example in examples(FORMAT, project, ctx, question):
             where = {"document": example.document, "row": example.row} if example.row is not None else {"document": example.document}
@@ -574,6 +716,8 @@ FORMAT = Format(
     id="HF_DATASET",
     kinds=frozenset({TOKEN_BASED, ROW_BASED, DOCUMENT_BASED}),
     write_project=write_project,
+    write_chunk=write_chunk,
+    merge_parts=merge_shards,
     carries=frozenset({OVERLAPS}),
     target="hf",
     options=HfDatasetOptions,
