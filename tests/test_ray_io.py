@@ -216,7 +216,7 @@ def test_a_task_on_another_node_fetches_its_own_files(local_ray, s3_corpus, tmp_
     """A task whose node is not the parent's (the node id it compares with is
     another's) downloads its range from the bucket, not the parent's copy, and
     hands its files back: the bytes and report of the chunk written here."""
-    project, fmt, placed, origin, shared = _task_args(s3_corpus, tmp_path, 5, 11)
+    _, fmt, placed, origin, shared = _task_args(s3_corpus, tmp_path, 5, 11)
     result: ChunkResult = ray.get(ray.remote(_write_task).remote(
         origin, 5, 11, 24, fmt.id, str(tmp_path / "there"), "another node", shared))
     assert result.documents == 6
@@ -228,7 +228,7 @@ def test_a_task_on_another_node_fetches_its_own_files(local_ray, s3_corpus, tmp_
 def test_an_object_changed_after_listing_is_refused_by_the_task(local_ray, s3_corpus, corpus, tmp_path):
     """The parent listed the objects (ETags); one in a task's range is then
     written again (same size, other bytes): the task refuses, naming it."""
-    project, fmt, _, origin, shared = _task_args(s3_corpus, tmp_path, 5, 11)
+    _, fmt, _, origin, shared = _task_args(s3_corpus, tmp_path, 5, 11)
     changed = sorted(p.name for p in corpus.glob("*.json"))[7]
     client = boto3.client("s3")
     data = (corpus / changed).read_bytes()

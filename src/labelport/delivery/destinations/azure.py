@@ -24,7 +24,7 @@ import logging
 import os
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from ...errors import UsageError, missing_extra
