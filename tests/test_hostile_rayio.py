@@ -23,19 +23,12 @@ pytest.importorskip("moto")
 
 from conftest import WNUT17_FIXTURES, run_cli
 from hostile import assert_refused
-from servers.s3 import start_s3
+from test_deliver_s3 import s3_server  # noqa: F401  (the module's moto server)
 from test_hostile_preflight import run_without
 from test_parallel import files
 
 LINES = b"EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n\n"
 WNUT_SLICE = WNUT17_FIXTURES / "wnut17train.head.conll"
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    server = start_s3()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -111,8 +104,12 @@ def test_a_name_both_a_file_and_a_folder(places, bucket, tmp_path):
     assert "the name is both a file and a folder" in refused(places, tmp_path, f"s3://{bucket[1]}/corpus")
 
 
-def test_more_objects_than_the_limit(places, bucket, tmp_path, monkeypatch):
-    put(bucket, {f"corpus/{n}.conll": LINES for n in range(5)})
+@pytest.mark.parametrize("marker", [False, True], ids=["files", "files-and-a-folder-marker"])
+def test_more_objects_than_the_limit(places, bucket, tmp_path, monkeypatch, marker):
+    """Five files, or a console's folder marker and three files: past a limit of 3
+    (the listing stops there: what it did not list must not pass for nothing)."""
+    put(bucket, {"corpus/": b"", **{f"corpus/{n}.conll": LINES for n in range(3)}} if marker
+        else {f"corpus/{n}.conll": LINES for n in range(5)})
     monkeypatch.setenv("LABELPORT_MAX_ZIP_ENTRIES", "3")
     message = refused(places, tmp_path, f"s3://{bucket[1]}/corpus")
     assert "holds more than 3 objects; the limit is 3 (LABELPORT_MAX_ZIP_ENTRIES)" in message

@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
 
 from ..delivery.destinations import open_bucket, scheme_of
-from ..delivery.destinations.base import NoBucket, ObjectChanged, StoredObject
+from ..delivery.destinations.base import BucketDestination, NoBucket, ObjectChanged, StoredObject
 from ..errors import InputError, UsageError
 from ..guards.archives import ENV_MAX_BYTES, ENV_MAX_ENTRIES, OBJECTS, Limits, MemberNames
 from ..guards.private import fetched_folder, private_folder
@@ -70,17 +70,17 @@ def list_input(url: str) -> Listed:
     shown = url.rstrip("/")
     limits = Limits.from_env()
     names = MemberNames(shown, limits, OBJECTS)
+    under = _folder(bucket)
     try:
-        if bucket.prefix and not url.endswith("/"):
-            first = bucket.listing(bucket.prefix, 0)
-            if first and first[0].key == bucket.prefix:
-                name = _local_name(names, bucket.prefix)
-                _bounded([first[0]], shown, limits)
-                return Listed(shown, name, True, ((name, first[0]),))
-        under = f"{bucket.prefix}/" if bucket.prefix else ""
+        single = _the_object(bucket, url)
+        if single is not None:
+            name = _local_name(names, bucket.prefix)
+            _bounded([single], shown, limits)
+            return Listed(shown, name, True, ((name, single),))
         stored = bucket.listing(under, limits.max_entries)
     except NoBucket as missing:
         raise InputError(missing.what, shown) from None
+    _bounded(stored, shown, limits)  # (folder markers count: a listing cut short must not pass for whole)
     files = []
     for item in stored:
         raw = item.key[len(under):]
@@ -92,20 +92,33 @@ def list_input(url: str) -> Listed:
     names.refuse_clashes((name, item.key[len(under):]) for name, item in files)
     if not files:
         raise InputError(NOTHING, shown)
-    _bounded([item for _, item in files], shown, limits)
     return Listed(shown, _local_name(names, bucket.prefix) if bucket.prefix else bucket.bucket, False, tuple(files))
 
 
 def look(url: str) -> None:
-    """Refuse, with one request, a bucket that does not exist or a URL with no
-    object under it (an export's preflight: the listing is vetted when the job runs)."""
+    """Refuse, with a request or two, a bucket that does not exist or a URL with
+    no object under it (an export's preflight: the listing is vetted when the job runs)."""
     bucket = open_bucket(url)
     try:
-        found = bucket.listing(bucket.prefix, 0)
+        found = _the_object(bucket, url) is not None or bucket.listing(_folder(bucket), 0)
     except NoBucket as missing:
         raise InputError(missing.what, url.rstrip("/")) from None
     if not found:
         raise InputError(NOTHING, url.rstrip("/"))
+
+
+def _the_object(bucket: BucketDestination, url: str) -> StoredObject | None:
+    """The object ``url`` names itself (a file or a zip), if it names one."""
+    if bucket.prefix and not url.endswith("/"):
+        first = bucket.listing(bucket.prefix, 0)  # (the key itself comes first of those it begins)
+        if first and first[0].key == bucket.prefix:
+            return first[0]
+    return None
+
+
+def _folder(bucket: BucketDestination) -> str:
+    """The prefix of the objects read as a folder."""
+    return f"{bucket.prefix}/" if bucket.prefix else ""
 
 
 def _local_name(names: MemberNames, key: str) -> str:
