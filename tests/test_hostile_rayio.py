@@ -129,7 +129,8 @@ def test_a_zip_object_that_is_a_bomb(places, bucket, tmp_path):
         archive.writestr("a.conll", b"\n" * (8 << 20))
     put(bucket, {"bomb.zip": data.getvalue()})
     message = refused(places, tmp_path, f"s3://{bucket[1]}/bomb.zip")
-    assert message.startswith(f"labelport: error: s3://{bucket[1]}/bomb.zip:a.conll: unpacks ") and "a zip bomb?" in message
+    assert message.startswith(f"labelport: error: s3://{bucket[1]}/bomb.zip:a.conll: unpacks ")
+    assert message.endswith("a zip bomb?")
 
 
 def test_a_file_object_that_is_not_what_it_says(places, bucket, tmp_path):

@@ -67,6 +67,7 @@ def load(
 
 
 def is_object_storage(path: object) -> bool:
+    """Whether ``path`` is an ``s3://``, ``gs://`` or ``az://`` URL (read by labelport.conversion.remote)."""
     return isinstance(path, str) and path.lower().startswith(OBJECT_STORAGE)
 
 
@@ -171,5 +172,6 @@ def _ray_chunks(project: Project, address: str | None) -> RayChunks:
     origin = _ORIGINS.get(id(project))
     if origin is None:
         raise UsageError("--engine ray reads the project again in each task: give a local file, folder or zip "
-                         "or an s3://, gs:// or az:// URL (or a project labelport.load read from one)", file=project.source)
+                         "or an s3://, gs:// or az:// URL (or a project labelport.load read from one)",
+                         file=project.source)
     return RayChunks(Origin(*origin), address)
