@@ -34,7 +34,7 @@ from test_parallel import files
 import labelport
 from labelport.conversion import parallel
 from labelport.conversion.ray_engine import ChunkResult, Origin, _result, _write_task, shared_by_tasks
-from labelport.conversion.remote import list_input
+from labelport.conversion.remote import fetch_range, list_input
 from labelport.errors import UsageError
 from labelport.formats.base import Context
 from labelport.formats.registry import get_format
@@ -114,6 +114,28 @@ def s3_corpus(stores, corpus) -> str:
     return f"s3://{BUCKET}/corpus"
 
 
+@pytest.fixture(scope="module")
+def gcs_corpus(stores, corpus) -> str:
+    client = storage.Client()
+    client.create_bucket(BUCKET)
+    for path in sorted(corpus.iterdir()):
+        client.bucket(BUCKET).blob(f"corpus/{path.name}").upload_from_filename(str(path))
+    return f"gs://{BUCKET}/corpus"
+
+
+@pytest.fixture(scope="module")
+def azure_container(stores, corpus):
+    """The container holding the corpus under ``corpus/``, through the SDK."""
+    if stores.azurite is None:
+        pytest.skip("Azurite is not installed (make test installs it)")
+    from azure.storage.blob import BlobServiceClient
+
+    container = BlobServiceClient.from_connection_string(stores.azurite.connection_string()).create_container(CONTAINER)
+    for path in sorted(corpus.iterdir()):
+        container.upload_blob(f"corpus/{path.name}", path.read_bytes())
+    return container
+
+
 def fetched_left() -> list[str]:
     """What is left under LABELPORT_HOME/fetched/ once every project is garbage."""
     gc.collect()
@@ -172,25 +194,14 @@ def test_the_command_line_with_jobs_and_a_zip_object(local_ray, s3_corpus, corpu
     assert fetched_left() == []  # the command's process removed its copy
 
 
-def test_a_gcs_folder_on_ray(local_ray, stores, corpus, tmp_path):
-    client = storage.Client()
-    client.create_bucket(BUCKET)
-    for path in sorted(corpus.iterdir()):
-        client.bucket(BUCKET).blob(f"corpus/{path.name}").upload_from_filename(str(path))
-    url = f"gs://{BUCKET}/corpus/"  # (a trailing "/": the folder, named without it)
+def test_a_gcs_folder_on_ray(local_ray, gcs_corpus, corpus, tmp_path):
+    url = f"{gcs_corpus}/"  # (a trailing "/": the folder, named without it)
     labelport.convert(labelport.load(corpus), "TSV_IOB", tmp_path / "local", split=SPLIT)
     labelport.convert(url, "TSV_IOB", tmp_path / "ray", split=SPLIT, engine="ray")
     same_output(tmp_path / "ray", tmp_path / "local", url.rstrip("/"))
 
 
-def test_an_azure_folder(stores, corpus, tmp_path):
-    if stores.azurite is None:
-        pytest.skip("Azurite is not installed (make test installs it)")
-    from azure.storage.blob import BlobServiceClient
-
-    container = BlobServiceClient.from_connection_string(stores.azurite.connection_string()).create_container(CONTAINER)
-    for path in sorted(corpus.iterdir()):
-        container.upload_blob(f"corpus/{path.name}", path.read_bytes())
+def test_an_azure_folder(azure_container, corpus, tmp_path):
     url = f"az://{CONTAINER}/corpus"
     labelport.convert(labelport.load(corpus), "CONLL_2003", tmp_path / "local", split=SPLIT)
     labelport.convert(url, "CONLL_2003", tmp_path / "az", split=SPLIT)
@@ -264,3 +275,32 @@ def test_an_export_spec_stored_before_engines_runs_on_this_machine():
     stored = {"kind": "export", "input": "/in", "format": "TSV_IOB", "out": "/out"}
     spec = decode_spec(stored)
     assert isinstance(spec, ExportSpec) and spec.engine == "local" and spec.ray_address is None
+
+
+@pytest.mark.parametrize("store", ["gs", "az"])
+def test_an_object_changed_after_listing_is_refused_on_gcs_and_azure(request, corpus, tmp_path, store):
+    """The other stores' downloads (a task's range fetched on another node):
+    Azure's blob written again after listing (another ETag); GCS's written
+    again one byte longer (the emulator does not hold reads to
+    ifGenerationMatch as GCS does: the listed size still holds them).
+    Refused, naming the object; the range's files are fetched otherwise."""
+    name = sorted(p.name for p in corpus.glob("*.json"))[3]
+    data = (corpus / name).read_bytes()
+    if store == "gs":
+        url = request.getfixturevalue("gcs_corpus")
+        blob = storage.Client().bucket(BUCKET).blob(f"corpus/{name}")
+        rewrite, restore = (lambda: blob.upload_from_string(data + b" ")), (lambda: blob.upload_from_string(data))
+    else:
+        container = request.getfixturevalue("azure_container")
+        url = f"az://{CONTAINER}/corpus"
+        rewrite = restore = lambda: container.upload_blob(f"corpus/{name}", data, overwrite=True)
+    listed = list_input(url)
+    assert len(fetch_range(listed, 5, 8, 24, tmp_path / "before", ReadOptions())) == 3
+    fetched = sorted(p.name for p in (tmp_path / "before" / "corpus").iterdir())
+    assert fetched == sorted([listed.names[0], *listed.names[5:8]])  # its range, and the first file it is read by
+    rewrite()
+    try:
+        with pytest.raises(UsageError, match=f"changed while it was converted.*corpus/{name}: "):
+            fetch_range(listed, 2, 5, 24, tmp_path / "after", ReadOptions())
+    finally:
+        restore()
