@@ -21,11 +21,13 @@ import pytest
 boto3 = pytest.importorskip("boto3")
 pytest.importorskip("moto")
 
+import test_deliver_s3
 from conftest import WNUT17_FIXTURES, run_cli
 from hostile import assert_refused
-from test_deliver_s3 import s3_server  # noqa: F401  (the module's moto server)
 from test_hostile_preflight import run_without
 from test_parallel import files
+
+s3_server = test_deliver_s3.s3_server  # (its fixture: moto's S3 server for the module)
 
 LINES = b"EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n\n"
 WNUT_SLICE = WNUT17_FIXTURES / "wnut17train.head.conll"
