@@ -194,6 +194,18 @@ def test_the_command_line_with_jobs_and_a_zip_object(local_ray, s3_corpus, corpu
     assert fetched_left() == []  # the command's process removed its copy
 
 
+def test_one_object_that_is_a_file(s3_corpus, corpus, tmp_path):
+    """`s3://…/corpus/NAME.json`: the object itself, read as the local file of that name."""
+    name = sorted(p.name for p in corpus.glob("*.json"))[0]
+    labelport.convert(labelport.load(corpus / name), "CONLL_2003", tmp_path / "local", split=SPLIT)
+    labelport.convert(f"{s3_corpus}/{name}", "CONLL_2003", tmp_path / "s3", split=SPLIT)
+    got, expected = files(tmp_path / "s3"), files(tmp_path / "local")
+    report = json.loads(got.pop(REPORT))
+    assert report["source"] == f"{s3_corpus}/{name}" and report["counts"]["documents"] == 1
+    expected.pop(REPORT)
+    assert got == expected and got
+
+
 def test_a_gcs_folder_on_ray(local_ray, gcs_corpus, corpus, tmp_path):
     url = f"{gcs_corpus}/"  # (a trailing "/": the folder, named without it)
     labelport.convert(labelport.load(corpus), "TSV_IOB", tmp_path / "local", split=SPLIT)
