@@ -181,3 +181,9 @@ def test_backslashes_and_folder_markers_read_as_the_folder_they_name(bucket, tmp
     assert written == expected
     # (re-read: each object's own text, in the file of its own name)
     assert b"\nUN -X- _ B-ORG\n" in written["b.conll"] and b"\nEU -X- _ B-ORG\n" in written["a.conll"]
+
+
+def test_an_object_name_no_file_system_holds(places, bucket, tmp_path):
+    """A key whose part is longer than a file name may be (the object is downloaded as a file)."""
+    put(bucket, {"corpus/a.conll": LINES, f"corpus/{'x' * 300}.conll": LINES})
+    assert "longer than 255 bytes" in refused(places, tmp_path, f"s3://{bucket[1]}/corpus")

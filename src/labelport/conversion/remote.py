@@ -37,6 +37,7 @@ from ..delivery.destinations import open_bucket, scheme_of
 from ..delivery.destinations.base import BucketDestination, NoBucket, ObjectChanged, StoredObject
 from ..errors import InputError, UsageError
 from ..guards.archives import ENV_MAX_BYTES, ENV_MAX_ENTRIES, OBJECTS, Limits, MemberNames
+from ..guards.output import NAME_MAX
 from ..guards.private import fetched_folder, private_folder
 from ..model import Project
 from ..readers import ReadOptions
@@ -52,6 +53,7 @@ class Listed:
     """An object-storage input as listed once: what is downloaded, and what a task checks its objects against."""
 
     url: str  # as given, without a trailing "/": what messages and the report name
+    bucket: str  # the bucket's or container's name (letters, digits, '.', '-' and '_' in all three stores)
     name: str  # the local name: the object's, or the folder's (the prefix's last part, else the bucket's)
     single: bool  # one object (a file or a zip), else a folder of objects
     objects: tuple[tuple[str, StoredObject], ...]  # (normal name under the folder, the object); one when single
@@ -76,7 +78,7 @@ def list_input(url: str) -> Listed:
         if single is not None:
             name = _local_name(names, bucket.prefix)
             _bounded([single], shown, limits)
-            return Listed(shown, name, True, ((name, single),))
+            return Listed(shown, bucket.bucket, name, True, ((name, single),))
         stored = bucket.listing(under, limits.max_entries)
     except NoBucket as missing:
         raise InputError(missing.what, shown) from None
@@ -88,11 +90,13 @@ def list_input(url: str) -> Listed:
         if not name.strip("/") or name.endswith("/"):  # the prefix's own marker, a folder's marker
             continue
         names.add(name, raw)
+        _fits(name, shown, raw)
         files.append((name, item))
     names.refuse_clashes((name, item.key[len(under):]) for name, item in files)
     if not files:
         raise InputError(NOTHING, shown)
-    return Listed(shown, _local_name(names, bucket.prefix) if bucket.prefix else bucket.bucket, False, tuple(files))
+    name = _local_name(names, bucket.prefix) if bucket.prefix else bucket.bucket
+    return Listed(shown, bucket.bucket, name, False, tuple(files))
 
 
 def look(url: str) -> None:
@@ -123,7 +127,16 @@ def _folder(bucket: BucketDestination) -> str:
 
 def _local_name(names: MemberNames, key: str) -> str:
     """The last part of ``key``, vetted as a member's name: what the download is called locally."""
-    return PurePosixPath(names.normal(key).rstrip("/")).name
+    name = PurePosixPath(names.normal(key).rstrip("/")).name
+    _fits(name, names.label, key)
+    return name
+
+
+def _fits(name: str, url: str, raw: str) -> None:
+    """Refuse a name with a part no file system holds (the object is written as a local file)."""
+    if any(len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in name.split("/")):
+        raise InputError(f"a part of the object's name is longer than {NAME_MAX} bytes, the most a file "
+                         "name may have", f"{url}:{raw[:60]}...")
 
 
 def _bounded(stored: Sequence[StoredObject], url: str, limits: Limits) -> None:
@@ -165,7 +178,7 @@ def load_remote(url: str, options: ReadOptions) -> tuple[Project, Listed, Path]:
     and where it was downloaded to: a folder removed when the project is
     garbage (or this process ends), or at once when reading it is refused."""
     listed = list_input(url)
-    work = private_folder(fetched_folder(f"{scheme_of(url)}-{_label(listed.name)}"))
+    work = private_folder(fetched_folder(f"{scheme_of(url)}-{listed.bucket}"))
     try:
         project = load_path(download(listed, work), options, shown_as=listed.url)
     except BaseException:
@@ -173,10 +186,6 @@ def load_remote(url: str, options: ReadOptions) -> tuple[Project, Listed, Path]:
         raise
     weakref.finalize(project, shutil.rmtree, work, ignore_errors=True)
     return project, listed, work
-
-
-def _label(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:64]
 
 
 def fetch_range(listed: Listed, lo: int, hi: int, n_parts: int, into: Path, options: ReadOptions) -> list[Project]:

@@ -27,7 +27,7 @@ def home() -> Path:
 def fetched_folder(label: str, suffix: str = "") -> Path:
     """A new name under LABELPORT_HOME/fetched/ for an input downloaded to be
     read (a ``datasaur://`` export, an object-storage input), unique across
-    processes fetching at once; not created."""
+    processes fetching at once; not created. ``label``: a name safe in a file name."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return home() / "fetched" / f"{label}-{stamp}-{uuid.uuid4().hex[:6]}{suffix}"
 
