@@ -33,6 +33,10 @@ from .progress import NORMAL, QUIET, VERBOSE, counted, output_level, set_level
 from .service import add_serve_command, cmd_serve, log_to_stderr
 from .validate import validate
 
+#: What convert and export read.
+INPUT_HELP = ("file, folder or zip; or in object storage, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or "
+              "az://CONTAINER/PREFIX (one object, or the objects under PREFIX/ as a folder)")
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -83,6 +87,13 @@ def _add_convert_options(parser: argparse.ArgumentParser) -> None:
                        help="CUSTOM: a transformer from converters/ (e.g. gemini_tuning) or a .py file")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="convert a project of many files in N processes (same output; see the README for the formats that use one)")
+    engines = parser.add_argument_group("engine")
+    engines.add_argument("--engine", choices=["local", "ray"], default="local",
+                         help="local: this machine (--jobs N processes; the default); ray: a project of many files "
+                              "written as Ray tasks (same output; --jobs N tasks, default the cluster's CPUs; "
+                              "needs labelport[ray])")
+    engines.add_argument("--ray-address", metavar="ADDRESS",
+                         help="--engine ray: the Ray cluster to join (default $RAY_ADDRESS, else a local Ray)")
     _add_read_options(parser)
 
 
@@ -131,23 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert", help="convert a project into a format, in a folder",
                                   description="Convert INPUT to FORMAT in the folder OUT, with labelport-report.json "
                                               "saying what was written and what the format could not carry.")
-    convert.add_argument("input", metavar="INPUT", help="file, folder or zip")
+    convert.add_argument("input", metavar="INPUT", help=INPUT_HELP)
     convert.add_argument("-o", "--out", required=True, metavar="OUT", help="output folder (an earlier labelport output in it is replaced; see --overwrite)")
     _add_convert_options(convert)
-    engines = convert.add_argument_group("engine")
-    engines.add_argument("--engine", choices=["local", "ray"], default="local",
-                         help="local: this machine (--jobs N processes; the default); ray: a project of many files "
-                              "written as Ray tasks (same output; --jobs N tasks, default the cluster's CPUs; "
-                              "needs labelport[ray])")
-    engines.add_argument("--ray-address", metavar="ADDRESS",
-                         help="--engine ray: the Ray cluster to join (default $RAY_ADDRESS, else a local Ray)")
     _add_output_level(convert)
 
     export = commands.add_parser("export", help="convert, check the target's rules, then deliver",
                                  description="Convert INPUT to FORMAT, check it against the target service's rules, "
                                              "deliver it to DEST (a folder, s3://, gs://, az:// or hf://datasets/…) "
                                              "and send the notices. Nothing is uploaded when the files break a rule.")
-    export.add_argument("input", metavar="INPUT", help="file, folder or zip")
+    export.add_argument("input", metavar="INPUT", help=INPUT_HELP)
     export.add_argument("--to", required=True, metavar="DEST", help="folder, s3://bucket/prefix, gs://…, az://container/prefix, hf://datasets/owner/name[@rev]")
     export.add_argument("-o", "--out", metavar="OUT", help="keep the converted files here (default: under $LABELPORT_HOME/exports/)")
     export.add_argument("--detach", action="store_true", help="print the job id and return; follow it with `labelport status`")
@@ -302,8 +306,7 @@ def _convert_options(args: argparse.Namespace) -> dict[str, Any]:
     format_options = {key: getattr(args, flag[2:].replace("-", "_")) for key, flag in FORMAT_OPTION_FLAGS.items()}
     format_options = {key: value for key, value in format_options.items() if value is not None}
     make_options(get_format(args.format), format_options, FORMAT_OPTION_FLAGS)
-    engine = getattr(args, "engine", "local")  # (convert's; export runs on this machine)
-    jobs = checked_jobs(args.jobs, local=engine == "local")  # so does a --jobs of 0; more than the CPUs is capped here, once
+    jobs = checked_jobs(args.jobs, local=args.engine == "local")  # so does a --jobs of 0; more than the CPUs is capped here, once
     return {
         "split": parse_split(args.split) if args.split else None,
         "seed": args.seed,
@@ -343,9 +346,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     options = _convert_options(args)
     check_format(args.format)  # before reading: a refused conversion costs nothing
     check_out(args.out, inputs=[args.input], overwrite=args.overwrite)
-    if checked_engine(args.engine) == "ray":  # so does a missing Ray, and an input no task can read again
-        if args.input.lower().startswith("datasaur://"):
-            raise UsageError("--engine ray reads a local file, folder or zip in this version", file=args.input)
+    if checked_engine(args.engine, args.input) == "ray":  # so does a missing Ray, and an input no task can read again
         options.update(engine=args.engine, ray_address=args.ray_address)
     report = api.convert(_load(args), args.format, args.out, progress=None, **options)
     _print_lines(report.summary_lines())
@@ -381,6 +382,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         convert={**_convert_options(args), "convert_locally": args.convert_locally, "timeout": args.timeout},
         delivery=_delivery_options(args),
         notices=_notices(args),
+        engine=args.engine,
+        ray_address=args.ray_address,
     )
     check_export(spec)  # before the job exists: a refused export leaves nothing
     job = open_store().create(spec)

@@ -27,8 +27,6 @@ from __future__ import annotations
 import contextvars
 import csv
 import shutil
-import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,7 +38,7 @@ import orjson
 from ..errors import DeliveryError, RejectedError, UsageError
 from ..guards.archives import is_zip_of_files, safe_extract
 from ..guards.output import REPORT_NAME, staged_folder
-from ..guards.private import home
+from ..guards.private import fetched_folder
 from ..model import REVIEWER
 from ..readers import ReadOptions
 from ..readers.layout import load_path
@@ -140,11 +138,6 @@ def fetch_timeout(seconds: float | None) -> Iterator[None]:
         _TIMEOUT.reset(token)
 
 
-def _work_folder(ref: Ref, suffix: str = "") -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return home() / "fetched" / f"{ref.label}-{stamp}-{uuid.uuid4().hex[:6]}{suffix}"
-
-
 # -- fetching ---------------------------------------------------------------------------
 
 
@@ -186,7 +179,7 @@ def load_datasaur(uri: str, options: Any = None):
     ref = parse(uri)
     client = ExportApiClient()
     try:
-        fetched = fetch(client, ref, "DATASAUR_SCHEMA", _work_folder(ref), Deadline(_TIMEOUT.get()))
+        fetched = fetch(client, ref, "DATASAUR_SCHEMA", fetched_folder(ref.label), Deadline(_TIMEOUT.get()))
     finally:
         client.close()
     try:
@@ -296,7 +289,7 @@ def fetch_export(uri: str, format: str, out: str | Path, *, timeout: float | Non
     own_client = client is None
     client = client or ExportApiClient()
     deadline = Deadline(timeout if timeout is not None else _TIMEOUT.get())
-    work = _work_folder(ref, f"-{format.lower()}")
+    work = fetched_folder(ref.label, f"-{format.lower()}")
     try:
         served = fetch(client, ref, format, work / "served", deadline)
         content, project = final_folder(served.folder, format)

@@ -17,6 +17,10 @@ from ..report import Report
 
 if TYPE_CHECKING:
     from .ray_engine import RayChunks
+    from .remote import Listed
+
+#: The URL schemes of object storage an input is read from (labelport.conversion.remote).
+OBJECT_STORAGE = ("s3://", "gs://", "az://")
 
 
 def load(
@@ -28,7 +32,9 @@ def load(
     label_separator: str | None = None,
     columns: Iterable[str] | None = None,
 ) -> Project:
-    """Read a file, folder or zip (a Datasaur export, CoNLL/IOB, JSON, a table).
+    """Read a file, folder or zip (a Datasaur export, CoNLL/IOB, JSON, a table),
+    also from object storage (``s3://BUCKET/PREFIX``, ``gs://…``, ``az://…``:
+    downloaded first; see ``labelport.conversion.remote``).
 
     ``columns`` names the columns of a table without a header row;
     ``label_columns`` are the table columns that hold labels (they become
@@ -45,17 +51,30 @@ def load(
         from ..client.fetch import load_datasaur  # (start-up: ~27 ms: the client, orjson, zipfile)
 
         return load_datasaur(path, options)
-    from ..readers.layout import load_path  # (start-up: the layout loads zipfile and the Datasaur pieces, ~11 ms)
+    remote: Listed | None = None
+    if is_object_storage(path):
+        from .remote import load_remote  # (start-up: the destinations' SDK code; only such an input needs it)
 
-    project = load_path(Path(path), options)
-    _ORIGINS[id(project)] = (str(path), options)
+        project, remote, folder = load_remote(str(path), options)
+        path = folder / remote.name
+    else:
+        from ..readers.layout import load_path  # (start-up: the layout loads zipfile and the Datasaur pieces, ~11 ms)
+
+        project = load_path(Path(path), options)
+    _ORIGINS[id(project)] = (str(path), options, remote)
     weakref.finalize(project, _ORIGINS.pop, id(project), None)
     return project
 
 
-#: How each project :func:`load` read from a local path was read (by the
-#: project's id(), while it lives): what ``engine="ray"`` tasks read again.
-_ORIGINS: dict[int, tuple[str, ReadOptions]] = {}
+def is_object_storage(path: object) -> bool:
+    """Whether ``path`` is an ``s3://``, ``gs://`` or ``az://`` URL (read by labelport.conversion.remote)."""
+    return isinstance(path, str) and path.lower().startswith(OBJECT_STORAGE)
+
+
+#: How each project :func:`load` read from a local path or object storage was
+#: read (by the project's id(), while it lives): what ``engine="ray"`` tasks read
+#: again (the local path: for object storage, the downloaded copy; and the listing).
+_ORIGINS: dict[int, tuple[str, ReadOptions, Listed | None]] = {}
 
 
 def convert(
@@ -134,12 +153,17 @@ def convert(
     )
 
 
-def checked_engine(engine: str) -> str:
+def checked_engine(engine: str, input: str | None = None) -> str:
     """``engine``, when it is one labelport has and its packages are installed
-    (an "install labelport[ray]" UsageError otherwise, before any work)."""
+    (an "install labelport[ray]" UsageError otherwise, before any work), and
+    for ``ray``, can read ``input`` again in its tasks."""
     from .ray_engine import checked_engine  # (start-up: only a conversion needs it)
 
-    return checked_engine(engine)
+    checked_engine(engine)
+    if engine == "ray" and input is not None and input.lower().startswith("datasaur://"):
+        raise UsageError("--engine ray reads a local file, folder or zip, or object storage, in this version",
+                         file=input)
+    return engine
 
 
 def _ray_chunks(project: Project, address: str | None) -> RayChunks:
@@ -148,5 +172,6 @@ def _ray_chunks(project: Project, address: str | None) -> RayChunks:
     origin = _ORIGINS.get(id(project))
     if origin is None:
         raise UsageError("--engine ray reads the project again in each task: give a local file, folder or zip "
-                         "(or a project labelport.load read from one)", file=project.source)
+                         "or an s3://, gs:// or az:// URL (or a project labelport.load read from one)",
+                         file=project.source)
     return RayChunks(Origin(*origin), address)

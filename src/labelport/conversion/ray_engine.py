@@ -24,9 +24,19 @@ Where it writes:
   tasks, ``--jobs``, make each chunk smaller); the parent writes them into
   the chunk's folder.
 
-This step reads local inputs (a file, a folder, a zip) and writes a local
-output folder; a cluster's nodes need the input at the same path and
-labelport installed.
+What a task reads:
+
+- a local input (a file, a folder, a zip): at the same path as the parent
+  (a cluster's nodes need it there);
+- an object-storage input (:mod:`labelport.conversion.remote`), which the
+  parent downloaded to read the project: on the parent's node, that copy;
+  on another node, its own files fetched from the bucket by the parent's
+  listing (:func:`labelport.conversion.remote.fetch_range`), each only while
+  it is the version listed, so a cluster's nodes need no shared path, only
+  the bucket's credentials in their environment.
+
+The output is a local folder on the parent's node (where the merge and the
+target's checks read it); labelport must be installed on every node.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ import logging
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LabelportError, UsageError, missing_extra
 from ..formats.base import Context, Format, FormatOptions
@@ -50,6 +60,9 @@ from ..readers.layout import load_path
 from ..report import Report
 from . import parallel
 
+if TYPE_CHECKING:
+    from .remote import Listed
+
 ENGINES = ("local", "ray")
 
 #: The most bytes of files a task on another node hands back for one chunk.
@@ -60,8 +73,13 @@ RETURN_LIMIT = 1 << 30
 class Origin:
     """Where a project was read from, and how: what a task reads again."""
 
-    path: str
+    path: str  # a local path; for an object-storage input, the parent's downloaded copy
     read: ReadOptions
+    remote: Listed | None = None  # an object-storage input as the parent listed it
+
+    @property
+    def shown_as(self) -> str | None:
+        return None if self.remote is None else self.remote.url
 
 
 @dataclass
@@ -115,10 +133,11 @@ class RayChunks:
         n_parts = len(project.parts or ())
         node = ray.get_runtime_context().get_node_id()
         shared = ray.put(shared_by_tasks(project, ctx))
+        origin = ray.put(self.origin)  # (an object-storage input's listing may be long: put once)
         write = ray.remote(_write_task).options(num_cpus=1, max_retries=0)
         spans = parallel.chunks(n_parts, jobs)
         pending = [
-            write.remote(self.origin, lo, hi, n_parts, fmt.id, str(parallel.chunk_folder(work, n)), node, shared)
+            write.remote(origin, lo, hi, n_parts, fmt.id, str(parallel.chunk_folder(work, n)), node, shared)
             for n, (lo, hi) in enumerate(spans)
         ]
         parts = []
@@ -162,12 +181,19 @@ def _no_documents() -> Any:
     return iter(())
 
 
-def read_chunk(origin: Origin, header: Project, lo: int, hi: int, n_parts: int) -> Project:
+def read_chunk(origin: Origin, header: Project, lo: int, hi: int, n_parts: int,
+               fetch_into: Path | None = None) -> Project:
     """``header`` (:func:`shared_by_tasks`) with the documents of files ``lo``..``hi`` of
-    ``origin`` read again (of its one file when it has no parts: ``n_parts`` 0)."""
-    loaded = load_path(Path(origin.path), origin.read)
+    ``origin`` read again (of its one file when it has no parts: ``n_parts`` 0): at
+    ``origin.path``, or, for an object-storage input on another node than the
+    parent's (``fetch_into``), fetched from the bucket into that folder first."""
+    if origin.remote is not None and fetch_into is not None and n_parts:
+        from .remote import fetch_range  # (start-up: the destinations' SDK code; only such an input needs it)
+
+        return parallel.chunk_of(header, fetch_range(origin.remote, lo, hi, n_parts, fetch_into, origin.read))
+    loaded = load_path(Path(origin.path), origin.read, origin.shown_as)
     if len(loaded.parts or ()) != n_parts:
-        raise UsageError(f"--engine ray: {origin.path} changed while it was converted "
+        raise UsageError(f"--engine ray: {origin.shown_as or origin.path} changed while it was converted "
                          f"({len(loaded.parts or ())} files, not {n_parts})")
     if not n_parts:
         return replace(header, documents_factory=loaded.documents_factory)
@@ -180,15 +206,16 @@ def _write_task(origin: Origin, lo: int, hi: int, n_parts: int, format_id: str, 
     import ray  # (extra: labelport[ray]; a Ray worker has it)
 
     header, splitter, options, report = shared
-    chunk = read_chunk(origin, header, lo, hi, n_parts)
+    here = ray.get_runtime_context().get_node_id() == parent_node
     fmt = get_format(format_id)
-    ctx = Context(chunk, report, splitter, options, Progress("", enabled=False))  # (write_chunk counts in its own)
-    if ray.get_runtime_context().get_node_id() == parent_node:
-        part, documents = parallel.write_chunk(fmt, chunk, Path(folder), ctx)
-        return ChunkResult(part, documents, None)
     with tempfile.TemporaryDirectory(prefix="labelport-chunk-") as temp:
-        part, documents = parallel.write_chunk(fmt, chunk, Path(temp), ctx)
-        files = _collect(Path(temp))
+        chunk = read_chunk(origin, header, lo, hi, n_parts, None if here else Path(temp) / "in")
+        ctx = Context(chunk, report, splitter, options, Progress("", enabled=False))  # (write_chunk counts in its own)
+        if here:
+            part, documents = parallel.write_chunk(fmt, chunk, Path(folder), ctx)
+            return ChunkResult(part, documents, None)
+        part, documents = parallel.write_chunk(fmt, chunk, Path(temp) / "out", ctx)
+        files = _collect(Path(temp) / "out")
     return ChunkResult(replace(part, folder=Path(folder)), documents, files)
 
 

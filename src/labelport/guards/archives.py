@@ -56,7 +56,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 from ..errors import InputError, UsageError
 
@@ -115,6 +115,68 @@ def _env_int(name: str, default: int) -> int:
     return number
 
 
+@dataclass(frozen=True)
+class Members:
+    """What a container's members are called in messages: a zip's entries, unpacked; a bucket's objects, downloaded."""
+
+    noun: str = "entry"
+    container: str = "archive"
+    verb: str = "unpacked"
+
+
+ZIP_ENTRIES = Members()
+OBJECTS = Members("object", "listing", "downloaded")
+
+
+class MemberNames:
+    """The members' names of one container, vetted one by one as they are
+    read from its directory (a zip's) or listing (a bucket's): each made
+    normal (:meth:`normal`), none twice (:meth:`add`), none both a file and a
+    folder (:meth:`refuse_clashes`)."""
+
+    def __init__(self, label: str, limits: Limits, members: Members = ZIP_ENTRIES):
+        self.label = label
+        self.limits = limits
+        self.members = members
+        self._seen: dict[str, str] = {}
+        self._folders: set[str] = set()
+
+    def normal(self, raw: str) -> str:
+        """The member's normal name, once it is safe to use: ``\\`` read as
+        ``/``, empty and ``.`` parts dropped, a folder's trailing ``/`` kept."""
+        where = f"{self.label}:{raw if raw.isprintable() else ascii(raw)}"  # one line, whatever the name holds
+        limits, noun = self.limits, self.members.noun
+        if not raw.isprintable():
+            raise InputError(f"the {noun}'s name holds control characters", where)
+        if len(raw) > limits.max_name_length:
+            raise InputError(f"the {noun}'s name is {len(raw):,} characters long; the limit is "
+                             f"{limits.max_name_length:,} ({ENV_MAX_NAME_LENGTH})", f"{self.label}:{raw[:60]}...")
+        posix = raw.replace("\\", "/")
+        parts = [p for p in posix.split("/") if p not in ("", ".")]
+        if posix.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+            raise InputError(f"the {noun}'s name escapes the folder it is {self.members.verb} into "
+                             "(absolute, '..' or a drive letter)", where)
+        if len(parts) - 1 > limits.max_depth:
+            raise InputError(f"the {noun} is {len(parts) - 1} folders deep; the limit is {limits.max_depth} "
+                             f"({ENV_MAX_DEPTH})", where)
+        return "/".join(parts) + ("/" if parts and raw.endswith(("/", "\\")) else "")  # a folder keeps its "/"
+
+    def add(self, name: str, raw: str) -> None:
+        """Refuse ``name`` (normal, from ``raw``) when a member of that name was added before."""
+        key = name.rstrip("/")
+        if key in self._seen:
+            same = "" if self._seen[key] == raw else f" (as {self._seen[key]!r} and {raw!r})"
+            raise InputError(f"the name appears twice in the {self.members.container}{same}", f"{self.label}:{raw}")
+        self._seen[key] = raw
+        self._folders.update(_parents(key))
+
+    def refuse_clashes(self, members: Iterable[tuple[str, str]]) -> None:
+        """Refuse a file (normal name, raw name) whose name is also a folder of another member's."""
+        for name, raw in members:
+            if not name.endswith("/") and name in self._folders:
+                raise InputError("the name is both a file and a folder", f"{self.label}:{raw}")
+
+
 class Archive:
     """A zip, vetted: its plain files by normal name, read within limits.
 
@@ -158,24 +220,18 @@ class Archive:
         if len(infos) > limits.max_entries:
             raise InputError(f"holds {len(infos):,} entries; the limit is {limits.max_entries:,} ({ENV_MAX_ENTRIES})",
                              self.label)
+        names = MemberNames(self.label, limits)
         entries: list[tuple[str, zipfile.ZipInfo]] = []
-        seen: dict[str, str] = {}
-        folders: set[str] = set()
         total = 0
         for info in infos:
-            name = self._vet_name(info.filename)  # printable from here on
+            name = names.normal(info.filename)  # printable from here on
             where = f"{self.label}:{info.filename}"
             self._vet_kind(info, where)
             if not name.strip("/"):  # "./": the archive's own top folder
                 if info.is_dir() or info.filename.endswith("\\"):
                     continue
                 raise InputError("the entry has no name", where)
-            key = name.rstrip("/")
-            if key in seen:
-                same = "" if seen[key] == info.filename else f" (as {seen[key]!r} and {info.filename!r})"
-                raise InputError(f"the name appears twice in the archive{same}", where)
-            seen[key] = info.filename
-            folders.update(_parents(key))
+            names.add(name, info.filename)
             if info.header_offset + info.compress_size > archive_size:
                 raise InputError("the entry's data runs past the end of the archive: truncated", where)
             if info.file_size > RATIO_EXEMPT_BYTES and info.file_size > limits.max_ratio * max(info.compress_size, 1):
@@ -190,30 +246,8 @@ class Archive:
         if total > RATIO_EXEMPT_BYTES and total > limits.max_ratio * max(archive_size, 1):
             raise InputError(f"unpacks {archive_size:,} bytes to {total:,}, over {limits.max_ratio}x "
                              f"({ENV_MAX_RATIO}): a zip bomb?", self.label)
-        for name, info in entries:
-            if not name.endswith("/") and name in folders:
-                raise InputError("the name is both a file and a folder", f"{self.label}:{info.filename}")
+        names.refuse_clashes((name, info.filename) for name, info in entries)
         return entries
-
-    def _vet_name(self, raw: str) -> str:
-        """The entry's normal name, once it is safe to use: ``\\`` read as
-        ``/``, empty and ``.`` parts dropped, a folder's trailing ``/`` kept."""
-        where = f"{self.label}:{raw if raw.isprintable() else ascii(raw)}"  # one line, whatever the name holds
-        limits = self.limits
-        if not raw.isprintable():
-            raise InputError("the entry's name holds control characters", where)
-        if len(raw) > limits.max_name_length:
-            raise InputError(f"the entry's name is {len(raw):,} characters long; the limit is "
-                             f"{limits.max_name_length:,} ({ENV_MAX_NAME_LENGTH})", f"{self.label}:{raw[:60]}...")
-        posix = raw.replace("\\", "/")
-        parts = [p for p in posix.split("/") if p not in ("", ".")]
-        if posix.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
-            raise InputError("the entry's name escapes the folder it is unpacked into "
-                             "(absolute, '..' or a drive letter)", where)
-        if len(parts) - 1 > limits.max_depth:
-            raise InputError(f"the entry is {len(parts) - 1} folders deep; the limit is {limits.max_depth} "
-                             f"({ENV_MAX_DEPTH})", where)
-        return "/".join(parts) + ("/" if parts and raw.endswith(("/", "\\")) else "")  # a folder keeps its "/"
 
     @staticmethod
     def _vet_kind(info: zipfile.ZipInfo, where: str) -> None:

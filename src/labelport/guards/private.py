@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import stat
+import time
+import uuid
 from pathlib import Path
 
 FOLDER_MODE, FILE_MODE = 0o700, 0o600
@@ -20,6 +22,14 @@ FOLDER_MODE, FILE_MODE = 0o700, 0o600
 def home() -> Path:
     """LABELPORT_HOME, default ~/.labelport: the job store and kept exports."""
     return Path(os.environ.get("LABELPORT_HOME") or Path.home() / ".labelport")
+
+
+def fetched_folder(label: str, suffix: str = "") -> Path:
+    """A new name under LABELPORT_HOME/fetched/ for an input downloaded to be
+    read (a ``datasaur://`` export, an object-storage input), unique across
+    processes fetching at once; not created. ``label``: a name safe in a file name."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return home() / "fetched" / f"{label}-{stamp}-{uuid.uuid4().hex[:6]}{suffix}"
 
 
 def private_home() -> Path:

@@ -50,6 +50,8 @@ def make_spec(
     convert: dict[str, Any] | None = None,
     delivery: dict[str, Any] | None = None,
     notices: list[dict[str, Any]] | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> ExportSpec:
     """A job's spec; UsageError, with nothing stored, for an unknown format or
     an option the format does not take."""
@@ -66,6 +68,8 @@ def make_spec(
         to=to if to is None or "://" in to else str(Path(to).resolve()),
         delivery=delivery or {},
         notices=notices or [],
+        engine=engine,
+        ray_address=ray_address,
     )
 
 
@@ -87,7 +91,8 @@ def run_export(spec: ExportSpec, progress: Progress, local: Local = Local()) -> 
             with fetch_timeout(fetch_options["timeout"]):
                 project = load(spec.input, **spec.read)
         # (a bar only for a job run by the command line, on its terminal: local.echo is its stderr)
-        report = convert(project, spec.format, spec.out, progress=None if local.echo else False, **convert_options)
+        report = convert(project, spec.format, spec.out, progress=None if local.echo else False,
+                         engine=spec.engine, ray_address=spec.ray_address, **convert_options)
         project_id = project.id
     # -- end Export API client
     if local.echo:

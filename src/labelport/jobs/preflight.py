@@ -5,7 +5,10 @@ is read, and for ``labelport export`` before its job is stored: the packages
 the format needs, the output folder (:func:`labelport.guards.output.check_out`,
 the rules its stage applies later), for a ``datasaur://`` input the
 Export API server and credentials its client reads from the environment
-(:func:`labelport.client.export_api.server_settings`), and the destination
+(:func:`labelport.client.export_api.server_settings`), for an object-storage
+input its SDK and, looked up, its bucket and something under its URL
+(:func:`labelport.conversion.remote.look`), for ``--engine ray`` that Ray is
+installed, and the destination
 (:func:`labelport.delivery.preflight`: its SDK, its URL, the credentials and
 endpoint its SDK finds offline, and for a bucket or container, which only
 needs looking up, that it exists). A refusal is exit 2 (usage) or 3 (the
@@ -19,6 +22,7 @@ import os
 from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
+from ..conversion import checked_engine, is_object_storage
 from ..errors import InputError, UsageError, missing_extra
 from ..guards.output import check_out
 
@@ -52,10 +56,20 @@ def check_export(spec: "ExportSpec", *, loaded: bool = False, look: bool = True)
     ``loaded``: the caller hands the job its project (the input is not read);
     ``look``: also look up a bucket or container (the network, read only)."""
     check_format(spec.format)
-    local = "://" not in spec.input  # else datasaur://: fetched, checked by the client
+    checked_engine(spec.engine, None if loaded else spec.input)  # Ray installed, and an input its tasks read again
+    local = "://" not in spec.input  # else object storage, or datasaur://: fetched, checked by the client
     if local and not loaded and not os.path.lexists(spec.input):
         raise InputError("no such file or folder", spec.input)
-    if not local and not loaded:
+    if is_object_storage(spec.input) and not loaded:
+        # (start-up: the destinations' SDK code; only such an input needs it)
+        from ..conversion.remote import look as look_up_input
+        from ..delivery.destinations import open_bucket
+
+        if look:
+            look_up_input(spec.input)  # the bucket, and something under the URL
+        else:
+            open_bucket(spec.input)  # its SDK and its URL
+    elif not local and not loaded:
         # (start-up: only a datasaur:// input loads the Export API client)
         from ..client.export_api import default_timeout, server_settings
         from ..client.fetch import check_fetchable, parse, served, split_options

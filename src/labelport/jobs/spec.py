@@ -47,6 +47,10 @@ class ExportSpec(Struct, frozen=True, kw_only=True, tag=EXPORT, tag_field="kind"
     to: str | None = None  # a resolved folder or a URL; None: convert only
     delivery: dict[str, Any] = {}
     notices: list[dict[str, Any]] = []
+    # the conversion's engine (labelport.convert's engine and ray_address); a spec stored before
+    # they were carried ran on this machine
+    engine: str = "local"
+    ray_address: str | None = None
 
 
 # -- `labelport serve`: exportTextProject and exportTextProjectDocument ---------------------

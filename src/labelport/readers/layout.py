@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator, Sequence, overload
+from typing import Callable, Iterable, Iterator, Sequence, overload
 
 from ..datasaur import pieces as dj
 from ..errors import InputError
@@ -33,17 +33,21 @@ class Tree:
 
     A zip is opened through :class:`~labelport.guards.archives.Archive`, vetted
     whole first; its paths are the entries' normal names (``/`` even when
-    the zip was made on Windows with ``\\``)."""
+    the zip was made on Windows with ``\\``). ``shown_as`` names the folder
+    or zip in messages and sources instead of its path (a URL it was
+    downloaded from)."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, shown_as: str | None = None):
         self.root = root
+        self.shown_as = shown_as
+        self.label = shown_as or str(root)
         self._archive: Archive | None = None
         if root.is_file():
-            self._archive = Archive(root)
+            self._archive = Archive(root, self.label)
             names = self._archive.names
         else:
             names = list(files_under(root))
-        self.paths = sorted(n for n in names if n.rpartition("/")[2] not in _SKIP and not _hidden(n))
+        self.paths = readable(names)
         self.all_paths = set(names)
         #: the bytes of the files to read; each source's reading is recorded in it
         self.size_hint = SizeHint(self._sizes)
@@ -59,14 +63,21 @@ class Tree:
         hint = self.size_hint
         if self._archive is not None:
             archive = self._archive
-            return Source(name, f"{self.root}:{path}", lambda: hint.opened(path, archive.open(path)))
+            return Source(name, f"{self.label}:{path}", lambda: hint.opened(path, archive.open(path)))
         full = self.root / path
-        return Source(name, str(full), lambda: hint.opened(path, open(full, "rb")))
+        label = str(full) if self.shown_as is None else f"{self.shown_as}/{path}"
+        return Source(name, label, lambda: hint.opened(path, open(full, "rb")))
 
     def read(self, path: str) -> bytes:
         if self._archive is not None:
             return self._archive.read(path)
         return (self.root / path).read_bytes()
+
+
+def readable(names: Iterable[str]) -> list[str]:
+    """The files of a folder or zip (relative names) that are read, in the order they are
+    read: every one but hidden ones and those that are never data."""
+    return sorted(n for n in names if n.rpartition("/")[2] not in _SKIP and not _hidden(n))
 
 
 def _hidden(path: str) -> bool:
@@ -96,16 +107,20 @@ class _Parts(Sequence[Project]):
         return self._part(n % self._count)
 
 
-def load_path(path: Path, options: ReadOptions) -> Project:
+def load_path(path: Path, options: ReadOptions, shown_as: str | None = None) -> Project:
+    """The project the file, folder or zip ``path`` holds; ``shown_as`` names
+    ``path`` in messages, sources and the project's ``source`` (a URL it was
+    downloaded from: labelport.conversion.remote)."""
+    label = shown_as or str(path)
     if not path.exists():
-        raise InputError("no such file or folder", path)
+        raise InputError("no such file or folder", label)
     if path.is_file() and not is_zip_of_files(path):
         hint = SizeHint(lambda: {path.name: os.stat(path).st_size})
-        source = Source(path.name, str(path), lambda: hint.opened(path.name, open(path, "rb")))
+        source = Source(path.name, label, lambda: hint.opened(path.name, open(path, "rb")))
         return replace(read_source(source, options), size_hint=hint)
-    tree = Tree(path)
+    tree = Tree(path, shown_as)
     if not tree.paths:
-        raise InputError("holds no files to read", path)
+        raise InputError("holds no files to read", label)
     layout = _export_all(tree)
     if layout is not None:
         return _load_export_all(path, tree, layout, options)
@@ -128,7 +143,7 @@ def _merge(path: Path, tree: Tree, options: ReadOptions) -> Project:
     first_format = detect(first_source, options)
     first = reader_module(first_format).read(first_source, options, first_format)
     if len(tree.paths) == 1:
-        return replace(first, source=str(path), size_hint=tree.size_hint)
+        return replace(first, source=tree.label, size_hint=tree.size_hint)
     suffix = PurePosixPath(first_source.name).suffix.lower()
 
     def file_documents(n: int) -> Iterator[Document]:
@@ -156,7 +171,7 @@ def _merge(path: Path, tree: Tree, options: ReadOptions) -> Project:
         project_id, name = first.id, first.name
     else:
         project_id = name = path.stem if path.is_file() else path.name
-    return replace(first, id=project_id, name=name, documents_factory=documents, source=str(path), parts=parts,
+    return replace(first, id=project_id, name=name, documents_factory=documents, source=tree.label, parts=parts,
                    size_hint=tree.size_hint)
 
 
@@ -185,11 +200,11 @@ def _export_all(tree: Tree) -> _Layout | None:
         return None
     if len(tops) > 1:  # reading one would silently drop the others
         named = ", ".join(repr(t.rstrip("/") or "(top level)") for t in tops)
-        raise InputError(f"holds more than one export-all project ({named}); convert each on its own", tree.root)
+        raise InputError(f"holds more than one export-all project ({named}); convert each on its own", tree.label)
     top = next(iter(tops))
     roots = [f for f in folders if f == "ROOT" or f.startswith("ROOT-")]
     if len(roots) > 1:  # one export has one owner's copy: which would be read is a guess
-        raise InputError(f"holds more than one ROOT folder ({', '.join(sorted(roots))})", tree.root)
+        raise InputError(f"holds more than one ROOT folder ({', '.join(sorted(roots))})", tree.label)
     root = roots[0] if roots else None
     final = "REVIEW" if "REVIEW" in folders else root or sorted(folders)[0]
     labelers = sorted(f for f in folders if f.startswith("DOCUMENT-"))
@@ -237,7 +252,7 @@ def _load_export_all(path: Path, tree: Tree, layout: _Layout, options: ReadOptio
         labelers=labelers,
         owner=owner,
         documents_factory=documents,
-        source=str(path),
+        source=tree.label,
         size_hint=tree.size_hint,
     )
 
@@ -264,7 +279,7 @@ def _project_identity(tree: Tree, layout: _Layout, base: Project) -> tuple[str, 
     if data_path in tree.all_paths:
         from ..datasaur.types import decode_project_data  # (start-up: msgspec ~11 ms; CoNLL folders need none)
 
-        info = decode_project_data(tree.read(data_path), f"{tree.root}:{data_path}").project
+        info = decode_project_data(tree.read(data_path), f"{tree.label}:{data_path}").project
         if info is None:
             return base.id, base.name, []
         return (base.id if info.id is None else str(info.id), base.name if info.title is None else info.title,

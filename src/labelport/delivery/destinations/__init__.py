@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from ...errors import UsageError
-from .base import DeliveryOptions, Destination
+from .base import BucketDestination, DeliveryOptions, Destination
 
 DESTINATIONS: dict[str, str] = {
     "file": "labelport.delivery.destinations.local",
@@ -21,6 +21,10 @@ DESTINATIONS: dict[str, str] = {
     "az": "labelport.delivery.destinations.azure",
     "hf": "labelport.delivery.destinations.hf",
 }
+
+
+#: The schemes whose URLs name a bucket's objects, which an input may be read from.
+BUCKETS = ("s3", "gs", "az")
 
 
 def scheme_of(url: str) -> str:
@@ -33,3 +37,14 @@ def open_destination(url: str, options: "DeliveryOptions | None" = None) -> "Des
     if scheme not in DESTINATIONS:
         raise UsageError(f"unknown destination {url!r}: use a folder, s3://, gs://, az:// or hf://datasets/…")
     return import_module(DESTINATIONS[scheme]).Destination(url, options or DeliveryOptions())
+
+
+def is_bucket_url(value: object) -> bool:
+    """Whether ``value`` is an ``s3://``, ``gs://`` or ``az://`` URL."""
+    return isinstance(value, str) and "://" in value and scheme_of(value) in BUCKETS
+
+
+def open_bucket(url: str) -> BucketDestination:
+    """The bucket or container ``url`` (:func:`is_bucket_url`) names, to read an input from:
+    its SDK imported ("reading s3:// needs boto3: install labelport[s3]" when missing)."""
+    return import_module(DESTINATIONS[scheme_of(url)]).Destination(url, DeliveryOptions(), reading=True)

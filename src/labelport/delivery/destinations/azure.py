@@ -24,11 +24,22 @@ import logging
 import os
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 from urllib.parse import urlsplit
 
 from ...errors import DeliveryError, UsageError, missing_extra
-from .base import BucketDestination, DeliveryOptions, LocalFile, Remote, delivery_error, md5_b64
+from .base import (
+    Bounded,
+    BucketDestination,
+    DeliveryOptions,
+    LocalFile,
+    NoBucket,
+    ObjectChanged,
+    Remote,
+    StoredObject,
+    delivery_error,
+    md5_b64,
+)
 
 #: Azure metadata names must be C# identifiers: no dashes.
 SHA256_KEY = "labelport_sha256"
@@ -44,12 +55,12 @@ _MAX_SAS = 7 * 24 * 3600  # a user delegation key lives at most 7 days
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 
 
-def _sdk() -> Any:
+def _sdk(use: str = "writing to") -> Any:
     try:
         import azure.core.exceptions  # (extra: labelport[azure]; a missing SDK is named by missing_extra below)
         import azure.storage.blob
     except ImportError:
-        raise missing_extra("azure-storage-blob", "azure", "writing to az://") from None
+        raise missing_extra("azure-storage-blob", "azure", f"{use} az://") from None
     # The SDK logs failures as multi-line warnings (DefaultAzureCredential lists every
     # credential it tried); labelport reports each failure as one line. A NullHandler
     # keeps Python's last-resort handler from printing them on stderr; an application
@@ -77,10 +88,10 @@ def _first_line(exc: BaseException) -> str:
 class Destination(BucketDestination):
     scheme = "az"
 
-    def __init__(self, url: str, options: DeliveryOptions):
+    def __init__(self, url: str, options: DeliveryOptions, *, reading: bool = False):
         super().__init__(url, options)
         self.container_name = self.bucket
-        blob, self._errors = _sdk()
+        blob, self._errors = _sdk("reading" if reading else "writing to")
         if not _CONTAINER.match(self.container_name):
             raise UsageError(
                 f"az://{self.container_name}: not a valid container name "
@@ -276,6 +287,35 @@ class Destination(BucketDestination):
                 yield name[skip:]
         except self._errors.AzureError as exc:
             raise self._fail(f"{self.uri(folder)}: cannot list", exc) from None
+
+    def listing(self, prefix: str, most: int) -> list[StoredObject]:
+        found: list[StoredObject] = []
+        try:
+            for props in self.container.list_blobs(name_starts_with=prefix or None):
+                found.append(StoredObject(props.name, int(props.size), str(props.etag)))
+                if len(found) > most:
+                    break
+        except self._errors.ResourceNotFoundError:
+            raise NoBucket(f"the container does not exist in {self._endpoint()}") from None
+        except self._errors.AzureError as exc:
+            raise self._fail(f"az://{self.container_name}: cannot list the container", exc) from None
+        return found
+
+    def download(self, stored: StoredObject, into: BinaryIO) -> None:
+        from azure.core import MatchConditions  # (extra: as the SDK in _sdk)
+
+        uri = self.object_uri(stored.key)
+        try:
+            downloader = self.container.download_blob(stored.key, etag=stored.version,
+                                                      match_condition=MatchConditions.IfNotModified)
+            bounded = Bounded(into, stored, uri)
+            for chunk in downloader.chunks():
+                bounded.write(chunk)
+            bounded.done()
+        except (self._errors.ResourceModifiedError, self._errors.ResourceNotFoundError):
+            raise ObjectChanged(f"{uri}: changed since it was listed") from None
+        except self._errors.AzureError as exc:
+            raise self._fail(f"{uri}: cannot read", exc) from None
 
     def link(self, rel: str, expires: int = 7 * 24 * 3600) -> str:
         """A read-only SAS URL: signed with the account key, or with a user

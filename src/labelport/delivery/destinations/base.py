@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 import orjson
 
@@ -89,6 +89,44 @@ class Remote:
     size: int
     sha256: str | None  # labelport stores the sha256 in the object's metadata
     checksums: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object as a bucket's listing gives it: what reading it as input needs."""
+
+    key: str
+    size: int
+    version: str  # its ETag (S3, Azure) or generation (GCS): another value is another object
+
+
+class NoBucket(DeliveryError):
+    """The bucket or container a URL names does not exist."""
+
+
+class ObjectChanged(DeliveryError):
+    """An object is no longer the one its listing gave (another version, another size, gone)."""
+
+
+class Bounded:
+    """Where an object's bytes are written as they arrive: never more than
+    its listed size (:meth:`done` refuses fewer), so a listing that does not
+    hold for the object stops the download."""
+
+    def __init__(self, into: BinaryIO, stored: StoredObject, uri: str):
+        self._into = into
+        self._left = stored.size
+        self._uri = uri
+
+    def write(self, data: bytes) -> int:
+        self._left -= len(data)
+        if self._left < 0:
+            raise ObjectChanged(f"{self._uri}: holds more bytes than its listing said: changed since it was listed")
+        return self._into.write(data)
+
+    def done(self) -> None:
+        if self._left:
+            raise ObjectChanged(f"{self._uri}: holds fewer bytes than its listing said: changed since it was listed")
 
 
 class Destination(ABC):
@@ -197,6 +235,21 @@ class BucketDestination(Destination):
         """The whole (small) object at ``rel``, or None when there is none."""
         remote = self.stat(rel)
         return None if remote is None else b"".join(self.read(rel, 0, remote.size))
+
+    # -- read as an input (labelport.conversion.remote) ---------------------------------
+    @abstractmethod
+    def listing(self, prefix: str, most: int) -> list[StoredObject]:
+        """The objects whose keys start with ``prefix``, in key order, at most
+        ``most`` + 1 of them (one more tells that there are too many);
+        NoBucket when the bucket does not exist."""
+
+    @abstractmethod
+    def download(self, stored: StoredObject, into: BinaryIO) -> None:
+        """Write the object's bytes into ``into``, only while it is the
+        version listed (ObjectChanged otherwise)."""
+
+    def object_uri(self, key: str) -> str:
+        return f"{self.scheme}://{self.bucket}/{key}"
 
 
 # -- the local side ---------------------------------------------------------------

@@ -28,11 +28,21 @@ import os
 import re
 import threading
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 from urllib.parse import quote
 
 from ...errors import UsageError, missing_extra
-from .base import BucketDestination, DeliveryOptions, LocalFile, Remote, delivery_error
+from .base import (
+    Bounded,
+    BucketDestination,
+    DeliveryOptions,
+    LocalFile,
+    NoBucket,
+    ObjectChanged,
+    Remote,
+    StoredObject,
+    delivery_error,
+)
 
 SHA256_KEY = "labelport-sha256"
 #: Resumable uploads move in multiples of 256 KiB.
@@ -44,7 +54,7 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 NO_CREDENTIALS = "gs: no Google credentials found (set GOOGLE_APPLICATION_CREDENTIALS or run gcloud auth application-default login)"
 
 
-def _sdk() -> Any:
+def _sdk(use: str = "writing to") -> Any:
     try:
         import google.api_core.exceptions  # (extra: labelport[gcs]; a missing SDK is named by missing_extra below)
         import google.auth
@@ -54,7 +64,7 @@ def _sdk() -> Any:
         from google.cloud import storage
         from google.cloud.storage import retry
     except ImportError:
-        raise missing_extra("google-cloud-storage", "gcs", "writing to gs://") from None
+        raise missing_extra("google-cloud-storage", "gcs", f"{use} gs://") from None
     return storage, retry, google.api_core.exceptions, google.auth, google_crc32c
 
 
@@ -79,9 +89,9 @@ def _clean(text: str) -> str:
 class Destination(BucketDestination):
     scheme = "gs"
 
-    def __init__(self, url: str, options: DeliveryOptions):
+    def __init__(self, url: str, options: DeliveryOptions, *, reading: bool = False):
         super().__init__(url, options)
-        storage, retry, self._errors, auth, self._crc = _sdk()
+        storage, retry, self._errors, auth, self._crc = _sdk("reading" if reading else "writing to")
         if not _BUCKET.match(self.bucket):
             raise UsageError(f"{url}: {self.bucket!r} is not a Cloud Storage bucket name "
                              "(3-222 lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit)")
@@ -319,6 +329,33 @@ class Destination(BucketDestination):
                 yield blob.name[skip:]
         except Exception as exc:
             raise self._fail(f"{self.uri(folder)}: cannot list", exc) from None
+
+    def listing(self, prefix: str, most: int) -> list[StoredObject]:
+        found: list[StoredObject] = []
+        try:
+            for blob in self.client().list_blobs(self.bucket, prefix=prefix or None, retry=self._retry):
+                found.append(StoredObject(blob.name, int(blob.size or 0), str(blob.generation)))
+                if len(found) > most:
+                    break
+        except self._errors.NotFound:
+            raise NoBucket("the bucket does not exist") from None
+        except Exception as exc:
+            raise self._fail(f"gs://{self.bucket}: cannot list the bucket", exc) from None
+        return found
+
+    def download(self, stored: StoredObject, into: BinaryIO) -> None:
+        uri = self.object_uri(stored.key)
+        bounded = Bounded(into, stored, uri)
+        try:
+            self.client().bucket(self.bucket).blob(stored.key).download_to_file(
+                bounded, if_generation_match=int(stored.version), retry=self._retry)
+        except (self._errors.PreconditionFailed, self._errors.NotFound):
+            raise ObjectChanged(f"{uri}: changed since it was listed") from None
+        except ObjectChanged:
+            raise
+        except Exception as exc:
+            raise self._fail(f"{uri}: cannot read", exc) from None
+        bounded.done()
 
     def link(self, rel: str, expires: int = 7 * 24 * 3600) -> str:
         """A v4 signed URL when the credentials can sign (a service account

@@ -13,30 +13,45 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from ...errors import UsageError, missing_extra
-from .base import BucketDestination, DeliveryOptions, LocalFile, MiB, Remote, delivery_error
+from .base import (
+    Bounded,
+    BucketDestination,
+    DeliveryOptions,
+    LocalFile,
+    MiB,
+    NoBucket,
+    ObjectChanged,
+    Remote,
+    StoredObject,
+    delivery_error,
+)
 
 SHA256_KEY = "labelport-sha256"
 
 
-def _sdk() -> Any:
+#: The bytes one read of a download asks for.
+_READ = 1 << 20
+
+
+def _sdk(use: str = "writing to") -> Any:
     try:
         import boto3  # (extra: labelport[s3]; a missing SDK is named by missing_extra below)
         import botocore.config
         import botocore.exceptions
     except ImportError:
-        raise missing_extra("boto3", "s3", "writing to s3://") from None
+        raise missing_extra("boto3", "s3", f"{use} s3://") from None
     return boto3, botocore
 
 
 class Destination(BucketDestination):
     scheme = "s3"
 
-    def __init__(self, url: str, options: DeliveryOptions):
+    def __init__(self, url: str, options: DeliveryOptions, *, reading: bool = False):
         super().__init__(url, options)
-        boto3, botocore = _sdk()
+        boto3, botocore = _sdk("reading" if reading else "writing to")
         import botocore.handlers  # (extra: as boto3 in _sdk)
 
         if not (botocore.handlers.VALID_BUCKET.match(self.bucket) or botocore.handlers.VALID_S3_ARN.match(self.bucket)):
@@ -163,6 +178,37 @@ class Destination(BucketDestination):
                     yield item["Key"][skip:]
         except (self._errors.ClientError, self._errors.BotoCoreError, OSError) as exc:
             raise self._fail(f"{self.uri(folder)}: cannot list", exc) from None
+
+    def listing(self, prefix: str, most: int) -> list[StoredObject]:
+        found: list[StoredObject] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    found.append(StoredObject(item["Key"], item["Size"], item["ETag"]))
+                    if len(found) > most:
+                        return found
+        except self._errors.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") in ("404", "NoSuchBucket"):
+                raise NoBucket("the bucket does not exist") from None
+            raise self._fail(f"s3://{self.bucket}: cannot list the bucket", exc) from None
+        except (self._errors.BotoCoreError, OSError) as exc:
+            raise self._fail(f"s3://{self.bucket}: cannot list the bucket", exc) from None
+        return found
+
+    def download(self, stored: StoredObject, into: BinaryIO) -> None:
+        uri = self.object_uri(stored.key)
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=stored.key, IfMatch=stored.version)["Body"]
+            bounded = Bounded(into, stored, uri)
+            for chunk in body.iter_chunks(_READ):
+                bounded.write(chunk)
+            bounded.done()
+        except self._errors.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") in ("412", "PreconditionFailed", "404", "NoSuchKey"):
+                raise ObjectChanged(f"{uri}: changed since it was listed") from None
+            raise self._fail(f"{uri}: cannot read", exc) from None
+        except (self._errors.BotoCoreError, OSError) as exc:
+            raise self._fail(f"{uri}: cannot read", exc) from None
 
     def link(self, rel: str, expires: int = 7 * 24 * 3600) -> str:
         return self.client.generate_presigned_url(
