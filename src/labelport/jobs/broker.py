@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from ..errors import UsageError, missing_extra
 from .redis_store import RedisJobStore
-from .store import IN_PROGRESS, MAX_ATTEMPTS, retry, run
+from .store import FINISHED_RETENTION, IN_PROGRESS, MAX_ATTEMPTS, retry, run
 
 QUEUE_NAME = "labelport"
 SCHEMES = ("redis", "rediss", "unix")
@@ -80,9 +80,12 @@ class Broker:
     def submit(self, job_id: str) -> None:
         """Queue a stored job under its own id: ``job_timeout=-1``, as an
         export takes what it takes (a dead worker is found by its heartbeat);
-        no RQ result kept, labelport's store holds it."""
+        no RQ result kept, labelport's store holds it; a job RQ itself
+        failed (run_queued raised: Redis went away mid-job) kept as long as
+        labelport keeps a finished job."""
         self.queue.enqueue(RUN_QUEUED, job_id, job_id=job_id, retry=self._rq.Retry(max=MAX_ATTEMPTS),
-                           job_timeout=-1, result_ttl=0, description=f"labelport job {job_id}")
+                           job_timeout=-1, result_ttl=0, failure_ttl=FINISHED_RETENTION,
+                           description=f"labelport job {job_id}")
 
     def work(self, burst: bool = False) -> bool:
         """Run queued jobs until stopped (or, with ``burst``, until the queue

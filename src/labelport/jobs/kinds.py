@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .spec import ExportSpec, ServiceExportSpec, Spec
 
 if TYPE_CHECKING:
+    from ..delivery.notices import Ledger
     from ..model import Project
 
 Progress = Callable[[int], None]
@@ -23,11 +24,13 @@ Progress = Callable[[int], None]
 @dataclass(frozen=True)
 class Local:
     """What the process running a job holds besides its spec. An export uses
-    both: the project the caller already loaded (read again otherwise) and
-    where to print its summary lines; the service's exports use neither."""
+    the project the caller already loaded (read again otherwise) and where to
+    print its summary lines; the service's exports neither. Both send their
+    notices through the job's ledger (jobs.store.run gives it), once per job."""
 
     project: "Project | None" = None
     echo: Callable[[str], None] | None = None
+    ledger: "Ledger | None" = None
 
 
 #: Each kind's spec type (its ``kind`` tag names the kind: jobs.spec) and the
