@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import UsageError, missing_extra
+from .kinds import import_kinds
 from .redis_store import RedisJobStore
 from .store import FINISHED_RETENTION, IN_PROGRESS, MAX_ATTEMPTS, retry, run
 
@@ -89,7 +90,8 @@ class Broker:
 
     def work(self, burst: bool = False) -> bool:
         """Run queued jobs until stopped (or, with ``burst``, until the queue
-        is empty), each in a forked work-horse."""
+        is empty), each in a forked work-horse that inherits what runs them."""
+        import_kinds()
         worker = self._rq.Worker([self.queue], connection=self.connection)
         return worker.work(burst=burst, with_scheduler=False)
 
