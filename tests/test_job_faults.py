@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from servers.ports import stop_process
 from servers.smtp import start_smtp
-from servers.webhook import start_webhook_receiver
+from test_notices import receiver  # noqa: F401 (a fixture)
 
 import labelport
 from labelport.delivery.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, verify
@@ -33,13 +33,6 @@ TESTS = Path(__file__).parent
 NEWSROOM = TESTS / "fixtures" / "datasaur" / "newsroom-p8Xk2Lq9"
 SRC = Path(labelport.__file__).resolve().parent.parent
 SECRET = "s3cret"
-
-
-@pytest.fixture
-def receiver():
-    server = start_webhook_receiver()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -141,7 +134,8 @@ def test_a_store_made_before_notices_were_recorded_opens_and_runs(home):
         db.execute("CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, progress INTEGER NOT NULL DEFAULT 0, "
                    "errors TEXT NOT NULL DEFAULT '[]', result TEXT, spec TEXT NOT NULL, pid INTEGER, "
                    "attempts INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)")
-        db.execute("INSERT INTO jobs (id, status, spec, created_at, updated_at) VALUES ('old', 'DELIVERED', '{}', 'a', 'a')")
+        db.execute("INSERT INTO jobs (id, status, spec, created_at, updated_at) "
+                   "VALUES ('old', 'DELIVERED', '{}', 'a', 'a')")
     store = JobStore(path)
     assert store.get("old").notified == []
     job = store.create(make_spec(str(NEWSROOM), "CSV", to=None, out=home / "out"))
