@@ -11,11 +11,14 @@ job id.
 
 Delivery guarantee: at least once. A worker moves a job from the queue to its
 started registry atomically (LMOVE through RQ's intermediate queue) and keeps
-a heartbeat on it while the job runs. When the process running a job dies
-(killed, out of memory) the job is not lost: if the forked work-horse died,
-its worker sees it at once; if the whole worker died, the job is found
-abandoned once its heartbeat lapses (the job monitoring interval plus 60 s)
-by the next worker's registry maintenance. Either way RQ retries it
+a heartbeat on it while the job runs (every :data:`HEARTBEAT` seconds). When
+the process running a job dies (killed, out of memory) the job is not lost:
+if the forked work-horse died, its worker sees it at once; if the whole
+worker died (its machine gone), the job is found abandoned once its heartbeat
+lapses (:data:`HEARTBEAT` plus RQ's 60 s) by any live worker, which looks
+every :data:`ABANDONED_CHECK` seconds, busy or idle: within about 100 s
+(RQ's defaults: up to 10 minutes and 90 s for a busy worker, and an idle one
+blocks on the queue 405 s between looks). Either way RQ retries it
 (``Retry(max=MAX_ATTEMPTS)``), and :func:`run_queued` runs it again from its
 spec (conversion is deterministic, delivery skips what is already uploaded),
 or marks it FAILED with the reason once it has been tried
@@ -41,6 +44,11 @@ QUEUE_NAME = "labelport"
 SCHEMES = ("redis", "rediss", "unix")
 #: What RQ imports in the worker to run a queued job (jobs.kinds runs the job's own kind from there).
 RUN_QUEUED = "labelport.jobs.broker.run_queued"
+#: Seconds between a busy worker's heartbeats on its job (RQ's job monitoring interval; its default 30).
+HEARTBEAT = 10
+#: Seconds between a worker's looks for abandoned jobs (RQ's maintenance interval; its default 600). An
+#: idle worker waits on the queue for RQ's worker TTL less 15 s between looks, so that TTL follows.
+ABANDONED_CHECK = 30
 
 
 def _modules() -> tuple[Any, Any]:
@@ -92,7 +100,8 @@ class Broker:
         """Run queued jobs until stopped (or, with ``burst``, until the queue
         is empty), each in a forked work-horse that inherits what runs them."""
         import_kinds()
-        worker = self._rq.Worker([self.queue], connection=self.connection)
+        worker = self._rq.Worker([self.queue], connection=self.connection, job_monitoring_interval=HEARTBEAT,
+                                 maintenance_interval=ABANDONED_CHECK, worker_ttl=ABANDONED_CHECK + 15)
         return worker.work(burst=burst, with_scheduler=False)
 
 
