@@ -9,8 +9,9 @@ and no worker replaces it (the worker's RQ loop forks a new horse and the job
 is retried); every job is DELIVERED, each export's file is downloaded from
 the replica that did not create it and has the bytes the same export gives
 locally, and each webhook arrives exactly once. Then Redis is killed -9 and
-started again with jobs queued, which are delivered after; then a replica is
-killed -9 and the other answers for its jobs.
+started again with jobs queued, which are delivered after (and again under a
+worker waiting on the queue, which takes the next exports); then a replica
+is killed -9 and the other answers for its jobs.
 
 The replicas share one LABELPORT_HOME (the sealing key; FILE_STORAGE's folder):
 :func:`replica_command` is the one place their options are made.
@@ -246,9 +247,15 @@ def test_queued_jobs_survive_redis_killed_and_started_again(cluster):
     cluster.redis.kill()  # -9: only what the append-only file holds comes back
     cluster.redis.start_again()
     assert {first.status(export_id) for export_id in queued} == {"QUEUED"}
-    cluster.start_worker()
+    worker = cluster.start_worker()
     wait_until(lambda: all_finished(store, queued), "the queued exports finished after Redis came back", poll=0.2)
     assert {second.status(export_id) for export_id in queued} == {"DELIVERED"}
+    # a worker waiting on the queue while Redis goes and comes back takes the next exports
+    cluster.redis.kill()
+    cluster.redis.start_again()
+    later = [submit(cluster.replicas[i % 2], i, receiver) for i in range(2, 4)]
+    wait_until(lambda: all_finished(store, later), "exports made after a second restart finished", poll=0.2)
+    assert worker.poll() is None and {first.status(export_id) for export_id in later} == {"DELIVERED"}
 
 
 def test_a_replica_killed_leaves_the_other_answering_for_its_jobs(cluster):
