@@ -23,9 +23,14 @@ blocks on the queue 405 s between looks). Either way RQ retries it
 spec (conversion is deterministic, delivery skips what is already uploaded),
 or marks it FAILED with the reason once it has been tried
 :data:`~labelport.jobs.store.MAX_ATTEMPTS` times. A job that fails of its own
-accord is recorded FAILED by labelport and not retried. Queued jobs survive a
-Redis restart as far as Redis persists its data (RDB snapshots or AOF: the
-server's configuration).
+accord is recorded FAILED by labelport and not retried. Queued jobs and job
+state survive a Redis restart as far as Redis persists them, which is the
+server's configuration: with ``appendonly yes`` and ``appendfsync always``
+every write Redis acknowledged (an export queued, a job claimed, a notice
+recorded) survives even a kill -9 of Redis (tests/test_scale_out.py); with
+``appendfsync everysec`` up to a second of writes can be lost, with RDB
+snapshots alone everything since the last snapshot. Workers and replicas
+reconnect when it is back.
 
 ``redis`` and ``rq`` are the ``labelport[redis]`` extra, imported here only.
 """
