@@ -18,7 +18,7 @@ from ..guards.output import REPORT_NAME
 from ..progress import ByteProgress, Phase, say
 from .destinations import open_destination
 from .destinations.base import DeliveryOptions, DeliveryResult, LocalFile, render_locations, scan, with_data
-from .notices import Notice, send
+from .notices import Ledger, Notice, send
 
 
 def push(
@@ -26,8 +26,10 @@ def push(
     destination: str,
     options: DeliveryOptions | None = None,
     notices: list[Notice] | tuple[Notice, ...] = (),
+    ledger: Ledger | None = None,
 ) -> DeliveryResult:
-    """Deliver the files of ``folder`` to ``destination``, then send ``notices``."""
+    """Deliver the files of ``folder`` to ``destination``, then send ``notices``
+    (each once per job, given the job's ``ledger``: delivery.notices)."""
     folder = Path(folder)
     options = options or DeliveryOptions()
     dest = open_destination(destination, options)
@@ -49,8 +51,8 @@ def push(
     result.link = dest.link(_link_target(files))
     if notices:
         with Phase("notify", len(notices), options.progress) as phase:
-            for notice in notices:
-                send(notice, result, folder)
+            for i, notice in enumerate(notices):
+                send(notice, result, folder, ledger, str(i))
                 phase.advance()
     else:
         say("notify: skipped (no notice asked for)")

@@ -8,6 +8,14 @@ delivery fails (exit 3). Redirects are not followed.
 A notice with ``allowed_hosts`` (the service's, see :mod:`labelport.guards.egress`) connects
 only to public addresses and those hosts; a refused connection fails the
 delivery at once with a message that names no address.
+
+A job sends each notice once: given the job's :class:`Ledger`, :func:`send`
+skips a notice an earlier attempt of the job recorded as sent, and records
+it once the webhook answered 2xx or the SMTP server accepted the message.
+What remains is the window between that answer and the record: a process
+killed there sends the notice again on the job's next attempt, with the same
+delivery id (the job's, in the webhook's ``X-Labelport-Delivery`` header and
+the e-mail's), by which a receiver that must act once tells it is a repeat.
 """
 
 from __future__ import annotations
@@ -19,15 +27,16 @@ import zipfile
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from ..errors import UsageError
 from ..guards.output import REPORT_NAME
 from ..guards.redaction import redact
+from ..progress import say
 from .destinations.base import DeliveryResult, delivery_error
-from .webhooks import SIGNATURE_HEADER, sign
+from .webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, sign
 
 
 @dataclass
@@ -46,17 +55,35 @@ class Notice:
     allowed_hosts: list[str] | None = None
 
 
+class Ledger(Protocol):
+    """The notices a job sent, kept in its stored state (jobs.store.JobLedger),
+    so that an attempt run after its process died does not send them again."""
+
+    delivery_id: str  # the job's id: the same on every attempt
+
+    def sent(self, key: str) -> bool: ...
+    def record(self, key: str) -> None: ...
+
+
 WEBHOOK_ATTEMPTS = 5
 EMAIL_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 
 
-def send(notice: Notice, result: DeliveryResult, folder: Path) -> None:
+def send(notice: Notice, result: DeliveryResult, folder: Path, ledger: Ledger | None = None, key: str = "0") -> None:
+    """Send ``notice``; with a job's ``ledger``, only if no earlier attempt
+    recorded it (under ``key``: which of the job's notices it is) as sent."""
+    if ledger is not None and ledger.sent(key):
+        say(f"notify: {notice.method} not sent again: an earlier attempt of this job sent it")
+        return
+    delivery_id = None if ledger is None else ledger.delivery_id
     if notice.method == "CUSTOM_WEBHOOK":
-        send_webhook(notice, result)
+        send_webhook(notice, result, delivery_id)
     elif notice.method == "EMAIL":
-        send_email(notice, result, folder)
+        send_email(notice, result, folder, delivery_id)
     else:
         raise UsageError(f"unknown notice method {notice.method!r}: CUSTOM_WEBHOOK or EMAIL")
+    if ledger is not None:
+        ledger.record(key)
 
 
 def webhook_body(notice: Notice, file_url: str | None) -> bytes:
@@ -66,7 +93,7 @@ def webhook_body(notice: Notice, file_url: str | None) -> bytes:
     return orjson.dumps(body)
 
 
-def send_webhook(notice: Notice, result: DeliveryResult) -> None:
+def send_webhook(notice: Notice, result: DeliveryResult, delivery_id: str | None = None) -> None:
     import httpx  # (start-up: ~80 ms; only a webhook notice sends)
     from tenacity import (  # (start-up: ~10 ms, as httpx)
         RetryError,
@@ -82,6 +109,8 @@ def send_webhook(notice: Notice, result: DeliveryResult) -> None:
         raise UsageError("CUSTOM_WEBHOOK needs --url and --secret")
     body = webhook_body(notice, result.link)
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, notice.secret)}
+    if delivery_id is not None:
+        headers[DELIVERY_HEADER] = delivery_id
     if notice.allowed_hosts is None:
         client = httpx.Client(timeout=10)
     else:
@@ -110,7 +139,7 @@ def send_webhook(notice: Notice, result: DeliveryResult) -> None:
         raise delivery_error(f"webhook {notice.url}: failed after {WEBHOOK_ATTEMPTS} attempts ({last})") from None
 
 
-def send_email(notice: Notice, result: DeliveryResult, folder: Path) -> None:
+def send_email(notice: Notice, result: DeliveryResult, folder: Path, delivery_id: str | None = None) -> None:
     if not notice.email:
         raise UsageError("EMAIL needs --email ADDRESS")
     host = os.environ.get("LABELPORT_SMTP_HOST")
@@ -124,6 +153,8 @@ def send_email(notice: Notice, result: DeliveryResult, folder: Path) -> None:
     message["To"] = notice.email
     project = notice.project_id or report.get("source") or folder.name
     message["Subject"] = f"labelport: {report.get('format', 'export')} of {project} is ready"
+    if delivery_id is not None:
+        message[DELIVERY_HEADER] = delivery_id
     counts = ", ".join(f"{v:,} {k}" for k, v in (report.get("counts") or {}).items())
     attachment = _attachment(folder, limit)
     message.set_content(

@@ -4,6 +4,14 @@ A delivery notice is a PUT with a JSON body ``{"userId", "fileUrl",
 "projectId", "documentId"?}`` and the header ``X-Datasaur-Signature``: the
 hex HMAC-SHA256 of the raw body with the shared secret. Receivers written
 for Datasaur's exports work unchanged; :func:`verify` is what they need.
+
+A notice sent by a labelport job also carries ``X-Labelport-Delivery``: the
+job's id (the Export API's exportId), the same on every attempt. A job run
+again after its process died does not send a notice it recorded as sent, but
+a process killed after the receiver answered and before the job recorded it
+sends it again: a receiver that must act once keeps the delivery ids it has
+seen. The header is outside the signature (which covers the body alone, as
+Datasaur's does): it tells a resent notice from a new one, and proves nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import hashlib
 import hmac
 
 SIGNATURE_HEADER = "X-Datasaur-Signature"
+DELIVERY_HEADER = "X-Labelport-Delivery"
 
 
 def sign(body: bytes, secret: str) -> str:

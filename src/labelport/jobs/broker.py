@@ -11,18 +11,26 @@ job id.
 
 Delivery guarantee: at least once. A worker moves a job from the queue to its
 started registry atomically (LMOVE through RQ's intermediate queue) and keeps
-a heartbeat on it while the job runs. When the process running a job dies
-(killed, out of memory) the job is not lost: if the forked work-horse died,
-its worker sees it at once; if the whole worker died, the job is found
-abandoned once its heartbeat lapses (the job monitoring interval plus 60 s)
-by the next worker's registry maintenance. Either way RQ retries it
+a heartbeat on it while the job runs (every :data:`HEARTBEAT` seconds). When
+the process running a job dies (killed, out of memory) the job is not lost:
+if the forked work-horse died, its worker sees it at once; if the whole
+worker died (its machine gone), the job is found abandoned once its heartbeat
+lapses (:data:`HEARTBEAT` plus RQ's 60 s) by any live worker, which looks
+every :data:`ABANDONED_CHECK` seconds, busy or idle: within about 100 s
+(RQ's defaults: up to 10 minutes and 90 s for a busy worker, and an idle one
+blocks on the queue 405 s between looks). Either way RQ retries it
 (``Retry(max=MAX_ATTEMPTS)``), and :func:`run_queued` runs it again from its
 spec (conversion is deterministic, delivery skips what is already uploaded),
 or marks it FAILED with the reason once it has been tried
 :data:`~labelport.jobs.store.MAX_ATTEMPTS` times. A job that fails of its own
-accord is recorded FAILED by labelport and not retried. Queued jobs survive a
-Redis restart as far as Redis persists its data (RDB snapshots or AOF: the
-server's configuration).
+accord is recorded FAILED by labelport and not retried. Queued jobs and job
+state survive a Redis restart as far as Redis persists them, which is the
+server's configuration: with ``appendonly yes`` and ``appendfsync always``
+every write Redis acknowledged (an export queued, a job claimed, a notice
+recorded) survives even a kill -9 of Redis (tests/test_scale_out.py); with
+``appendfsync everysec`` up to a second of writes can be lost, with RDB
+snapshots alone everything since the last snapshot. Workers and replicas
+reconnect when it is back.
 
 ``redis`` and ``rq`` are the ``labelport[redis]`` extra, imported here only.
 """
@@ -33,13 +41,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import UsageError, missing_extra
+from .kinds import import_kinds
 from .redis_store import RedisJobStore
-from .store import IN_PROGRESS, MAX_ATTEMPTS, retry, run
+from .store import FINISHED_RETENTION, IN_PROGRESS, MAX_ATTEMPTS, retry, run
 
 QUEUE_NAME = "labelport"
 SCHEMES = ("redis", "rediss", "unix")
 #: What RQ imports in the worker to run a queued job (jobs.kinds runs the job's own kind from there).
 RUN_QUEUED = "labelport.jobs.broker.run_queued"
+#: Seconds between a busy worker's heartbeats on its job (RQ's job monitoring interval; its default 30).
+HEARTBEAT = 10
+#: Seconds between a worker's looks for abandoned jobs (RQ's maintenance interval; its default 600). An
+#: idle worker waits on the queue for RQ's worker TTL less 15 s between looks, so that TTL follows.
+ABANDONED_CHECK = 30
 
 
 def _modules() -> tuple[Any, Any]:
@@ -80,14 +94,19 @@ class Broker:
     def submit(self, job_id: str) -> None:
         """Queue a stored job under its own id: ``job_timeout=-1``, as an
         export takes what it takes (a dead worker is found by its heartbeat);
-        no RQ result kept, labelport's store holds it."""
+        no RQ result kept, labelport's store holds it; a job RQ itself
+        failed (run_queued raised: Redis went away mid-job) kept as long as
+        labelport keeps a finished job."""
         self.queue.enqueue(RUN_QUEUED, job_id, job_id=job_id, retry=self._rq.Retry(max=MAX_ATTEMPTS),
-                           job_timeout=-1, result_ttl=0, description=f"labelport job {job_id}")
+                           job_timeout=-1, result_ttl=0, failure_ttl=FINISHED_RETENTION,
+                           description=f"labelport job {job_id}")
 
     def work(self, burst: bool = False) -> bool:
         """Run queued jobs until stopped (or, with ``burst``, until the queue
-        is empty), each in a forked work-horse."""
-        worker = self._rq.Worker([self.queue], connection=self.connection)
+        is empty), each in a forked work-horse that inherits what runs them."""
+        import_kinds()
+        worker = self._rq.Worker([self.queue], connection=self.connection, job_monitoring_interval=HEARTBEAT,
+                                 maintenance_interval=ABANDONED_CHECK, worker_ttl=ABANDONED_CHECK + 15)
         return worker.work(burst=burst, with_scheduler=False)
 
 

@@ -105,7 +105,7 @@ def run_export(spec: ExportSpec, progress: Progress, local: Local = Local()) -> 
         options = replace(checked(spec.delivery, DeliveryOptions, "job spec.delivery"),
                           listener=lambda done, total: progress(CONVERT_SHARE + share * done // max(total, 1)))
         notices = [_notice(stored, project_id, f"job spec.notices[{i}]") for i, stored in enumerate(spec.notices)]
-        delivered = push(spec.out, spec.to, options, notices)
+        delivered = push(spec.out, spec.to, options, notices, local.ledger)
         if local.echo:
             local.echo(delivered.summary())
         result.update(  # kept in the job store and shown by `labelport status`: no signature or token

@@ -8,6 +8,11 @@ attempts, times) and a sorted set of job ids by creation
 same from every replica. Claiming and requeueing are compare-and-set Lua
 scripts, atomic on the server, as the SQLite store's conditional UPDATEs are.
 
+A finished job (DELIVERED or FAILED) expires :data:`~labelport.jobs.store.FINISHED_RETENTION`
+seconds after it finished (a Redis TTL on its hash), so the store does not
+grow for ever; its index entry is dropped by a later job's finish, once its
+hash is gone.
+
 Finding a dead worker's jobs is the queue's part (``jobs.broker``): there is
 no pid to probe across hosts, so :meth:`RedisJobStore.orphans` is empty.
 """
@@ -22,11 +27,23 @@ from typing import Any
 import orjson
 
 from .spec import Spec
-from .store import FAILED, IN_PROGRESS, QUEUED, Job, _now, job_error, sealed_spec
+from .store import (
+    FAILED,
+    FINISHED,
+    FINISHED_RETENTION,
+    IN_PROGRESS,
+    JSON_FIELDS,
+    QUEUED,
+    Job,
+    _now,
+    job_error,
+    sealed_spec,
+)
 
 JOB_KEY = "labelport:job:{}"
 INDEX_KEY = "labelport:jobs"
-_JSON_FIELDS = ("errors", "result")
+#: Index entries of expired jobs dropped at each job's finish, at most.
+PRUNED_AT_ONCE = 100
 
 #: KEYS[1] the job; ARGV: expected status, expected pid ("" for any), then field/value pairs to set;
 #: attempts counted up when the new status is IN_PROGRESS.
@@ -40,10 +57,12 @@ return 1
 
 
 class RedisJobStore:
-    """Jobs in Redis (``redis`` client with ``decode_responses=True``)."""
+    """Jobs in Redis (``redis`` client with ``decode_responses=True``); a
+    finished job is kept ``retention`` seconds."""
 
-    def __init__(self, connection: Any):
+    def __init__(self, connection: Any, retention: float = FINISHED_RETENTION):
         self.redis = connection
+        self.retention = retention
         self._compare_and_set = connection.register_script(_COMPARE_AND_SET)
 
     def _job(self, fields: dict[str, str]) -> Job:
@@ -58,6 +77,7 @@ class RedisJobStore:
             updated_at=fields["updated_at"],
             attempts=int(fields["attempts"]),
             pid=int(fields["pid"]) if fields.get("pid") else None,
+            notified=orjson.loads(fields.get("notified") or "[]"),
             store=self,
         )
 
@@ -84,11 +104,34 @@ class RedisJobStore:
         return [job for job in jobs if job is not None]
 
     def update(self, job_id: str, **values: Any) -> None:
-        for key in _JSON_FIELDS:
+        """Set a job's fields; a finished job starts its retention."""
+        for key in JSON_FIELDS:
             if key in values:
                 values[key] = orjson.dumps(values[key]).decode()
         values["updated_at"] = _now()
-        self.redis.hset(JOB_KEY.format(job_id), mapping=values)
+        key = JOB_KEY.format(job_id)
+        if values.get("status") not in FINISHED:
+            self.redis.hset(key, mapping=values)
+            return
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, mapping=values)
+            pipe.pexpire(key, max(1, int(self.retention * 1000)))
+            pipe.execute()
+        self._prune_index()
+
+    def _prune_index(self) -> None:
+        """Drop the index entries of expired jobs: created more than the
+        retention ago (a job finishes after it is created, so expires after
+        that) and whose hash is gone."""
+        old = self.redis.zrangebyscore(INDEX_KEY, "-inf", time.time() - self.retention, start=0, num=PRUNED_AT_ONCE)
+        if not old:
+            return
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in old:
+                pipe.exists(JOB_KEY.format(job_id))
+            gone = [job_id for job_id, exists in zip(old, pipe.execute()) if not exists]
+        if gone:
+            self.redis.zrem(INDEX_KEY, *gone)
 
     def _set_if(self, job_id: str, was: str, owner: int | None, **values: Any) -> bool:
         """Set ``values`` if the job's status is ``was`` (and its pid ``owner``, unless None)."""

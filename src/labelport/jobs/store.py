@@ -33,7 +33,7 @@ import time
 import traceback
 import uuid
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -54,6 +54,11 @@ log = logging.getLogger("labelport.jobs.store")
 NONE, QUEUED, IN_PROGRESS, DELIVERED, FAILED = "NONE", "QUEUED", "IN_PROGRESS", "DELIVERED", "FAILED"
 FINISHED = (DELIVERED, FAILED)
 MAX_ATTEMPTS = 3
+#: Seconds a shared job store (jobs.redis_store) keeps a DELIVERED or FAILED
+#: job answerable, then drops it: a week, longer than any fileUrl lasts
+#: (``serve --file-expiry``). The SQLite store keeps its jobs (``labelport
+#: jobs`` lists them) as long as LABELPORT_HOME.
+FINISHED_RETENTION = 7 * 24 * 3600
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -65,10 +70,24 @@ CREATE TABLE IF NOT EXISTS jobs (
     spec TEXT NOT NULL,
     pid INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0,
+    notified TEXT NOT NULL DEFAULT '[]',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 )
 """
+
+
+#: The job fields every store keeps as JSON.
+JSON_FIELDS = ("errors", "result", "notified")
+
+
+def _add_notified(db: sqlite3.Connection) -> None:
+    """The ``notified`` column, in a store made before notices were recorded."""
+    if not any(row["name"] == "notified" for row in db.execute("PRAGMA table_info(jobs)")):
+        try:
+            db.execute("ALTER TABLE jobs ADD COLUMN notified TEXT NOT NULL DEFAULT '[]'")
+        except sqlite3.OperationalError:  # another process added it first
+            pass
 
 
 def _now() -> str:
@@ -87,6 +106,7 @@ class Job:
     updated_at: str
     attempts: int = 0
     pid: int | None = None  # the process running it
+    notified: list[str] = field(default_factory=list)  # its notices sent, by key (JobLedger)
     store: "Store | None" = field(default=None, repr=False, compare=False)
 
     @property
@@ -186,6 +206,7 @@ class JobStore:
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
+            _add_notified(db)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -205,6 +226,7 @@ class JobStore:
             updated_at=row["updated_at"],
             attempts=row["attempts"],
             pid=row["pid"],
+            notified=orjson.loads(row["notified"]),
             store=self,
         )
 
@@ -234,7 +256,7 @@ class JobStore:
         return [self._job(row) for row in rows]
 
     def update(self, job_id: str, **values: Any) -> None:
-        for key in ("errors", "result"):
+        for key in JSON_FIELDS:
             if key in values:
                 values[key] = orjson.dumps(values[key]).decode()
         values["updated_at"] = _now()
@@ -273,13 +295,33 @@ class JobStore:
         self.update(job_id, status=FAILED, errors=[job_error(exc)])
 
 
+@dataclass(frozen=True)
+class JobLedger:
+    """A job's notices sent (delivery.notices.Ledger), kept in its stored
+    state: an attempt run after the job's process died skips them."""
+
+    store: Store
+    delivery_id: str  # the job's id
+
+    def sent(self, key: str) -> bool:
+        job = self.store.get(self.delivery_id)
+        return job is not None and key in job.notified
+
+    def record(self, key: str) -> None:
+        job = self.store.get(self.delivery_id)  # one process runs a job at a time (claim)
+        if job is not None:
+            self.store.update(job.id, notified=[*job.notified, key])
+
+
 def run(store: Store, job_id: str, local: Local = Local(), reraise: bool = False) -> Job | None:
     """Run a QUEUED job of any kind in this process: claim it, run its spec
-    (jobs.kinds) with a progress callback, record DELIVERED with the result or
-    FAILED with the error (raised again with ``reraise``, for a caller that
-    reports it). A spec that does not decode fails the job, saying why."""
+    (jobs.kinds) with a progress callback and its notice ledger, record
+    DELIVERED with the result or FAILED with the error (raised again with
+    ``reraise``, for a caller that reports it). A spec that does not decode
+    fails the job, saying why."""
     if not store.claim(job_id):
         return store.get(job_id)
+    local = replace(local, ledger=JobLedger(store, job_id))
     job = store.get(job_id)
     assert job is not None
     last = [0]

@@ -436,7 +436,8 @@ def _top_folder(project: Project) -> str:
 def run_service_export(spec: ServiceExportSpec, progress: Callable[[int], None], local: Local) -> dict[str, Any]:
     """A service export's job (jobs.kinds): convert and deliver; a failure's
     message names no server folder (the client reads it in the job's errors).
-    (``local`` is unused: the service's workers hold nothing but the spec.)"""
+    (Of ``local`` only the job's notice ledger is used: the service's workers
+    hold nothing else but the spec.)"""
     task = spec.service
     work = home() / "serve" / "work" / task.work
     shutil.rmtree(work, ignore_errors=True)  # what an attempt that died left
@@ -448,7 +449,7 @@ def run_service_export(spec: ServiceExportSpec, progress: Callable[[int], None],
         else:
             _convert_document(task, work, deliver / task.result)
         progress(70)
-        return _deliver(task, deliver, progress)
+        return _deliver(task, deliver, progress, local)
     except LabelportError as exc:
         raise make_public(exc, {Path(p.path).parent for p in task.projects}) from None
     finally:
@@ -516,7 +517,7 @@ def _convert_document(task: DocumentTask, work: Path, target: Path) -> None:
     zip_tree(out, target)
 
 
-def _deliver(task: ServiceTask, folder: Path, progress: Callable[[int], None]) -> dict[str, Any]:
+def _deliver(task: ServiceTask, folder: Path, progress: Callable[[int], None], local: Local) -> dict[str, Any]:
     options = DeliveryOptions(listener=lambda done, total: progress(70 + 20 * done // max(total, 1)))
     name = task.result
     result: dict[str, Any] = {"fileName": name, "method": task.method, "format": task.format,
@@ -539,7 +540,7 @@ def _deliver(task: ServiceTask, folder: Path, progress: Callable[[int], None]) -
     if task.notice is not None:
         notice = checked(task.notice, Notice, "job spec.service.notice")
         progress(95)
-        send(notice, DeliveryResult(storage.url, delivered.objects, link=storage.url), folder)
+        send(notice, DeliveryResult(storage.url, delivered.objects, link=storage.url), folder, local.ledger)
         result["notified"] = notice.method
     return result
 
