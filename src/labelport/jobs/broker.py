@@ -54,6 +54,10 @@ HEARTBEAT = 10
 #: Seconds between a worker's looks for abandoned jobs (RQ's maintenance interval; its default 600). An
 #: idle worker waits on the queue for RQ's worker TTL less 15 s between looks, so that TTL follows.
 ABANDONED_CHECK = 30
+#: Seconds the thread listening on a worker's command channel waits for a message at a time. RQ 3.0
+#: waits 60, and redis-py 8 joins that thread when the worker stops: a worker (a ``--burst`` one at
+#: the end of the queue, any one at SIGTERM) then took up to 60 s to exit.
+COMMAND_POLL = 1.0
 
 
 def _modules() -> tuple[Any, Any]:
@@ -105,9 +109,22 @@ class Broker:
         """Run queued jobs until stopped (or, with ``burst``, until the queue
         is empty), each in a forked work-horse that inherits what runs them."""
         import_kinds()
-        worker = self._rq.Worker([self.queue], connection=self.connection, job_monitoring_interval=HEARTBEAT,
-                                 maintenance_interval=ABANDONED_CHECK, worker_ttl=ABANDONED_CHECK + 15)
+        worker = _worker_class(self._rq)([self.queue], connection=self.connection, job_monitoring_interval=HEARTBEAT,
+                                         maintenance_interval=ABANDONED_CHECK, worker_ttl=ABANDONED_CHECK + 15)
         return worker.work(burst=burst, with_scheduler=False)
+
+
+def _worker_class(rq: Any) -> Any:
+    """RQ's Worker, listening on its command channel :data:`COMMAND_POLL` seconds at a time."""
+
+    class Worker(rq.Worker):  # type: ignore[misc,name-defined]
+        def subscribe(self) -> None:  # RQ's own, but for the thread's sleep_time
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=COMMAND_POLL, daemon=True,
+                                                           exception_handler=self._pubsub_exception_handler)
+
+    return Worker
 
 
 def run_queued(job_id: str) -> None:
