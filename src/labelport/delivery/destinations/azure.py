@@ -280,14 +280,6 @@ class Destination(BucketDestination):
         except self._errors.AzureError as exc:
             raise self._fail(f"{self.uri(rel)}: cannot delete", exc) from None
 
-    def names(self, folder: str) -> Iterator[str]:
-        skip = len(self.key(""))
-        try:
-            for name in self.container.list_blob_names(name_starts_with=self.key(folder) + "/"):
-                yield name[skip:]
-        except self._errors.AzureError as exc:
-            raise self._fail(f"{self.uri(folder)}: cannot list", exc) from None
-
     def listing(self, prefix: str, most: int) -> list[StoredObject]:
         found: list[StoredObject] = []
         try:

@@ -14,6 +14,7 @@ import base64
 import csv
 import hashlib
 import io
+import sys
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -222,10 +223,6 @@ class BucketDestination(Destination):
         """Remove the object at ``rel``; one already gone is no error (several
         processes may remove the same object)."""
 
-    @abstractmethod
-    def names(self, folder: str) -> Iterator[str]:
-        """The ``rel`` of every object under ``folder`` (a rel without the trailing '/')."""
-
     def write(self, rel: str, data: bytes) -> None:
         """Store ``data`` at ``rel``, checked as an uploaded file is."""
         file = with_data(LocalFile(rel, Path(rel), 0, "", b""), data)
@@ -250,6 +247,11 @@ class BucketDestination(Destination):
 
     def object_uri(self, key: str) -> str:
         return f"{self.scheme}://{self.bucket}/{key}"
+
+    def names(self, folder: str) -> Iterator[str]:
+        """The ``rel`` of every object under ``folder`` (a rel without the trailing '/')."""
+        skip = len(self.key(""))
+        return iter([stored.key[skip:] for stored in self.listing(self.key(folder) + "/", sys.maxsize)])
 
 
 # -- the local side ---------------------------------------------------------------

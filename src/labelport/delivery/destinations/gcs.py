@@ -322,14 +322,6 @@ class Destination(BucketDestination):
         except Exception as exc:
             raise self._fail(f"{self.uri(rel)}: cannot delete", exc) from None
 
-    def names(self, folder: str) -> Iterator[str]:
-        skip = len(self.key(""))
-        try:
-            for blob in self.client().list_blobs(self.bucket, prefix=self.key(folder) + "/", retry=self._retry):
-                yield blob.name[skip:]
-        except Exception as exc:
-            raise self._fail(f"{self.uri(folder)}: cannot list", exc) from None
-
     def listing(self, prefix: str, most: int) -> list[StoredObject]:
         found: list[StoredObject] = []
         try:

@@ -41,6 +41,7 @@ def _sdk(use: str = "writing to") -> Any:
         import boto3  # (extra: labelport[s3]; a missing SDK is named by missing_extra below)
         import botocore.config
         import botocore.exceptions
+        import botocore.handlers
     except ImportError:
         raise missing_extra("boto3", "s3", f"{use} s3://") from None
     return boto3, botocore
@@ -52,8 +53,6 @@ class Destination(BucketDestination):
     def __init__(self, url: str, options: DeliveryOptions, *, reading: bool = False):
         super().__init__(url, options)
         boto3, botocore = _sdk("reading" if reading else "writing to")
-        import botocore.handlers  # (extra: as boto3 in _sdk)
-
         if not (botocore.handlers.VALID_BUCKET.match(self.bucket) or botocore.handlers.VALID_S3_ARN.match(self.bucket)):
             raise UsageError(f"{url}: {self.bucket!r} is not an S3 bucket name (letters, digits, '.', '-' and '_')")
         self._errors = botocore.exceptions
@@ -168,16 +167,6 @@ class Destination(BucketDestination):
             self.client.delete_object(Bucket=self.bucket, Key=self.key(rel))  # S3 answers 204 for a missing key too
         except (self._errors.ClientError, self._errors.BotoCoreError, OSError) as exc:
             raise self._fail(f"{self.uri(rel)}: cannot delete", exc) from None
-
-    def names(self, folder: str) -> Iterator[str]:
-        under = self.key(folder) + "/"
-        skip = len(self.key(""))
-        try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=under):
-                for item in page.get("Contents", []):
-                    yield item["Key"][skip:]
-        except (self._errors.ClientError, self._errors.BotoCoreError, OSError) as exc:
-            raise self._fail(f"{self.uri(folder)}: cannot list", exc) from None
 
     def listing(self, prefix: str, most: int) -> list[StoredObject]:
         found: list[StoredObject] = []
