@@ -34,17 +34,20 @@ file that has:
 from __future__ import annotations
 
 import io
-import mmap
 import os
 import re
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import InputError
 from ..model import TOKEN_BASED, Project
 from . import ReadOptions, Source, conll
 from .conll import DOCSTART, Resume, _documents, _Stream, first_scheme
+
+if TYPE_CHECKING:
+    from mmap import mmap
 
 #: The fewest bytes of a range: below two of them, a file is read in one pass.
 #: LABELPORT_LONG_DOCUMENT_RANGE sets it (the tests' small files).
@@ -57,21 +60,32 @@ MOST_BYTES = 1 << 26
 #: How far past a cut the end of a sentence is looked for; a longer sentence there leaves the cut out.
 SEARCH = 1 << 20
 
-#: The characters the CoNLL reader takes as blank in a line (``[^\S\n]``), in UTF-8.
-_SPACE = b"(?:[\t\x0b\x0c\r\x1c-\x1f ]|" + b"|".join(
-    re.escape(chr(c).encode()) for c in range(0x80, 0x3001) if chr(c).isspace()) + b")"
-#: A line end and the blank lines after it: where a sentence ends.
-_RUN = re.compile(rb"\n(?:" + _SPACE + rb"*\n)+")
-#: The blank lines a file starts with (an editor's byte-order mark before them).
-_LEADING = re.compile(rb"(?:\xef\xbb\xbf)?(?:" + _SPACE + rb"*\n)*")
-#: The ASCII white space the reader takes as blank (the rest is 2 or 3 bytes in UTF-8).
+#: The ASCII white space the reader takes as blank in a line (``[^\S\n]``).
 _ASCII_SPACE = b"\t\x0b\x0c\r\x1c\x1d\x1e\x1f "
 #: A run of lines emptied by deleting the ASCII white space.
 _EMPTY_RUN = re.compile(rb"\n\n+")
-#: A line that may start with white space of 2 or 3 bytes (their first bytes), once the ASCII one is deleted.
-_WIDE_SPACE_FIRST = re.compile(rb"\n[\xc2\xe1\xe2\xe3]")
-#: What is left of a file that holds no further sentence.
-_BLANK_TAIL = re.compile(_SPACE + rb"*(?:\n" + _SPACE + rb"*)*\Z")
+
+
+class _Blank(NamedTuple):
+    """Patterns of the lines the reader takes as blank, in UTF-8 (the rest of its
+    white space is 2 or 3 bytes long): made when a file is first planned."""
+
+    run: re.Pattern[bytes]  # a line end and the blank lines after it: where a sentence ends
+    leading: re.Pattern[bytes]  # the blank lines a file starts with (an editor's byte-order mark before them)
+    tail: re.Pattern[bytes]  # what is left of a file that holds no further sentence
+    wide_first: re.Pattern[bytes]  # a line that may start with wide white space, the ASCII one deleted
+
+
+@cache
+def _blank() -> _Blank:
+    wide = [chr(c).encode() for c in range(0x80, 0x3001) if chr(c).isspace()]
+    space = b"(?:[" + re.escape(_ASCII_SPACE) + b"]|" + b"|".join(map(re.escape, wide)) + b")"
+    return _Blank(
+        re.compile(rb"\n(?:" + space + rb"*\n)+"),
+        re.compile(rb"(?:\xef\xbb\xbf)?(?:" + space + rb"*\n)*"),
+        re.compile(space + rb"*(?:\n" + space + rb"*)*\Z"),
+        re.compile(rb"\n[" + re.escape(bytes(sorted({w[0] for w in wide}))) + rb"]"),
+    )
 
 
 def read(source: Source, options: ReadOptions, format_id: str) -> Project:
@@ -126,10 +140,12 @@ class LongDocument:
         pieces = min(max(MOST_RANGES, size // MOST_BYTES), size // max(MIN_RANGE, 1))
         if pieces < 2:
             return []
-        with open(self.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        from mmap import ACCESS_READ, mmap  # (start-up: a C module; only a file shared out is mapped)
+
+        with open(self.path, "rb") as fh, mmap(fh.fileno(), 0, access=ACCESS_READ) as data:
             if data.find(DOCSTART.encode()) != -1 or _cr_only(data):
                 return []
-            lead = _LEADING.match(data).end()  # type: ignore[union-attr]  # (it matches nothing at worst)
+            lead = _blank().leading.match(data).end()  # type: ignore[union-attr]  # (it matches nothing at worst)
             cuts = _cuts(data, size, pieces, lead)
             first = self._first_lines(cuts[0]) if cuts else None
             if first is None:
@@ -161,24 +177,24 @@ class LongDocument:
         return None
 
 
-def _cr_only(data: mmap.mmap) -> bool:
+def _cr_only(data: mmap) -> bool:
     """Whether the file's first line end is a lone ``\\r`` (readers.lines.LineBlocks)."""
     lf = data.find(b"\n")
     cr = data.find(b"\r", 0, lf if lf != -1 else len(data))
     return cr != -1 and cr + 1 != lf
 
 
-def _cuts(data: mmap.mmap, size: int, pieces: int, lead: int) -> list[int]:
+def _cuts(data: mmap, size: int, pieces: int, lead: int) -> list[int]:
     """Where each range after the first starts: the start of a sentence at or after
     an even share of the file, each after the one before."""
     cuts: list[int] = []
     for n in range(1, pieces):
         at = max(size * n // pieces, lead, cuts[-1] if cuts else 0)
-        found = _RUN.search(data, at, min(size, at + SEARCH))
+        found = _blank().run.search(data, at, min(size, at + SEARCH))
         if found is None:
             continue
-        end = _RUN.match(data, found.start()).end()  # type: ignore[union-attr]  # (past the bound: the whole run)
-        if end < size and _BLANK_TAIL.match(data, end) is None and (not cuts or end > cuts[-1]):
+        end = _blank().run.match(data, found.start()).end()  # type: ignore[union-attr]  # (past the bound: the whole run)
+        if end < size and _blank().tail.match(data, end) is None and (not cuts or end > cuts[-1]):
             cuts.append(end)
     return cuts
 
@@ -186,9 +202,9 @@ def _cuts(data: mmap.mmap, size: int, pieces: int, lead: int) -> list[int]:
 def _sentences(text: bytes) -> int:
     """The sentences that end in ``text``: whole lines, the first one not blank."""
     bare = text.translate(None, _ASCII_SPACE)
-    if _WIDE_SPACE_FIRST.search(bare) is None:
+    if _blank().wide_first.search(bare) is None:
         return sum(1 for _ in _EMPTY_RUN.finditer(bare))
-    return sum(1 for _ in _RUN.finditer(text))
+    return sum(1 for _ in _blank().run.finditer(text))
 
 
 class _Bounded(io.RawIOBase):
