@@ -24,7 +24,11 @@ from labelport.readers import long_document
 
 WNUT_SLICE = Path(__file__).parent / "fixtures" / "wnut17" / "wnut17train.head.conll"
 SPLIT = {"train": 0.8, "test": 0.2}
+#: Per-document formats whose file's pieces join (Format.pieces).
 JOINED = ["TSV_IOB", "TSV_NON_IOB", "CONLL_2003"]
+#: Project-wide formats whose merge_parts takes a document in pieces (Format.merges_pieces).
+MERGED = ["AMAZON_COMPREHEND_CSV", "GCP_VERTEX_AI_CSV", "AZURE_AUTOML_CSV"]
+SHARED = JOINED + MERGED
 #: The least range here: a 2 KB fixture repeated 40 times is cut into about 20 ranges.
 SMALL_RANGE = 4096
 
@@ -32,6 +36,20 @@ SMALL_RANGE = 4096
 @pytest.fixture(autouse=True)
 def small_ranges(monkeypatch):
     monkeypatch.setattr(long_document, "MIN_RANGE", SMALL_RANGE)
+
+
+@pytest.fixture
+def merges(monkeypatch) -> list[bool]:
+    """What each --jobs write of the test returned: True when its chunks were merged (no one-process rerun)."""
+    results: list[bool] = []
+    write_parallel = parallel.write_parallel
+
+    def recorded(*args, **kwargs) -> bool:
+        results.append(write_parallel(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(parallel, "write_parallel", recorded)
+    return results
 
 
 def wnut() -> bytes:
@@ -71,16 +89,17 @@ def sentence_starts(data: bytes) -> list[tuple[int, int]]:
 
 
 @pytest.mark.parametrize("split", [None, SPLIT], ids=["whole", "split"])
-@pytest.mark.parametrize("fmt", JOINED)
-def test_same_bytes_as_one_process(tmp_path, fmt, split):
+@pytest.mark.parametrize("fmt", SHARED)
+def test_same_bytes_as_one_process(tmp_path, fmt, split, merges):
     path = long_file(tmp_path, wnut() * 40)
     assert len(ranges_of(path)) > 10
     one, two = one_and_two(path, fmt, tmp_path, split=split)
     assert two == one
+    assert merges == [True]
     report = json.loads(one["labelport-report.json"])
     assert report["counts"]["documents"] == 1
     assert report["counts"]["lines"] == 40 * len(sentence_starts(wnut()))
-    if split:
+    if split and fmt in JOINED:
         assert {rel.split("/")[0] for rel in one} == {"train", "test", "labelport-report.json"}
 
 
@@ -104,7 +123,7 @@ def test_each_range_starts_at_a_sentence_with_its_lines_and_sentences_before(tmp
 
 @pytest.mark.parametrize("shape", ["no final newline", "CRLF", "byte-order mark and blank lines first",
                                    "runs of blank lines", "blank lines of other white space"])
-def test_awkward_but_valid_files(tmp_path, shape):
+def test_awkward_but_valid_files(tmp_path, shape, merges):
     data = wnut() * 40
     if shape == "no final newline":
         data = data.rstrip(b"\n")
@@ -118,11 +137,12 @@ def test_awkward_but_valid_files(tmp_path, shape):
         data = data.replace(b"\n\t\n", "\n\u00a0\n\u3000\t\n".encode())
     path = long_file(tmp_path, data)
     assert len(ranges_of(path)) > 10
-    for fmt in ("TSV_IOB", "CONLL_2003"):
+    for fmt in ("TSV_IOB", "CONLL_2003", "AMAZON_COMPREHEND_CSV"):
         one, two = one_and_two(path, fmt, tmp_path / fmt, split=SPLIT)
         assert two == one, fmt
         lines = json.loads(one["labelport-report.json"])["counts"]["lines"]
         assert lines == 40 * len(sentence_starts(wnut()))
+    assert merges == [True] * 3
 
 
 def test_a_file_of_one_sentence_is_one_range(tmp_path):
@@ -151,12 +171,14 @@ def test_a_file_below_two_ranges_is_one_process(tmp_path):
 
 
 def test_formats_that_write_one_document_whole_are_one_process(tmp_path):
-    """Only a format that says how its file's pieces join is shared out in ranges."""
+    """Only a format that says how its file's pieces join, or whose merge takes a
+    document in pieces, is shared out in ranges: not a document's JSON
+    (DATASAUR_SCHEMA, JSON_ADVANCED, ...) nor HF_DATASET."""
     path = long_file(tmp_path, wnut() * 40)
     project = labelport.load(path)
     shared = {fmt.id for fmt in all_formats()
               if parallel.applicable(fmt, project, 2, fmt.options())}
-    assert shared == set(JOINED)
+    assert shared == set(SHARED)
 
 
 def test_a_later_range_without_tags_keeps_the_files_scheme(tmp_path):

@@ -16,7 +16,7 @@ ray = pytest.importorskip("ray")
 
 from conftest import run_cli
 from hostile import assert_refused
-from test_long_document import JOINED, SMALL_RANGE, SPLIT, long_file, ranges_of, wnut
+from test_long_document import SHARED, SMALL_RANGE, SPLIT, long_file, ranges_of, wnut
 from test_parallel import files
 
 import labelport
@@ -41,7 +41,7 @@ def small_ranges(monkeypatch):
 def test_each_format_writes_the_bytes_of_one_process(local_ray, tmp_path, split):
     path = long_file(tmp_path, (wnut() * 40).replace(b"\n", b"\r\n"))
     assert len(ranges_of(path)) > 10
-    for fmt in JOINED:
+    for fmt in SHARED:
         labelport.convert(path, fmt, tmp_path / fmt / "one", split=split)
         labelport.convert(path, fmt, tmp_path / fmt / "ray", split=split, engine="ray")
         one, on_ray = files(tmp_path / fmt / "one"), files(tmp_path / fmt / "ray")

@@ -22,10 +22,14 @@ A project of one file that is one long document (a CoNLL/IOB file with no
 byte ranges instead, each a piece of the one document (the same name and id;
 its lines keep their indexes, which a split by line goes by): a per-document
 format that says how its file's pieces join (``Format.pieces``: TSV_IOB,
-TSV_NON_IOB, CONLL_2003) has each file's pieces joined in chunk order, and the
-report's counts of the document and its files made those of one document. A
-project-wide format (the cloud CSVs, HF_DATASET, DATASAUR_SCHEMA, ...) writes
-such a file in one process: its merge_parts takes chunks of whole documents.
+TSV_NON_IOB, CONLL_2003) has each file's pieces joined in chunk order; a
+project-wide format whose merge_parts takes a document in pieces (its rows are
+the document's lines, renumbered across chunks: ``Format.merges_pieces``,
+AMAZON_COMPREHEND_CSV and GCP_VERTEX_AI_CSV) merges them as it merges chunks
+of documents; either way the report's counts of the document and its files are
+made those of one document. The other formats write such a file in one
+process: a document's JSON (DATASAUR_SCHEMA, JSON_ADVANCED, ...) cannot be
+put together from pieces, and HF_DATASET's chunks find their own labels.
 
 merge_parts merges token labeling only: a project-wide format's row or
 document labeling is written by one process. HF_DATASET's chunks each write
@@ -52,6 +56,7 @@ from ..formats.base import Context, Format, FormatOptions, QuestionOption
 from ..formats.parts import Part, Pieces, merge_reports
 from ..model import DOCUMENT_BASED, TOKEN_BASED, Project
 from ..progress import Progress
+from ..report import Report
 
 #: What the forked workers need; set just before the pool starts.
 _WORK: tuple[Format, Project, Context] | None = None
@@ -84,8 +89,9 @@ def applicable(fmt: Format, project: Project, jobs: int, options: FormatOptions)
         return False
     if len(project.parts or ()) > 1:
         return fmt.write_project is None or _mergeable(fmt, project, options)
-    # (the ranges are planned last: a pass over the file's bytes)
-    return fmt.write_project is None and fmt.pieces is not None and len(long_ranges(project)) > 1
+    joins = fmt.pieces is not None if fmt.write_project is None else (
+        fmt.merges_pieces and _mergeable(fmt, project, options))
+    return joins and len(long_ranges(project)) > 1  # (the ranges are planned last: a pass over the file's bytes)
 
 
 def long_ranges(project: Project) -> Sequence[Any]:
@@ -173,10 +179,13 @@ def write_parallel(fmt: Format, project: Project, out: Path, ctx: Context, jobs:
     work = out / ".jobs"
     try:
         parts = (engine or _convert_chunks)(fmt, project, ctx, jobs, work)
+        pieces = project.parts is None  # (a long document's)
         if fmt.write_project is not None:
             merged = _merge_project_wide(fmt, parts, out, ctx)
         else:
-            merged = _move_files(parts, out, ctx, fmt.pieces if project.parts is None else None)
+            merged = _move_files(parts, out, ctx, fmt.pieces if pieces else None)
+        if merged and pieces:
+            _one_document(ctx.report, parts, fmt.write_project is None)
         if not merged:
             ctx.progress.restart()  # one process converts it all again
         return merged
@@ -236,23 +245,23 @@ def _move_files(parts: list[Part], out: Path, ctx: Context, pieces: Pieces | Non
             assert pieces is not None
             pieces.join(sources, target)
     merge_reports(ctx.report, parts)
-    if pieces is not None:
-        _one_document(ctx, len(parts), {rel: len(sources) for rel, sources in placed.items()})
+    for rel, sources in placed.items():
+        if len(sources) > 1:
+            del ctx.report.files[rel]  # (a piece's hash: the joined file is hashed with the rest)
     return True
 
 
-def _one_document(ctx: Context, n_parts: int, pieces: dict[str, int]) -> None:
+def _one_document(report: Report, parts: list[Part], files: bool) -> None:
     """The merged report of a long document's chunks made that of one document:
-    each chunk counted it, and each file it wrote a piece of, once."""
-    report, splitter = ctx.report, ctx.splitter
-    report.counts["documents"] -= n_parts - 1
-    for rel, n in pieces.items():
-        if n > 1:
-            split = rel.partition("/")[0] if splitter.active else splitter.names[0]
-            report.splits[split]["files"] -= n - 1
-            if splitter.active:
-                report.splits[split]["documents"] -= n - 1
-            del report.files[rel]  # (a piece's: the joined file is hashed with the rest)
+    each chunk counted it, in each split it wrote lines to, and (``files``: a
+    per-document format's; a project-wide one's merge_parts counts its own) its
+    file there."""
+    report.counts["documents"] -= len(parts) - 1
+    for split, counts in report.splits.items():
+        for what in ("documents", "files") if files else ("documents",):
+            n = sum(1 for part in parts if part.report.splits.get(split, {}).get(what))
+            if n > 1:
+                counts[what] -= n - 1
 
 
 def _merge_project_wide(fmt: Format, parts: list[Part], out: Path, ctx: Context) -> bool:

@@ -145,6 +145,9 @@ class Format:
     #: how a per-document file written in pieces is joined (a long document
     #: shared out by --jobs, labelport.conversion.parallel); None: it is written whole
     pieces: Pieces | None = None
+    #: merge_parts also merges chunks that are pieces of one long document (its
+    #: rows are the document's lines, numbered across chunks)
+    merges_pieces: bool = False
     #: the options it takes (a FormatOptions subclass; the base takes none)
     options: type[FormatOptions] = FormatOptions
     #: a first pass over the whole project for an output of several files
