@@ -196,3 +196,18 @@ def test_a_later_range_without_tags_keeps_the_files_scheme(tmp_path):
     assert str(two.value) == str(one.value)
     assert re.search(rf":{line}\b", str(one.value)), str(one.value)
     assert not (tmp_path / "two").exists()
+
+
+def test_progress_counts_the_bytes_of_the_ranges_read(tmp_path):
+    """--jobs 2 on a terminal: the bar advances by the bytes of the chunks written, to the file's size, one document."""
+    from test_progress import _decimal, _frames, run_on_terminal
+
+    path = long_file(tmp_path, wnut() * 1500)  # ~3 MB
+    code, screen = run_on_terminal("convert", path, "-f", "TSV_IOB", "-o", tmp_path / "OUT", "--jobs", "2",
+                                   env={"LABELPORT_LONG_DOCUMENT_RANGE": str(1 << 16)})
+    assert code == 0, screen
+    frames = _frames(screen, "convert")
+    percents = [int(m.group(1)) for m in (re.search(r"\s(\d+)%", f) for f in frames) if m]
+    assert percents and percents[-1] == 100 and any(0 < p < 100 for p in percents), frames
+    size = path.stat().st_size
+    assert f"{_decimal(size, 'MB')}/{_decimal(size, 'MB')} MB" in frames[-1] and "documents: 1" in frames[-1], frames[-1]

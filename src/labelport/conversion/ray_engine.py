@@ -33,7 +33,11 @@ What a task reads:
   on another node, its own files fetched from the bucket by the parent's
   listing (:func:`labelport.conversion.remote.fetch_range`), each only while
   it is the version listed, so a cluster's nodes need no shared path, only
-  the bucket's credentials in their environment.
+  the bucket's credentials in their environment;
+- one long CoNLL/IOB document (:mod:`labelport.readers.long_document`): the
+  byte range the parent planned (:class:`~labelport.readers.long_document.ByteRange`,
+  an argument of the task), read from that file; from one object in object
+  storage, on another node, the object is downloaded whole first.
 
 The output is a local folder on the parent's node (where the merge and the
 target's checks read it); labelport must be installed on every node.
@@ -187,10 +191,15 @@ def read_chunk(origin: Origin, header: Project, lo: int, hi: int, n_parts: int,
     """``header`` (:func:`shared_by_tasks`) with the documents of files ``lo``..``hi`` of
     ``origin`` read again (of its one file when it has no parts: ``n_parts`` 0; of
     ``byte_range`` of that file's one long document when given): at ``origin.path``,
-    or, for an object-storage input of several objects on another node than the
-    parent's (``fetch_into``), fetched from the bucket into that folder first."""
+    or, for an object-storage input on another node than the parent's (``fetch_into``),
+    fetched from the bucket into that folder first (a long document's one object whole)."""
     if byte_range is not None:
-        loaded = load_path(Path(origin.path), origin.read, origin.shown_as)
+        path = Path(origin.path)
+        if origin.remote is not None and fetch_into is not None:
+            from .remote import download  # (start-up: the destinations' SDK code; only such an input needs it)
+
+            path = download(origin.remote, fetch_into)
+        loaded = load_path(path, origin.read, origin.shown_as)
         if loaded.long_document is None or loaded.parts is not None:
             raise UsageError(f"--engine ray: {origin.shown_as or origin.path} changed while it was converted")
         return parallel.chunk_of(header, [loaded.long_document.read(byte_range)])
