@@ -211,3 +211,17 @@ def test_progress_counts_the_bytes_of_the_ranges_read(tmp_path):
     assert percents and percents[-1] == 100 and any(0 < p < 100 for p in percents), frames
     size = path.stat().st_size
     assert f"{_decimal(size, 'MB')}/{_decimal(size, 'MB')} MB" in frames[-1] and "documents: 1" in frames[-1], frames[-1]
+
+
+@pytest.mark.parametrize("text", [
+    b"a\n\n\n\n\nb\n \t\n\nc\n",  # runs of several blank lines, one of ASCII white space
+    "a\n\u00a0\nb\n\u2003\t\u3000\r\nc\n\n".encode(),  # lines blank with wider white space
+    "a\n\u00a9\nb\n\n".encode(),  # a line that starts like wide white space and is not blank
+    b"x\n\r\n\x1c\nq\n\n",  # a CR, a file separator: white space to str.isspace
+    b"a\n" + b"\n" * 100_000 + b"b\n\n",  # one long run
+])
+def test_sentences_are_counted_as_the_reader_ends_them(text):
+    """The fast count (ASCII white space deleted, runs collapsed) agrees with the reader's blank lines."""
+    decoded = text.decode()
+    blank_runs = re.findall(r"\n(?:[^\S\n]*\n)+", decoded)
+    assert long_document._sentences(text) == len(blank_runs)
