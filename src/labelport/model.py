@@ -346,7 +346,7 @@ class ByteRanges(Protocol):
     def joined(self, lo: int, hi: int) -> Any:
         """Ranges ``lo``..``hi`` as one."""
 
-    def read(self, byte_range: Any) -> "Project":
+    def read(self, byte_range: Any) -> Project:
         """The project of the file's one document with only the lines of ``byte_range``."""
 
 
@@ -373,7 +373,7 @@ class Project:
     size_hint: SizeHint | None = field(default=None, repr=False, compare=False)
     #: a project of one file that is one long document: its byte ranges, which --jobs
     #: shares out when it has no parts (labelport.readers.long_document.LongDocument)
-    long_document: "ByteRanges | None" = field(default=None, repr=False, compare=False)
+    long_document: ByteRanges | None = field(default=None, repr=False, compare=False)
 
     def documents(self) -> Iterator[Document]:
         """A fresh iterator over the documents (reads the source again)."""

@@ -132,7 +132,8 @@ class _Stream:
             number = self.number + unread.count("\n") + data.count(b"\n", 0, exc.start) + 1
             column = exc.start - data.rfind(b"\n", 0, exc.start)
             raise InputError(f"not valid UTF-8 (byte {column} of the line)", self.label, number) from None
-        if self.at_file_start and not self.text:  # the file's first block: a byte-order mark is an editor's, not the first token's
+        # the file's first block: a byte-order mark is an editor's, not the first token's
+        if self.at_file_start and not self.text:
             text = text.removeprefix("\ufeff")
         self.text, self.pos = unread + text, 0
         self.docstart_in_text = DOCSTART in self.text
