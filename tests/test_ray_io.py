@@ -316,3 +316,32 @@ def test_an_object_changed_after_listing_is_refused_on_gcs_and_azure(request, co
             fetch_range(listed, 2, 5, 24, tmp_path / "after", ReadOptions())
     finally:
         restore()
+
+
+def test_one_long_document_object_in_ranges(local_ray, s3_corpus, monkeypatch, tmp_path):
+    """One long CoNLL object (readers.long_document, its least range lowered): with
+    --engine ray and --jobs 2, the bytes of one process; a task on another node
+    downloads the object and writes its range as one written here from the parent's copy."""
+    from test_long_document import SMALL_RANGE, wnut
+
+    from labelport.readers import long_document
+
+    monkeypatch.setattr(long_document, "MIN_RANGE", SMALL_RANGE)
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="long/long.conll", Body=wnut() * 40)
+    url = f"s3://{BUCKET}/long/long.conll"
+    labelport.convert(url, "CONLL_2003", tmp_path / "one", split=SPLIT)
+    for name, kwargs in {"ray": {"engine": "ray"}, "jobs": {"jobs": 2}}.items():
+        labelport.convert(url, "CONLL_2003", tmp_path / name, split=SPLIT, **kwargs)
+        assert files(tmp_path / name) == files(tmp_path / "one"), name
+    project = labelport.load(url)
+    assert project.long_document is not None and len(project.long_document.ranges()) > 10
+    fmt = get_format("CONLL_2003")
+    ctx = Context(project, Report(project.source, fmt.id, {}), Splitter(SPLIT, 0, "line"), fmt.options(),
+                  Progress("", enabled=False))
+    placed, _ = parallel.write_chunk(fmt, parallel.chunk_between(project, 3, 6), tmp_path / "here", ctx)
+    origin = Origin(str(tmp_path / "not-on-this-node"), ReadOptions(), list_input(url))
+    result: ChunkResult = ray.get(ray.remote(_write_task).remote(
+        origin, 3, 6, 0, fmt.id, str(tmp_path / "there"), "another node", shared_by_tasks(project, ctx),
+        project.long_document.joined(3, 6)))
+    assert result.files == files(tmp_path / "here") and len(result.files) == 2
+    assert result.part.report.counts == placed.report.counts

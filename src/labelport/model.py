@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import accumulate, islice
 from operator import add
-from typing import IO, Any, Callable, Iterable, Iterator, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 TOKEN_BASED = "TOKEN_BASED"
 ROW_BASED = "ROW_BASED"
@@ -311,6 +311,11 @@ class SizeHint:
                 self._finished.add(path)
                 self._unsummed.append(path)
 
+    def bytes_read_through(self, n: int) -> None:
+        """The first ``n`` bytes of the one file have been read (by other
+        processes: a long document's ranges under --jobs)."""
+        self._done = max(self._done, n)
+
     def read(self) -> int:
         """Bytes read so far, at most :attr:`total`: the files before the
         current one whole, and the current one up to its position (when its
@@ -329,6 +334,20 @@ class SizeHint:
             except OSError:  # a stream that cannot tell its position
                 pass
         return done
+
+
+class ByteRanges(Protocol):
+    """A one-file project's one long document in consecutive byte ranges,
+    each read on its own as one pass over the file would read it."""
+
+    def ranges(self) -> Sequence[Any]:
+        """The ranges, in file order; none when the file is not worth sharing out."""
+
+    def joined(self, lo: int, hi: int) -> Any:
+        """Ranges ``lo``..``hi`` as one."""
+
+    def read(self, byte_range: Any) -> Project:
+        """The project of the file's one document with only the lines of ``byte_range``."""
 
 
 @dataclass
@@ -352,6 +371,9 @@ class Project:
     parts: Sequence["Project"] | None = field(default=None, repr=False)
     #: the bytes of its input files, known before reading; None when not known (a server's export)
     size_hint: SizeHint | None = field(default=None, repr=False, compare=False)
+    #: a project of one file that is one long document: its byte ranges, which --jobs
+    #: shares out when it has no parts (labelport.readers.long_document.LongDocument)
+    long_document: ByteRanges | None = field(default=None, repr=False, compare=False)
 
     def documents(self) -> Iterator[Document]:
         """A fresh iterator over the documents (reads the source again)."""

@@ -34,6 +34,8 @@ class InputSize(Protocol):
 
     def read_through(self, n: int) -> None: ...
 
+    def bytes_read_through(self, n: int) -> None: ...
+
 
 def counted(n: int, noun: str) -> str:
     """``n`` and a plural ``noun``, made singular for one: "1 document", "2 documents"."""
@@ -161,6 +163,13 @@ class Progress(Phase):
         """The project's first ``n`` files were read by other processes (--jobs)."""
         if self._size is not None and self._bar is not None:
             self._size.read_through(n)
+            self._refresh()
+
+    def bytes_read(self, n: int) -> None:
+        """The first ``n`` bytes of the project's one file were read by other
+        processes (a long document's ranges under --jobs)."""
+        if self._size is not None and self._bar is not None:
+            self._size.bytes_read_through(n)
             self._refresh()
 
     def restart(self) -> None:

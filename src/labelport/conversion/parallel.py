@@ -17,6 +17,20 @@ puts the chunks' output together in chunk order, byte-identical to
   exactly, and so does a chunk's finding (see :func:`_merge_project_wide`):
   then too the conversion runs again in one process.
 
+A project of one file that is one long document (a CoNLL/IOB file with no
+-DOCSTART-, labelport.readers.long_document) is shared out in chunks of its
+byte ranges instead, each a piece of the one document (the same name and id;
+its lines keep their indexes, which a split by line goes by): a per-document
+format that says how its file's pieces join (``Format.pieces``: TSV_IOB,
+TSV_NON_IOB, CONLL_2003) has each file's pieces joined in chunk order; a
+project-wide format whose merge_parts takes a document in pieces (its rows are
+the document's lines, renumbered across chunks: ``Format.merges_pieces``,
+AMAZON_COMPREHEND_CSV and GCP_VERTEX_AI_CSV) merges them as it merges chunks
+of documents; either way the report's counts of the document and its files are
+made those of one document. The other formats write such a file in one
+process: a document's JSON (DATASAUR_SCHEMA, JSON_ADVANCED, ...) cannot be
+put together from pieces, and HF_DATASET's chunks find their own labels.
+
 merge_parts merges token labeling only: a project-wide format's row or
 document labeling is written by one process. HF_DATASET's chunks each write
 their own Parquet shards (Format.write_chunk), which its merge_parts names as
@@ -35,13 +49,14 @@ import sys
 from dataclasses import replace
 from itertools import chain
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 from ..errors import UsageError
 from ..formats.base import Context, Format, FormatOptions, QuestionOption
-from ..formats.parts import Part, merge_reports
+from ..formats.parts import Part, Pieces, merge_reports
 from ..model import DOCUMENT_BASED, TOKEN_BASED, Project
 from ..progress import Progress
+from ..report import Report
 
 #: What the forked workers need; set just before the pool starts.
 _WORK: tuple[Format, Project, Context] | None = None
@@ -70,12 +85,33 @@ def checked_jobs(jobs: object, local: bool = True) -> int:
 
 
 def applicable(fmt: Format, project: Project, jobs: int, options: FormatOptions) -> bool:
-    return (
-        jobs > 1
-        and len(project.parts or ()) > 1
-        and (fmt.write_project is None or _mergeable(fmt, project, options))
-        and not (fmt.one_table and DOCUMENT_BASED in project.kinds)  # one table across documents
-    )
+    if jobs < 2 or (fmt.one_table and DOCUMENT_BASED in project.kinds):  # one table across documents
+        return False
+    if len(project.parts or ()) > 1:
+        return fmt.write_project is None or _mergeable(fmt, project, options)
+    joins = fmt.pieces is not None if fmt.write_project is None else (
+        fmt.merges_pieces and _mergeable(fmt, project, options))
+    return joins and len(long_ranges(project)) > 1  # (the ranges are planned last: a pass over the file's bytes)
+
+
+def long_ranges(project: Project) -> Sequence[Any]:
+    """The byte ranges of a one-file project's one long document; none for another project."""
+    if project.parts is not None or project.long_document is None:
+        return ()
+    return project.long_document.ranges()
+
+
+def shared_units(project: Project) -> int:
+    """How many consecutive units (files, or a long document's byte ranges) ``project`` is shared out in."""
+    return len(project.parts) if project.parts is not None else len(long_ranges(project))
+
+
+def chunk_between(project: Project, lo: int, hi: int) -> Project:
+    """``project`` made of its units (see :func:`shared_units`) ``lo``..``hi`` alone."""
+    if project.parts is not None:
+        return chunk_of(project, project.parts[lo:hi])
+    assert project.long_document is not None
+    return chunk_of(project, [project.long_document.read(project.long_document.joined(lo, hi))])
 
 
 def _mergeable(fmt: Format, project: Project, options: FormatOptions) -> bool:
@@ -97,12 +133,13 @@ def _convert_chunk(task: tuple[int, int, str]) -> tuple[Part, int]:
     lo, hi, folder = task
     assert _WORK is not None
     fmt, project, ctx = _WORK
-    return write_chunk(fmt, chunk_of(project, (project.parts or [])[lo:hi]), Path(folder), ctx)
+    return write_chunk(fmt, chunk_between(project, lo, hi), Path(folder), ctx)
 
 
 def chunk_of(project: Project, parts: Sequence[Project]) -> Project:
-    """``project`` made of the documents of ``parts`` (some of its files) alone."""
-    return replace(project, documents_factory=lambda: chain.from_iterable(p.documents() for p in parts), parts=None)
+    """``project`` made of the documents of ``parts`` (some of its files, or a range of its one) alone."""
+    return replace(project, documents_factory=lambda: chain.from_iterable(p.documents() for p in parts), parts=None,
+                   long_document=None)
 
 
 def write_chunk(fmt: Format, chunk: Project, folder: Path, ctx: Context) -> tuple[Part, int]:
@@ -129,8 +166,9 @@ class Engine(Protocol):
         """How many tasks to share a project out to when not told."""
 
     def __call__(self, fmt: Format, project: Project, ctx: Context, jobs: int, work: Path) -> list[Part]:
-        """Write the chunks of ``project`` (:func:`chunks`) into their folders under
-        ``work`` (:func:`chunk_folder`); their Parts in chunk order."""
+        """Write the chunks of ``project`` (:func:`chunks` of its :func:`shared_units`)
+        into their folders under ``work`` (:func:`chunk_folder`); their Parts in
+        chunk order, the progress told of each as it comes (:func:`chunk_done`)."""
 
 
 def write_parallel(fmt: Format, project: Project, out: Path, ctx: Context, jobs: int,
@@ -141,7 +179,13 @@ def write_parallel(fmt: Format, project: Project, out: Path, ctx: Context, jobs:
     work = out / ".jobs"
     try:
         parts = (engine or _convert_chunks)(fmt, project, ctx, jobs, work)
-        merged = _move_files(parts, out, ctx) if fmt.write_project is None else _merge_project_wide(fmt, parts, out, ctx)
+        pieces = project.parts is None  # (a long document's)
+        if fmt.write_project is not None:
+            merged = _merge_project_wide(fmt, parts, out, ctx)
+        else:
+            merged = _move_files(parts, out, ctx, fmt.pieces if pieces else None)
+        if merged and pieces:
+            _one_document(ctx.report, parts, fmt.write_project is None)
         if not merged:
             ctx.progress.restart()  # one process converts it all again
         return merged
@@ -154,39 +198,70 @@ def _convert_chunks(fmt: Format, project: Project, ctx: Context, jobs: int, work
     from multiprocessing import get_context  # (start-up: ~6 ms; only a --jobs run needs it)
 
     global _WORK
-    tasks = [(lo, hi, str(chunk_folder(work, n))) for n, (lo, hi) in enumerate(chunks(len(project.parts or ()), jobs))]
+    tasks = [(lo, hi, str(chunk_folder(work, n))) for n, (lo, hi) in enumerate(chunks(shared_units(project), jobs))]
     _WORK = (fmt, project, ctx)
     try:
         with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
             parts = []
             for (_, hi, _), (part, documents) in zip(tasks, pool.map(_convert_chunk, tasks)):
                 parts.append(part)
-                for _ in range(documents):
-                    ctx.progress.document()
-                ctx.progress.files_read(hi)  # (chunks come back in order: every file before hi is read)
+                chunk_done(project, ctx, hi, documents, last=hi == tasks[-1][1])
     finally:
         _WORK = None
     return parts
+
+
+def chunk_done(project: Project, ctx: Context, hi: int, documents: int, last: bool) -> None:
+    """Tell the progress of a chunk written (chunks come back in order: every unit before ``hi`` is read)."""
+    if project.parts is not None:
+        for _ in range(documents):
+            ctx.progress.document()
+        ctx.progress.files_read(hi)
+        return
+    if last:
+        ctx.progress.document()  # (the one document, in pieces)
+    ctx.progress.bytes_read(long_ranges(project)[hi - 1].stop)
 
 
 def chunk_folder(work: Path, n: int) -> Path:
     return work / f"{n:05}"
 
 
-def _move_files(parts: list[Part], out: Path, ctx: Context) -> bool:
-    placed: set[str] = set()
-    moves: list[tuple[Path, Path]] = []
+def _move_files(parts: list[Part], out: Path, ctx: Context, pieces: Pieces | None) -> bool:
+    """Move the chunks' files into ``out``; a file that several chunks wrote (pieces
+    of a long document's, when ``pieces`` says how they join) joined."""
+    placed: dict[str, list[Path]] = {}
     for part in parts:
         for rel in part.report.files:
-            if rel in placed:
+            if rel in placed and pieces is None:
                 return False
-            placed.add(rel)
-            moves.append((part.folder / rel, out / rel))
-    for source, target in moves:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
+            placed.setdefault(rel, []).append(part.folder / rel)
+    for rel, sources in placed.items():
+        target = out / rel
+        if len(sources) == 1:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(sources[0], target)
+        else:
+            assert pieces is not None
+            pieces.join(sources, target)
     merge_reports(ctx.report, parts)
+    for rel, sources in placed.items():
+        if len(sources) > 1:
+            del ctx.report.files[rel]  # (a piece's hash: the joined file is hashed with the rest)
     return True
+
+
+def _one_document(report: Report, parts: list[Part], files: bool) -> None:
+    """The merged report of a long document's chunks made that of one document:
+    each chunk counted it, in each split it wrote lines to, and (``files``: a
+    per-document format's; a project-wide one's merge_parts counts its own) its
+    file there."""
+    report.counts["documents"] -= len(parts) - 1
+    for split, counts in report.splits.items():
+        for what in ("documents", "files") if files else ("documents",):
+            n = sum(1 for part in parts if part.report.splits.get(split, {}).get(what))
+            if n > 1:
+                counts[what] -= n - 1
 
 
 def _merge_project_wide(fmt: Format, parts: list[Part], out: Path, ctx: Context) -> bool:

@@ -33,7 +33,11 @@ What a task reads:
   on another node, its own files fetched from the bucket by the parent's
   listing (:func:`labelport.conversion.remote.fetch_range`), each only while
   it is the version listed, so a cluster's nodes need no shared path, only
-  the bucket's credentials in their environment.
+  the bucket's credentials in their environment;
+- one long CoNLL/IOB document (:mod:`labelport.readers.long_document`): the
+  byte range the parent planned (:class:`~labelport.readers.long_document.ByteRange`,
+  an argument of the task), read from that file; from one object in object
+  storage, on another node, the object is downloaded whole first.
 
 The output is a local folder on the parent's node (where the merge and the
 target's checks read it); labelport must be installed on every node.
@@ -57,6 +61,7 @@ from ..model import Project
 from ..progress import Progress
 from ..readers import ReadOptions
 from ..readers.layout import load_path
+from ..readers.long_document import ByteRange
 from ..report import Report
 from . import parallel
 
@@ -131,13 +136,15 @@ class RayChunks:
     def __call__(self, fmt: Format, project: Project, ctx: Context, jobs: int, work: Path) -> list[Part]:
         ray = self.connect()
         n_parts = len(project.parts or ())
+        long_document = project.long_document if project.parts is None else None
         node = ray.get_runtime_context().get_node_id()
         shared = ray.put(shared_by_tasks(project, ctx))
         origin = ray.put(self.origin)  # (an object-storage input's listing may be long: put once)
         write = ray.remote(_write_task).options(num_cpus=1, max_retries=0)
-        spans = parallel.chunks(n_parts, jobs)
+        spans = parallel.chunks(parallel.shared_units(project), jobs)
         pending = [
-            write.remote(origin, lo, hi, n_parts, fmt.id, str(parallel.chunk_folder(work, n)), node, shared)
+            write.remote(origin, lo, hi, n_parts, fmt.id, str(parallel.chunk_folder(work, n)), node, shared,
+                         None if long_document is None else long_document.joined(lo, hi))
             for n, (lo, hi) in enumerate(spans)
         ]
         parts = []
@@ -147,9 +154,7 @@ class RayChunks:
                 if result.files is not None:
                     _place(result.files, result.part.folder)
                 parts.append(result.part)
-                for _ in range(result.documents):
-                    ctx.progress.document()
-                ctx.progress.files_read(hi)
+                parallel.chunk_done(project, ctx, hi, result.documents, last=hi == spans[-1][1])
         except BaseException:
             # The other tasks must stop writing under the stage before it is removed: they are
             # waited for, not cancelled (ray.cancel of these tasks can abort this process in
@@ -173,7 +178,7 @@ def shared_by_tasks(project: Project, ctx: Context) -> tuple[Project, Splitter, 
     """What every task of ``project``'s conversion gets, put once in Ray's object store:
     the project without its documents (its files' readers hold open files), the
     splitter, the format's options, and a fresh report."""
-    header = replace(project, documents_factory=_no_documents, parts=None, size_hint=None)
+    header = replace(project, documents_factory=_no_documents, parts=None, size_hint=None, long_document=None)
     return header, ctx.splitter, ctx.options, ctx.report.fresh()
 
 
@@ -182,11 +187,22 @@ def _no_documents() -> Any:
 
 
 def read_chunk(origin: Origin, header: Project, lo: int, hi: int, n_parts: int,
-               fetch_into: Path | None = None) -> Project:
+               fetch_into: Path | None = None, byte_range: ByteRange | None = None) -> Project:
     """``header`` (:func:`shared_by_tasks`) with the documents of files ``lo``..``hi`` of
-    ``origin`` read again (of its one file when it has no parts: ``n_parts`` 0): at
-    ``origin.path``, or, for an object-storage input on another node than the
-    parent's (``fetch_into``), fetched from the bucket into that folder first."""
+    ``origin`` read again (of its one file when it has no parts: ``n_parts`` 0; of
+    ``byte_range`` of that file's one long document when given): at ``origin.path``,
+    or, for an object-storage input on another node than the parent's (``fetch_into``),
+    fetched from the bucket into that folder first (a long document's one object whole)."""
+    if byte_range is not None:
+        path = Path(origin.path)
+        if origin.remote is not None and fetch_into is not None:
+            from .remote import download  # (start-up: the destinations' SDK code; only such an input needs it)
+
+            path = download(origin.remote, fetch_into)
+        loaded = load_path(path, origin.read, origin.shown_as)
+        if loaded.long_document is None or loaded.parts is not None:
+            raise UsageError(f"--engine ray: {origin.shown_as or origin.path} changed while it was converted")
+        return parallel.chunk_of(header, [loaded.long_document.read(byte_range)])
     if origin.remote is not None and fetch_into is not None and n_parts:
         from .remote import fetch_range  # (start-up: the destinations' SDK code; only such an input needs it)
 
@@ -201,15 +217,17 @@ def read_chunk(origin: Origin, header: Project, lo: int, hi: int, n_parts: int,
 
 
 def _write_task(origin: Origin, lo: int, hi: int, n_parts: int, format_id: str, folder: str, parent_node: str,
-                shared: tuple[Project, Splitter, FormatOptions, Report]) -> ChunkResult:
-    """One chunk, in a Ray worker: read files ``lo``..``hi`` of ``origin`` again and write them."""
+                shared: tuple[Project, Splitter, FormatOptions, Report],
+                byte_range: ByteRange | None = None) -> ChunkResult:
+    """One chunk, in a Ray worker: read files ``lo``..``hi`` of ``origin`` (or ``byte_range``
+    of its one long document) again and write them."""
     import ray  # (extra: labelport[ray]; a Ray worker has it)
 
     header, splitter, options, report = shared
     here = ray.get_runtime_context().get_node_id() == parent_node
     fmt = get_format(format_id)
     with tempfile.TemporaryDirectory(prefix="labelport-chunk-") as temp:
-        chunk = read_chunk(origin, header, lo, hi, n_parts, None if here else Path(temp) / "in")
+        chunk = read_chunk(origin, header, lo, hi, n_parts, None if here else Path(temp) / "in", byte_range)
         ctx = Context(chunk, report, splitter, options, Progress("", enabled=False))  # (write_chunk counts in its own)
         if here:
             part, documents = parallel.write_chunk(fmt, chunk, Path(folder), ctx)

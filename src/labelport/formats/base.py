@@ -19,7 +19,7 @@ from ..guards.output import FileNamer
 from ..model import CONFLICT, DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line, Project, Row, Span
 from ..offsets import UNITS
 from ..report import Report
-from .parts import Part
+from .parts import Part, Pieces
 from .splits import Splitter
 
 if TYPE_CHECKING:
@@ -142,6 +142,12 @@ class Format:
     #: what a chunk of --jobs writes instead of write_project, when that would
     #: write files that only the whole project's merge_parts can make (HF_DATASET's card)
     write_chunk: Callable[[Project, Path, Context], None] | None = None
+    #: how a per-document file written in pieces is joined (a long document
+    #: shared out by --jobs, labelport.conversion.parallel); None: it is written whole
+    pieces: Pieces | None = None
+    #: merge_parts also merges chunks that are pieces of one long document (its
+    #: rows are the document's lines, numbered across chunks)
+    merges_pieces: bool = False
     #: the options it takes (a FormatOptions subclass; the base takes none)
     options: type[FormatOptions] = FormatOptions
     #: a first pass over the whole project for an output of several files

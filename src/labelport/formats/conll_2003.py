@@ -8,6 +8,7 @@ from typing import IO
 from ..model import TOKEN_BASED, Document, Line
 from ._tokens import iob_tags, whole_token_spans, writable_tokens
 from .base import Context, DocumentWriter, Format
+from .parts import Pieces
 
 DOCSTART_LINE = "-DOCSTART- -X- -X- O\n"
 
@@ -32,4 +33,5 @@ FORMAT = Format(
     kinds=frozenset({TOKEN_BASED}),
     extension=".conll",
     writer=Conll2003Writer,
+    pieces=Pieces(head=DOCSTART_LINE.encode()),
 )

@@ -4,6 +4,7 @@ together with."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -24,6 +25,29 @@ class Part:
     folder: Path
     report: Report
     notes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """How a per-document format's file written in pieces (a long document's
+    consecutive byte ranges, each written by a worker of ``--jobs``) is joined
+    into the file one writer writes: every piece after the first without
+    ``head`` (what the writer opens a file with), ``separator`` between two."""
+
+    head: bytes = b""
+    separator: bytes = b""
+
+    def join(self, sources: list[Path], target: Path) -> None:
+        """Write the pieces ``sources`` (files, in order) as one file, ``target``."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as fh:
+            for n, source in enumerate(sources):
+                with open(source, "rb") as src:
+                    if n:
+                        head = src.read(len(self.head))
+                        assert head == self.head, f"{source} does not start with {self.head!r}"
+                        fh.write(self.separator)
+                    shutil.copyfileobj(src, fh, COPY_BLOCK)
 
 
 def merge_reports(report: Report, parts: list[Part]) -> None:

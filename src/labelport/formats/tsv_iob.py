@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..model import TOKEN_BASED, Line, Span
 from ._tokens import iob_tags, whole_token_spans, writable_tokens
 from .base import DocumentWriter, Format
+from .parts import Pieces
 
 
 class TsvIobWriter(DocumentWriter):
@@ -29,4 +30,5 @@ FORMAT = Format(
     kinds=frozenset({TOKEN_BASED}),
     extension=".tsv",
     writer=TsvIobWriter,
+    pieces=Pieces(separator=b"\n"),  # (a piece starts with its sentence: the writer's "first")
 )

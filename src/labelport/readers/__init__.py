@@ -24,6 +24,9 @@ class Source:
     name: str
     label: str
     opener: Callable[[], IO[bytes]] = field(repr=False, compare=False)
+    #: the plain local file that is the whole input (not a folder's or a zip's):
+    #: a reader may share its one long document out in byte ranges (readers.long_document)
+    path: Path | None = field(default=None, compare=False)
 
     def open(self) -> IO[bytes]:
         return self.opener()

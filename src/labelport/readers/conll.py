@@ -14,6 +14,7 @@ time, so memory stays flat whatever its size.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from itertools import accumulate, compress
 from typing import IO, Iterator
 
@@ -36,6 +37,20 @@ def read(source: Source, options: ReadOptions, format_id: str) -> Project:
         documents_factory=lambda: _documents(source),
         source=source.label,
     )
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a byte range of a file starts reading as one pass from the file's
+    start would be there (readers.long_document plans it): the lines and
+    sentences before it, and what the file's first lines set (the separator,
+    the column count, the tag scheme, None if no tag came yet)."""
+
+    line: int  # lines before the range
+    index: int  # sentences before the range
+    tab: bool
+    columns: int
+    scheme: str | None
 
 
 _BLOCK = 1 << 18
@@ -63,23 +78,29 @@ class _Stream:
     the line of an error or of a -DOCSTART-.
     """
 
-    def __init__(self, fh: IO[bytes], source: Source):
+    def __init__(self, fh: IO[bytes], source: Source, resume: Resume | None = None):
         self.label = source.label
         self.scheme: str | None = None
         self.columns = 0
         self.tab = True
+        self.at_file_start = resume is None or resume.line == 0  # a byte-order mark may come
         self.pending = False  # stopped at a -DOCSTART- line
         self.text = ""  # decoded whole lines, each ending in "\n" (see LineBlocks.normalised)
         self.docstart_in_text = False
         self.pos = 0  # where the next unread line starts in ``text``
         self.number = 0  # physical number of the line before ``pos``
-        self._lines = LineBlocks(fh, _BLOCK)
+        # (a long document's range: its file's lines end in "\n" or "\r\n", see readers.long_document)
+        self._lines = LineBlocks(fh, _BLOCK, None if resume is None else False)
         #: characters of text the passes over it searched, all together:
         #: linear in the file, whatever its shape (tests/test_hostile_readers.py)
         self.scanned = 0
         self._blocks = iter(self._lines)
         self._short_line: re.Pattern[str] | None = None  # a line with too few tabs, between newlines
         self._long_line: re.Pattern[str] | None = None  # a line with too many tabs (see _set_columns)
+        if resume is not None:
+            self.number = resume.line
+            self._use_columns(resume.tab, resume.columns)
+            self.scheme = {_IOB: _IOB, _IO: _IO}.get(resume.scheme or "")  # (the constants: compared by identity)
 
     def _refill(self) -> bool:
         """Add the next blocks of whole lines to what is unread; False at the
@@ -111,7 +132,8 @@ class _Stream:
             number = self.number + unread.count("\n") + data.count(b"\n", 0, exc.start) + 1
             column = exc.start - data.rfind(b"\n", 0, exc.start)
             raise InputError(f"not valid UTF-8 (byte {column} of the line)", self.label, number) from None
-        if not self.text:  # the file's first block: a byte-order mark is an editor's, not the first token's
+        # the file's first block: a byte-order mark is an editor's, not the first token's
+        if self.at_file_start and not self.text:
             text = text.removeprefix("\ufeff")
         self.text, self.pos = unread + text, 0
         self.docstart_in_text = DOCSTART in self.text
@@ -221,9 +243,14 @@ class _Stream:
     def _set_columns(self, line: str) -> list[str]:
         """Take the separator and column count from the file's first token
         line; its columns."""
-        self.tab = "\t" in line
-        parts = line.split("\t") if self.tab else line.split()
-        self.columns = len(parts)
+        tab = "\t" in line
+        parts = line.split("\t") if tab else line.split()
+        self._use_columns(tab, len(parts))
+        return parts
+
+    def _use_columns(self, tab: bool, columns: int) -> None:
+        self.tab = tab
+        self.columns = columns
         self._short_line = re.compile(rf"\n(?:[^\t\n]*\t){{0,{max(self.columns - 2, 0)}}}[^\t\n]*\n")
         if self.columns <= _FEW_COLUMNS:
             # tried from each tab (found at C speed: only what follows a tab
@@ -234,7 +261,6 @@ class _Stream:
             # from each tab, a line of many columns would cost the square of
             # its length: tried from each line start instead, once per line
             self._long_line = re.compile(rf"^(?:[^\t\n]*\t){{{self.columns}}}", re.MULTILINE)
-        return parts
 
     def _first_line_columns(self, text: str) -> None:
         """The columns from the file's first token line, once the text holds it
@@ -296,9 +322,24 @@ class _Stream:
         self.scheme = scheme
 
 
-def _documents(source: Source) -> Iterator[Document]:
+def first_scheme(tags: list[str]) -> str | None:
+    """The scheme the first tag of ``tags`` that is not outside sets (see _Stream.spans), if any."""
+    for tag in tags:
+        if tag and tag != "O":
+            return _IOB if tag[:2] in ("B-", "I-") else _IO
+    return None
+
+
+def _documents(source: Source, resume: Resume | None = None) -> Iterator[Document]:
+    """The documents of ``source``; of a range of its one document (readers.long_document)
+    when it opens at the range's start and ``resume`` says what came before."""
     with source.open() as fh:
-        stream = _Stream(fh, source)
+        stream = _Stream(fh, source, resume)
+        if resume is not None:  # (a range holds no -DOCSTART-)
+            document = _Document(source.name, stream, resume.index)
+            yield document.document
+            document.drain()
+            return
         section = 0
         # Content before the first -DOCSTART- is the document named by the file.
         first = _Document(source.name, stream)
@@ -316,8 +357,9 @@ def _documents(source: Source) -> Iterator[Document]:
 class _Document:
     """One document of the stream, its lines read as they are consumed."""
 
-    def __init__(self, doc_id: str, stream: _Stream):
+    def __init__(self, doc_id: str, stream: _Stream, first_index: int = 0):
         self.stream = stream
+        self.first_index = first_index
         self._sentences = stream.sentences()
         self._first = next(self._sentences, None)
         self.document = Document(id=doc_id, name=doc_id, kinds=(TOKEN_BASED,), lines=self._lines())
@@ -326,7 +368,7 @@ class _Document:
         return self._first is not None
 
     def _lines(self) -> Iterator[Line]:
-        index = 0
+        index = self.first_index
         stream = self.stream
         notes = self.document.notes
         if self._first is None:

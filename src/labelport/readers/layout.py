@@ -116,7 +116,7 @@ def load_path(path: Path, options: ReadOptions, shown_as: str | None = None) -> 
         raise InputError("no such file or folder", label)
     if path.is_file() and not is_zip_of_files(path):
         hint = SizeHint(lambda: {path.name: os.stat(path).st_size})
-        source = Source(path.name, label, lambda: hint.opened(path.name, open(path, "rb")))
+        source = Source(path.name, label, lambda: hint.opened(path.name, open(path, "rb")), path)
         return replace(read_source(source, options), size_hint=hint)
     tree = Tree(path, shown_as)
     if not tree.paths:

@@ -17,13 +17,15 @@ from typing import IO, Iterator
 class LineBlocks:
     """The bytes of a file in blocks of whole lines: about ``size`` bytes
     each, or one line when that is longer; only the last block may lack its
-    line end. ``cr_only`` is known by the time the first block is handed on."""
+    line end. ``cr_only`` is known by the time the first block is handed on;
+    given (``False`` or ``True``), it is the style of a file whose reading
+    starts further on (a byte range of a long document, readers.long_document)."""
 
-    def __init__(self, fh: IO[bytes], size: int):
+    def __init__(self, fh: IO[bytes], size: int, cr_only: bool | None = None):
         self.fh = fh
         self.size = size
-        self.cr_only = False  # a lone "\r" ends a line: the file's first line end is one
-        self._known = False  # whether the first line end has been seen
+        self.cr_only = bool(cr_only)  # a lone "\r" ends a line: the file's first line end is one
+        self._known = cr_only is not None  # whether the first line end has been seen
         #: bytes searched for a line end or copied into a block: about twice
         #: the file's size, whatever its lines (tests/test_hostile_readers.py)
         self.work = 0

@@ -410,5 +410,6 @@ FORMAT = Format(
     write_project=write_project,
     target="azure",
     merge_parts=merge_ner,
+    merges_pieces=True,  # (a sentence a block: a document's pieces merge as documents do)
     options=AzureOptions,
 )

@@ -414,5 +414,6 @@ FORMAT = Format(
     write_project=write_project,
     target="comprehend",
     merge_parts=merge_entities,
+    merges_pieces=True,  # (a row per line: a document's pieces merge as documents do)
     options=ComprehendOptions,
 )

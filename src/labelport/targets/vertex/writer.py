@@ -252,5 +252,6 @@ FORMAT = Format(
     write_project=write_project,
     target="vertex",
     merge_parts=merge_extraction,
+    merges_pieces=True,  # (a row per line: a document's pieces merge as documents do)
     options=VertexOptions,
 )
