@@ -223,3 +223,24 @@ def test_a_job_whose_worker_is_killed_is_run_by_a_live_worker_once_its_heartbeat
     job = Broker(redis.url()).store.get(result["exportId"])
     assert job is not None and job.attempts == 2 and job.errors == []
     assert httpx.get(result["fileUrl"]).json() == {"name": "tickets.csv"}
+
+
+def test_a_job_whose_worker_kept_dying_is_failed_with_the_reason_not_run_again(broker_env, replicas):
+    """What RQ hands a worker after the process running a job died: the job, IN_PROGRESS.
+    Tried MAX_ATTEMPTS times already, it is not run a fourth time but FAILED, with why,
+    and every replica says so."""
+    from labelport.jobs.store import IN_PROGRESS, MAX_ATTEMPTS
+
+    _, _, redis, env = broker_env
+    first, second = replicas
+    result = first.export(projectIds=["newsroom-p8Xk2Lq9"], fileName="doomed", format="TSV_IOB",
+                          method="FILE_STORAGE")
+    export_id = result["exportId"]
+    Broker(redis.url()).store.update(export_id, status=IN_PROGRESS, pid=2**22 + 12345, attempts=MAX_ATTEMPTS)
+    done = worker(env, redis.url(), "--burst")
+    _, err = done.communicate(timeout=120)
+    assert done.returncode == 0, err.decode()
+    assert status(first, export_id) == status(second, export_id) == "FAILED"
+    job = get_job(second, export_id)
+    assert f"stopped {MAX_ATTEMPTS} times" in str(job), job
+    assert httpx.get(result["fileUrl"]).status_code == 404  # nothing was written for it
