@@ -345,3 +345,20 @@ def test_one_long_document_object_in_ranges(local_ray, s3_corpus, monkeypatch, t
         project.long_document.joined(3, 6)))
     assert result.files == files(tmp_path / "here") and len(result.files) == 2
     assert result.part.report.counts == placed.report.counts
+
+
+def test_to_ray_tasks_on_another_node_fetch_their_files_from_the_bucket(local_ray, s3_corpus, corpus):
+    """to_ray of a project read from s3://: read tasks where the driver's downloaded
+    copy is not (here: every task, the copy's path being given as elsewhere) fetch their
+    files from the bucket, and the rows are those of the same files read locally."""
+    from labelport.conversion import _ORIGINS
+
+    project = labelport.load(s3_corpus)
+    path, read, listed = _ORIGINS[id(project)]
+    _ORIGINS[id(project)] = (str(corpus.parent / "not-on-this-node"), read, listed)
+    split = {"train": 0.5, "test": 0.5}
+    remote = labelport.to_ray(project, split=split, seed=3)
+    local = labelport.to_ray(labelport.load(corpus), split=split, seed=3)
+    assert remote.label_names == local.label_names
+    for name in ("train", "test"):
+        assert remote[name].take_all() == local[name].take_all() != []

@@ -97,7 +97,16 @@ def find_names(find: Callable[[Project], list[str]], origin: Origin, shared: tup
 
 def _find_in(find: Callable[[Project], list[str]], origin: Origin, header: Project, lo: int, hi: int,
              n_parts: int) -> list[str]:
-    return find(read_chunk(origin, header, lo, hi, n_parts))
+    with tempfile.TemporaryDirectory(prefix="labelport-ray-") as temp:
+        return find(_read(origin, header, lo, hi, n_parts, Path(temp)))
+
+
+def _read(origin: Origin, header: Project, lo: int, hi: int, n_parts: int, temp: Path) -> Project:
+    """Files ``lo``..``hi``, read again: from the driver's copy, or, for an
+    object-storage input on a node where that copy is not (another node than
+    the driver's), fetched from the bucket into ``temp`` first."""
+    elsewhere = origin.remote is not None and not Path(origin.path).exists()
+    return read_chunk(origin, header, lo, hi, n_parts, temp / "in" if elsewhere else None)
 
 
 def read_rows(origin: Origin, shared: tuple, lo: int, hi: int, n_parts: int, names: list[str], split: str,
@@ -105,13 +114,14 @@ def read_rows(origin: Origin, shared: tuple, lo: int, hi: int, n_parts: int, nam
     """Files ``lo``..``hi`` of ``origin``: their rows of ``split``, a table per
     record batch (an empty one when they hold none, so every block has the schema)."""
     header, splitter, options, report = shared
-    chunk: Project = read_chunk(origin, header, lo, hi, n_parts)
-    ctx = Context(chunk, report.fresh(), splitter, options, Progress("", enabled=False))
     with tempfile.TemporaryDirectory(prefix="labelport-ray-") as temp:
-        _, splits, _, _ = write_rows(chunk, Path(temp), ctx, names, split)
+        chunk = _read(origin, header, lo, hi, n_parts, Path(temp))
+        ctx = Context(chunk, report.fresh(), splitter, options, Progress("", enabled=False))
+        (Path(temp) / "out").mkdir()
+        _, splits, _, _ = write_rows(chunk, Path(temp) / "out", ctx, names, split)
         shards = [file for info in splits if info.name == split and info.rows for file in info.files]
         if not shards:
             yield schema.empty_table()
         for shard in shards:
-            for batch in pq.ParquetFile(Path(temp) / shard).iter_batches():
+            for batch in pq.ParquetFile(Path(temp) / "out" / shard).iter_batches():
                 yield pa.Table.from_batches([batch]).replace_schema_metadata(schema.metadata)
