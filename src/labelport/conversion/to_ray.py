@@ -110,7 +110,8 @@ def to_ray(
     origin = _ORIGINS.get(id(project))
     if origin is None:
         raise UsageError("to_ray reads the project again in each task: give a local file, folder or zip "
-                         "(or a project labelport.load read from one)", file=project.source)
+                         "or an s3://, gs:// or az:// URL (or a project labelport.load read from one)",
+                         file=project.source)
     fmt = get_format("HF_DATASET")
     check_kinds(fmt, project)
     options = HfDatasetOptions(question=question)
