@@ -27,7 +27,7 @@ from ..model import Project
 from ..progress import Progress
 from ..targets.hf.writer import write_rows
 from . import parallel
-from .ray_engine import Origin, read_chunk
+from .ray_engine import Origin, fetch_folder, read_chunk
 from .ray_engine import _result as task_result
 
 
@@ -98,15 +98,7 @@ def find_names(find: Callable[[Project], list[str]], origin: Origin, shared: tup
 def _find_in(find: Callable[[Project], list[str]], origin: Origin, header: Project, lo: int, hi: int,
              n_parts: int) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="labelport-ray-") as temp:
-        return find(_read(origin, header, lo, hi, n_parts, Path(temp)))
-
-
-def _read(origin: Origin, header: Project, lo: int, hi: int, n_parts: int, temp: Path) -> Project:
-    """Files ``lo``..``hi``, read again: from the driver's copy, or, for an
-    object-storage input on a node where that copy is not (another node than
-    the driver's), fetched from the bucket into ``temp`` first."""
-    elsewhere = origin.remote is not None and not Path(origin.path).exists()
-    return read_chunk(origin, header, lo, hi, n_parts, temp / "in" if elsewhere else None)
+        return find(read_chunk(origin, header, lo, hi, n_parts, fetch_folder(origin, Path(temp))))
 
 
 def read_rows(origin: Origin, shared: tuple, lo: int, hi: int, n_parts: int, names: list[str], split: str,
@@ -115,7 +107,7 @@ def read_rows(origin: Origin, shared: tuple, lo: int, hi: int, n_parts: int, nam
     record batch (an empty one when they hold none, so every block has the schema)."""
     header, splitter, options, report = shared
     with tempfile.TemporaryDirectory(prefix="labelport-ray-") as temp:
-        chunk = _read(origin, header, lo, hi, n_parts, Path(temp))
+        chunk = read_chunk(origin, header, lo, hi, n_parts, fetch_folder(origin, Path(temp)))
         ctx = Context(chunk, report.fresh(), splitter, options, Progress("", enabled=False))
         (Path(temp) / "out").mkdir()
         _, splits, _, _ = write_rows(chunk, Path(temp) / "out", ctx, names, split)

@@ -186,13 +186,20 @@ def _no_documents() -> Any:
     return iter(())
 
 
+def fetch_folder(origin: Origin, temp: Path) -> Path | None:
+    """Where a task fetches its files from the bucket (a folder under ``temp``): for an
+    object-storage input, on a node where the driver's downloaded copy is not (another
+    node than the driver's); None when it reads that copy (or a local input) in place."""
+    return temp / "in" if origin.remote is not None and not Path(origin.path).exists() else None
+
+
 def read_chunk(origin: Origin, header: Project, lo: int, hi: int, n_parts: int,
                fetch_into: Path | None = None, byte_range: ByteRange | None = None) -> Project:
     """``header`` (:func:`shared_by_tasks`) with the documents of files ``lo``..``hi`` of
     ``origin`` read again (of its one file when it has no parts: ``n_parts`` 0; of
     ``byte_range`` of that file's one long document when given): at ``origin.path``,
-    or, for an object-storage input on another node than the parent's (``fetch_into``),
-    fetched from the bucket into that folder first (a long document's one object whole)."""
+    or, for an object-storage input on another node than the parent's (``fetch_into``,
+    :func:`fetch_folder`), fetched from the bucket into that folder first (a long document's one object whole)."""
     if byte_range is not None:
         path = Path(origin.path)
         if origin.remote is not None and fetch_into is not None:
@@ -227,7 +234,7 @@ def _write_task(origin: Origin, lo: int, hi: int, n_parts: int, format_id: str, 
     here = ray.get_runtime_context().get_node_id() == parent_node
     fmt = get_format(format_id)
     with tempfile.TemporaryDirectory(prefix="labelport-chunk-") as temp:
-        chunk = read_chunk(origin, header, lo, hi, n_parts, None if here else Path(temp) / "in", byte_range)
+        chunk = read_chunk(origin, header, lo, hi, n_parts, fetch_folder(origin, Path(temp)), byte_range)
         ctx = Context(chunk, report, splitter, options, Progress("", enabled=False))  # (write_chunk counts in its own)
         if here:
             part, documents = parallel.write_chunk(fmt, chunk, Path(folder), ctx)
