@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="Kinds, documents, lines, tokens, spans per label, labelers, conflicts.")
     inspect.add_argument("input", metavar="INPUT", help="file, folder or zip")
     inspect.add_argument("--json", action="store_true", help="print JSON")
+    inspect.add_argument("--agreement", action="store_true",
+                         help="how far the labelers agree, with each other and with REVIEW: span F1, Cohen's kappa, "
+                              "Krippendorff's alpha, the spans most disputed (needs labelers' versions)")
     _add_read_options(inspect)
 
     convert = commands.add_parser("convert", help="convert a project into a format, in a folder",
@@ -259,6 +262,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from .formats._classify import no_label_column_hint  # (start-up: --help loads no format module but the registry)
 
     project = _load(args)
+    if args.agreement:
+        from .agreement.table import render  # (start-up: only --agreement prints its tables)
+
+        figures = api.agreement(project)
+        print(json.dumps(figures, indent=2, ensure_ascii=False) if args.json else render(figures))
+        return 0
     summary = api.inspect(project)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
