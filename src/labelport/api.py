@@ -62,11 +62,11 @@ def agreement(project: Project | str | Path) -> dict[str, Any]:
     """How far the labelers agree, with each other and with the final (REVIEW)
     version: span precision, recall and F1 per pair and label, Cohen's kappa
     per pair, Krippendorff's alpha over the labelers, the spans most disputed.
-    See :mod:`labelport.agreement` for the shape.
+    See :mod:`labelport.iaa` for the shape.
 
     Raises :class:`labelport.InputError` when the project has no labelers' versions.
     """
-    from .agreement import agreement as measure  # (start-up: only inspect --agreement needs it)
+    from .iaa import agreement as measure  # (start-up: only inspect --agreement needs it)
 
     return measure(project if isinstance(project, Project) else load(project))
 

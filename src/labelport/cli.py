@@ -263,7 +263,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     project = _load(args)
     if args.agreement:
-        from .agreement.table import render  # (start-up: only --agreement prints its tables)
+        from .iaa.table import render  # (start-up: only --agreement prints its tables)
 
         figures = api.agreement(project)
         print(json.dumps(figures, indent=2, ensure_ascii=False) if args.json else render(figures))

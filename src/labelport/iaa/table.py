@@ -1,4 +1,4 @@
-""":func:`labelport.agreement.agreement`'s figures as the tables
+""":func:`labelport.agreement`'s figures as the tables
 ``labelport inspect --agreement`` prints."""
 
 from __future__ import annotations
