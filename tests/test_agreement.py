@@ -5,12 +5,15 @@ here, and the coefficients on textbook examples."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import labelport
-from labelport.model import DOCUMENT_BASED, ROW_BASED, AnswerSet, Document, Labeler, Project, Question, Row
+from labelport.iaa.spans import SpanKey, token_categories
+from labelport.model import DOCUMENT_BASED, ROW_BASED, AnswerSet, Document, Labeler, Line, Project, Question, Row
 
 NEWSROOM = Path(__file__).resolve().parents[1] / "examples" / "newsroom-export.zip"
 
@@ -225,3 +228,23 @@ def test_a_project_without_labelers_versions_is_refused(tmp_path: Path, run_cli)
                       "folder with DOCUMENT-<labeler>/ folders)\n")
     with pytest.raises(labelport.InputError, match="no labelers' versions"):
         labelport.agreement(conll)
+
+
+def test_without_the_extra_the_message_says_what_to_install(tmp_path: Path) -> None:
+    # krippendorff made unimportable in a fresh process, as on an install without labelport[agreement]
+    program = ("import sys; sys.modules['krippendorff'] = None; from labelport.cli import main; "
+               f"sys.exit(main(['inspect', {str(NEWSROOM)!r}, '--agreement']))")
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "labelport: error: Krippendorff's alpha needs krippendorff: install labelport[agreement]\n"
+
+
+def test_a_span_over_two_lines_labels_every_token_it_covers() -> None:
+    # line 0 "a b c", line 1 "d e"; EVENT from b (0:1) to d (1:0), TRAVEL b-c: by hand,
+    # a O, b and c EVENT+TRAVEL (two labels: one category, sorted), d EVENT, e O
+    event, travel = SpanKey(0, 1, 1, 0, "EVENT"), SpanKey(0, 1, 0, 2, "TRAVEL")
+    lines = [Line(0, "a b c", ["a", "b", "c"]), Line(1, "d e", ["d", "e"])]
+    assert token_categories(lines, {event, travel}) == {
+        (0, 0): "O", (0, 1): "EVENT+TRAVEL", (0, 2): "EVENT+TRAVEL", (1, 0): "EVENT", (1, 1): "O"}
+    # overlapping is by (line, token) places: d-e on line 1 meets the EVENT ending at d; a alone does not
+    assert event.overlaps(SpanKey(1, 0, 1, 1, "EVENT")) and not event.overlaps(SpanKey(0, 0, 0, 0, "EVENT"))
