@@ -135,18 +135,21 @@ def _answers(question: str, by: dict[str, object]) -> dict[str, Document]:
                             answer_sets=[AnswerSet({question: value})]) for email, value in by.items()}
 
 
+def _proposals(labelers: list[Labeler]) -> Project:
+    """Wikipedia's example below: 50 documents, two labelers a and b answering "accept"."""
+    cells = [("Yes", "Yes")] * 20 + [("No", "No")] * 15 + [("Yes", "No")] * 5 + [("No", "Yes")] * 10
+    documents = [Document(id=str(i), name=f"p{i}", kinds=(DOCUMENT_BASED,), versions=_answers("q", {"a": x, "b": y}))
+                 for i, (x, y) in enumerate(cells)]
+    return Project(id="p", name="proposals", kinds=(DOCUMENT_BASED,), documents_factory=lambda: iter(documents),
+                   document_questions=[Question(id="q", name="accept")], labelers=labelers)
+
+
 def test_kappa_on_a_textbook_example() -> None:
     # Wikipedia, "Cohen's kappa", the worked example: 50 proposals read by two readers; both Yes 20, both No 15,
     # A Yes and B No 5, A No and B Yes 10: po = .7, pe = .5*.6 + .5*.4 = .5, kappa = .4.
     # Alpha on the same: 100 values, Yes 55, No 45; the 15 split items give 2 off-diagonal coincidences each:
     # 1 - 99 * 30 / (2 * 55 * 45) = .4; full agreement 35 of 50.
-    cells = [("Yes", "Yes")] * 20 + [("No", "No")] * 15 + [("Yes", "No")] * 5 + [("No", "Yes")] * 10
-    question = Question(id="q", name="accept")
-    documents = [Document(id=str(i), name=f"p{i}", kinds=(DOCUMENT_BASED,), versions=_answers("q", {"a": x, "b": y}))
-                 for i, (x, y) in enumerate(cells)]
-    project = Project(id="p", name="proposals", kinds=(DOCUMENT_BASED,), documents_factory=lambda: iter(documents),
-                      document_questions=[question], labelers=[Labeler("a"), Labeler("b")])
-    result = labelport.agreement(project)
+    result = labelport.agreement(_proposals([Labeler("a"), Labeler("b")]))
     assert entry(result["kappa"], a="a", b="b") == {"a": "a", "b": "b", "label": None, "question": "accept",
                                                     "kappa": pytest.approx(0.4), "items": 50}
     # REVIEW answered nothing: no items to compare, no kappa
@@ -248,3 +251,10 @@ def test_a_span_over_two_lines_labels_every_token_it_covers() -> None:
         (0, 0): "O", (0, 1): "EVENT+TRAVEL", (0, 2): "EVENT+TRAVEL", (1, 0): "EVENT", (1, 1): "O"}
     # overlapping is by (line, token) places: d-e on line 1 meets the EVENT ending at d; a alone does not
     assert event.overlaps(SpanKey(1, 0, 1, 1, "EVENT")) and not event.overlaps(SpanKey(0, 0, 0, 0, "EVENT"))
+
+
+def test_labelers_the_project_does_not_name_are_taken_from_their_versions() -> None:
+    # the Wikipedia project again, built without Project.labelers: the same kappa, the pair named by the versions
+    result = labelport.agreement(_proposals([]))
+    assert result["labelers"] == ["a", "b"]
+    assert entry(result["kappa"], a="a", b="b")["kappa"] == pytest.approx(0.4)

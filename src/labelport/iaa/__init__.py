@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
-from ..model import ROW_BASED, TOKEN_BASED, Document, Project, Question
+from ..model import ROW_BASED, TOKEN_BASED, Document, Line, Project, Question
 from .spans import Matches, SpanKey, answer_category, match, span_keys, token_categories
 from .statistics import UnitValues, cohen_kappa, krippendorff_alpha, unit_values
 
@@ -36,8 +36,7 @@ def agreement(project: Project) -> dict[str, Any]:
 
     Raises :class:`labelport.InputError` when no document has a labeler's version.
     """
-    labelers = [labeler.email for labeler in project.labelers]
-    tally = _Tally(labelers, token=TOKEN_BASED in project.kinds)
+    tally = _Tally([labeler.email for labeler in project.labelers], token=TOKEN_BASED in project.kinds)
     for document in project.documents():
         if document.versions:
             tally.add(document, project.questions if ROW_BASED in project.kinds else [], project.document_questions)
@@ -82,6 +81,8 @@ class _Agreement:
 
 
 class _Tally:
+    """What agreement counts, filled one document at a time."""
+
     def __init__(self, labelers: list[str], token: bool):
         self.labelers = labelers
         self.token = token
@@ -96,9 +97,13 @@ class _Tally:
         self.documents += 1
         by_email = {version.labeler.email: version for version in document.versions.values()
                     if version.labeler is not None}
+        for email in by_email:
+            if email not in self.labelers:  # a version by someone the project's labelers do not name
+                self.labelers.append(email)
+                self.pairs = _pairs(self.labelers)
         versions = {email: by_email[email] for email in self.labelers if email in by_email}
-        lines = {email: list(version.lines) for email, version in versions.items()}
         if self.token:
+            lines = {email: list(version.lines) for email, version in versions.items()}
             lines[REVIEW] = list(document.lines)
             self._add_spans(document, lines, list(versions))
         if row_questions:
@@ -118,7 +123,7 @@ class _Tally:
                   if given.get(question.id) not in (None, "", [])}
         self.questions[question.name].add(values, self.pairs)
 
-    def _add_spans(self, document: Document, lines: dict[str, list[Any]], labelers: list[str]) -> None:
+    def _add_spans(self, document: Document, lines: dict[str, list[Line]], labelers: list[str]) -> None:
         keys = {rater: span_keys(rater_lines) for rater, rater_lines in lines.items()}
         for a, b in self.pairs:
             if a not in keys or b not in keys:
@@ -135,7 +140,7 @@ class _Tally:
         if len(labelers) >= 2:
             self._add_disagreements(document, lines, keys, labelers)
 
-    def _add_disagreements(self, document: Document, lines: dict[str, list[Any]], keys: dict[str, set[SpanKey]],
+    def _add_disagreements(self, document: Document, lines: dict[str, list[Line]], keys: dict[str, set[SpanKey]],
                            labelers: list[str]) -> None:
         tokens = {line.index: line.tokens for line in lines[labelers[0]]}
         for key in set().union(*(keys[labeler] for labeler in labelers)):
