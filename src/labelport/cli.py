@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     formats.add_argument("--markdown", action="store_true", help="print it in Markdown, as the README has it")
 
     inspect = commands.add_parser("inspect", help="summarise a project: kinds, documents, spans per label, labelers",
-                                  description="Kinds, documents, lines, tokens, spans per label, labelers, conflicts.")
+                                  description="Kinds, documents, lines, tokens, spans per label, labelers, conflicts; "
+                                              "with --agreement, how far the labelers agree instead.")
     inspect.add_argument("input", metavar="INPUT", help="file, folder or zip")
     inspect.add_argument("--json", action="store_true", help="print JSON")
     inspect.add_argument("--agreement", action="store_true",

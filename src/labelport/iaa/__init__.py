@@ -142,7 +142,7 @@ class _Tally:
 
     def _add_disagreements(self, document: Document, lines: dict[str, list[Line]], keys: dict[str, set[SpanKey]],
                            labelers: list[str]) -> None:
-        tokens = {line.index: line.tokens for line in lines[labelers[0]]}
+        tokens = {line.index: line.tokens for line in lines[REVIEW]}  # the final version has every line
         for key in set().union(*(keys[labeler] for labeler in labelers)):
             marked = [labeler for labeler in labelers if key in keys[labeler]]
             missed = [labeler for labeler in labelers if key not in keys[labeler]]
