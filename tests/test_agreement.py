@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import labelport
-from labelport.iaa.spans import SpanKey, token_categories
+from labelport.iaa.spans import SpanKey, match, token_categories
 from labelport.model import DOCUMENT_BASED, ROW_BASED, AnswerSet, Document, Labeler, Line, Project, Question, Row
 
 NEWSROOM = Path(__file__).resolve().parents[1] / "examples" / "newsroom-export.zip"
@@ -250,7 +252,7 @@ def test_a_span_over_two_lines_labels_every_token_it_covers() -> None:
     assert token_categories(lines, {event, travel}) == {
         (0, 0): "O", (0, 1): "EVENT+TRAVEL", (0, 2): "EVENT+TRAVEL", (1, 0): "EVENT", (1, 1): "O"}
     # overlapping is by (line, token) places: d-e on line 1 meets the EVENT ending at d; a alone does not
-    assert event.overlaps(SpanKey(1, 0, 1, 1, "EVENT")) and not event.overlaps(SpanKey(0, 0, 0, 0, "EVENT"))
+    assert match({event}, {SpanKey(1, 0, 1, 1, "EVENT"), SpanKey(0, 0, 0, 0, "EVENT")}) == (1, 2, 0, 1, 1)
 
 
 def test_labelers_the_project_does_not_name_are_taken_from_their_versions() -> None:
@@ -258,3 +260,18 @@ def test_labelers_the_project_does_not_name_are_taken_from_their_versions() -> N
     result = labelport.agreement(_proposals([]))
     assert result["labelers"] == ["a", "b"]
     assert entry(result["kappa"], a="a", b="b")["kappa"] == pytest.approx(0.4)
+
+
+places_ = st.tuples(st.integers(0, 3), st.integers(0, 5))
+spans_ = st.sets(st.builds(lambda x, y: SpanKey(*min(x, y), *max(x, y), "L"), places_, places_), max_size=8)
+
+
+@given(spans_, spans_)
+def test_overlaps_counted_as_trying_every_pair_would(a: set[SpanKey], b: set[SpanKey]) -> None:
+    # two spans meet when each starts at or before the other's last (line, token)
+    def meets(x: SpanKey, y: SpanKey) -> bool:
+        return x.first <= y.last and y.first <= x.last
+
+    found = match(a, b)
+    assert found.overlap_a == sum(any(meets(x, y) for y in b) for x in a)
+    assert found.overlap_b == sum(any(meets(y, x) for x in a) for y in b)

@@ -5,7 +5,10 @@ overlapping with the same label)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
+from itertools import accumulate
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from ..model import CONFLICT, Line
@@ -24,9 +27,13 @@ class SpanKey(NamedTuple):
     token_end: int
     label: str
 
-    def overlaps(self, other: SpanKey) -> bool:
-        return (self.line, self.token_start) <= (other.end_line, other.token_end) and (
-            other.line, other.token_start) <= (self.end_line, self.token_end)
+    @property
+    def first(self) -> tuple[int, int]:
+        return self.line, self.token_start
+
+    @property
+    def last(self) -> tuple[int, int]:
+        return self.end_line, self.token_end
 
 
 def span_keys(lines: Iterable[Line]) -> set[SpanKey]:
@@ -78,10 +85,20 @@ class Matches(NamedTuple):
 
 def match(a: set[SpanKey], b: set[SpanKey]) -> Matches:
     """``a`` and ``b`` hold spans of one label."""
-    return Matches(
-        len(a),
-        len(b),
-        len(a & b),
-        sum(any(x.overlaps(y) for y in b) for x in a),
-        sum(any(y.overlaps(x) for x in a) for y in b),
-    )
+    return Matches(len(a), len(b), len(a & b), _overlapping(a, b), _overlapping(b, a))
+
+
+def _overlapping(spans: set[SpanKey], others: set[SpanKey]) -> int:
+    """How many of ``spans`` share a token with one of ``others``. A span
+    meets one of the others that start before its last token when the
+    farthest any of those reaches is at its first token or past it: with the
+    others sorted by start, a search and a running maximum per span, where
+    trying every pair would grow with the square of a long document's spans."""
+    ordered = sorted(others, key=attrgetter("first"))
+    starts = [other.first for other in ordered]
+    reach = list(accumulate((other.last for other in ordered), max))
+    found = 0
+    for span in spans:
+        before = bisect_right(starts, span.last)
+        found += before > 0 and reach[before - 1] >= span.first
+    return found
