@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from ..errors import InputError
@@ -152,11 +153,14 @@ class _Tally:
                      for word in tokens.get(index, [])[key.token_start if index == key.line else 0:
                                                        key.token_end + 1 if index == key.end_line else None]]
             rank = (-len(missed) / len(labelers), -len(missed), self.documents, key)
-            self.candidates[key.label].append((rank, {
+            found = self.candidates[key.label]
+            found.append((rank, {
                 "label": key.label, "document": document.id, "document_name": document.name,
                 "line": key.line + 1, "end_line": key.end_line + 1,
                 "token_start": key.token_start, "token_end": key.token_end, "text": " ".join(words),
                 "marked_by": marked, "not_marked_by": missed, "in_review": key in keys[REVIEW]}))
+            if len(found) > 4 * WORST:  # keep only the most disputed: memory must not grow with the project
+                found[:] = sorted(found, key=itemgetter(0))[:WORST]
 
     def result(self, project: Project) -> dict[str, Any]:
         span_f1: list[dict[str, Any]] = []
@@ -178,7 +182,7 @@ class _Tally:
             "span_f1_overlap": overlap,
             "kappa": kappa,
             "alpha": alpha,
-            "disagreements": {label: [entry for _, entry in sorted(found, key=lambda c: c[0])[:WORST]]
+            "disagreements": {label: [entry for _, entry in sorted(found, key=itemgetter(0))[:WORST]]
                               for label, found in sorted(self.candidates.items())},
         }
 
