@@ -10,7 +10,7 @@ need them.
 """
 
 from ._version import __version__
-from .api import convert, export, inspect, load, push
+from .api import agreement, convert, export, inspect, load, push
 from .conversion.to_hf import to_hf
 from .conversion.to_ray import to_ray
 from .errors import DeliveryError, InputError, LabelportError, UsageError
@@ -21,6 +21,7 @@ __all__ = [
     "load",
     "convert",
     "inspect",
+    "agreement",
     "export",
     "push",
     "to_hf",

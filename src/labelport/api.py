@@ -1,4 +1,5 @@
-"""The Python API: ``load``, ``convert`` (from :mod:`labelport.conversion`), ``inspect``, ``export``, ``push``."""
+"""The Python API: ``load``, ``convert`` (from :mod:`labelport.conversion`), ``inspect``, ``agreement``,
+``export``, ``push``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from .delivery import DeliveryResult
     from .jobs.store import Job
 
-__all__ = ["load", "convert", "inspect", "export", "push"]
+__all__ = ["load", "convert", "inspect", "agreement", "export", "push"]
 
 
 def inspect(project: Project | str | Path) -> dict[str, Any]:
@@ -55,6 +56,19 @@ def inspect(project: Project | str | Path) -> dict[str, Any]:
         "questions": [q.name for q in (*project.questions, *project.document_questions)],
         "labelers": [labeler.email for labeler in project.labelers],
     }
+
+
+def agreement(project: Project | str | Path) -> dict[str, Any]:
+    """How far the labelers agree, with each other and with the final (REVIEW)
+    version: span precision, recall and F1 per pair and label, Cohen's kappa
+    per pair, Krippendorff's alpha over the labelers, the spans most disputed.
+    See :mod:`labelport.iaa` for the shape.
+
+    Raises :class:`labelport.InputError` when the project has no labelers' versions.
+    """
+    from .iaa import agreement as measure  # (start-up: only inspect --agreement needs it)
+
+    return measure(project if isinstance(project, Project) else load(project))
 
 
 def push(

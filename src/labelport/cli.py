@@ -134,9 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     formats.add_argument("--markdown", action="store_true", help="print it in Markdown, as the README has it")
 
     inspect = commands.add_parser("inspect", help="summarise a project: kinds, documents, spans per label, labelers",
-                                  description="Kinds, documents, lines, tokens, spans per label, labelers, conflicts.")
+                                  description="Kinds, documents, lines, tokens, spans per label, labelers, conflicts; "
+                                              "with --agreement, how far the labelers agree instead.")
     inspect.add_argument("input", metavar="INPUT", help="file, folder or zip")
     inspect.add_argument("--json", action="store_true", help="print JSON")
+    inspect.add_argument("--agreement", action="store_true",
+                         help="how far the labelers agree, with each other and with REVIEW: span F1, Cohen's kappa, "
+                              "Krippendorff's alpha, the spans most disputed (needs labelers' versions)")
     _add_read_options(inspect)
 
     convert = commands.add_parser("convert", help="convert a project into a format, in a folder",
@@ -259,6 +263,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from .formats._classify import no_label_column_hint  # (start-up: --help loads no format module but the registry)
 
     project = _load(args)
+    if args.agreement:
+        from .iaa.table import render  # (start-up: only --agreement prints its tables)
+
+        figures = api.agreement(project)
+        print(json.dumps(figures, indent=2, ensure_ascii=False) if args.json else render(figures))
+        return 0
     summary = api.inspect(project)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -1,0 +1,203 @@
+"""How far a project's labelers agree: with each other, and each with the
+final (REVIEW) version.
+
+:func:`agreement` reads the project once. For token labeling it gives span
+precision, recall and F1 per pair and label (exact, and overlapping with the
+same label), token-level Cohen's kappa per pair and Krippendorff's alpha over
+the labelers; for row and document labeling the same two coefficients per
+question; and per label the spans the labelers disagree on most.
+
+In a pair (a, b), b is the reference: precision is the share of a's spans
+that b has, recall the share of b's that a has. Pairs are every two labelers,
+in the project's order, then each labeler against REVIEW.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+from ..errors import InputError
+from ..model import ROW_BASED, TOKEN_BASED, Document, Line, Project, Question
+from .spans import Matches, SpanKey, answer_category, match, span_keys, token_categories
+from .statistics import UnitValues, cohen_kappa, krippendorff_alpha, unit_values
+
+__all__ = ["REVIEW", "agreement"]
+
+#: The final version's name as a rater.
+REVIEW = "REVIEW"
+#: Spans listed per label in "disagreements".
+WORST = 5
+
+
+def agreement(project: Project) -> dict[str, Any]:
+    """The agreement figures of ``project`` as a dict (``--json``'s shape).
+
+    Raises :class:`labelport.InputError` when no document has a labeler's version.
+    """
+    tally = _Tally([labeler.email for labeler in project.labelers], token=TOKEN_BASED in project.kinds)
+    for document in project.documents():
+        if document.versions:
+            tally.add(document, project.questions if ROW_BASED in project.kinds else [], project.document_questions)
+    if not tally.documents:
+        raise InputError("no labelers' versions to compare: agreement needs each labeler's own version of the "
+                         "documents (an export-all zip, a datasaur:// project, or a folder with "
+                         "DOCUMENT-<labeler>/ folders)", project.source)
+    return tally.result(project)
+
+
+def _pairs(labelers: list[str]) -> list[tuple[str, str]]:
+    return [(a, b) for i, a in enumerate(labelers) for b in labelers[i + 1:]] + [(a, REVIEW) for a in labelers]
+
+
+@dataclass
+class _Agreement:
+    """Kappa per pair, alpha and full agreement over the labelers, on one
+    kind of unit (tokens, or one question's items)."""
+
+    pairs: dict[tuple[str, str], Counter[tuple[str, str]]] = field(default_factory=lambda: defaultdict(Counter))
+    units: Counter[UnitValues] = field(default_factory=Counter)
+
+    def add(self, values: dict[str, str], pairs: list[tuple[str, str]]) -> None:
+        """One unit: each rater's category (raters who gave none left out)."""
+        for a, b in pairs:
+            if a in values and b in values:
+                self.pairs[a, b][values[a], values[b]] += 1
+        given = [value for rater, value in values.items() if rater != REVIEW]
+        if given:
+            self.units[unit_values(given)] += 1
+
+    def kappa(self, pairs: list[tuple[str, str]], question: str | None) -> list[dict[str, Any]]:
+        return [{"a": a, "b": b, "label": None, "question": question, "kappa": cohen_kappa(self.pairs[a, b]),
+                 "items": sum(self.pairs[a, b].values())} for a, b in pairs]
+
+    def alpha(self, question: str | None) -> dict[str, Any]:
+        pairable = {unit: times for unit, times in self.units.items() if sum(n for _, n in unit) >= 2}
+        items = sum(pairable.values())
+        agreed = sum(times for unit, times in pairable.items() if len(unit) == 1)
+        return {"label": None, "question": question, "alpha": krippendorff_alpha(self.units), "items": items,
+                "full_agreement": agreed / items if items else None}
+
+
+class _Tally:
+    """What agreement counts, filled one document at a time."""
+
+    def __init__(self, labelers: list[str], token: bool):
+        self.labelers = labelers
+        self.token = token
+        self.pairs = _pairs(labelers)
+        self.documents = 0
+        self.matches: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * len(Matches._fields))
+        self.tokens = _Agreement()
+        self.questions: dict[str, _Agreement] = defaultdict(_Agreement)
+        self.candidates: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = defaultdict(list)
+
+    def add(self, document: Document, row_questions: list[Question], document_questions: list[Question]) -> None:
+        self.documents += 1
+        by_email = {version.labeler.email: version for version in document.versions.values()
+                    if version.labeler is not None}
+        for email in by_email:
+            if email not in self.labelers:  # a version by someone the project's labelers do not name
+                self.labelers.append(email)
+                self.pairs = _pairs(self.labelers)
+        versions = {email: by_email[email] for email in self.labelers if email in by_email}
+        if self.token:
+            lines = {email: list(version.lines) for email, version in versions.items()}
+            lines[REVIEW] = list(document.lines)
+            self._add_spans(document, lines, list(versions))
+        if row_questions:
+            rows = {email: {row.index: row.answers for row in version.rows} for email, version in versions.items()}
+            rows[REVIEW] = {row.index: row.answers for row in document.rows}
+            indexes = sorted({index for answers in rows.values() for index in answers})
+            for question in row_questions:
+                for index in indexes:
+                    self._add_answers(question, {rater: answers[index] for rater, answers in rows.items()
+                                                 if index in answers})
+        for question in document_questions:
+            answers = {email: version.answers for email, version in versions.items()}
+            self._add_answers(question, {**answers, REVIEW: document.answers})
+
+    def _add_answers(self, question: Question, answers: dict[str, dict[str, Any]]) -> None:
+        values = {rater: answer_category(given[question.id]) for rater, given in answers.items()
+                  if given.get(question.id) not in (None, "", [])}
+        self.questions[question.name].add(values, self.pairs)
+
+    def _add_spans(self, document: Document, lines: dict[str, list[Line]], labelers: list[str]) -> None:
+        keys = {rater: span_keys(rater_lines) for rater, rater_lines in lines.items()}
+        for a, b in self.pairs:
+            if a not in keys or b not in keys:
+                continue
+            for label in sorted({key.label for key in keys[a] | keys[b]}):
+                found = match({k for k in keys[a] if k.label == label}, {k for k in keys[b] if k.label == label})
+                for scope in (label, None):
+                    totals = self.matches[a, b, scope]
+                    for i, n in enumerate(found):
+                        totals[i] += n
+        categories = {rater: token_categories(lines[rater], keys[rater]) for rater in keys}
+        for unit in sorted(set().union(*categories.values())):
+            self.tokens.add({rater: cats[unit] for rater, cats in categories.items() if unit in cats}, self.pairs)
+        if len(labelers) >= 2:
+            self._add_disagreements(document, lines, keys, labelers)
+
+    def _add_disagreements(self, document: Document, lines: dict[str, list[Line]], keys: dict[str, set[SpanKey]],
+                           labelers: list[str]) -> None:
+        tokens = {line.index: line.tokens for line in lines[REVIEW]}  # the final version has every line
+        for key in set().union(*(keys[labeler] for labeler in labelers)):
+            marked = [labeler for labeler in labelers if key in keys[labeler]]
+            missed = [labeler for labeler in labelers if key not in keys[labeler]]
+            if not missed:
+                continue
+            words = [word for index in range(key.line, key.end_line + 1)
+                     for word in tokens.get(index, [])[key.token_start if index == key.line else 0:
+                                                       key.token_end + 1 if index == key.end_line else None]]
+            rank = (-len(missed) / len(labelers), -len(missed), self.documents, key)
+            found = self.candidates[key.label]
+            found.append((rank, {
+                "label": key.label, "document": document.id, "document_name": document.name,
+                "line": key.line + 1, "end_line": key.end_line + 1,
+                "token_start": key.token_start, "token_end": key.token_end, "text": " ".join(words),
+                "marked_by": marked, "not_marked_by": missed, "in_review": key in keys[REVIEW]}))
+            if len(found) > 4 * WORST:  # keep only the most disputed: memory must not grow with the project
+                found[:] = sorted(found, key=itemgetter(0))[:WORST]
+
+    def result(self, project: Project) -> dict[str, Any]:
+        span_f1: list[dict[str, Any]] = []
+        overlap: list[dict[str, Any]] = []
+        for (a, b, label), totals in sorted(self.matches.items(), key=_entry_order(self.pairs)):
+            found = Matches(*totals)
+            span_f1.append(_scores(a, b, label, found.exact, found.exact, found))
+            overlap.append(_scores(a, b, label, found.overlap_a, found.overlap_b, found))
+        kappa = self.tokens.kappa(self.pairs, None) if self.token else []
+        alpha = [self.tokens.alpha(None)] if self.token else []
+        for name, figures in self.questions.items():
+            kappa += figures.kappa(self.pairs, name)
+            alpha.append(figures.alpha(name))
+        return {
+            "project": {"id": project.id, "name": project.name, "source": project.source},
+            "labelers": self.labelers,
+            "documents": self.documents,
+            "span_f1": span_f1,
+            "span_f1_overlap": overlap,
+            "kappa": kappa,
+            "alpha": alpha,
+            "disagreements": {label: [entry for _, entry in sorted(found, key=itemgetter(0))[:WORST]]
+                              for label, found in sorted(self.candidates.items())},
+        }
+
+
+def _entry_order(pairs: list[tuple[str, str]]) -> Any:
+    """Pairs in their order, each pair's all-labels entry first, then its labels by name."""
+    position = {pair: i for i, pair in enumerate(pairs)}
+    return lambda item: (position[item[0][:2]], item[0][2] is not None, item[0][2] or "")
+
+
+def _scores(a: str, b: str, label: str | None, matched_a: int, matched_b: int, found: Matches) -> dict[str, Any]:
+    """Precision and recall (None when a side has no span of the label), and
+    F1, their harmonic mean: 0 when nothing matches, as either side has spans."""
+    precision = matched_a / found.support_a if found.support_a else None
+    recall = matched_b / found.support_b if found.support_b else None
+    f1 = 2 * precision * recall / (precision + recall) if precision and recall else 0.0
+    return {"a": a, "b": b, "label": label, "precision": precision,
+            "recall": recall, "f1": f1, "support_a": found.support_a, "support_b": found.support_b}
