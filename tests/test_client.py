@@ -193,6 +193,18 @@ def test_load_gives_the_project_with_every_labelers_version(client_env, project_
     assert len(folders) == 1 and folders[0].name.startswith(project_id + "-")
 
 
+def test_agreement_over_datasaur_equals_the_same_export_read_from_a_folder(client_env, run_cli):
+    code, out, err = run_cli("inspect", f"datasaur://{NEWSROOM}", "--agreement", "--json")
+    assert code == 0, err
+    fetched = json.loads(out)
+    local = labelport.agreement(FIXTURES / NEWSROOM)
+    assert fetched.pop("project")["source"] == f"datasaur://{NEWSROOM}"
+    local.pop("project")
+    assert fetched == local
+    assert fetched["labelers"] == ["alice.w@example.com", "bob@example.com"]
+    assert any(e["b"] == "REVIEW" and e["support_b"] > 0 for e in fetched["span_f1"])
+
+
 def test_load_one_document_gives_its_latest_state(client_env):
     project = labelport.load(f"datasaur://{NEWSROOM}/0f6c1e2a-news")
     documents = list(project.documents())
