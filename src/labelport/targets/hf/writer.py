@@ -50,6 +50,7 @@ from ...formats._classify import UNLABELED, classification_kind, drop_other_answ
 from ...formats._tokens import OFF_TOKEN_BOUNDARIES, iob_tags, whole_token_spans
 from ...formats.base import (
     ARROWS_IN_LINES,
+    CONFLICTS,
     OVERLAPS,
     Context,
     Format,
@@ -60,7 +61,7 @@ from ...formats.base import (
     span_example,
 )
 from ...formats.parts import Part, merge_reports
-from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Arrow, Document, Line, Project, Question, Span
+from ...model import CONFLICT, DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Arrow, Document, Line, Project, Question, Span
 from ...report import Report
 from .features import INT64, STRING, Feature, arrow_type, class_label, list_of, schema_metadata, struct, to_yaml_list
 from .layout import DATA, README, SPLIT_NAME, shard_name, split_files
@@ -315,13 +316,13 @@ Names = tuple[list[str], list[str]]
 
 def labels_found(project: Project, spans: bool = True) -> Names:
     """A first pass: the sorted labels of the spans of label set 0 (with
-    ``spans``) and of the arrows in the project's token documents."""
+    ``spans``) and of the arrows (but CONFLICT ones) in the project's token documents."""
     found: set[str] = set()
     relations: set[str] = set()
     for document in project.documents():
         if TOKEN_BASED not in document.kinds:
             continue
-        relations.update(arrow.label for arrow in document.arrows)
+        relations.update(arrow.label for arrow in document.arrows if arrow.labeled_by != CONFLICT)
         if spans:
             for line in document.lines:
                 for span in line.spans:
@@ -550,7 +551,8 @@ class _Relations:
         self.label_index = label_index
         self.from_origin: dict[str, list[int]] = {}  # span id -> the arrows from it, by number
         for n, arrow in enumerate(document.arrows):
-            self.from_origin.setdefault(arrow.origin, []).append(n)
+            if arrow.labeled_by != CONFLICT:  # (left out as kept_spans leaves out CONFLICT spans)
+                self.from_origin.setdefault(arrow.origin, []).append(n)
         self.carried = bytearray(len(document.arrows))
         self.spans: set[str] = set()  # the ids of the document's spans
         self.written: set[str] = set()  # those of its rows' spans columns
@@ -577,6 +579,8 @@ class _Relations:
                                                "origin": arrow.origin, "target": arrow.target})
 
     def _why(self, arrow: Arrow) -> str:
+        if arrow.labeled_by == CONFLICT:
+            return CONFLICTS
         ends = (arrow.origin, arrow.target)
         if not all(end in self.spans for end in ends):
             return RELATIONS_END_UNKNOWN
@@ -610,7 +614,8 @@ def _write_token_rows(
                     relations = None
                 document = entry.document
                 if document.arrows and entry.kind == TOKEN_BASED:
-                    if not_given is not None and any(arrow.label not in relation_index for arrow in document.arrows):
+                    if not_given is not None and any(arrow.label not in relation_index and arrow.labeled_by != CONFLICT
+                                                     for arrow in document.arrows):
                         raise not_given
                     relations = _Relations(document, relation_index)
                 continue
@@ -646,8 +651,9 @@ def _write_token_rows(
                 ner_tags,
                 [{"start": span.start, "end": span.end, "label": span.label} for span in spans],
             )
+            row_relations = relations.row(line, spans) if relations is not None else []
             if relation_names:
-                row += (relations.row(line, spans) if relations is not None else [],)
+                row += (row_relations,)
             split = shards.add(entry.split, row, 2 * len(line.text) + 16 * len(line.tokens) + 64)
             if spans:
                 split.info.per_label.update(span.label for span in spans)
