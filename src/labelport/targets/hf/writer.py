@@ -411,13 +411,23 @@ def merge_shards(parts: list[Part], out: Path, ctx: Context) -> bool:
     process would: a chunk found labels of its own (no label set 0), or
     dropped a span whose label the project's label set 0 lacks (one process
     reads the project once more for such labels); and when no chunk wrote a
-    row (one process writes the one empty shard)."""
+    row (one process writes the one empty shard). Each chunk found the
+    relation labels of its own arrows: a chunk's shards whose relations
+    column differs from the whole project's are written again with it
+    (:func:`_with_relations`)."""
     chunks: list[Written] = [part.notes[CHUNK] for part in parts]
-    features, _, names, task_kind = chunks[0]
+    _, _, names, task_kind = chunks[0]
+    relations = relation_labels(ctx.project, chain.from_iterable(relation_names(chunk[0]) for chunk in chunks))
+    features = token_features(names, relations)[0] if task_kind == "ner" else chunks[0][0]
     if (any(UNKNOWN_SPAN_LABELS in part.report.losses for part in parts)
-            or any(chunk[0] != features for chunk in chunks)
+            or any(chunk[0][:5] != features[:5] for chunk in chunks)
             or not any(split.rows for chunk in chunks for split in chunk[1])):
         return False
+    for part, chunk in zip(parts, chunks):
+        if chunk[0] != features:
+            for split in chunk[1]:
+                split.nbytes = sum(_with_relations(part.folder / file, relation_names(chunk[0]), features)
+                                   for file in split.files)
     folder = out / DATA
     folder.mkdir(parents=True, exist_ok=True)
     splits = []
@@ -440,6 +450,52 @@ def merge_shards(parts: list[Part], out: Path, ctx: Context) -> bool:
     merge_reports(ctx.report, parts)
     _write_card(ctx.project, out, ctx, (features, splits, names, task_kind))
     return True
+
+
+def relation_names(features: list[tuple[str, Feature]]) -> list[str]:
+    """The relation labels of rows with ``features`` (none: no relations column)."""
+    for name, f in features:
+        if name == "relations":
+            return list(dict(f[1][1])["label"][1])
+    return []
+
+
+def _with_relations(path: Path, had: list[str], features: list[tuple[str, Feature]]) -> int:
+    """Write the shard at ``path`` again with ``features``, whose relations
+    column has the labels of a whole project, from rows whose relations had
+    the labels ``had`` (none: they had no relations column), row group by
+    row group; the Arrow bytes of its rows."""
+    pa, pq = _pyarrow()
+    import pyarrow.compute as pc  # (extra: labelport[hf], with pyarrow)
+
+    target = relation_names(features)
+    ids = column(pa, INT64, [target.index(label) for label in had])  # a chunk's label id -> the project's
+    schema = arrow_schema(pa, features)
+    nbytes = 0
+    partial = path.with_name(f".{path.name}.partial")
+    source = pq.ParquetFile(path)
+    try:
+        with pq.ParquetWriter(partial, schema) as writer:
+            for i in range(source.num_row_groups):  # (each one a batch of rows, never empty)
+                table = source.read_row_group(i)
+                if had:
+                    rows = table.column("relations").combine_chunks()
+                    flat = rows.flatten()
+                    labels = pc.take(ids, flat.field("label"))
+                    flat = pa.StructArray.from_arrays([flat.field("head"), flat.field("tail"), labels],
+                                                      fields=list(schema.field("relations").type.value_type))
+                    relations = pa.ListArray.from_arrays(rows.offsets, flat)
+                    table = table.drop_columns(["relations"])
+                else:
+                    relations = column(pa, features[-1][1], [[]] * table.num_rows)
+                batch = pa.RecordBatch.from_arrays([*(c.combine_chunks() for c in table.columns), relations],
+                                                   schema=schema)
+                writer.write_batch(batch)
+                nbytes += batch.nbytes
+    finally:
+        source.close()
+    partial.replace(path)
+    return nbytes
 
 
 # -- rows with names fixed beforehand (labelport.to_ray) -----------------------------
