@@ -616,7 +616,10 @@ class _Relations:
     def row(self, line: Line, spans: list[Span]) -> list[dict[str, int]]:
         """The relations of a row whose spans column holds ``spans`` (of ``line``)."""
         self.spans.update(span.id for span in line.spans if span.id is not None)
-        at = {span.id: i for i, span in enumerate(spans) if span.id is not None}
+        at: dict[str, int] = {}  # (a span id given twice names its first span, as for the head)
+        for i, span in enumerate(spans):
+            if span.id is not None:
+                at.setdefault(span.id, i)
         self.written.update(at)
         arrows, carried, relations = self.document.arrows, self.carried, []
         for head, span in enumerate(spans):
