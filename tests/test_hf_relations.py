@@ -93,7 +93,8 @@ def span_text(doc: dict[str, Any], span_id: str) -> tuple[int, str, str]:
     data = doc["data"]
     entry = next(s for s in data["spanLabels"] if s["id"] == span_id)
     tokens = data["cells"][entry["startCellLine"]]["tokens"]
-    return entry["startCellLine"], " ".join(tokens[entry["startTokenIndex"]:entry["endTokenIndex"] + 1]), entry["labelName"]
+    text = " ".join(tokens[entry["startTokenIndex"]:entry["endTokenIndex"] + 1])
+    return entry["startCellLine"], text, entry["labelName"]
 
 
 def load(out: Path) -> Any:

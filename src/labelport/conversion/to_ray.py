@@ -63,8 +63,9 @@ def to_ray(
     may have labels label set 0 lacks) those found by a first pass over the
     documents, as HF_DATASET makes one; a token-labeling project's relation
     labels (the ``relations`` column, when it has arrows) always need that
-    pass: in Ray tasks, each over a range of the files, like the read tasks (so a file that is not what it says is
-    refused here, before any dataset is returned).
+    pass: in Ray tasks, each over a range of the files, like the read tasks
+    (so a file that is not what it says is refused here, before any dataset
+    is returned).
 
     ``project`` is a local file, folder or zip, or a project ``labelport.load``
     read from one: each task reads its files again, so a project made in

@@ -14,9 +14,10 @@ end exclusive, and ``label``). ``ner_tags`` cannot hold overlapping spans;
 only. A project with relations (arrows) adds ``relations``: each a ``head``
 and a ``tail``, indexes into that row's ``spans``, and a ``label``
 (ClassLabel); a relation whose ends are not both in one row's ``spans``
-is counted as not carried, with the reason. Row and document labeling: ``id``, ``text`` and ``label`` (ClassLabel)
-or, for a question with several answers, ``labels`` (Sequence of
-ClassLabel); rows without an answer are left out and counted.
+is counted as not carried, with the reason. Row and document labeling:
+``id``, ``text`` and ``label`` (ClassLabel) or, for a question with several
+answers, ``labels`` (Sequence of ClassLabel); rows without an answer are
+left out and counted.
 
 ClassLabel names must be fixed before the first row is written: they are
 label set 0 (in order) or the question's options when the project has them,
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from ..._version import __version__
 from ...errors import UsageError, missing_extra
@@ -89,7 +90,7 @@ RELATIONS_END_UNKNOWN = "relations whose origin or target is no span of the docu
 SPAN = struct([("start", INT64), ("end", INT64), ("label", STRING)])
 
 
-def relation(labels: list[str]) -> Feature:
+def relation(labels: Iterable[str]) -> Feature:
     """A row of the relations column: ``head`` and ``tail`` index the row's
     ``spans``, ``label`` is a ClassLabel of ``labels``."""
     return struct([("head", INT64), ("tail", INT64), ("label", class_label(labels))])
@@ -335,7 +336,8 @@ def relation_labels(project: Project, found: Iterable[str]) -> list[str]:
     """The relation labels ``found``: in the order the project's label sets
     declare them (Datasaur lists arrow labels there), then the others sorted."""
     found = set(found)
-    declared = [name for name in _unique(label.name for ls in project.label_sets for label in ls.labels) if name in found]
+    every = _unique(label.name for label_set in project.label_sets for label in label_set.labels)
+    declared = [name for name in every if name in found]
     return declared + sorted(found.difference(declared))
 
 
@@ -420,7 +422,7 @@ def merge_shards(parts: list[Part], out: Path, ctx: Context) -> bool:
     relations = relation_labels(ctx.project, chain.from_iterable(relation_names(chunk[0]) for chunk in chunks))
     features = token_features(names, relations)[0] if task_kind == "ner" else chunks[0][0]
     if (any(UNKNOWN_SPAN_LABELS in part.report.losses for part in parts)
-            or any(chunk[0][:5] != features[:5] for chunk in chunks)
+            or any(_but_relations(chunk[0]) != _but_relations(features) for chunk in chunks)
             or not any(split.rows for chunk in chunks for split in chunk[1])):
         return False
     for part, chunk in zip(parts, chunks):
@@ -450,6 +452,10 @@ def merge_shards(parts: list[Part], out: Path, ctx: Context) -> bool:
     merge_reports(ctx.report, parts)
     _write_card(ctx.project, out, ctx, (features, splits, names, task_kind))
     return True
+
+
+def _but_relations(features: list[tuple[str, Feature]]) -> list[tuple[str, Feature]]:
+    return [(name, f) for name, f in features if name != "relations"]
 
 
 def relation_names(features: list[tuple[str, Feature]]) -> list[str]:
@@ -487,7 +493,7 @@ def _with_relations(path: Path, had: list[str], features: list[tuple[str, Featur
                     relations = pa.ListArray.from_arrays(rows.offsets, flat)
                     table = table.drop_columns(["relations"])
                 else:
-                    relations = column(pa, features[-1][1], [[]] * table.num_rows)
+                    relations = column(pa, dict(features)["relations"], [[]] * table.num_rows)
                 batch = pa.RecordBatch.from_arrays([*(c.combine_chunks() for c in table.columns), relations],
                                                    schema=schema)
                 writer.write_batch(batch)
@@ -574,7 +580,7 @@ def _write_tokens(project: Project, out: Path, ctx: Context):
     return _write_token_rows(project, out, ctx, names, not_given=None)
 
 
-def token_features(labels: list[str], relations: list[str] = []) -> tuple[list[tuple[str, Feature]], list[str]]:
+def token_features(labels: list[str], relations: Sequence[str] = ()) -> tuple[list[tuple[str, Feature]], list[str]]:
     """Token labeling's features for span labels ``labels`` and relation labels
     ``relations`` (none: no relations column), and its ``ner_tags`` names."""
     tags = ["O", *(prefix + label for label in labels for prefix in ("B-", "I-"))]
