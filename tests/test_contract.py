@@ -42,11 +42,23 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
+import contract_fixture
 import pytest
+from conftest import FIXTURES, ROOT, WNUT17_FIXTURES, run_cli
+from hostile import assert_refused
 
 import labelport
 from labelport.errors import RejectedError
-from labelport.formats.base import ARROWS, COMMENTS, CONFLICTS, DOCUMENT_ANSWERS, LABEL_SETS, MULTILINE, OVERLAPS
+from labelport.formats.base import (
+    ARROWS,
+    ARROWS_IN_LINES,
+    COMMENTS,
+    CONFLICTS,
+    DOCUMENT_ANSWERS,
+    LABEL_SETS,
+    MULTILINE,
+    OVERLAPS,
+)
 from labelport.formats.registry import FORMATS, get_format
 from labelport.model import (
     DOCUMENT_BASED,
@@ -60,10 +72,6 @@ from labelport.model import (
     Question,
     Span,
 )
-
-import contract_fixture
-from conftest import FIXTURES, ROOT, WNUT17_FIXTURES, run_cli
-from hostile import assert_refused
 
 NEWSROOM = FIXTURES / "datasaur" / "newsroom-p8Xk2Lq9"
 TICKETS_EXPORT = FIXTURES / "datasaur" / "support-tickets-r7Tt"
@@ -134,7 +142,7 @@ class TokenSource:
 
     lines: dict[str, list[str]]  # document -> line texts
     spans: list[SourceSpan]
-    arrows: list[tuple[str, str, str]] = field(default_factory=list)  # (document, origin id, target id)
+    arrows: list[tuple[str, str, str, bool]] = field(default_factory=list)  # (document, origin id, target id, CONFLICT)
     span_ids: dict[tuple[str, str], SourceSpan] = field(default_factory=dict)
     token_starts: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # (document, line) -> starts
     tokens: dict[tuple[str, int], list[str]] = field(default_factory=dict)
@@ -182,7 +190,7 @@ def datasaur_source(folder: Path) -> TokenSource:
             )
             source.spans.append(span)
             source.span_ids[(name, entry["id"])] = span
-        source.arrows += [(name, a["originId"], a["targetId"]) for a in data["arrowLabels"]]
+        source.arrows += [(name, a["originId"], a["targetId"], a["labeledBy"] == "CONFLICT") for a in data["arrowLabels"]]
         source.conflict_arrows += sum(a["labeledBy"] == "CONFLICT" for a in data["arrowLabels"])
         source.comments += len(data["comments"])
         source.answered_documents += bool(data["documentAnswers"])
@@ -340,7 +348,7 @@ def token_losses(fmt: Any, source: TokenSource) -> dict[str, int]:
     if fmt.id in IO_TAGS:
         expected[IO_TAGS[fmt.id]] = len(adjacent_pairs(tagged(fmt, source, kept)))
     if source.arrows:
-        if ARROWS not in carries:
+        if ARROWS not in carries and ARROWS_IN_LINES not in carries:
             expected[ARROWS] = len(source.arrows)
         else:
             if CONFLICTS not in carries:
@@ -350,8 +358,10 @@ def token_losses(fmt: Any, source: TokenSource) -> dict[str, int]:
                 expected[JSON_UNLINKED_ARROWS] = sum(
                     not (id(o := source.span_ids[(doc, a)]) in ids and id(t := source.span_ids[(doc, b)]) in ids
                          and o.line == t.line == o.end_line == t.end_line)
-                    for doc, a, b in source.arrows
+                    for doc, a, b, _ in source.arrows
                 )
+            if fmt.id == "HF_DATASET":  # a row's relations link two of its spans
+                expected.update(hf_relation_losses(source, kept))
     if source.comments and COMMENTS not in carries:
         expected[COMMENTS] = source.comments
     if serves_tokens:
@@ -364,6 +374,31 @@ def token_losses(fmt: Any, source: TokenSource) -> dict[str, int]:
     if fmt.id == "HF_DATASET":  # the spans column holds overlaps, ner_tags cannot
         expected[HF_OVERLAPS_IN_TAGS] = overlapping(kept)
     return {k: v for k, v in expected.items() if v}
+
+
+HF_RELATIONS_ACROSS_ROWS = "relations between spans of different lines (a row's relations index its own spans)"
+HF_RELATIONS_END_LEFT_OUT = ("relations with an end the spans column leaves out "
+                             "(another label set, CONFLICT, across lines, a label not in label set 0)")
+HF_RELATIONS_END_UNKNOWN = "relations whose origin or target is no span of the document"
+
+
+def hf_relation_losses(source: TokenSource, kept: list[SourceSpan]) -> Counter[str]:
+    """HF_DATASET's relations not carried, and why: a CONFLICT arrow (counted
+    with the CONFLICT spans by the caller), an end that is no span, an end the
+    spans column leaves out, ends on different lines."""
+    losses: Counter[str] = Counter()
+    written = {id(span) for span in kept}
+    for doc, a, b, conflict in source.arrows:
+        ends = [source.span_ids.get((doc, end)) for end in (a, b)]
+        if conflict:
+            continue
+        if None in ends:
+            losses[HF_RELATIONS_END_UNKNOWN] += 1
+        elif not all(id(end) in written for end in ends):
+            losses[HF_RELATIONS_END_LEFT_OUT] += 1
+        elif ends[0].line != ends[1].line:
+            losses[HF_RELATIONS_ACROSS_ROWS] += 1
+    return losses
 
 
 def tagged(fmt: Any, source: TokenSource, spans: list[SourceSpan]) -> list[SourceSpan]:

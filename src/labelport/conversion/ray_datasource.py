@@ -25,7 +25,7 @@ from ray.data.datasource import Datasource, ReadTask
 from ..formats.base import Context
 from ..model import Project
 from ..progress import Progress
-from ..targets.hf.writer import write_rows
+from ..targets.hf.writer import Names, write_rows
 from . import parallel
 from .ray_engine import Origin, fetch_folder, read_chunk
 from .ray_engine import _result as task_result
@@ -37,7 +37,7 @@ class ProjectDatasource(Datasource):
     at most ``cpus``: 4 tasks a CPU, as ``--engine ray``), each task's rows in
     the order HF_DATASET writes them; the tasks in file order."""
 
-    def __init__(self, origin: Origin, shared: tuple, files: list[str], names: list[str], split: str, schema: pa.Schema,
+    def __init__(self, origin: Origin, shared: tuple, files: list[str], names: Names, split: str, schema: pa.Schema,
                  cpus: int):
         self.origin = origin
         # (Ray asks 200 tasks of a datasource that cannot tell its size: each reads the project's
@@ -77,8 +77,8 @@ def file_ranges(files: list[str], tasks: int) -> tuple[int, list[tuple[int, int]
     return len(files), parallel.chunks(len(files), tasks)
 
 
-def find_names(find: Callable[[Project], list[str]], origin: Origin, shared: tuple, files: list[str],
-               tasks: int) -> list[list[str]]:
+def find_names(find: Callable[[Project], Names], origin: Origin, shared: tuple, files: list[str],
+               tasks: int) -> list[Names]:
     """The ClassLabel names ``find`` finds in each range of the project's files,
     found by Ray tasks (:func:`labelport.targets.hf.writer.names_to_find`); what a
     task raised (a file that is not what it says, ...) raised here as it was."""
@@ -95,13 +95,13 @@ def find_names(find: Callable[[Project], list[str]], origin: Origin, shared: tup
         raise
 
 
-def _find_in(find: Callable[[Project], list[str]], origin: Origin, header: Project, lo: int, hi: int,
-             n_parts: int) -> list[str]:
+def _find_in(find: Callable[[Project], Names], origin: Origin, header: Project, lo: int, hi: int,
+             n_parts: int) -> Names:
     with tempfile.TemporaryDirectory(prefix="labelport-ray-") as temp:
         return find(read_chunk(origin, header, lo, hi, n_parts, fetch_folder(origin, Path(temp))))
 
 
-def read_rows(origin: Origin, shared: tuple, lo: int, hi: int, n_parts: int, names: list[str], split: str,
+def read_rows(origin: Origin, shared: tuple, lo: int, hi: int, n_parts: int, names: Names, split: str,
               schema: pa.Schema) -> Iterator[pa.Table]:
     """Files ``lo``..``hi`` of ``origin``: their rows of ``split``, a table per
     record batch (an empty one when they hold none, so every block has the schema)."""

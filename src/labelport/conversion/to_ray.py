@@ -23,7 +23,7 @@ class RayDatasets(dict[str, "ray.data.Dataset"]):
     """Split name -> ``ray.data.Dataset``, in the order the splits were asked for.
 
     ``label_names``: column -> its ClassLabel names (``ner_tags``, ``label``
-    or ``labels``), id ``i`` being ``label_names[column][i]``; ``features``:
+    or ``labels``; ``relations``, its ``label``), id ``i`` being ``label_names[column][i]``; ``features``:
     every column's feature as datasets' ``Features.to_dict()`` has it (also
     in each block's Arrow schema metadata, under ``huggingface``, as in
     HF_DATASET's Parquet files); ``datasources``: split -> the
@@ -61,9 +61,11 @@ def to_ray(
     The ClassLabel names are fixed before any row: the question's options or
     label set 0, else (or when the project has several files, whose spans
     may have labels label set 0 lacks) those found by a first pass over the
-    documents, as HF_DATASET makes one: in Ray tasks, each over a range of
-    the files, like the read tasks (so a file that is not what it says is
-    refused here, before any dataset is returned).
+    documents, as HF_DATASET makes one; a token-labeling project's relation
+    labels (the ``relations`` column, when it has arrows) always need that
+    pass: in Ray tasks, each over a range of the files, like the read tasks
+    (so a file that is not what it says is refused here, before any dataset
+    is returned).
 
     ``project`` is a local file, folder or zip, or a project ``labelport.load``
     read from one: each task reads its files again, so a project made in
@@ -130,14 +132,16 @@ def to_ray(
     names, find = names_to_find(project, ctx)
     if find is not None:
         found = find_names(find, engine.origin, shared, files, cpus) if project.parts else [find(project)]
-        names = with_found(names, found)
+        names = with_found(project, names, found)
     features = row_features(project, ctx, names)
     schema = arrow_schema(pa, features)
     result = RayDatasets()
     result.features = {name: to_json(f) for name, f in features}
     result.label_names = {}
     for name, f in features:
-        inner = f[1] if f[0] == "list" else f  # (ner_tags and labels: a list of ClassLabel)
+        inner = f[1] if f[0] == "list" else f  # (ner_tags and labels: a list of ClassLabel; relations: of structs)
+        if inner[0] == "struct":
+            inner = dict(inner[1]).get("label", inner)
         if inner[0] == "class_label":
             result.label_names[name] = list(inner[1])
     context = ray.data.DataContext.get_current()

@@ -78,6 +78,9 @@ LABEL_SETS = "spans of a second label set"
 CONFLICTS = "unresolved (CONFLICT) entries"
 MULTILINE = "spans across lines"
 ARROWS = "arrows"
+#: the arrows of token documents, which the writer takes one by one and counts
+#: those it cannot carry (HF_DATASET: the ones between spans of one line)
+ARROWS_IN_LINES = "arrows between spans of a line"
 DOCUMENT_ANSWERS = "document answers"
 COMMENTS = "comments"
 #: The spans of a token document written as its text alone (PLAIN; a
@@ -398,7 +401,7 @@ def count_document(document: Document, kind: str | None, fmt: Format, report: Re
     report.count("documents")
     if document.arrows:
         report.count("arrows", len(document.arrows))
-        if ARROWS not in fmt.carries:
+        if ARROWS not in fmt.carries and not (kind == TOKEN_BASED and ARROWS_IN_LINES in fmt.carries):
             report.drop(ARROWS, _arrow_example(document), len(document.arrows))
     if document.comments and COMMENTS not in fmt.carries:
         report.drop(COMMENTS, {"document": document.name}, len(document.comments))

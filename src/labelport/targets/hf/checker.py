@@ -10,7 +10,8 @@ files alone (no datasets import, no network):
   card's ``dataset_info`` (ClassLabel names included), and with each other
   within a config;
 - ClassLabel values lie in [-1, number of names) (-1: no label); in token
-  classification every row has as many tags as tokens;
+  classification every row has as many tags as tokens, and each relation's
+  ``head`` and ``tail`` index one of the row's ``spans``;
 - split names are valid, shard file names ``<split>-NNNNN-of-NNNNN`` name
   the split they are listed under and are complete, no split is empty, and
   the card's ``num_examples`` are the rows on disk.
@@ -405,7 +406,9 @@ class _Check:
         ]
         if tags and not _is_list(parquet.schema_arrow.field("tokens").type, pa):
             tags = []
-        wanted = list(dict.fromkeys([*labels, *(["tokens", *tags] if tags else [])]))
+        ends = _relation_ends(features, columns, parquet.schema_arrow, pa)
+        wanted = list(dict.fromkeys([*labels, *(["tokens", *tags] if tags else []),
+                                     *(["spans", "relations"] if ends else [])]))
         offset = 0
         try:
             if not wanted:
@@ -430,11 +433,46 @@ class _Check:
                         for i in pc.indices_nonzero(differs).to_pylist():
                             self.find("tokens", f"{tokens[i].as_py()} tokens but {lengths[i].as_py()} {name}", True,
                                       file, offset + i + 1)
+                for end in ends:
+                    for row, value, n in _ends_outside_spans(pa, pc, batch, end, offset):
+                        self.find("relations", f"relations[].{end}: {value} is not an index of the row's {n} spans",
+                                  True, file, row)
                 offset += batch.num_rows
         except Exception as exc:
             self.find("parquet", f"reading the rows failed after row {offset}: {exc}", True, file)
             return None
         return offset
+
+
+#: the fields of a relations row that index the row's spans
+RELATION_ENDS = ("head", "tail")
+
+
+def _relation_ends(features: dict[str, Feature], columns: list[str], schema: Any, pa: Any) -> tuple[str, ...]:
+    """The relations column's fields that index ``spans``, when the file has both
+    columns as the features declare them (a mismatch is a finding of its own)."""
+    if not {"spans", "relations"} <= set(columns) or not {"spans", "relations"} <= set(features):
+        return ()
+    if any(arrow_mismatch(features[name], schema.field(name).type, pa) for name in ("spans", "relations")):
+        return ()
+    inner = features["relations"][1]
+    if features["relations"][0] != "list" or inner[0] != "struct":
+        return ()
+    fields = dict(inner[1])
+    return tuple(end for end in RELATION_ENDS if end in fields and fields[end] == ("value", "int64"))
+
+
+def _ends_outside_spans(pa: Any, pc: Any, batch: Any, end: str, offset: int) -> Iterator[tuple[int, Any, int]]:
+    """(row, value, spans in the row) of each relation whose ``end`` is no index
+    of its row's spans (or is missing); rows 1-based, counted from ``offset``."""
+    relations = batch.column("relations")
+    parents = pc.list_parent_indices(relations)
+    values = pc.struct_field(pc.list_flatten(relations), end)
+    spans = pc.fill_null(pc.list_value_length(batch.column("spans")), _int(pa, 0)).take(parents)
+    outside = pc.or_kleene(pc.or_kleene(pc.less(values, _int(pa, 0)), pc.greater_equal(values, spans)),
+                           pc.is_null(values))
+    for i in pc.indices_nonzero(pc.fill_null(outside, True)).to_pylist():
+        yield offset + parents[i].as_py() + 1, values[i].as_py(), spans[i].as_py()
 
 
 def _is_list(t: Any, pa: Any) -> bool:

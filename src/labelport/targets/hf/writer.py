@@ -11,13 +11,21 @@ index>``), ``text`` (the line's text, which ``spans`` point into), ``tokens``,
 label, IOB2) and ``spans`` (``start``, ``end`` in code points of ``text``,
 end exclusive, and ``label``). ``ner_tags`` cannot hold overlapping spans;
 ``spans`` keeps them, so the report counts them as left out of ``ner_tags``
-only. Row and document labeling: ``id``, ``text`` and ``label`` (ClassLabel)
-or, for a question with several answers, ``labels`` (Sequence of
-ClassLabel); rows without an answer are left out and counted.
+only. A project with relations (arrows) adds ``relations``: each a ``head``
+and a ``tail``, indexes into that row's ``spans``, and a ``label``
+(ClassLabel); a relation whose ends are not both in one row's ``spans``
+is counted as not carried, with the reason. Row and document labeling:
+``id``, ``text`` and ``label`` (ClassLabel) or, for a question with several
+answers, ``labels`` (Sequence of ClassLabel); rows without an answer are
+left out and counted.
 
 ClassLabel names must be fixed before the first row is written: they are
 label set 0 (in order) or the question's options when the project has them,
-else the sorted labels found by a first pass over the documents.
+else the sorted labels found by a first pass over the documents. Nothing
+declares which labels are relation labels (a Datasaur label set lists them
+beside the span labels), so the rows are written without a ``relations``
+column on trial, and the first document with arrows sends the project
+through a first pass for their labels; a project without arrows reads once.
 
 Rows stream into pyarrow record batches of at most ``BATCH_ROWS`` rows, so
 memory stays flat whatever the project's size; a split's shard is closed
@@ -35,15 +43,27 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from ..._version import __version__
 from ...errors import UsageError, missing_extra
 from ...formats._classify import UNLABELED, classification_kind, drop_other_answers, examples, label_question
 from ...formats._tokens import OFF_TOKEN_BOUNDARIES, iob_tags, whole_token_spans
-from ...formats.base import OVERLAPS, Context, Format, QuestionOption, items, kept_spans, options_of, span_example
+from ...formats.base import (
+    ARROWS_IN_LINES,
+    CONFLICTS,
+    OVERLAPS,
+    Context,
+    Format,
+    QuestionOption,
+    items,
+    kept_spans,
+    options_of,
+    span_example,
+)
 from ...formats.parts import Part, merge_reports
-from ...model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Line, Project, Question
+from ...model import CONFLICT, DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Arrow, Document, Line, Project, Question, Span
+from ...report import Report
 from .features import INT64, STRING, Feature, arrow_type, class_label, list_of, schema_metadata, struct, to_yaml_list
 from .layout import DATA, README, SPLIT_NAME, shard_name, split_files
 
@@ -61,9 +81,19 @@ OFF_TOKEN_BOUNDARIES_IN_TAGS = f"{OFF_TOKEN_BOUNDARIES} (kept in the spans colum
 UNKNOWN_ANSWERS = "answers that are not among the question's options (not a ClassLabel name)"
 EXTRA_ANSWERS = "answers beyond the first of a single-answer question"
 EMPTY_SPLITS = "empty split"
+RELATIONS_ACROSS_ROWS = "relations between spans of different lines (a row's relations index its own spans)"
+RELATIONS_END_LEFT_OUT = ("relations with an end the spans column leaves out "
+                          "(another label set, CONFLICT, across lines, a label not in label set 0)")
+RELATIONS_END_UNKNOWN = "relations whose origin or target is no span of the document"
 
 #: a row of the spans column: one span, its offsets end-exclusive code points of ``text``
 SPAN = struct([("start", INT64), ("end", INT64), ("label", STRING)])
+
+
+def relation(labels: Iterable[str]) -> Feature:
+    """A row of the relations column: ``head`` and ``tail`` index the row's
+    ``spans``, ``label`` is a ClassLabel of ``labels``."""
+    return struct([("head", INT64), ("tail", INT64), ("label", class_label(labels))])
 
 
 def arrow_schema(pa: Any, features: list[tuple[str, Feature]]) -> Any:
@@ -280,17 +310,35 @@ def label_set_0(project: Project) -> list[str]:
     return _unique(label.name for label in label_set.labels)
 
 
-def span_labels(project: Project, given: list[str]) -> list[str]:
-    """``given`` (label set 0), then the sorted labels of a first pass that it lacks."""
+#: The ClassLabel names of a token-labeling project's rows: its span labels
+#: (``ner_tags``) and its relation labels (``relations``; none: no such column).
+Names = tuple[list[str], list[str]]
+
+
+def labels_found(project: Project, spans: bool = True) -> Names:
+    """A first pass: the sorted labels of the spans of label set 0 (with
+    ``spans``) and of the arrows (but CONFLICT ones) in the project's token documents."""
     found: set[str] = set()
+    relations: set[str] = set()
     for document in project.documents():
         if TOKEN_BASED not in document.kinds:
             continue
-        for line in document.lines:
-            for span in line.spans:
-                if span.label_set == 0:
-                    found.add(span.label)
-    return given + sorted(found.difference(given))
+        relations.update(arrow.label for arrow in document.arrows if arrow.labeled_by != CONFLICT)
+        if spans:
+            for line in document.lines:
+                for span in line.spans:
+                    if span.label_set == 0:
+                        found.add(span.label)
+    return sorted(found), sorted(relations)
+
+
+def relation_labels(project: Project, found: Iterable[str]) -> list[str]:
+    """The relation labels ``found``: in the order the project's label sets
+    declare them (Datasaur lists arrow labels there), then the others sorted."""
+    found = set(found)
+    every = _unique(label.name for label_set in project.label_sets for label in label_set.labels)
+    declared = [name for name in every if name in found]
+    return declared + sorted(found.difference(declared))
 
 
 def answer_labels(project: Project, kind: str, question: Question) -> list[str]:
@@ -365,13 +413,23 @@ def merge_shards(parts: list[Part], out: Path, ctx: Context) -> bool:
     process would: a chunk found labels of its own (no label set 0), or
     dropped a span whose label the project's label set 0 lacks (one process
     reads the project once more for such labels); and when no chunk wrote a
-    row (one process writes the one empty shard)."""
+    row (one process writes the one empty shard). Each chunk found the
+    relation labels of its own arrows: a chunk's shards whose relations
+    column differs from the whole project's are written again with it
+    (:func:`_with_relations`)."""
     chunks: list[Written] = [part.notes[CHUNK] for part in parts]
-    features, _, names, task_kind = chunks[0]
+    _, _, names, task_kind = chunks[0]
+    relations = relation_labels(ctx.project, chain.from_iterable(relation_names(chunk[0]) for chunk in chunks))
+    features = token_features(names, relations)[0] if task_kind == "ner" else chunks[0][0]
     if (any(UNKNOWN_SPAN_LABELS in part.report.losses for part in parts)
-            or any(chunk[0] != features for chunk in chunks)
+            or any(_but_relations(chunk[0]) != _but_relations(features) for chunk in chunks)
             or not any(split.rows for chunk in chunks for split in chunk[1])):
         return False
+    for part, chunk in zip(parts, chunks):
+        if chunk[0] != features:
+            for split in chunk[1]:
+                split.nbytes = sum(_with_relations(part.folder / file, relation_names(chunk[0]), features)
+                                   for file in split.files)
     folder = out / DATA
     folder.mkdir(parents=True, exist_ok=True)
     splits = []
@@ -396,77 +454,135 @@ def merge_shards(parts: list[Part], out: Path, ctx: Context) -> bool:
     return True
 
 
+def _but_relations(features: list[tuple[str, Feature]]) -> list[tuple[str, Feature]]:
+    return [(name, f) for name, f in features if name != "relations"]
+
+
+def relation_names(features: list[tuple[str, Feature]]) -> list[str]:
+    """The relation labels of rows with ``features`` (none: no relations column)."""
+    for name, f in features:
+        if name == "relations":
+            return list(dict(f[1][1])["label"][1])
+    return []
+
+
+def _with_relations(path: Path, had: list[str], features: list[tuple[str, Feature]]) -> int:
+    """Write the shard at ``path`` again with ``features``, whose relations
+    column has the labels of a whole project, from rows whose relations had
+    the labels ``had`` (none: they had no relations column), row group by
+    row group; the Arrow bytes of its rows."""
+    pa, pq = _pyarrow()
+    import pyarrow.compute as pc  # (extra: labelport[hf], with pyarrow)
+
+    target = relation_names(features)
+    ids = column(pa, INT64, [target.index(label) for label in had])  # a chunk's label id -> the project's
+    schema = arrow_schema(pa, features)
+    nbytes = 0
+    partial = path.with_name(f".{path.name}.partial")
+    source = pq.ParquetFile(path)
+    try:
+        with pq.ParquetWriter(partial, schema) as writer:
+            for i in range(source.num_row_groups):  # (each one a batch of rows, never empty)
+                table = source.read_row_group(i)
+                if had:
+                    rows = table.column("relations").combine_chunks()
+                    flat = rows.flatten()
+                    labels = pc.take(ids, flat.field("label"))
+                    flat = pa.StructArray.from_arrays([flat.field("head"), flat.field("tail"), labels],
+                                                      fields=list(schema.field("relations").type.value_type))
+                    relations = pa.ListArray.from_arrays(rows.offsets, flat)
+                    table = table.drop_columns(["relations"])
+                else:
+                    relations = column(pa, dict(features)["relations"], [[]] * table.num_rows)
+                batch = pa.RecordBatch.from_arrays([*(c.combine_chunks() for c in table.columns), relations],
+                                                   schema=schema)
+                writer.write_batch(batch)
+                nbytes += batch.nbytes
+    finally:
+        source.close()
+    partial.replace(path)
+    return nbytes
+
+
 # -- rows with names fixed beforehand (labelport.to_ray) -----------------------------
 
-def names_to_find(project: Project, ctx: Context) -> tuple[list[str], Callable[[Project], list[str]] | None]:
+def names_to_find(project: Project, ctx: Context) -> tuple[Names, Callable[[Project], Names] | None]:
     """The ClassLabel names :func:`write_project` gives the project's rows, before
     any row is written: the names known beforehand (label set 0, the question's
-    options) and, when the rows may hold others, what finds them in some of
-    the project's files; the names are then :func:`with_found`'s."""
+    options; no relation labels) and, when the rows may hold others, what
+    finds them in some of the project's files; the names are then
+    :func:`with_found`'s. A token-labeling project's files are always read
+    for their relation labels, which nothing declares."""
     if TOKEN_BASED in project.kinds:
         given = label_set_0(project)
         # (one file: a span label its label set 0 lacks is dropped; several: write_project reads them all)
-        return given, None if given and not project.parts else _span_labels_found
+        return (given, []), partial(labels_found, spans=not given or bool(project.parts))
     kind = classification_kind(project)
     question = label_question(project, kind, options_of(ctx, HfDatasetOptions).question)
     if question.options:
-        return answer_labels(project, kind, question), None
-    return [], partial(answer_labels, kind=kind, question=question)
+        return (answer_labels(project, kind, question), []), None
+    return ([], []), partial(_answers_found, kind=kind, question=question)
 
 
-def _span_labels_found(project: Project) -> list[str]:
-    return span_labels(project, [])
+def _answers_found(project: Project, kind: str, question: Question) -> Names:
+    return answer_labels(project, kind, question), []
 
 
-def with_found(given: list[str], found: Iterable[list[str]]) -> list[str]:
-    """``given``, then the sorted names found (in any of the lists) that it lacks."""
-    return given + sorted(set().union(*found).difference(given))
+def with_found(project: Project, given: Names, found: Iterable[Names]) -> Names:
+    """``given``'s labels, then the sorted labels found (in any of ``found``)
+    that it lacks; the relation labels found (:func:`relation_labels`)."""
+    found = list(found)
+    labels = given[0] + sorted(set().union(*(f[0] for f in found)).difference(given[0]))
+    return labels, relation_labels(project, chain(given[1], *(f[1] for f in found)))
 
 
-def row_features(project: Project, ctx: Context, names: list[str]) -> list[tuple[str, Feature]]:
+def row_features(project: Project, ctx: Context, names: Names) -> list[tuple[str, Feature]]:
     """The features of the project's rows with ``names`` as the ClassLabel names."""
     if TOKEN_BASED in project.kinds:
-        return token_features(names)[0]
+        return token_features(*names)[0]
     question = label_question(project, classification_kind(project), options_of(ctx, HfDatasetOptions).question)
-    return class_features(names, question.multiple)
+    return class_features(names[0], question.multiple)
 
 
-def write_rows(project: Project, out: Path, ctx: Context, names: list[str], only: str) -> Written:
+def write_rows(project: Project, out: Path, ctx: Context, names: Names, only: str) -> Written:
     """The rows of split ``only`` of ``project`` (some files of a project) with
     the ClassLabel names found for the whole project (:func:`names_to_find`); no card."""
     if TOKEN_BASED in project.kinds:
-        return _write_token_rows(project, out, ctx, names, unknown_label=None, only=only)
-    return _write_classes(project, out, ctx, names, only)
+        return _write_token_rows(project, out, ctx, names, not_given=None, only=only)
+    return _write_classes(project, out, ctx, names[0], only)
 
 
-class _LabelNotGiven(Exception):
-    """A span's label is not in the label set the rows are being written with."""
+class _NameNotGiven(Exception):
+    """A span's or an arrow's label is not among the names the rows are being written with."""
 
 
 def _write_tokens(project: Project, out: Path, ctx: Context):
-    """The ClassLabel names must be known before the first row: label set 0.
-    A project of one file holds its labels there (a span's label it lacks is
-    dropped and counted). One of several files may use labels the first
-    file's label set lacks: the rows are written with it on trial, and the
-    first label it lacks sends the project through a first pass for all of
-    them, then the rows are written again."""
+    """The ClassLabel names must be known before the first row: label set 0,
+    and no relation labels. A project of one file holds its span labels there
+    (a span's label it lacks is dropped and counted). One of several files may
+    use labels the first file's label set lacks, and any file may have arrows:
+    the rows are written with label set 0 and no relations column on trial,
+    and the first label it lacks or the first arrow sends the project through
+    a first pass for the labels, then the rows are written again."""
     given = label_set_0(project)
-    if given and not project.parts:
-        return _write_token_rows(project, out, ctx, given, unknown_label=None)
     if given:
         trial = ctx.report.fresh()
         try:
-            task = _write_token_rows(project, out, replace(ctx, report=trial), given, unknown_label=_LabelNotGiven)
-        except _LabelNotGiven:
+            task = _write_token_rows(project, out, replace(ctx, report=trial), (given, []), not_given=_NameNotGiven,
+                                     drop_unknown=not project.parts)
+        except _NameNotGiven:
             ctx.progress.restart()  # the rows are read and written again
         else:
             ctx.report.merge(trial)
             return task
-    return _write_token_rows(project, out, ctx, span_labels(project, given), unknown_label=None)
+    found, relations = labels_found(project, spans=not given or bool(project.parts))
+    names = (given + sorted(set(found).difference(given)), relation_labels(project, relations))
+    return _write_token_rows(project, out, ctx, names, not_given=None)
 
 
-def token_features(labels: list[str]) -> tuple[list[tuple[str, Feature]], list[str]]:
-    """Token labeling's features for span labels ``labels``, and its ``ner_tags`` names."""
+def token_features(labels: list[str], relations: Sequence[str] = ()) -> tuple[list[tuple[str, Feature]], list[str]]:
+    """Token labeling's features for span labels ``labels`` and relation labels
+    ``relations`` (none: no relations column), and its ``ner_tags`` names."""
     tags = ["O", *(prefix + label for label in labels for prefix in ("B-", "I-"))]
     features = [
         ("id", STRING),
@@ -475,6 +591,8 @@ def token_features(labels: list[str]) -> tuple[list[tuple[str, Feature]], list[s
         ("ner_tags", list_of(class_label(tags))),
         ("spans", list_of(SPAN)),
     ]
+    if relations:
+        features.append(("relations", list_of(relation(relations))))
     return features, tags
 
 
@@ -484,21 +602,87 @@ def class_features(names: list[str], multi: bool) -> list[tuple[str, Feature]]:
             ("labels" if multi else "label", list_of(class_label(names)) if multi else class_label(names))]
 
 
+class _Relations:
+    """One document's arrows as its rows' relations: an arrow is carried in the
+    row whose ``spans`` hold both its ends (by span id), as indexes into them;
+    :meth:`finish` counts the others, with why. Work and memory are linear in
+    the document's spans and arrows, whatever arrows share a span."""
+
+    def __init__(self, document: Document, label_index: dict[str, int]):
+        self.document = document
+        self.label_index = label_index
+        self.from_origin: dict[str, list[int]] = {}  # span id -> the arrows from it, by number
+        for n, arrow in enumerate(document.arrows):
+            if arrow.labeled_by != CONFLICT:  # (left out as kept_spans leaves out CONFLICT spans)
+                self.from_origin.setdefault(arrow.origin, []).append(n)
+        self.carried = bytearray(len(document.arrows))
+        self.spans: set[str] = set()  # the ids of the document's spans
+        self.written: set[str] = set()  # those of its rows' spans columns
+
+    def row(self, line: Line, spans: list[Span]) -> list[dict[str, int]]:
+        """The relations of a row whose spans column holds ``spans`` (of ``line``)."""
+        self.spans.update(span.id for span in line.spans if span.id is not None)
+        at: dict[str, int] = {}  # (a span id given twice names its first span, as for the head)
+        for i, span in enumerate(spans):
+            if span.id is not None:
+                at.setdefault(span.id, i)
+        self.written.update(at)
+        arrows, carried, relations = self.document.arrows, self.carried, []
+        for head, span in enumerate(spans):
+            for n in self.from_origin.get(span.id, ()) if span.id is not None else ():
+                tail = at.get(arrows[n].target)
+                if tail is not None and not carried[n]:
+                    carried[n] = 1
+                    relations.append({"head": head, "tail": tail, "label": self.label_index[arrows[n].label]})
+        return relations
+
+    def finish(self, report: Report) -> None:
+        """Count the arrows no row carried, each with why."""
+        for n, arrow in enumerate(self.document.arrows):
+            if not self.carried[n]:
+                report.drop(self._why(arrow), {"document": self.document.name, "label": arrow.label,
+                                               "origin": arrow.origin, "target": arrow.target})
+
+    def _why(self, arrow: Arrow) -> str:
+        if arrow.labeled_by == CONFLICT:
+            return CONFLICTS
+        ends = (arrow.origin, arrow.target)
+        if not all(end in self.spans for end in ends):
+            return RELATIONS_END_UNKNOWN
+        if not all(end in self.written for end in ends):
+            return RELATIONS_END_LEFT_OUT
+        return RELATIONS_ACROSS_ROWS
+
+
 def _write_token_rows(
-    project: Project, out: Path, ctx: Context, labels: list[str], unknown_label: type[Exception] | None,
-    only: str | None = None,
+    project: Project, out: Path, ctx: Context, names: Names, not_given: type[Exception] | None,
+    drop_unknown: bool = True, only: str | None = None,
 ) -> Written:
-    """Rows with ``labels`` as the ClassLabel names; a span with another
-    label raises ``unknown_label``, or is dropped and counted if it is None."""
+    """Rows with ``names`` as the ClassLabel names. A span with another label
+    is dropped and counted (``drop_unknown``) or raises ``not_given``; a
+    document with an arrow whose label is not a relation name raises
+    ``not_given`` (None: ``names`` has every relation label)."""
     report = ctx.report
+    labels, relation_names = names
     known = set(labels)
-    features, tags = token_features(labels)
+    features, tags = token_features(labels, relation_names)
     tag_index = {tag: i for i, tag in enumerate(tags)}
+    relation_index = {label: i for i, label in enumerate(relation_names)}
     shards = shards_of(out, features, ctx, only)
+    relations: _Relations | None = None  # the document's, when it has arrows
     try:
         for entry in items(FORMAT, project, ctx):
             line = entry.item
             if line is None:
+                if relations is not None:
+                    relations.finish(report)
+                    relations = None
+                document = entry.document
+                if document.arrows and entry.kind == TOKEN_BASED:
+                    if not_given is not None and any(arrow.label not in relation_index and arrow.labeled_by != CONFLICT
+                                                     for arrow in document.arrows):
+                        raise not_given
+                    relations = _Relations(document, relation_index)
                 continue
             document = entry.document
             if not isinstance(line, Line):
@@ -506,8 +690,8 @@ def _write_token_rows(
                 continue
             spans = kept_spans(line, frozenset({OVERLAPS}), report, document.name)
             if any(span.label not in known for span in spans):
-                if unknown_label is not None:
-                    raise unknown_label
+                if not drop_unknown and not_given is not None:
+                    raise not_given
                 for span in spans:
                     if span.label not in known:
                         report.drop(UNKNOWN_SPAN_LABELS, span_example(document.name, line, span), unit="spans",
@@ -525,16 +709,21 @@ def _write_token_rows(
                 ner_tags = list(map(tag_index.__getitem__, iob_tags(len(line.tokens), tagged)))
             else:
                 ner_tags = [0] * len(line.tokens)  # all O
-            row = (
+            row: tuple = (
                 f"{document.id}:{line.index}",
                 line.text,
                 line.tokens,
                 ner_tags,
                 [{"start": span.start, "end": span.end, "label": span.label} for span in spans],
             )
+            row_relations = relations.row(line, spans) if relations is not None else []
+            if relation_names:
+                row += (row_relations,)
             split = shards.add(entry.split, row, 2 * len(line.text) + 16 * len(line.tokens) + 64)
             if spans:
                 split.info.per_label.update(span.label for span in spans)
+        if relations is not None:
+            relations.finish(report)
         splits = shards.close()
     except BaseException:
         shards.abort()
@@ -658,8 +847,11 @@ def write_card(
             "- `ner_tags`: one ClassLabel per token, IOB2 (`O`, `B-<label>`, `I-<label>`)",
             "- `spans`: every entity as `start`, `end` (code points into `text`, end exclusive) and `label`;"
             " overlapping entities, which IOB tags cannot hold, are kept here",
-            "",
         ]
+        if any(name == "relations" for name, _ in features):
+            body.append("- `relations`: every relation between two of the row's `spans` as `head` and `tail`"
+                        " (indexes into `spans`) and `label` (a ClassLabel)")
+        body.append("")
         what, unit = "Entity labels", "entities"
     else:
         column = "labels" if task_kind == "multi-label" else "label"
@@ -718,7 +910,7 @@ FORMAT = Format(
     write_project=write_project,
     write_chunk=write_chunk,
     merge_parts=merge_shards,
-    carries=frozenset({OVERLAPS}),
+    carries=frozenset({OVERLAPS, ARROWS_IN_LINES}),
     target="hf",
     options=HfDatasetOptions,
 )
