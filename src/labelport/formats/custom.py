@@ -20,7 +20,10 @@ document gets no call. ``project`` names the split and gives the label names
 of the whole project (:class:`~labelport.formats.transformers.ProjectContext`),
 gathered from every part as it is read; asked for before the first split's
 documents are all read, they make the run read the rest ahead, that split's
-parts spilled too.
+parts spilled too. A transformer's ``relations_not_carried(document)`` is
+called once for each document with arrows, as its parts are made, with the
+whole document: its one part, or, when a split by line cuts it, a rendering
+of all its lines made beside the parts (so each arrow is counted once).
 """
 
 from __future__ import annotations

@@ -33,8 +33,10 @@ separator) is a file; anything else is a name, looked up as ``NAME.py`` in
 converters shipped inside the package. Names starting with ``_`` are private.
 
 The helpers at the end (:func:`token_starts`, :func:`entities`,
-:func:`classification_examples`, :class:`LabelNames`, :func:`chat_examples`)
-read the ``data`` dicts the way the shipped converters do; a transformer may
+:func:`classification_examples`, :class:`LabelNames`, :func:`chat_examples`,
+:func:`line_relations`, :func:`relation_examples`, :func:`openai_chat_jsonl`,
+:func:`gemini_tuning_jsonl`) read the ``data`` dicts the way the shipped
+converters do; a transformer may
 import them (``from labelport.formats.transformers import entities``).
 """
 
