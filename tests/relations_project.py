@@ -58,7 +58,8 @@ def write_project(folder: Path, spans: list[dict] = SPANS, arrows: list[dict] = 
         "project": {"id": "p-rel", "name": "relations"},
         "document": {"id": "d-" + name, "name": name},
         "kinds": ["TOKEN_BASED"],
-        "cells": [{"line": i, "content": text, "tokens": text.split(" "), "metadata": []} for i, text in enumerate(lines)],
+        "cells": [{"line": i, "content": text, "tokens": text.split(" "), "metadata": []}
+                  for i, text in enumerate(lines)],
         "spanLabels": spans,
         "arrowLabels": arrows,
     }
@@ -134,7 +135,8 @@ def source_relations(path: Path) -> list[SourceRelation]:
         head = _text(cells, ends[0]) if ends[0] else None  # type: ignore[arg-type]
         tail = _text(cells, ends[1]) if ends[1] else None  # type: ignore[arg-type]
         line = ends[0]["startCellLine"] if ends[0] else -1
-        relations.append(SourceRelation(a["id"], line, head, a["labelName"], tail, why, why_spacy))  # type: ignore[arg-type]
+        relations.append(
+            SourceRelation(a["id"], line, head, a["labelName"], tail, why, why_spacy))  # type: ignore[arg-type]
     return relations
 
 

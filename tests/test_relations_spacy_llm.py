@@ -46,7 +46,10 @@ def turns(obj: dict) -> tuple[str, str, str]:
             contents[1]["parts"][0]["text"])
 
 
-def chat_relations(out: Path, name: str, splits: list[str] | None = None) -> tuple[list[tuple[str, str, str, str]], list[str], set[str]]:
+Found = list[tuple[str, str, str, str]]  # (line text, head, relation, tail)
+
+
+def chat_relations(out: Path, name: str, splits: list[str] | None = None) -> tuple[Found, list[str], set[str]]:
     """(line text, head, relation, tail) of every answer; the texts of the examples; the system turns."""
     found, texts, systems = [], [], set()
     for folder in [out / s for s in splits] if splits else [out]:
@@ -63,7 +66,7 @@ def chat_relations(out: Path, name: str, splits: list[str] | None = None) -> tup
     return found, texts, systems
 
 
-def spacy_relations(paths: list[Path]) -> tuple[list[tuple[str, str, str, str]], list[str]]:
+def spacy_relations(paths: list[Path]) -> tuple[Found, list[str]]:
     """(Doc text, head entity text, label, tail entity text) of every 1.0 in
     each Doc's doc._.rel; every ordered pair of distinct entities must have an entry."""
     spacy = pytest.importorskip("spacy")
@@ -199,7 +202,8 @@ def long_project(folder: Path) -> Path:
         ]
         arrows.append({"id": f"m{i}", "layer": 0, "labelName": "MET", "originId": f"p{i}", "targetId": f"q{i}"})
         if i:
-            arrows.append({"id": f"n{i}", "layer": 0, "labelName": "NEXT", "originId": f"p{i - 1}", "targetId": f"p{i}"})
+            arrows.append({"id": f"n{i}", "layer": 0, "labelName": "NEXT",
+                           "originId": f"p{i - 1}", "targetId": f"p{i}"})
     return write_project(folder, spans=spans, arrows=arrows, lines=LONG, name="long.txt")
 
 

@@ -29,6 +29,7 @@ of all its lines made beside the parts (so each arrow is counted once).
 from __future__ import annotations
 
 import io
+import reprlib
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -209,13 +210,16 @@ class ProjectRun:
         except Exception as exc:
             raise self.transformer.failure(exc, where) from exc
         for entry in lost:
-            if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) and isinstance(entry[1], dict)):
-                raise self.transformer.error(where, f"relations_not_carried gave {entry!r}, expected (str, dict) pairs")
+            if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
+                    and isinstance(entry[1], dict)):
+                raise self.transformer.error(
+                    where, f"relations_not_carried gave {reprlib.repr(entry)}, expected (str, dict) pairs")
             try:
                 orjson.dumps(entry[1])
             except TypeError as exc:
-                raise self.transformer.error(where, f"relations_not_carried gave an example the report cannot hold: {exc}") from exc
-            self.ctx.report.drop(entry[0], entry[1])
+                raise self.transformer.error(
+                    where, f"relations_not_carried gave an example the report cannot hold: {exc}") from exc
+            self.ctx.report.drop(*entry)
 
     def _next_first(self) -> dict | None:
         """The next part of the first split; the other splits' parts met on

@@ -567,7 +567,9 @@ def entities_by_id(lines: Iterable[tuple[dict, list[dict]]]) -> dict[str, tuple[
     return kept
 
 
-def line_relations(data: dict, kept: Mapping[str, tuple[int, dict]]) -> tuple[dict[int, list[Relation]], list[tuple[str, dict]]]:
+def line_relations(
+    data: dict, kept: Mapping[str, tuple[int, dict]]
+) -> tuple[dict[int, list[Relation]], list[tuple[str, dict]]]:
     """The arrows of ``data`` sorted out for a transformer whose unit is the
     line: those between two entities of ``kept`` (:func:`entities_by_id`) on
     one line, by line, each line's in order of head then tail (by start) then
@@ -620,7 +622,9 @@ def relations_not_carried(data: dict) -> list[tuple[str, dict]]:
     return line_relations(data, entities_by_id(entities(data)))[1]
 
 
-def relation_examples(documents: Iterable[dict], project: Mapping[str, Any] | None = None) -> list[tuple[str, str, str]]:
+def relation_examples(
+    documents: Iterable[dict], project: Mapping[str, Any] | None = None
+) -> list[tuple[str, str, str]]:
     """Token labeling as ``(system, user, answer)`` turns for tuning a chat
     model to extract relations: one example per non-empty cell line (lines
     without relations kept, answer ``[]``), the answer a JSON array of
@@ -644,7 +648,9 @@ def relation_examples(documents: Iterable[dict], project: Mapping[str, Any] | No
         for cell, _found in lines:
             if cell["content"].strip():
                 relations = by_line.get(cell["line"], ())
-                tasks.append((cell["content"], [{"head": h["text"], "relation": r, "tail": t["text"]} for h, r, t in relations]))
+                answer = [{"head": head["text"], "relation": label, "tail": tail["text"]}
+                          for head, label, tail in relations]
+                tasks.append((cell["content"], answer))
     if project is None:
         types, relation_types = seen.entity_types, seen.relation_types
     else:
