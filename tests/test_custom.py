@@ -194,6 +194,7 @@ def test_project_names_the_split_and_the_whole_project_labels(tmp_path: Path) ->
             "entityTypes": [],
             "classes": ["ham", "spam"],
             "multiLabel": False,
+            "relationTypes": [],
         }
     # without --split: no split, and the same labels
     convert(SMS, *SMS_ARGS, "-f", "CUSTOM", "--transformer", path, "-o", tmp_path / "whole")

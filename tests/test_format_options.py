@@ -29,8 +29,7 @@ from hostile import assert_refused
 
 import labelport
 from labelport.errors import UsageError
-from labelport.formats.registry import option_names
-from labelport.formats.registry import all_formats
+from labelport.formats.registry import all_formats, option_names
 from labelport.model import TOKEN_BASED
 
 CONLL = ROOT / "examples" / "wnut17-sample.conll"
@@ -251,7 +250,8 @@ def test_transformer_makes_the_custom_files(places, tmp_path):
     _, work, out = places
     code, stdout, stderr = run_cli("convert", CONLL, "-f", "CUSTOM", "-o", out)
     assert assert_refused(code, stdout, stderr, work, out).endswith(
-        "CUSTOM needs --transformer NAME|PATH; available: gemini_tuning, openai_chat, spacy_docbin "
+        "CUSTOM needs --transformer NAME|PATH; available: gemini_tuning, gemini_tuning_relations, openai_chat, "
+        "openai_chat_relations, spacy_docbin "
         "(or give a path to a .py file)")
     names = tmp_path / "names.py"
     names.write_text('EXTENSION = ".name"\n\ndef transform(document):\n    return document["document"]["name"]\n',

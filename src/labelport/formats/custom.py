@@ -20,12 +20,16 @@ document gets no call. ``project`` names the split and gives the label names
 of the whole project (:class:`~labelport.formats.transformers.ProjectContext`),
 gathered from every part as it is read; asked for before the first split's
 documents are all read, they make the run read the rest ahead, that split's
-parts spilled too.
+parts spilled too. A transformer's ``relations_not_carried(document)`` is
+called once for each document with arrows, as its parts are made, with the
+whole document: its one part, or, when a split by line cuts it, a rendering
+of all its lines made beside the parts (so each arrow is counted once).
 """
 
 from __future__ import annotations
 
 import io
+import reprlib
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -153,12 +157,15 @@ class ProjectRun:
         fmt, ctx = FORMAT, self.ctx
         writers: dict[str, RenderedDocument] = {}
         start: Item | None = None
+        whole: RenderedDocument | None = None  # the whole of a document with arrows that the split cuts
 
         def finish() -> Iterator[tuple[str, dict]]:
             if start is not None and start.kind != DOCUMENT_BASED and not writers:
                 writers[start.split] = RenderedDocument(None, start.document, ctx, fmt)  # an empty document
-            for split in [s for s in self.names if s in writers]:
-                data = writers.pop(split).data()
+            parts = [(split, writers.pop(split).data()) for split in self.names if split in writers]
+            if start is not None and start.document.arrows and self.transformer.relations_not_carried:
+                self._relations_not_carried(whole.data() if whole is not None else parts[0][1])
+            for split, data in parts:
                 self.names_seen.add(data)
                 yield split, data
 
@@ -166,23 +173,53 @@ class ProjectRun:
             for entry in items(fmt, self.project, ctx):
                 if entry.item is None:
                     yield from finish()
-                    start = entry
+                    start, whole = entry, self._whole(entry.document)
                     continue
                 writer = writers.get(entry.split)
                 if writer is None:
                     writer = writers[entry.split] = RenderedDocument(None, entry.document, ctx, fmt)
-                if entry.kind == TOKEN_BASED:
-                    writer.line(entry.item)  # type: ignore[arg-type]
-                elif entry.kind == ROW_BASED:
-                    writer.row(entry.item)  # type: ignore[arg-type]
-                else:
-                    writer.document_answers(entry.item)  # type: ignore[arg-type]
+                _render(writer, entry)
+                if whole is not None:
+                    _render(whole, entry)
             yield from finish()
         except GeneratorExit:
             raise
         except BaseException as exc:
             self.own_error = exc
             raise
+
+    def _whole(self, document: Document) -> RenderedDocument | None:
+        """A rendering of the whole document, for relations_not_carried, when
+        its lines may go to several splits (else its one part is whole); its
+        losses are counted by the parts' renderings, not again."""
+        if not (document.arrows and self.transformer.relations_not_carried):
+            return None
+        if self.ctx.splitter.document_split(document) is not None:
+            return None
+        return RenderedDocument(None, document, replace(self.ctx, report=self.ctx.report.fresh()), FORMAT)
+
+    def _relations_not_carried(self, data: dict) -> None:
+        """Record in the report each arrow the transformer says it leaves out."""
+        hook = self.transformer.relations_not_carried
+        assert hook is not None
+        where = f"document {str((data.get('document') or {}).get('name'))!r}"
+        try:
+            lost = list(hook(data))
+        except LabelportError:
+            raise
+        except Exception as exc:
+            raise self.transformer.failure(exc, where) from exc
+        for entry in lost:
+            if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
+                    and isinstance(entry[1], dict)):
+                raise self.transformer.error(
+                    where, f"relations_not_carried gave {reprlib.repr(entry)}, expected (str, dict) pairs")
+            try:
+                orjson.dumps(entry[1])
+            except TypeError as exc:
+                raise self.transformer.error(
+                    where, f"relations_not_carried gave an example the report cannot hold: {exc}") from exc
+            self.ctx.report.drop(*entry)
 
     def _next_first(self) -> dict | None:
         """The next part of the first split; the other splits' parts met on
@@ -253,6 +290,15 @@ class ProjectRun:
             except OSError as exc:
                 raise self.transformer.error(given.where(during=False), f"cannot write {str(relative)!r}: {exc.strerror or exc}") from exc
             self.ctx.report.split_count(split, "files")
+
+
+def _render(writer: RenderedDocument, entry: Item) -> None:
+    if entry.kind == TOKEN_BASED:
+        writer.line(entry.item)  # type: ignore[arg-type]
+    elif entry.kind == ROW_BASED:
+        writer.row(entry.item)  # type: ignore[arg-type]
+    else:
+        writer.document_answers(entry.item)  # type: ignore[arg-type]
 
 
 class _Given:

@@ -18,6 +18,14 @@ A transformer is a Python file defining either
   of one parameter is called as before. When a file defines both,
   ``transform_project`` is used.
 
+A ``transform_project`` transformer may also define
+``relations_not_carried(document) -> Iterable[tuple[str, dict]]``: labelport
+calls it once for each document that has arrows, with the ``data`` of the
+whole document (every line, whatever the split), and records each ``(what,
+example)`` it yields in the report's ``not_carried`` under ``what``: one
+item, the arrow ``example`` describes (:func:`arrows_not_carried`,
+:func:`relations_not_carried`).
+
 ``--transformer VALUE``: a value ending in ``.py`` (or holding a path
 separator) is a file; anything else is a name, looked up as ``NAME.py`` in
 ``$LABELPORT_CONVERTERS`` (folders separated by ``os.pathsep``), then
@@ -25,8 +33,10 @@ separator) is a file; anything else is a name, looked up as ``NAME.py`` in
 converters shipped inside the package. Names starting with ``_`` are private.
 
 The helpers at the end (:func:`token_starts`, :func:`entities`,
-:func:`classification_examples`, :class:`LabelNames`, :func:`chat_examples`)
-read the ``data`` dicts the way the shipped converters do; a transformer may
+:func:`classification_examples`, :class:`LabelNames`, :func:`chat_examples`,
+:func:`line_relations`, :func:`relation_examples`, :func:`openai_chat_jsonl`,
+:func:`gemini_tuning_jsonl`) read the ``data`` dicts the way the shipped
+converters do; a transformer may
 import them (``from labelport.formats.transformers import entities``).
 """
 
@@ -134,6 +144,8 @@ class Transformer:
     transform_project: Callable[..., Any] | None
     extension: str
     takes_project: bool = False  # transform_project(documents, project=...)
+    #: ``relations_not_carried(document)``: what of a document's arrows the files leave out
+    relations_not_carried: Callable[[dict], Any] | None = None
 
     @classmethod
     def from_module(cls, name: str, path: Path, module: ModuleType) -> "Transformer":
@@ -156,6 +168,7 @@ class Transformer:
             transform_project if callable(transform_project) else None,
             extension,
             callable(transform_project) and _takes_project(transform_project),
+            _function(module, "relations_not_carried"),
         )
 
     @property
@@ -207,6 +220,11 @@ class Transformer:
         return files
 
 
+def _function(module: ModuleType, name: str) -> Callable[..., Any] | None:
+    function = getattr(module, name, None)
+    return function if callable(function) else None
+
+
 def _takes_project(function: Callable[..., Any]) -> bool:
     """Whether ``function`` can be given ``project=``: a transformer written
     before it existed takes the documents alone and is called so."""
@@ -223,12 +241,17 @@ class ProjectContext(Mapping[str, Any]):
     """What ``transform_project``'s ``project`` holds: ``split`` (this call's
     split, ``None`` without ``--split``) and ``splits`` (every split asked
     for, ``[]`` without), then the label names of the whole project, the same
-    in every split's call (:class:`LabelNames`): ``entityTypes``, ``classes``
-    and ``multiLabel``. The label names are read when first asked for; asked
+    in every split's call (:class:`LabelNames`): ``entityTypes``, ``classes``,
+    ``multiLabel`` and ``relationTypes``. The label names are read when first asked for; asked
     before this call's documents are all read, they make labelport read the
     rest of the project ahead (keeping what it reads in spill files)."""
 
-    LABEL_KEYS = {"entityTypes": "entity_types", "classes": "classes", "multiLabel": "multiple"}  # -> LabelNames'
+    LABEL_KEYS = {
+        "entityTypes": "entity_types",
+        "classes": "classes",
+        "multiLabel": "multiple",
+        "relationTypes": "relation_types",
+    }  # -> LabelNames'
 
     def __init__(self, split: str | None, splits: list[str], names: Callable[[], "LabelNames"]):
         self._fixed: dict[str, Any] = {"split": split, "splits": list(splits)}
@@ -299,8 +322,9 @@ def entity_spans(data: dict, layer: int = 0) -> Iterator[dict]:
 
 def entities(data: dict, layer: int = 0) -> Iterator[tuple[dict, list[dict]]]:
     """Each cell line with its entities, in order of start: ``{"start", "end",
-    "text", "label", "startToken", "endToken"}`` (code points into the
-    line's content, end exclusive; token indices inclusive). Taken from the
+    "text", "label", "startToken", "endToken", "id"}`` (code points into the
+    line's content, end exclusive; token indices inclusive; ``id`` the span's,
+    which arrows name). Taken from the
     ``spanLabels`` of label set ``layer`` that start and end on the line; an
     unresolved (CONFLICT) span is left out."""
     by_line: dict[int, list[dict]] = {}
@@ -323,6 +347,7 @@ def entities(data: dict, layer: int = 0) -> Iterator[tuple[dict, list[dict]]]:
                 "label": span["labelName"],
                 "startToken": first,
                 "endToken": last,
+                "id": span.get("id"),
             })
         found.sort(key=lambda e: (e["start"], -e["end"]))
         yield cell, found
@@ -405,7 +430,8 @@ class LabelNames:
       arrow uses, and the label of every span :func:`entity_spans` keeps, sorted;
     * ``classes``: the label question's options (:func:`label_question`) in
       order, then every other answer met (:func:`classification_examples`), sorted;
-    * ``multiple``: whether that question allows several answers.
+    * ``multiple``: whether that question allows several answers;
+    * ``relation_types``: the labels of the arrows met, sorted.
 
     labelport adds every document of the project to one, so a
     transform_project's ``project`` holds the same names in every split."""
@@ -440,6 +466,10 @@ class LabelNames:
     @property
     def classes(self) -> list[str]:
         return list(self._options) + sorted(self._met_classes.difference(self._options))
+
+    @property
+    def relation_types(self) -> list[str]:
+        return sorted(self._arrows)
 
 
 def chat_examples(documents: Iterable[dict], project: Mapping[str, Any] | None = None) -> list[tuple[str, str, str]]:
@@ -490,3 +520,176 @@ def chat_examples(documents: Iterable[dict], project: Mapping[str, Any] | None =
         else:
             examples.append((classify, text, value[0]))
     return examples
+
+
+# -- relations (arrows between spans) ----------------------------------------------------
+#
+# Why an arrow is not carried by a transformer whose unit is the line (the
+# report's not_carried keys; relations_not_carried yields them).
+RELATION_TO_UNKNOWN_SPAN = "relations to a span the document does not have"
+RELATION_TO_CONFLICT = "relations to an unresolved (CONFLICT) span"
+RELATION_TO_OTHER_LABEL_SET = "relations to a span of a second label set"
+RELATION_TO_SPAN_ACROSS_LINES = "relations to a span across lines"
+RELATION_ACROSS_LINES = "relations across lines (an example, or a spaCy Doc, is one line)"
+RELATION_TO_LEFT_OUT = "relations to an entity left out (it overlaps one kept)"
+RELATION_TWICE = "relations given twice (the same head, label and tail)"
+
+#: A relation carried: (head entity, label, tail entity), entities as :func:`entities` gives them.
+Relation = tuple[dict, str, dict]
+
+
+def arrow_example(data: dict, arrow: dict) -> dict:
+    """What the report lists for an arrow not carried (as formats.base does for a document's arrows)."""
+    return {
+        "document": (data.get("document") or {}).get("name"),
+        "label": arrow.get("labelName"),
+        "origin": arrow.get("originId"),
+        "target": arrow.get("targetId"),
+    }
+
+
+def arrows_not_carried(data: dict, variant: str) -> Iterator[tuple[str, dict]]:
+    """Every arrow of ``data``, as not carried by a transformer that writes no
+    relations; the reason names ``variant``, the one that writes them."""
+    what = f"arrows (--transformer {variant} carries relations)"
+    for arrow in data.get("arrowLabels") or ():
+        yield what, arrow_example(data, arrow)
+
+
+def entities_by_id(lines: Iterable[tuple[dict, list[dict]]]) -> dict[str, tuple[int, dict]]:
+    """Span id -> (line, entity) of the entities a transformer writes, from
+    :func:`entities`' lines (or a selection of each line's entities)."""
+    kept: dict[str, tuple[int, dict]] = {}
+    for cell, found in lines:
+        for entity in found:
+            if entity.get("id") is not None:
+                kept.setdefault(str(entity["id"]), (cell["line"], entity))
+    return kept
+
+
+def line_relations(
+    data: dict, kept: Mapping[str, tuple[int, dict]]
+) -> tuple[dict[int, list[Relation]], list[tuple[str, dict]]]:
+    """The arrows of ``data`` sorted out for a transformer whose unit is the
+    line: those between two entities of ``kept`` (:func:`entities_by_id`) on
+    one line, by line, each line's in order of head then tail (by start) then
+    label; and ``(why, example)`` of each other arrow (the ``RELATION_*``
+    reasons, the first end that is not kept deciding). An arrow given twice
+    (the same head, label and tail) is carried once."""
+    by_line: dict[int, list[Relation]] = {}
+    lost: list[tuple[str, dict]] = []
+    seen: set[tuple[str, str, str]] = set()
+    spans: dict[str, dict] | None = None  # every span entry by id, made when an arrow is not carried
+    for arrow in data.get("arrowLabels") or ():
+        origin, target, label = str(arrow.get("originId")), str(arrow.get("targetId")), str(arrow.get("labelName"))
+        head, tail = kept.get(origin), kept.get(target)
+        why = None
+        if head is None or tail is None:
+            if spans is None:
+                spans = {}
+                for span in data.get("spanLabels") or ():
+                    spans.setdefault(str(span.get("id")), span)
+            why = _why_not_kept(spans.get(origin if head is None else target))
+        elif head[0] != tail[0]:
+            why = RELATION_ACROSS_LINES
+        elif (origin, label, target) in seen:
+            why = RELATION_TWICE
+        if why is not None:
+            lost.append((why, arrow_example(data, arrow)))
+            continue
+        seen.add((origin, label, target))
+        assert head is not None and tail is not None
+        by_line.setdefault(head[0], []).append((head[1], label, tail[1]))
+    for relations in by_line.values():
+        relations.sort(key=lambda r: (r[0]["start"], r[0]["end"], r[2]["start"], r[2]["end"], r[1]))
+    return by_line, lost
+
+
+def _why_not_kept(span: dict | None) -> str:
+    if span is None:
+        return RELATION_TO_UNKNOWN_SPAN
+    if span.get("labeledBy") == CONFLICT:
+        return RELATION_TO_CONFLICT
+    if span.get("layer", 0) != 0:
+        return RELATION_TO_OTHER_LABEL_SET
+    if span.get("endCellLine", span.get("startCellLine")) != span.get("startCellLine"):
+        return RELATION_TO_SPAN_ACROSS_LINES
+    return RELATION_TO_LEFT_OUT
+
+
+def relations_not_carried(data: dict) -> list[tuple[str, dict]]:
+    """The arrows :func:`relation_examples` does not carry, with why."""
+    return line_relations(data, entities_by_id(entities(data)))[1]
+
+
+def relation_examples(
+    documents: Iterable[dict], project: Mapping[str, Any] | None = None
+) -> list[tuple[str, str, str]]:
+    """Token labeling as ``(system, user, answer)`` turns for tuning a chat
+    model to extract relations: one example per non-empty cell line (lines
+    without relations kept, answer ``[]``), the answer a JSON array of
+    ``{"head", "relation", "tail"}``, head and tail the entities' text
+    (:func:`line_relations`, over every entity of :func:`entities`). The line
+    is the unit, as in extraction: an example stays as short as a line
+    whatever the document's length, and a split by line splits nothing an
+    example needs; arrows across lines are not carried (the report counts
+    them). Documents without tokens give no example. The system turn names
+    the relation labels and entity types of ``project`` (else of
+    ``documents``), as :func:`chat_examples` does."""
+    tasks: list[tuple[str, list[dict]]] = []
+    seen = LabelNames()
+    for data in documents:
+        if project is None:
+            seen.add(data)
+        if TOKEN_BASED not in data.get("kinds", ()):
+            continue
+        lines = list(entities(data))
+        by_line, _ = line_relations(data, entities_by_id(lines))
+        for cell, _found in lines:
+            if cell["content"].strip():
+                relations = by_line.get(cell["line"], ())
+                answer = [{"head": head["text"], "relation": label, "tail": tail["text"]}
+                          for head, label, tail in relations]
+                tasks.append((cell["content"], answer))
+    if project is None:
+        types, relation_types = seen.entity_types, seen.relation_types
+    else:
+        types, relation_types = project["entityTypes"], project["relationTypes"]
+    system = (
+        f"Extract the relations between the entities in the text. Relation labels: {', '.join(relation_types)}. "
+        f"Entity types: {', '.join(types)}. "
+        'Answer with a JSON array of {"head", "relation", "tail"} objects, head and tail being the entities\' text, '
+        "in the order their heads occur; [] when there are none."
+    )
+    return [(system, text, json.dumps(value, ensure_ascii=False)) for text, value in tasks]
+
+
+# -- the tuning files' lines ------------------------------------------------------------
+
+
+def openai_chat_jsonl(examples: Iterable[tuple[str, str, str]]) -> bytes:
+    """OpenAI chat fine-tuning JSONL: ``{"messages": [system, user, assistant]}`` a line."""
+    lines = []
+    for system, user, answer in examples:
+        messages = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": answer},
+        ]
+        lines.append(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
+    return "".join(lines).encode("utf-8")
+
+
+def gemini_tuning_jsonl(examples: Iterable[tuple[str, str, str]]) -> bytes:
+    """Gemini supervised-tuning JSONL: ``{"systemInstruction", "contents": [user, model]}`` a line."""
+    lines = []
+    for system, user, answer in examples:
+        example = {
+            "systemInstruction": {"role": "system", "parts": [{"text": system}]},
+            "contents": [
+                {"role": "user", "parts": [{"text": user}]},
+                {"role": "model", "parts": [{"text": answer}]},
+            ],
+        }
+        lines.append(json.dumps(example, ensure_ascii=False) + "\n")
+    return "".join(lines).encode("utf-8")
