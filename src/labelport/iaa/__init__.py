@@ -29,7 +29,7 @@ from typing import Any, Iterable, TypeVar
 
 from ..errors import InputError
 from ..model import ROW_BASED, TOKEN_BASED, Document, Line, Project, Question
-from .spans import Matches, SpanKey, answer_category, match, span_keys, token_categories
+from .spans import Matches, SpanKey, answer_category, match, span_keys, token_values
 from .statistics import UnitValues, cohen_kappa, krippendorff_alpha, unit_values
 
 __all__ = ["REVIEW", "Tally", "agreement"]
@@ -70,14 +70,14 @@ class _Agreement:
     pairs: defaultdict[tuple[str, str], Counter[tuple[str, str]]] = field(default_factory=partial(defaultdict, Counter))
     units: Counter[UnitValues] = field(default_factory=Counter)
 
-    def add(self, values: dict[str, str], pairs: list[tuple[str, str]]) -> None:
-        """One unit: each rater's category (raters who gave none left out)."""
+    def add(self, values: dict[str, str], pairs: list[tuple[str, str]], times: int = 1) -> None:
+        """``times`` units alike: each rater's category (raters who gave none left out)."""
         for a, b in pairs:
             if a in values and b in values:
-                self.pairs[a, b][values[a], values[b]] += 1
+                self.pairs[a, b][values[a], values[b]] += times
         given = [value for rater, value in values.items() if rater != REVIEW]
         if given:
-            self.units[unit_values(given)] += 1
+            self.units[unit_values(given)] += times
 
     def merge(self, other: _Agreement) -> None:
         for pair, confusion in other.pairs.items():
@@ -183,18 +183,21 @@ class Tally:
     def _add_spans(self, document: Document, lines: dict[str, list[Line]], labelers: list[str]) -> None:
         keys = {rater: span_keys(rater_lines) for rater, rater_lines in lines.items()}
         self.review_spans.update(key.label for key in keys[REVIEW])
+        by_label: dict[str, dict[str, set[SpanKey]]] = {rater: {} for rater in keys}
+        for rater, rater_keys in keys.items():
+            for key in rater_keys:
+                by_label[rater].setdefault(key.label, set()).add(key)
         for a, b in self.pairs:
             if a not in keys or b not in keys:
                 continue
-            for label in sorted({key.label for key in keys[a] | keys[b]}):
-                found = match({k for k in keys[a] if k.label == label}, {k for k in keys[b] if k.label == label})
+            for label in sorted(by_label[a].keys() | by_label[b].keys()):
+                found = match(by_label[a].get(label, set()), by_label[b].get(label, set()))
                 for scope in (label, None):
                     totals = self.matches[a, b, scope]
                     for i, n in enumerate(found):
                         totals[i] += n
-        categories = {rater: token_categories(lines[rater], keys[rater]) for rater in keys}
-        for unit in sorted(set().union(*categories.values())):
-            self.tokens.add({rater: cats[unit] for rater, cats in categories.items() if unit in cats}, self.pairs)
+        for values, times in token_values(lines, keys).items():
+            self.tokens.add(dict(values), self.pairs, times)
         if len(labelers) >= 2:
             self._add_disagreements(document, lines, keys, labelers)
 

@@ -723,7 +723,8 @@ def agreement_tables(agreement: dict[str, Any]) -> list[str]:
         raters = list(agreement["labels"][0]["f1"])
         for entry in agreement["labels"][1:]:
             raters += [rater for rater in entry["f1"] if rater not in raters]
-        body += [f"Span labels: agreement is {agreement['label_agreement']}; support, {agreement['label_support']}.", "",
+        body += [f"Span labels: agreement is {agreement['label_agreement']}; "
+                 f"support, {agreement['label_support']}.", "",
                  "| label | agreement | " + " | ".join(f"F1 {_cell(rater)}" for rater in raters) + " | support |",
                  "|" + " --- |" * (3 + len(raters))]
         for entry in agreement["labels"]:
