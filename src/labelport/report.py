@@ -156,7 +156,8 @@ class Report:
         self.findings.append(Finding(rule, message, hard, file, line))
 
     def merge(self, other: "Report") -> None:
-        """Add up another report of the same conversion (a --jobs worker's)."""
+        """Add up another report of the same conversion (a --jobs worker's),
+        of the documents that follow this one's."""
         self.counts.update(other.counts)
         self.spans_per_label.update(other.spans_per_label)
         self.answers_per_question.update(other.answers_per_question)
