@@ -117,7 +117,10 @@ class Matches(NamedTuple):
 
 def match(a: set[SpanKey], b: set[SpanKey]) -> Matches:
     """``a`` and ``b`` hold spans of one label."""
-    return Matches(len(a), len(b), len(a & b), _overlapping(a, b), _overlapping(b, a))
+    exact = len(a & b)
+    if exact == len(a) == len(b) or not a or not b:  # the same spans, or none on a side: nothing else overlaps
+        return Matches(len(a), len(b), exact, exact, exact)
+    return Matches(len(a), len(b), exact, _overlapping(a, b), _overlapping(b, a))
 
 
 def _overlapping(spans: set[SpanKey], others: set[SpanKey]) -> int:
