@@ -333,3 +333,22 @@ def test_the_ray_engine_gives_one_processs_report(people_zip: Path, tmp_path: Pa
     assert (tmp_path / "one" / "labelport-report.json").read_bytes() == (
         tmp_path / "ray" / "labelport-report.json").read_bytes()
     assert "agreement" in report_of(tmp_path / "ray")
+
+
+def test_without_reviews_spans_a_label_is_the_labelers_pairwise_f1(tmp_path: Path) -> None:
+    # an export of labelers' versions only: the final copy is ROOT's, unlabeled. alice and bob
+    # (test_agreement's versions): PER 1 of 2 each way -> .5; LOC alice 2, bob 1, common 1 -> 2/3;
+    # ORG bob's alone -> 0. Support: both labelers' spans, PER 2 + 2, LOC 2 + 1, ORG 0 + 1
+    write_version(tmp_path / "export" / "ROOT", "people.conll", [["O"] * 7, ["O"] * 3])
+    for folder in ("DOCUMENT-alice", "DOCUMENT-bob"):
+        write_version(tmp_path / "export" / folder, "people.conll", TAGS[folder])
+    report = labelport.convert(tmp_path / "export", "CONLL_2003", tmp_path / "out")
+    found = report_of(tmp_path / "out")["agreement"]
+    assert found["label_agreement"] == "F1 between labelers, mean over 1 pair"
+    assert found["label_support"] == "the labelers' spans of the label, all together (in the documents with " \
+                                     "labelers' versions)"
+    assert [(e["label"], e["agreement"], e["f1"], e["support"]) for e in found["labels"]] == [
+        ("LOC", pytest.approx(2 / 3), {"alice / bob": pytest.approx(2 / 3)}, 3),
+        ("ORG", 0.0, {"alice / bob": 0.0}, 1), ("PER", 0.5, {"alice / bob": 0.5}, 4)]
+    assert (f"labelport: agreement: lowest labels ORG 0.00, PER 0.50, LOC 0.67 (F1 between labelers, mean over "
+            f"1 pair); {SEE}") in report.summary_lines()
