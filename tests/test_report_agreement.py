@@ -213,34 +213,32 @@ def _whole(project: Project) -> Tally:
 
 
 def test_most_disputed_spans_stay_the_first_by_place_across_parts() -> None:
-    # eight documents where bob alone marks one token: every span ties on its share, so place decides; cut
-    # into parts of 3, 3 and 2 documents (each list cut to 5 as it passes 20 in the whole), the same five
+    # thirty documents of one line "a b" where bob alone marks a token: every span ties on its share, so
+    # place decides, the document first. Documents 15 on mark "a", which comes before "b" within a
+    # document: a part that did not rank its documents after the earlier parts' would put them first.
+    # Parts of 12, 13 and 5 documents; every list passes 20 and is cut to 5 on the way.
     def document(n: int) -> Document:
-        word = f"w{n}"
-        versions = {
-            "alice": Document(id=f"d{n}", name=f"d{n}", kinds=(TOKEN_BASED,), lines=[Line(0, word, [word])],
-                              labeler=Labeler("alice")),
-            "bob": Document(id=f"d{n}", name=f"d{n}", kinds=(TOKEN_BASED,), labeler=Labeler("bob"),
-                            lines=[Line(0, word, [word], spans=[Span("MISC", 0, 0, len(word), 0, 0)])])}
-        return Document(id=f"d{n}", name=f"d{n}", kinds=(TOKEN_BASED,), lines=[Line(0, word, [word])],
-                        versions=versions)
+        token = 0 if n >= 15 else 1
+        line = Line(0, "a b", ["a", "b"], [0, 2])
+        marked = Line(0, "a b", ["a", "b"], [0, 2], spans=[Span("MISC", 0, 2 * token, 2 * token + 1, token, token)])
+        versions = {"alice": Document(id=f"d{n}", name=f"d{n}", kinds=(TOKEN_BASED,), lines=[line],
+                                      labeler=Labeler("alice")),
+                    "bob": Document(id=f"d{n}", name=f"d{n}", kinds=(TOKEN_BASED,), lines=[marked],
+                                    labeler=Labeler("bob"))}
+        return Document(id=f"d{n}", name=f"d{n}", kinds=(TOKEN_BASED,), lines=[line], versions=versions)
 
-    documents = [document(n) for n in range(8)]
+    documents = [document(n) for n in range(30)]
     project = Project(id="p", name="p", kinds=(TOKEN_BASED,), documents_factory=lambda: iter(documents),
                       labelers=[Labeler("alice"), Labeler("bob")])
     whole = labelport.agreement(project)["disagreements"]["MISC"]
-    assert [entry["document"] for entry in whole] == ["d0", "d1", "d2", "d3", "d4"]
-    parts = []
-    for chunk in (documents[5:], documents[:3], documents[3:5]):
-        tally = Tally.of(project)
-        for doc in chunk:
-            tally.add(doc)
-        parts.append(tally)
-    first, last, middle = parts
-    first_in_order = Tally.of(project)
-    for part in (last, middle, first):  # in the project's order: d0-2, d3-4, d5-7
-        first_in_order.merge(part)
-    assert first_in_order.result(project)["disagreements"]["MISC"] == whole
+    assert [(entry["document"], entry["text"]) for entry in whole] == [(f"d{n}", "b") for n in range(5)]
+    merged = Tally.of(project)
+    for lo, hi in ((0, 12), (12, 25), (25, 30)):
+        part = Tally.of(project)
+        for doc in documents[lo:hi]:
+            part.add(doc)
+        merged.merge(part)
+    assert merged.result(project)["disagreements"]["MISC"] == whole
 
 
 @pytest.mark.parametrize("options", [["--role", "LABELER"], ["--zip", "all"], ["--zip", "all", "--role", "LABELER"]],
