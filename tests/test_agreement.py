@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import labelport
-from labelport.iaa.spans import SpanKey, match, token_categories
+from labelport.iaa.spans import OUTSIDE, SpanKey, labeled_tokens, match, token_values
 from labelport.model import DOCUMENT_BASED, ROW_BASED, AnswerSet, Document, Labeler, Line, Project, Question, Row
 
 NEWSROOM = Path(__file__).resolve().parents[1] / "examples" / "newsroom-export.zip"
@@ -249,8 +250,10 @@ def test_a_span_over_two_lines_labels_every_token_it_covers() -> None:
     # a O, b and c EVENT+TRAVEL (two labels: one category, sorted), d EVENT, e O
     event, travel = SpanKey(0, 1, 1, 0, "EVENT"), SpanKey(0, 1, 0, 2, "TRAVEL")
     lines = [Line(0, "a b c", ["a", "b", "c"]), Line(1, "d e", ["d", "e"])]
-    assert token_categories(lines, {event, travel}) == {
-        (0, 0): "O", (0, 1): "EVENT+TRAVEL", (0, 2): "EVENT+TRAVEL", (1, 0): "EVENT", (1, 1): "O"}
+    assert labeled_tokens({0: 3, 1: 2}, {event, travel}) == {
+        (0, 1): "EVENT+TRAVEL", (0, 2): "EVENT+TRAVEL", (1, 0): "EVENT"}
+    assert token_values({"r": lines}, {"r": {event, travel}}) == {
+        (("r", "O"),): 2, (("r", "EVENT+TRAVEL"),): 2, (("r", "EVENT"),): 1}
     # overlapping is by (line, token) places: d-e on line 1 meets the EVENT ending at d; a alone does not
     assert match({event}, {SpanKey(1, 0, 1, 1, "EVENT"), SpanKey(0, 0, 0, 0, "EVENT")}) == (1, 2, 0, 1, 1)
 
@@ -275,3 +278,27 @@ def test_overlaps_counted_as_trying_every_pair_would(a: set[SpanKey], b: set[Spa
     found = match(a, b)
     assert found.overlap_a == sum(any(meets(x, y) for y in b) for x in a)
     assert found.overlap_b == sum(any(meets(y, x) for x in a) for y in b)
+
+
+lines_ = st.lists(st.integers(0, 4), min_size=0, max_size=3)  # a version's lines: each one's token count
+spans_on_a_line_ = st.builds(lambda line, first, length, label: SpanKey(line, first, line, first + length, label),
+                             st.integers(0, 2), st.integers(0, 3), st.integers(0, 2), st.sampled_from("AB"))
+version_ = st.tuples(lines_, st.sets(spans_on_a_line_, max_size=4))  # (a span may reach past its line's tokens)
+
+
+@given(st.dictionaries(st.sampled_from(["x", "y", "REVIEW"]), version_, min_size=1))
+def test_token_values_count_each_token_as_one_at_a_time_would(versions: dict) -> None:
+    # token by token: every (line, token) place some rater saw, each rater's category if they saw it
+    lines = {rater: [Line(i, " ".join("t" * n), ["t"] * n) for i, n in enumerate(sizes)]
+             for rater, (sizes, _) in versions.items()}
+    keys = {rater: spans for rater, (_, spans) in versions.items()}
+    expected: Counter = Counter()
+    places = sorted({(i, t) for sizes, _ in versions.values() for i, n in enumerate(sizes) for t in range(n)})
+    for i, t in places:
+        values = []
+        for rater, (sizes, spans) in versions.items():
+            if i < len(sizes) and t < sizes[i]:
+                labels = sorted({k.label for k in spans if k.line == i and k.token_start <= t <= k.token_end})
+                values.append((rater, "+".join(labels) or OUTSIDE))
+        expected[tuple(values)] += 1
+    assert token_values(lines, keys) == expected

@@ -3,7 +3,10 @@
 Every writer counts what it writes and calls :meth:`Report.drop` for what its
 format cannot carry, so nothing is lost silently: the report lists each kind
 of loss with a count and up to five examples, and the command names them on
-stderr (``--strict`` makes them an error).
+stderr (``--strict`` makes them an error). A project with labelers' versions
+has its documents counted for agreement too (:meth:`Report.count_agreement`):
+the report's "agreement" section and one summary line
+(:mod:`labelport.iaa.summary`).
 """
 
 from __future__ import annotations
@@ -12,11 +15,15 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ._version import __version__
 from .guards.output import REPORT_NAME, file_digest, files_under
 from .progress import counted
+
+if TYPE_CHECKING:
+    from .iaa import Tally
+    from .model import Document, Project
 
 MAX_EXAMPLES = 5
 #: What is counted as read and as written, side by side: written is what was
@@ -50,8 +57,9 @@ class Report:
     labelport, source, format, options, counts (what was read), written (of
     ``counts``' documents, lines, rows and spans, what the output holds, in
     that order), spans_per_label (read), spans_per_label_written,
-    answers_per_question, splits, read, not_carried, checks,
-    ready_for_training, the writer's notes, renamed, files.
+    answers_per_question, splits, read, not_carried, agreement (only for a
+    project with labelers' versions), checks, ready_for_training, the
+    writer's notes, renamed, files.
     """
 
     def __init__(self, source: str | None, format_id: str, options: dict[str, Any] | None = None):
@@ -81,6 +89,10 @@ class Report:
         self.renamed: dict[str, str] = {}
         #: set while labelers' versions are being written (--role LABELER, --zip)
         self.versions_written = False
+        #: how far the labelers agree, once a document with labelers' versions is counted
+        self.agreement: Tally | None = None
+        #: the "agreement" section made last, with the tally and its documents it was made of
+        self._section: tuple[Tally, int, dict[str, Any]] | None = None
 
     def fresh(self) -> "Report":
         """An empty report of the same conversion, to be merged in later (a
@@ -114,6 +126,14 @@ class Report:
                 shown = ", ".join(missing[:MAX_EXAMPLES]) + (f" and {len(missing) - MAX_EXAMPLES} more" if len(missing) > MAX_EXAMPLES else "")
                 self.split_warnings.append(f"split {name!r} lacks {counted(len(missing), 'labels')} another split has: {shown}")
 
+    def count_agreement(self, document: Document, project: Project) -> None:
+        """Count ``document``, one of ``project``'s with labelers' versions, for the "agreement" section."""
+        if self.agreement is None:
+            from .iaa import Tally  # (start-up: only a project with labelers' versions needs it)
+
+            self.agreement = Tally.of(project)
+        self.agreement.add(document)
+
     def drop(self, what: str, example: Any, n: int = 1, *, unit: str | None = None,
              labels: Iterable[str] = ()) -> None:
         """Record ``n`` items of kind ``what`` the format could not carry.
@@ -136,7 +156,8 @@ class Report:
         self.findings.append(Finding(rule, message, hard, file, line))
 
     def merge(self, other: "Report") -> None:
-        """Add up another report of the same conversion (a --jobs worker's)."""
+        """Add up another report of the same conversion (a --jobs worker's),
+        of the documents that follow this one's."""
         self.counts.update(other.counts)
         self.spans_per_label.update(other.spans_per_label)
         self.answers_per_question.update(other.answers_per_question)
@@ -152,6 +173,11 @@ class Report:
             mine.count += loss.count
             self.drops += loss.count
             mine.examples.extend(loss.examples[: MAX_EXAMPLES - len(mine.examples)])
+        if other.agreement is not None:
+            if self.agreement is None:
+                self.agreement = other.agreement
+            else:
+                self.agreement.merge(other.agreement)
         self.findings.extend(other.findings)
         self.notes.update(other.notes)
         self.files.update(other.files)
@@ -182,7 +208,22 @@ class Report:
             if rel.rpartition("/")[2] != REPORT_NAME:
                 self.files[rel] = hashed.get(rel) or _file_hash(os.path.join(root, rel))
 
+    def agreement_section(self) -> dict[str, Any] | None:
+        """labelport-report.json's "agreement"; None when no document had labelers' versions.
+        Made once for the report, the summary and a dataset card (alpha's
+        computation grows with the tokens), again only when more documents
+        were counted."""
+        tally = self.agreement
+        if tally is None:
+            return None
+        if self._section is None or self._section[0] is not tally or self._section[1] != tally.documents:
+            from .iaa.summary import section  # (start-up: only a project with labelers' versions needs it)
+
+            self._section = (tally, tally.documents, section(tally))
+        return self._section[2]
+
     def to_dict(self) -> dict[str, Any]:
+        agreement = self.agreement_section()
         return {
             "labelport": __version__,
             "source": self.source,
@@ -199,6 +240,7 @@ class Report:
             "not_carried": {
                 what: {"count": loss.count, "examples": loss.examples} for what, loss in self.losses.items()
             },
+            **({"agreement": agreement} if agreement is not None else {}),
             "checks": [
                 {k: v for k, v in vars(f).items() if v is not None} for f in self.findings
             ],
@@ -235,6 +277,11 @@ class Report:
             more = len(per_label) - SUMMARY_LABELS
             lines.append("labelport: spans per label (read -> written when fewer): " + ", ".join(per_label[:SUMMARY_LABELS])
                          + (f", and {more:,} more (see labelport-report.json)" if more > 0 else ""))
+        agreement = self.agreement_section()
+        if agreement is not None:
+            from .iaa.summary import summary_line  # (start-up: only a project with labelers' versions needs it)
+
+            lines.append("labelport: " + summary_line(agreement))
         if self.split_plan:
             lines.append(f"labelport: note: split by {self.split_plan['unit']} ({self.split_plan['why']})")
         for note, n in self.read_notes.items():

@@ -151,12 +151,26 @@ def report_problem(report: Report) -> str:
 
 # -- versions -----------------------------------------------------------------
 
-def labeler_view(project: Project, labeler: Labeler) -> Project:
+def labeler_view(project: Project, labeler: Labeler, report: Report | None = None) -> Project:
+    """``labeler``'s versions of ``project``'s documents. With ``report``, a
+    conversion that writes no REVIEW version (whose pass would count them)
+    has the documents' labelers' versions counted for agreement here: each
+    pass read to the end makes the report's figures, so a format's first
+    pass, or a trial pass written again, counts them once."""
     def documents() -> Iterator[Document]:
+        tally = None
+        if report is not None:
+            from ..iaa import Tally  # (start-up: only writing labelers' versions needs it)
+
+            tally = Tally.of(project)
         for document in project.documents():
+            if tally is not None and document.versions:
+                tally.add(document)
             version = document.versions.get(labeler.folder)
             if version is not None:
                 yield version
+        if report is not None and tally is not None and tally.documents:
+            report.agreement = tally
 
     return replace(project, documents_factory=documents)
 
@@ -169,8 +183,8 @@ def write_labeler_versions(project: Project, fmt: Format, out: Path, ctx: Contex
     if not project.labelers:
         raise UsageError("--role LABELER: the project holds no labeler's version", file=project.source)
     ctx.report.versions_written = True
-    for folder, labeler in labeler_folders(project).items():
-        write(fmt, labeler_view(project, labeler), out / folder, ctx)
+    for n, (folder, labeler) in enumerate(labeler_folders(project).items()):
+        write(fmt, labeler_view(project, labeler, None if n else ctx.report), out / folder, ctx)
 
 
 def labeler_folders(project: Project) -> dict[str, Labeler]:
@@ -195,8 +209,9 @@ def write_export_all(project: Project, fmt: Format, out: Path, ctx: Context, rol
     ctx.report.versions_written = True
     if role == REVIEWER:
         write(fmt, project, top / "REVIEW", ctx)
-    for folder, labeler in labeler_folders(project).items():
-        write(fmt, labeler_view(project, labeler), top / folder, ctx)
+    for n, (folder, labeler) in enumerate(labeler_folders(project).items()):
+        measure = role != REVIEWER and not n  # (REVIEW's pass counts agreement, when it is written)
+        write(fmt, labeler_view(project, labeler, ctx.report if measure else None), top / folder, ctx)
     root = safe_name(f"ROOT-{project.owner.folder}") if project.owner else "ROOT"
     write(fmt, root_view(project), top / root, ctx)
     data = {"project": {"id": project.id, "title": project.name, "tags": project.tags}}

@@ -191,12 +191,16 @@ _new_item = tuple.__new__
 def items(fmt: Format, project: Project, ctx: Context) -> Iterator[Item]:
     """Every line, row or document the format serves, in order, each counted
     in the report and shown in the progress; one ``item=None`` entry opens
-    each document (so writers can make a file even for an empty one)."""
+    each document (so writers can make a file even for an empty one). A
+    document with labelers' versions is counted for agreement here too, in
+    this one pass over the project (--jobs: each chunk's, merged)."""
     splitter, report = ctx.splitter, ctx.report
     questions = {question.id: question.name for question in project.document_questions}
     for document in project.documents():
         kind = served_kind(fmt, document)
         count_document(document, kind, fmt, report, questions)
+        if document.versions:
+            report.count_agreement(document, project)
         if kind is None:
             continue
         if kind == DOCUMENT_BASED:

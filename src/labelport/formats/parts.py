@@ -52,8 +52,9 @@ class Pieces:
 
 def merge_reports(report: Report, parts: list[Part]) -> None:
     """Add the chunks' reports to ``report`` in chunk order: counts, splits,
-    losses (the first examples stay the first), findings. Their notes are
-    kept apart, in Part.notes."""
+    losses (the first examples stay the first), findings, the agreement
+    tallies (labelport.iaa.Tally.merge). Their notes are kept apart, in
+    Part.notes."""
     for part in parts:
         report.merge(part.report)
 

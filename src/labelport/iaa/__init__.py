@@ -10,24 +10,34 @@ question; and per label the spans the labelers disagree on most.
 In a pair (a, b), b is the reference: precision is the share of a's spans
 that b has, recall the share of b's that a has. Pairs are every two labelers,
 in the project's order, then each labeler against REVIEW.
+
+:class:`Tally` holds what the figures are made from, filled one document at a
+time: :func:`agreement` fills one, and so does every conversion of a project
+with labelers' versions, for its report's "agreement" section
+(:mod:`labelport.iaa.summary`). A ``--jobs`` worker's or a Ray task's tally is
+pickled back with its report and merged (:meth:`Tally.merge`); what it holds
+is bounded by labelers, labels and categories, whatever the project's size.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from operator import itemgetter
-from typing import Any
+from typing import Any, Iterable, TypeVar
 
 from ..errors import InputError
 from ..model import ROW_BASED, TOKEN_BASED, Document, Line, Project, Question
-from .spans import Matches, SpanKey, answer_category, match, span_keys, token_categories
+from .spans import Matches, SpanKey, answer_category, match, span_keys, token_values
 from .statistics import UnitValues, cohen_kappa, krippendorff_alpha, unit_values
 
-__all__ = ["REVIEW", "agreement"]
+__all__ = ["REVIEW", "Tally", "agreement"]
 
 #: The final version's name as a rater.
 REVIEW = "REVIEW"
+T = TypeVar("T")
+
 #: Spans listed per label in "disagreements".
 WORST = 5
 
@@ -37,10 +47,10 @@ def agreement(project: Project) -> dict[str, Any]:
 
     Raises :class:`labelport.InputError` when no document has a labeler's version.
     """
-    tally = _Tally([labeler.email for labeler in project.labelers], token=TOKEN_BASED in project.kinds)
+    tally = Tally.of(project)
     for document in project.documents():
         if document.versions:
-            tally.add(document, project.questions if ROW_BASED in project.kinds else [], project.document_questions)
+            tally.add(document)
     if not tally.documents:
         raise InputError("no labelers' versions to compare: agreement needs each labeler's own version of the "
                          "documents (an export-all zip, a datasaur:// project, or a folder with "
@@ -57,45 +67,68 @@ class _Agreement:
     """Kappa per pair, alpha and full agreement over the labelers, on one
     kind of unit (tokens, or one question's items)."""
 
-    pairs: dict[tuple[str, str], Counter[tuple[str, str]]] = field(default_factory=lambda: defaultdict(Counter))
+    pairs: defaultdict[tuple[str, str], Counter[tuple[str, str]]] = field(default_factory=partial(defaultdict, Counter))
     units: Counter[UnitValues] = field(default_factory=Counter)
 
-    def add(self, values: dict[str, str], pairs: list[tuple[str, str]]) -> None:
-        """One unit: each rater's category (raters who gave none left out)."""
+    def add(self, values: dict[str, str], pairs: list[tuple[str, str]], times: int = 1) -> None:
+        """``times`` units alike: each rater's category (raters who gave none left out)."""
         for a, b in pairs:
             if a in values and b in values:
-                self.pairs[a, b][values[a], values[b]] += 1
+                self.pairs[a, b][values[a], values[b]] += times
         given = [value for rater, value in values.items() if rater != REVIEW]
         if given:
-            self.units[unit_values(given)] += 1
+            self.units[unit_values(given)] += times
+
+    def merge(self, other: _Agreement) -> None:
+        for pair, confusion in other.pairs.items():
+            self.pairs[pair].update(confusion)
+        self.units.update(other.units)
 
     def kappa(self, pairs: list[tuple[str, str]], question: str | None) -> list[dict[str, Any]]:
         return [{"a": a, "b": b, "label": None, "question": question, "kappa": cohen_kappa(self.pairs[a, b]),
                  "items": sum(self.pairs[a, b].values())} for a, b in pairs]
 
-    def alpha(self, question: str | None) -> dict[str, Any]:
+    def alpha(self, question: str | None, computed: bool = True) -> dict[str, Any]:
         pairable = {unit: times for unit, times in self.units.items() if sum(n for _, n in unit) >= 2}
         items = sum(pairable.values())
         agreed = sum(times for unit, times in pairable.items() if len(unit) == 1)
-        return {"label": None, "question": question, "alpha": krippendorff_alpha(self.units), "items": items,
-                "full_agreement": agreed / items if items else None}
+        return {"label": None, "question": question, "alpha": krippendorff_alpha(self.units) if computed else None,
+                "items": items, "full_agreement": agreed / items if items else None}
 
 
-class _Tally:
-    """What agreement counts, filled one document at a time."""
+class Tally:
+    """What agreement counts, filled one document at a time (:meth:`add`),
+    and tallies of consecutive parts of a project added up (:meth:`merge`).
+    Picklable: no lambda in it."""
 
-    def __init__(self, labelers: list[str], token: bool):
+    def __init__(self, labelers: list[str], token: bool, row_questions: list[Question],
+                 document_questions: list[Question]):
         self.labelers = labelers
         self.token = token
+        self.row_questions = row_questions
+        self.document_questions = document_questions
         self.pairs = _pairs(labelers)
         self.documents = 0
-        self.matches: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * len(Matches._fields))
+        self.matches: defaultdict[tuple[str, str, str | None], list[int]] = defaultdict(_no_matches)
         self.tokens = _Agreement()
-        self.questions: dict[str, _Agreement] = defaultdict(_Agreement)
-        self.candidates: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = defaultdict(list)
+        self.questions: defaultdict[str, _Agreement] = defaultdict(_Agreement)
+        self.candidates: defaultdict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = defaultdict(list)
+        #: REVIEW's spans per label (the label's support in the report's summary)
+        self.review_spans: Counter[str] = Counter()
 
-    def add(self, document: Document, row_questions: list[Question], document_questions: list[Question]) -> None:
+    @classmethod
+    def of(cls, project: Project) -> Tally:
+        """An empty tally for ``project``'s labelers, kinds and questions."""
+        return cls([labeler.email for labeler in project.labelers], TOKEN_BASED in project.kinds,
+                   project.questions if ROW_BASED in project.kinds else [], project.document_questions)
+
+    def add(self, document: Document) -> None:
+        """Count ``document`` (one with labelers' versions). Its lines and
+        rows, when a reader streams them, are made lists first: its writer
+        reads them after."""
         self.documents += 1
+        final_lines = document.lines = _listed(document.lines)
+        final_rows = document.rows = _listed(document.rows)
         by_email = {version.labeler.email: version for version in document.versions.values()
                     if version.labeler is not None}
         for email in by_email:
@@ -105,19 +138,42 @@ class _Tally:
         versions = {email: by_email[email] for email in self.labelers if email in by_email}
         if self.token:
             lines = {email: list(version.lines) for email, version in versions.items()}
-            lines[REVIEW] = list(document.lines)
+            lines[REVIEW] = final_lines
             self._add_spans(document, lines, list(versions))
-        if row_questions:
+        if self.row_questions:
             rows = {email: {row.index: row.answers for row in version.rows} for email, version in versions.items()}
-            rows[REVIEW] = {row.index: row.answers for row in document.rows}
+            rows[REVIEW] = {row.index: row.answers for row in final_rows}
             indexes = sorted({index for answers in rows.values() for index in answers})
-            for question in row_questions:
+            for question in self.row_questions:
                 for index in indexes:
                     self._add_answers(question, {rater: answers[index] for rater, answers in rows.items()
                                                  if index in answers})
-        for question in document_questions:
+        for question in self.document_questions:
             answers = {email: version.answers for email, version in versions.items()}
             self._add_answers(question, {**answers, REVIEW: document.answers})
+
+    def merge(self, other: Tally) -> None:
+        """Add ``other``, the tally of the documents that follow this one's
+        (the next chunk of ``--jobs``): the same figures as one tally of all.
+        Its labelers this one lacks come after this one's, as they would
+        have been met; its disputed spans rank after this one's of the same
+        standing, as they come later in the project."""
+        for email in other.labelers:
+            if email not in self.labelers:
+                self.labelers.append(email)
+        self.pairs = _pairs(self.labelers)
+        for key, totals in other.matches.items():
+            mine = self.matches[key]
+            for i, n in enumerate(totals):
+                mine[i] += n
+        self.tokens.merge(other.tokens)
+        for name, figures in other.questions.items():
+            self.questions[name].merge(figures)
+        for label, found in other.candidates.items():
+            for (share, missed, position, key), entry in found:
+                self._keep_candidate(label, (share, missed, self.documents + position, key), entry)
+        self.review_spans.update(other.review_spans)
+        self.documents += other.documents
 
     def _add_answers(self, question: Question, answers: dict[str, dict[str, Any]]) -> None:
         values = {rater: answer_category(given[question.id]) for rater, given in answers.items()
@@ -126,18 +182,22 @@ class _Tally:
 
     def _add_spans(self, document: Document, lines: dict[str, list[Line]], labelers: list[str]) -> None:
         keys = {rater: span_keys(rater_lines) for rater, rater_lines in lines.items()}
+        self.review_spans.update(key.label for key in keys[REVIEW])
+        by_label: dict[str, dict[str, set[SpanKey]]] = {rater: {} for rater in keys}
+        for rater, rater_keys in keys.items():
+            for key in rater_keys:
+                by_label[rater].setdefault(key.label, set()).add(key)
         for a, b in self.pairs:
             if a not in keys or b not in keys:
                 continue
-            for label in sorted({key.label for key in keys[a] | keys[b]}):
-                found = match({k for k in keys[a] if k.label == label}, {k for k in keys[b] if k.label == label})
+            for label in sorted(by_label[a].keys() | by_label[b].keys()):
+                found = match(by_label[a].get(label, set()), by_label[b].get(label, set()))
                 for scope in (label, None):
                     totals = self.matches[a, b, scope]
                     for i, n in enumerate(found):
                         totals[i] += n
-        categories = {rater: token_categories(lines[rater], keys[rater]) for rater in keys}
-        for unit in sorted(set().union(*categories.values())):
-            self.tokens.add({rater: cats[unit] for rater, cats in categories.items() if unit in cats}, self.pairs)
+        for values, times in token_values(lines, keys).items():
+            self.tokens.add(dict(values), self.pairs, times)
         if len(labelers) >= 2:
             self._add_disagreements(document, lines, keys, labelers)
 
@@ -153,16 +213,28 @@ class _Tally:
                      for word in tokens.get(index, [])[key.token_start if index == key.line else 0:
                                                        key.token_end + 1 if index == key.end_line else None]]
             rank = (-len(missed) / len(labelers), -len(missed), self.documents, key)
-            found = self.candidates[key.label]
-            found.append((rank, {
+            self._keep_candidate(key.label, rank, {
                 "label": key.label, "document": document.id, "document_name": document.name,
                 "line": key.line + 1, "end_line": key.end_line + 1,
                 "token_start": key.token_start, "token_end": key.token_end, "text": " ".join(words),
-                "marked_by": marked, "not_marked_by": missed, "in_review": key in keys[REVIEW]}))
-            if len(found) > 4 * WORST:  # keep only the most disputed: memory must not grow with the project
-                found[:] = sorted(found, key=itemgetter(0))[:WORST]
+                "marked_by": marked, "not_marked_by": missed, "in_review": key in keys[REVIEW]})
+
+    def _keep_candidate(self, label: str, rank: tuple[Any, ...], entry: dict[str, Any]) -> None:
+        """A disputed span of ``label``, ranked by the share of labelers who
+        did not mark it, then place (its document's position among those
+        counted, then the span)."""
+        found = self.candidates[label]
+        found.append((rank, entry))
+        if len(found) > 4 * WORST:  # keep only the most disputed: memory must not grow with the project
+            found[:] = sorted(found, key=itemgetter(0))[:WORST]
 
     def result(self, project: Project) -> dict[str, Any]:
+        """:func:`agreement`'s dict."""
+        return {"project": {"id": project.id, "name": project.name, "source": project.source}, **self.figures()}
+
+    def figures(self, alpha: bool = True) -> dict[str, Any]:
+        """The figures without the project's name: ``alpha`` False leaves
+        Krippendorff's alpha out (None), where its package is not installed."""
         span_f1: list[dict[str, Any]] = []
         overlap: list[dict[str, Any]] = []
         for (a, b, label), totals in sorted(self.matches.items(), key=_entry_order(self.pairs)):
@@ -170,21 +242,28 @@ class _Tally:
             span_f1.append(_scores(a, b, label, found.exact, found.exact, found))
             overlap.append(_scores(a, b, label, found.overlap_a, found.overlap_b, found))
         kappa = self.tokens.kappa(self.pairs, None) if self.token else []
-        alpha = [self.tokens.alpha(None)] if self.token else []
+        alphas = [self.tokens.alpha(None, alpha)] if self.token else []
         for name, figures in self.questions.items():
             kappa += figures.kappa(self.pairs, name)
-            alpha.append(figures.alpha(name))
+            alphas.append(figures.alpha(name, alpha))
         return {
-            "project": {"id": project.id, "name": project.name, "source": project.source},
             "labelers": self.labelers,
             "documents": self.documents,
             "span_f1": span_f1,
             "span_f1_overlap": overlap,
             "kappa": kappa,
-            "alpha": alpha,
+            "alpha": alphas,
             "disagreements": {label: [entry for _, entry in sorted(found, key=itemgetter(0))[:WORST]]
                               for label, found in sorted(self.candidates.items())},
         }
+
+
+def _listed(items: Iterable[T]) -> list[T]:
+    return items if isinstance(items, list) else list(items)
+
+
+def _no_matches() -> list[int]:
+    return [0] * len(Matches._fields)
 
 
 def _entry_order(pairs: list[tuple[str, str]]) -> Any:

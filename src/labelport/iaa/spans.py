@@ -6,6 +6,7 @@ overlapping with the same label)."""
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable
 from itertools import accumulate
 from operator import attrgetter
@@ -47,22 +48,53 @@ def span_keys(lines: Iterable[Line]) -> set[SpanKey]:
     }
 
 
-def token_categories(lines: list[Line], keys: set[SpanKey]) -> dict[tuple[int, int], str]:
-    """Each token's label, by (line index, token): the labels of the spans
-    covering it, sorted and joined by "+" when several do, "O" when none."""
-    sizes = {line.index: len(line.tokens) for line in lines}
+#: Each rater's category of one token, (rater, category) in the raters' order: raters who did not see it left out.
+TokenValues = tuple[tuple[str, str], ...]
+
+
+def labeled_tokens(sizes: dict[int, int], keys: set[SpanKey]) -> dict[tuple[int, int], str]:
+    """The tokens a version's spans cover, by (line index, token), each with
+    its category: the labels of the spans covering it, sorted and joined by
+    "+" when several do. ``sizes``: the version's lines' token counts, by
+    line index (a place past them is no token of the version)."""
     labels: dict[tuple[int, int], set[str]] = {}
     for key in keys:
         for index in range(key.line, key.end_line + 1):
+            size = sizes.get(index, 0)
             first = key.token_start if index == key.line else 0
-            last = key.token_end if index == key.end_line else sizes.get(index, 0) - 1
+            last = min(key.token_end if index == key.end_line else size - 1, size - 1)
             for token in range(first, last + 1):
                 labels.setdefault((index, token), set()).add(key.label)
-    return {
-        (index, token): "+".join(sorted(labels[index, token])) if (index, token) in labels else OUTSIDE
-        for index, size in sizes.items()
-        for token in range(size)
-    }
+    return {place: "+".join(sorted(names)) for place, names in labels.items()}
+
+
+def token_values(lines: dict[str, list[Line]], keys: dict[str, set[SpanKey]]) -> Counter[TokenValues]:
+    """Each token's categories, one per rater who saw it, counted: a token is
+    a (line index, token) place, a rater saw it when their version's line has
+    that many tokens, and their category is :func:`labeled_tokens`' or "O"
+    (no span covers it). The tokens no rater labeled are counted a stretch of
+    a line at a time: most tokens of NER data are O for everyone, and a
+    token at a time would cost a dict per token and rater."""
+    sizes = {rater: {line.index: len(line.tokens) for line in rater_lines} for rater, rater_lines in lines.items()}
+    labeled = {rater: labeled_tokens(sizes[rater], keys[rater]) for rater in lines}
+    marked: dict[int, set[int]] = {}  # line index -> the tokens some rater labeled
+    for places in labeled.values():
+        for index, token in places:
+            marked.setdefault(index, set()).add(token)
+    found: Counter[TokenValues] = Counter()
+    for index in sorted(set().union(*sizes.values())):
+        seen = [(rater, sizes[rater][index]) for rater in lines if index in sizes[rater]]
+        tokens = marked.get(index, set())
+        for token in tokens:
+            found[tuple((rater, labeled[rater].get((index, token), OUTSIDE)) for rater, size in seen
+                        if token < size)] += 1
+        start = 0
+        for end in sorted({size for _, size in seen}):  # tokens start..end-1: seen by the raters reaching end
+            unlabeled = end - start - sum(start <= token < end for token in tokens)
+            if unlabeled:
+                found[tuple((rater, OUTSIDE) for rater, size in seen if size >= end)] += unlabeled
+            start = end
+    return found
 
 
 def answer_category(value: Any) -> str:
@@ -85,7 +117,10 @@ class Matches(NamedTuple):
 
 def match(a: set[SpanKey], b: set[SpanKey]) -> Matches:
     """``a`` and ``b`` hold spans of one label."""
-    return Matches(len(a), len(b), len(a & b), _overlapping(a, b), _overlapping(b, a))
+    exact = len(a & b)
+    if exact == len(a) == len(b) or not a or not b:  # the same spans, or none on a side: nothing else overlaps
+        return Matches(len(a), len(b), exact, exact, exact)
+    return Matches(len(a), len(b), exact, _overlapping(a, b), _overlapping(b, a))
 
 
 def _overlapping(spans: set[SpanKey], others: set[SpanKey]) -> int:

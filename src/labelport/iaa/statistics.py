@@ -59,6 +59,17 @@ def krippendorff_alpha(units: Counter[UnitValues]) -> float | None:
     return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
 
 
+def alpha_available() -> bool:
+    """Whether :func:`krippendorff_alpha` can be computed here (its package, the ``agreement`` extra, is installed)."""
+    try:
+        # (extra: agreement)
+        import krippendorff  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def unit_values(values: list[str]) -> UnitValues:
     """One unit's values as :func:`krippendorff_alpha` counts them."""
     return tuple(sorted(Counter(values).items()))

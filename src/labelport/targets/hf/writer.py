@@ -63,6 +63,7 @@ from ...formats.base import (
 )
 from ...formats.parts import Part, merge_reports
 from ...model import CONFLICT, DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Arrow, Document, Line, Project, Question, Span
+from ...progress import counted
 from ...report import Report
 from .features import INT64, STRING, Feature, arrow_type, class_label, list_of, schema_metadata, struct, to_yaml_list
 from .layout import DATA, README, SPLIT_NAME, shard_name, split_files
@@ -394,7 +395,7 @@ def _write_card(project: Project, out: Path, ctx: Context, written: Written) -> 
                 f"split {name!r} got no rows and is left out (datasets cannot load an empty split)",
                 hard=False,
             )
-    write_card(out / README, project, features, splits, names, task_kind)
+    write_card(out / README, project, features, splits, names, task_kind, ctx.report.agreement_section())
 
 
 # -- chunks (--jobs, --engine ray) ------------------------------------------------
@@ -816,7 +817,10 @@ def write_card(
     splits: list[SplitInfo],
     names: list[str],
     task_kind: str,
+    agreement: dict[str, Any] | None = None,
 ) -> None:
+    """The dataset card; ``agreement``, a report's "agreement" section
+    (labelport.iaa.summary), adds its "Annotation agreement" tables."""
     try:  # (extra: labelport[hf])
         import yaml
     except ImportError:
@@ -876,8 +880,7 @@ def write_card(
         for i, name in enumerate(names):
             cells = " | ".join(f"{s.per_label[name]:,}" for s in splits)
             number = 2 * i + 1 if task_kind == "ner" else i
-            cell = _code(name).replace("|", "\\|")  # GFM: a pipe in a table cell, even in code
-            body.append(f"| {number} | {cell} | {cells} |")
+            body.append(f"| {number} | {_cell(name)} | {cells} |")
         if task_kind == "ner":
             body += ["", "`ner_tags` names: `O` = 0, then `B-<label>`, `I-<label>` for each label in this order."]
     else:
@@ -885,6 +888,8 @@ def write_card(
     body += ["", "## Splits", "", "| split | rows | files |", "| --- | --- | --- |"]
     for s in splits:
         body.append(f"| {s.name} | {s.rows:,} | {len(s.files)} |")
+    if agreement is not None:
+        body += agreement_tables(agreement)
     body += [
         "",
         "## Loading",
@@ -897,6 +902,46 @@ def write_card(
         "",
     ]
     path.write_text(f"---\n{front}---\n\n" + "\n".join(body), encoding="utf-8", newline="\n")
+
+
+def agreement_tables(agreement: dict[str, Any]) -> list[str]:
+    """The card's "Annotation agreement": each label's agreement with each
+    labeler's F1 (or each pair's) and its support, then alpha over the
+    labelers and kappa per pair: the report's figures, to three places."""
+    body = ["", "## Annotation agreement", "",
+            f"How far the labelers agree, over the {counted(agreement['documents'], 'documents')} with labelers' "
+            "versions (every figure: `labelport-report.json`, \"agreement\").", ""]
+    if agreement["labels"]:
+        raters = list(agreement["labels"][0]["f1"])
+        for entry in agreement["labels"][1:]:
+            raters += [rater for rater in entry["f1"] if rater not in raters]
+        body += [f"Span labels: agreement is {agreement['label_agreement']}; "
+                 f"support, {agreement['label_support']}.", "",
+                 "| label | agreement | " + " | ".join(f"F1 {_cell(rater)}" for rater in raters) + " | support |",
+                 "|" + " --- |" * (3 + len(raters))]
+        for entry in agreement["labels"]:
+            cells = " | ".join(_figure(entry["f1"].get(rater)) for rater in raters)
+            body.append(f"| {_cell(entry['label'])} | {_figure(entry['agreement'])} | {cells} | {entry['support']:,} |")
+        body.append("")
+    body += ["| on | Krippendorff's alpha | full agreement | items |", "| --- | --- | --- | --- |"]
+    for entry in agreement["alpha"]:
+        share = "-" if entry["full_agreement"] is None else f"{entry['full_agreement']:.1%}"
+        body.append(f"| {_cell(entry['question']) if entry['question'] else 'tokens'} | {_figure(entry['alpha'])} | "
+                    f"{share} | {entry['items']:,} |")
+    body += ["", "| on | a | b | Cohen's kappa | items |", "| --- | --- | --- | --- | --- |"]
+    for entry in agreement["kappa"]:
+        body.append(f"| {_cell(entry['question']) if entry['question'] else 'tokens'} | {_cell(entry['a'])} | "
+                    f"{_cell(entry['b'])} | {_figure(entry['kappa'])} | {entry['items']:,} |")
+    return body
+
+
+def _cell(text: str) -> str:
+    """``text`` as code in a table cell (GFM: a pipe in a table cell is escaped, even in code)."""
+    return _code(text).replace("|", "\\|")
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 @dataclass(frozen=True)
