@@ -88,11 +88,11 @@ class _Agreement:
         return [{"a": a, "b": b, "label": None, "question": question, "kappa": cohen_kappa(self.pairs[a, b]),
                  "items": sum(self.pairs[a, b].values())} for a, b in pairs]
 
-    def alpha(self, question: str | None, computed: bool = True) -> dict[str, Any]:
+    def alpha(self, question: str | None) -> dict[str, Any]:
         pairable = {unit: times for unit, times in self.units.items() if sum(n for _, n in unit) >= 2}
         items = sum(pairable.values())
         agreed = sum(times for unit, times in pairable.items() if len(unit) == 1)
-        return {"label": None, "question": question, "alpha": krippendorff_alpha(self.units) if computed else None,
+        return {"label": None, "question": question, "alpha": krippendorff_alpha(self.units),
                 "items": items, "full_agreement": agreed / items if items else None}
 
 
@@ -232,9 +232,8 @@ class Tally:
         """:func:`agreement`'s dict."""
         return {"project": {"id": project.id, "name": project.name, "source": project.source}, **self.figures()}
 
-    def figures(self, alpha: bool = True) -> dict[str, Any]:
-        """The figures without the project's name: ``alpha`` False leaves
-        Krippendorff's alpha out (None), where its package is not installed."""
+    def figures(self) -> dict[str, Any]:
+        """The figures without the project's name."""
         span_f1: list[dict[str, Any]] = []
         overlap: list[dict[str, Any]] = []
         for (a, b, label), totals in sorted(self.matches.items(), key=_entry_order(self.pairs)):
@@ -242,10 +241,10 @@ class Tally:
             span_f1.append(_scores(a, b, label, found.exact, found.exact, found))
             overlap.append(_scores(a, b, label, found.overlap_a, found.overlap_b, found))
         kappa = self.tokens.kappa(self.pairs, None) if self.token else []
-        alphas = [self.tokens.alpha(None, alpha)] if self.token else []
+        alphas = [self.tokens.alpha(None)] if self.token else []
         for name, figures in self.questions.items():
             kappa += figures.kappa(self.pairs, name)
-            alphas.append(figures.alpha(name, alpha))
+            alphas.append(figures.alpha(name))
         return {
             "labelers": self.labelers,
             "documents": self.documents,

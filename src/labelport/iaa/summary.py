@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..progress import counted
 from . import REVIEW
-from .statistics import alpha_available
 
 if TYPE_CHECKING:
     from . import Tally
@@ -40,13 +39,10 @@ LOWEST = 3
 
 
 def section(tally: Tally) -> dict[str, Any]:
-    """labelport-report.json's "agreement" for the documents ``tally`` counted.
-    Krippendorff's alpha is null, with a note saying what to install, where
-    its package (the ``agreement`` extra) is not installed."""
-    computed = alpha_available()
-    figures = tally.figures(alpha=computed)
+    """labelport-report.json's "agreement" for the documents ``tally`` counted."""
+    figures = tally.figures()
     measure, support, labels = label_agreement(figures, tally.review_spans) if tally.token else (None, None, [])
-    found: dict[str, Any] = {
+    return {
         "documents": figures["documents"],
         "labelers": figures["labelers"],
         "span_f1": [entry for entry in figures["span_f1"] if entry["label"] is None],
@@ -59,9 +55,6 @@ def section(tally: Tally) -> dict[str, Any]:
         "label_support": support,
         "labels": labels,
     }
-    if not computed:
-        found["alpha_note"] = "Krippendorff's alpha needs krippendorff: install labelport[agreement]"
-    return found
 
 
 def label_agreement(figures: dict[str, Any],
