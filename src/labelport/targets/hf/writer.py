@@ -908,16 +908,22 @@ def agreement_tables(agreement: dict[str, Any]) -> list[str]:
     """The card's "Annotation agreement": each label's agreement with each
     labeler's F1 (or each pair's) and its support, then alpha over the
     labelers and kappa per pair: the report's figures, to three places."""
+    number = {email: f"labeler {i}" for i, email in enumerate(agreement["labelers"], 1)}
+
+    def rater(name: str) -> str:  # a labeler, REVIEW, or a pair "a / b"
+        return " / ".join(number.get(side, side) for side in name.split(" / "))
+
     body = ["", "## Annotation agreement", "",
             f"How far the labelers agree, over the {counted(agreement['documents'], 'documents')} with labelers' "
-            "versions (every figure: `labelport-report.json`, \"agreement\").", ""]
+            "versions (every figure: `labelport-report.json`, \"agreement\"; labeler N is the N-th of its "
+            "\"labelers\", whose e-mail addresses stay off this card, which may be published).", ""]
     if agreement["labels"]:
         raters = list(agreement["labels"][0]["f1"])
         for entry in agreement["labels"][1:]:
-            raters += [rater for rater in entry["f1"] if rater not in raters]
+            raters += [name for name in entry["f1"] if name not in raters]
         body += [f"Span labels: agreement is {agreement['label_agreement']}; "
                  f"support, {agreement['label_support']}.", "",
-                 "| label | agreement | " + " | ".join(f"F1 {_cell(rater)}" for rater in raters) + " | support |",
+                 "| label | agreement | " + " | ".join(f"F1 {rater(name)}" for name in raters) + " | support |",
                  "|" + " --- |" * (3 + len(raters))]
         for entry in agreement["labels"]:
             cells = " | ".join(_figure(entry["f1"].get(rater)) for rater in raters)
@@ -930,8 +936,8 @@ def agreement_tables(agreement: dict[str, Any]) -> list[str]:
                     f"{share} | {entry['items']:,} |")
     body += ["", "| on | a | b | Cohen's kappa | items |", "| --- | --- | --- | --- | --- |"]
     for entry in agreement["kappa"]:
-        body.append(f"| {_cell(entry['question']) if entry['question'] else 'tokens'} | {_cell(entry['a'])} | "
-                    f"{_cell(entry['b'])} | {_figure(entry['kappa'])} | {entry['items']:,} |")
+        body.append(f"| {_cell(entry['question']) if entry['question'] else 'tokens'} | {rater(entry['a'])} | "
+                    f"{rater(entry['b'])} | {_figure(entry['kappa'])} | {entry['items']:,} |")
     return body
 
 
