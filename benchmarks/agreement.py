@@ -298,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     for what, seconds in cost.items():
         print(f"- {what}: {seconds:+.2f} s")
-    print(f"- measured: kappa {measured['kappa']}, alpha {measured['alpha']}, span F1 {measured['span_f1']} "
-          f"(pairs of the {len(measured['labelers'] or [])} labelers and REVIEW)")
+    print(f"- measured (lowest to highest over the pairs of labelers and of each labeler with REVIEW): "
+          f"token kappa {' to '.join(fmt(k, '.3f') for k in measured['kappa'])}, "
+          f"span F1 {' to '.join(fmt(f, '.3f') for f in measured['span_f1'])}; "
+          f"Krippendorff's alpha over the labelers {fmt(measured['alpha'], '.3f')}")
     elapsed = time.perf_counter() - started
     log(f"took {elapsed:.0f} s")
     if args.json:
