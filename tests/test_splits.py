@@ -20,6 +20,7 @@ from conftest import ROOT, SMS_SLICE, run_cli
 from sources import Sentence, entities, read_conll, read_csv_rows, read_token_lines, report_of, sms_pairs, split_of
 
 import labelport
+from labelport.conversion import splitting
 
 SHARES = [("train", 0.7), ("test", 0.3)]
 NEWSROOM = ROOT / "tests" / "fixtures" / "datasaur" / "newsroom-p8Xk2Lq9"
@@ -365,3 +366,17 @@ def test_to_hf_splits_by_document(tmp_path, wnut17_dev):
     by_line = labelport.to_hf(project, split=dict(SHARES), seed=3, split_by="line")
     lines = {split: {row_id.rpartition(":")[0] for row_id in by_line[split]["id"]} for split in by_line}
     assert lines["train"] & lines["test"]  # the same documents, their lines split
+
+
+@pytest.mark.parametrize("lines_before", range(6))
+def test_a_document_marker_is_found_wherever_it_falls_in_the_blocks_read(tmp_path, monkeypatch, lines_before):
+    # a CoNLL file is searched for -DOCSTART- block by block (a mapped file's pages would count in the
+    # resident memory); with blocks of 16 bytes and lines of 4 the marker starts at 0, 4, ... 20: inside a
+    # block, across a block's end (8, 12) and at one (16)
+    monkeypatch.setattr(splitting, "SEARCH_BLOCK", 16)
+    first = "a O\n" * lines_before
+    path = tmp_path / "two.conll"
+    path.write_text(first + "-DOCSTART- -X- -X- O\n\nb B-x\n\n-DOCSTART- -X- -X- O\n\nc O\n", encoding="utf-8")
+    assert splitting.documents_up_to(labelport.load(path), 2) == 2
+    (tmp_path / "one.conll").write_text("a O\n" * 30, encoding="utf-8")
+    assert splitting.documents_up_to(labelport.load(tmp_path / "one.conll"), 2) == 1

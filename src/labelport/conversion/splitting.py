@@ -11,8 +11,6 @@ document) go to :func:`labelport.formats.splits.stratified_plan`.
 
 from __future__ import annotations
 
-import mmap
-import os
 import zipfile
 from itertools import islice
 from pathlib import Path
@@ -23,6 +21,9 @@ from ..formats.base import Format, FormatOptions, QuestionOption, answer_values,
 from ..formats.splits import DOCUMENT, LINE, Splitter, stratified_plan, unit_name
 from ..model import DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Project
 from ..readers.conll import DOCSTART
+
+#: bytes read at a time when a file is searched for CoNLL's document marker
+SEARCH_BLOCK = 1 << 20
 
 
 def make_splitter(
@@ -81,11 +82,17 @@ def _one_document_file(source: str | None) -> bool:
     path = Path(source) if source else None
     if path is None or not path.is_file() or zipfile.is_zipfile(path):
         return False
+    # Read in blocks, not mapped: a mapped file's pages count in the process's
+    # resident memory, which would then grow with the file.
+    marker = DOCSTART.encode()
+    carried = b""  # the end of the block before, where a marker may begin
     with open(path, "rb") as fh:
-        if not os.fstat(fh.fileno()).st_size:
-            return True
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return data.find(DOCSTART.encode()) < 0
+        while block := fh.read(SEARCH_BLOCK):
+            window = carried + block
+            if marker in window:
+                return False
+            carried = window[1 - len(marker):]
+    return True
 
 
 def _check_field(project: Project, field: str) -> None:
