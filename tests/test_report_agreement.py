@@ -335,3 +335,11 @@ def test_without_reviews_spans_a_label_is_the_labelers_pairwise_f1(tmp_path: Pat
         ("ORG", 0.0, {"alice / bob": 0.0}, 1), ("PER", 0.5, {"alice / bob": 0.5}, 4)]
     assert (f"labelport: agreement: lowest labels ORG 0.00, PER 0.50, LOC 0.67 (F1 between labelers, mean over "
             f"1 pair); {SEE}") in report.summary_lines()
+    # nobody is measured against the unlabeled copy standing for REVIEW, in the report or by inspect
+    assert [(e["a"], e["b"]) for e in found["span_f1"] + found["kappa"]] == [("alice", "bob")] * 2
+    assert found["span_f1_against_review"] == []
+    shown = labelport.agreement(tmp_path / "export")
+    assert {(e["a"], e["b"]) for e in shown["span_f1"] + shown["kappa"]} == {("alice", "bob")}
+    code, table, _ = run_cli("inspect", tmp_path / "export", "--agreement")
+    assert code == 0 and "no reviewed version (REVIEW holds no label): the labelers are compared with each other " \
+                         "only" in table.splitlines()

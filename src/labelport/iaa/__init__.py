@@ -115,6 +115,10 @@ class Tally:
         self.candidates: defaultdict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = defaultdict(list)
         #: REVIEW's spans per label (the label's support in the report's summary)
         self.review_spans: Counter[str] = Counter()
+        #: the labelers' spans per label, all together (a label's support where REVIEW has no span)
+        self.labeler_spans: Counter[str] = Counter()
+        #: how many items REVIEW answered, per question
+        self.review_answers: Counter[str] = Counter()
 
     @classmethod
     def of(cls, project: Project) -> Tally:
@@ -173,16 +177,21 @@ class Tally:
             for (share, missed, position, key), entry in found:
                 self._keep_candidate(label, (share, missed, self.documents + position, key), entry)
         self.review_spans.update(other.review_spans)
+        self.review_answers.update(other.review_answers)
+        self.labeler_spans.update(other.labeler_spans)
         self.documents += other.documents
 
     def _add_answers(self, question: Question, answers: dict[str, dict[str, Any]]) -> None:
         values = {rater: answer_category(given[question.id]) for rater, given in answers.items()
                   if given.get(question.id) not in (None, "", [])}
+        if REVIEW in values:
+            self.review_answers[question.name] += 1
         self.questions[question.name].add(values, self.pairs)
 
     def _add_spans(self, document: Document, lines: dict[str, list[Line]], labelers: list[str]) -> None:
         keys = {rater: span_keys(rater_lines) for rater, rater_lines in lines.items()}
         self.review_spans.update(key.label for key in keys[REVIEW])
+        self.labeler_spans.update(key.label for labeler in labelers for key in keys[labeler])
         by_label: dict[str, dict[str, set[SpanKey]]] = {rater: {} for rater in keys}
         for rater, rater_keys in keys.items():
             for key in rater_keys:
@@ -232,18 +241,27 @@ class Tally:
         """:func:`agreement`'s dict."""
         return {"project": {"id": project.id, "name": project.name, "source": project.source}, **self.figures()}
 
+    def _pairs_measured(self, reviewed: bool) -> list[tuple[str, str]]:
+        """The pairs, those with REVIEW only where it ``reviewed``: an export
+        without a reviewed version has an unlabeled copy (or an owner's
+        empty one) in its place, and no labeler is measured against that."""
+        return self.pairs if reviewed else [pair for pair in self.pairs if pair[1] != REVIEW]
+
     def figures(self) -> dict[str, Any]:
         """The figures without the project's name."""
+        span_pairs = self._pairs_measured(bool(self.review_spans))
         span_f1: list[dict[str, Any]] = []
         overlap: list[dict[str, Any]] = []
         for (a, b, label), totals in sorted(self.matches.items(), key=_entry_order(self.pairs)):
+            if (a, b) not in span_pairs:
+                continue
             found = Matches(*totals)
             span_f1.append(_scores(a, b, label, found.exact, found.exact, found))
             overlap.append(_scores(a, b, label, found.overlap_a, found.overlap_b, found))
-        kappa = self.tokens.kappa(self.pairs, None) if self.token else []
+        kappa = self.tokens.kappa(span_pairs, None) if self.token else []
         alphas = [self.tokens.alpha(None)] if self.token else []
         for name, figures in self.questions.items():
-            kappa += figures.kappa(self.pairs, name)
+            kappa += figures.kappa(self._pairs_measured(self.review_answers[name] > 0), name)
             alphas.append(figures.alpha(name))
         return {
             "labelers": self.labelers,

@@ -24,7 +24,6 @@ Krippendorff's alpha over the labelers.
 
 from __future__ import annotations
 
-from collections import Counter
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +40,7 @@ LOWEST = 3
 def section(tally: Tally) -> dict[str, Any]:
     """labelport-report.json's "agreement" for the documents ``tally`` counted."""
     figures = tally.figures()
-    measure, support, labels = label_agreement(figures, tally.review_spans) if tally.token else (None, None, [])
+    measure, support, labels = label_agreement(figures, tally) if tally.token else (None, None, [])
     return {
         "documents": figures["documents"],
         "labelers": figures["labelers"],
@@ -57,24 +56,20 @@ def section(tally: Tally) -> dict[str, Any]:
     }
 
 
-def label_agreement(figures: dict[str, Any],
-                    review_spans: Counter[str]) -> tuple[str, str, list[dict[str, Any]]]:
+def label_agreement(figures: dict[str, Any], tally: Tally) -> tuple[str, str, list[dict[str, Any]]]:
     """What a label's agreement and its support are here (the module's
     docstring says which), and each label's: ``{"label", "agreement", "f1":
     {labeler or "a / b": F1}, "support"}``, by label."""
     labelers = figures["labelers"]
     per_label = [entry for entry in figures["span_f1"] if entry["label"] is not None]
-    if sum(review_spans.values()):
+    if tally.review_spans:
         chosen = [entry for entry in per_label if entry["b"] == REVIEW]
         measure = f"F1 against REVIEW, mean over {counted(len(labelers), 'labelers')}"
-        support, counts = "REVIEW's spans of the label", review_spans
-    else:
-        chosen = [entry for entry in per_label if entry["b"] != REVIEW]
+        support, counts = "REVIEW's spans of the label", tally.review_spans
+    else:  # (figures has no pair with REVIEW then)
+        chosen = per_label
         measure = f"F1 between labelers, mean over {counted(len(labelers) * (len(labelers) - 1) // 2, 'pairs')}"
-        support, counts = "the labelers' spans of the label, all together", Counter()
-        for entry in per_label:
-            if entry["b"] == REVIEW:  # (each labeler's against REVIEW: support_a is all their spans)
-                counts[entry["label"]] += entry["support_a"]
+        support, counts = "the labelers' spans of the label, all together", tally.labeler_spans
     by_label: dict[str, dict[str, float]] = {}
     for entry in chosen:
         name = entry["a"] if entry["b"] == REVIEW else f"{entry['a']} / {entry['b']}"

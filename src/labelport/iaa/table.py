@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import REVIEW
+
 
 def render(result: dict[str, Any]) -> str:
     project = result["project"]
     heading = (f"agreement  {project['name']} ({project['id']}): {result['documents']} documents with labelers' "
                f"versions; labelers {', '.join(result['labelers'])}")
     out = [heading]
+    if not any(entry["b"] == REVIEW for entry in result["span_f1"] + result["kappa"]):
+        out.append("no reviewed version (REVIEW holds no label): the labelers are compared with each other only")
     if result["span_f1"]:
         out += ["", "span precision, recall, F1 of a against b: exact | overlapping with the same label"]
         rows = [["a", "b", "label", "P", "R", "F1", "P~", "R~", "F1~", "spans a", "spans b"]]
