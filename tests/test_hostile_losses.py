@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import run_cli
 from sources import report_of
 
@@ -151,3 +150,28 @@ def test_strict_plain_fails_on_a_labeled_project_and_still_writes_the_text(tmp_p
     assert f"not carried by PLAIN: {TEXT_ONLY}: 1\n" in stderr
     assert "--strict" in stderr.splitlines()[-1]
     assert (tmp_path / "OUT" / "d.txt").read_text(encoding="utf-8") == "Ada met Babbage\n"
+
+
+@pytest.mark.parametrize("split", [(), ("--split", "a=0.5,b=0.5", "--split-by", "line", "--seed", "1")])
+def test_json_counts_an_arrow_from_no_span_once(tmp_path: Path, split: tuple[str, ...]) -> None:
+    """JSON writes an arrow with the line of its origin span: one whose origin
+    names no span of the document is counted (once, whichever split gets the
+    document's first line), a CONFLICT one under unresolved entries."""
+    from test_hf_relations import arrow, schema_file, span
+
+    lines = [["Ada", "met", "Charles"]] * 6
+    arrows = [arrow("r1", "KNOWS", "s1", "s2"), arrow("r2", "KNOWS", "nowhere", "s2"),
+              arrow("r3", "KNOWS", "nowhere", "s1", by="CONFLICT"), arrow("r4", "KNOWS", "s2", "nowhere")]
+    source = tmp_path / "doc.json"
+    source.write_text(json.dumps(schema_file("doc", lines, [span("s1", "PER", 0, 0, 0), span("s2", "PER", 0, 2, 2)],
+                                             arrows)), encoding="utf-8")
+    report, stderr = _convert(source, "JSON", tmp_path / "OUT", *split)
+    written = [line for path in sorted((tmp_path / "OUT").rglob("doc.txt.json"))
+               for line in json.loads(path.read_text(encoding="utf-8"))]
+    if split:
+        assert len(list((tmp_path / "OUT").rglob("doc.txt.json"))) == 2  # the document's lines in both splits
+    assert sorted(line["id"] for line in written) == list(range(6))
+    assert [line["relations"] for line in written if line["id"] == 0] == [[{"label": "KNOWS", "from": 0, "to": 1}]]
+    counts = {what: loss["count"] for what, loss in report["not_carried"].items()}
+    assert counts == {UNLINKED_ARROWS: 2, CONFLICTS: 1}  # r2 and r4; r3
+    assert f"{UNLINKED_ARROWS}: 2" in stderr

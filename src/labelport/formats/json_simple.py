@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import orjson
 
-from ..model import CONFLICT, DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Document, Line
+from ..model import CONFLICT, DOCUMENT_BASED, ROW_BASED, TOKEN_BASED, Arrow, Document, Line
 from ._table import TableOptions, document_header
 from .base import ARROWS, CONFLICTS, OVERLAPS, Context, Format
 from .json_tabular import JsonTabularWriter
@@ -24,9 +24,15 @@ UNLINKED_ARROWS = "arrows between lines, or to spans the format does not carry"
 
 class JsonWriter(JsonTabularWriter):
     def __init__(self, fh: IO[bytes], document: Document, ctx: Context, fmt: Format):
-        self.arrows_from: dict[str, list[Any]] = {}
+        self.arrows_from: dict[str, list[Arrow]] = {}
         for arrow in document.arrows:
             self.arrows_from.setdefault(arrow.origin, []).append(arrow)
+        # An arrow is written (or counted) with the line of the span it starts
+        # from; one whose origin is no span of the document is counted with the
+        # document's first line, by whichever split's writer gets that line.
+        self.first_line: int | None = None
+        if document.arrows and isinstance(document.lines, list) and document.lines:
+            self.first_line = document.lines[0].index
         super().__init__(fh, document, ctx, fmt)
 
     def start(self) -> None:
@@ -34,18 +40,17 @@ class JsonWriter(JsonTabularWriter):
             super().start()
 
     def line(self, line: Line) -> None:
+        if line.index == self.first_line:
+            self._count_arrows_from_no_span()
         spans = self.spans(line)
         index = {span.id: i for i, span in enumerate(spans) if span.id is not None}
         relations = []
         for span in line.spans:
             for arrow in self.arrows_from.get(span.id, ()) if span.id is not None else ():
-                where = {"document": self.document.name, "line": line.index, "label": arrow.label}
-                if arrow.labeled_by == CONFLICT and CONFLICTS not in self.carries:  # as kept_spans does spans
-                    self.report.drop(CONFLICTS, where)
-                elif span.id in index and arrow.target in index:
+                if span.id in index and arrow.target in index and not self._left_out_conflict(arrow):
                     relations.append({"label": arrow.label, "from": index[span.id], "to": index[arrow.target]})
                 else:
-                    self.report.drop(UNLINKED_ARROWS, where)
+                    self._drop(arrow, {"document": self.document.name, "line": line.index, "label": arrow.label})
         text = line.text
         obj = {
             "id": line.index,
@@ -56,6 +61,20 @@ class JsonWriter(JsonTabularWriter):
         }
         self.fh.write((b"\n" if self.rows == 0 else b",\n") + orjson.dumps(obj))
         self.rows += 1
+
+    def _count_arrows_from_no_span(self) -> None:
+        ids = {span.id for line in self.document.lines for span in line.spans if span.id is not None}
+        for origin, arrows in self.arrows_from.items():
+            if origin not in ids:
+                for arrow in arrows:
+                    self._drop(arrow, {"document": self.document.name, "label": arrow.label,
+                                       "origin": arrow.origin, "target": arrow.target})
+
+    def _left_out_conflict(self, arrow: Arrow) -> bool:
+        return arrow.labeled_by == CONFLICT and CONFLICTS not in self.carries  # as kept_spans does spans
+
+    def _drop(self, arrow: Arrow, where: dict[str, Any]) -> None:
+        self.report.drop(CONFLICTS if self._left_out_conflict(arrow) else UNLINKED_ARROWS, where)
 
     def document_answers(self, document: Document) -> None:
         header = document_header(self.ctx.project)
