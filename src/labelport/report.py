@@ -91,8 +91,6 @@ class Report:
         self.versions_written = False
         #: how far the labelers agree, once a document with labelers' versions is counted
         self.agreement: Tally | None = None
-        #: the "agreement" section made last, with the tally and its documents it was made of
-        self._section: tuple[Tally, int, dict[str, Any]] | None = None
 
     def fresh(self) -> "Report":
         """An empty report of the same conversion, to be merged in later (a
@@ -209,18 +207,12 @@ class Report:
                 self.files[rel] = hashed.get(rel) or _file_hash(os.path.join(root, rel))
 
     def agreement_section(self) -> dict[str, Any] | None:
-        """labelport-report.json's "agreement"; None when no document had labelers' versions.
-        Made once for the report, the summary and a dataset card (alpha's
-        computation grows with the tokens), again only when more documents
-        were counted."""
-        tally = self.agreement
-        if tally is None:
+        """labelport-report.json's "agreement"; None when no document had labelers' versions."""
+        if self.agreement is None:
             return None
-        if self._section is None or self._section[0] is not tally or self._section[1] != tally.documents:
-            from .iaa.summary import section  # (start-up: only a project with labelers' versions needs it)
+        from .iaa.summary import section  # (start-up: only a project with labelers' versions needs it)
 
-            self._section = (tally, tally.documents, section(tally))
-        return self._section[2]
+        return section(self.agreement)
 
     def to_dict(self) -> dict[str, Any]:
         agreement = self.agreement_section()
