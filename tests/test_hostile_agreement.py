@@ -53,3 +53,28 @@ def test_a_version_with_fewer_lines_is_compared_on_the_tokens_both_saw(tmp_path:
     assert (loc["precision"], loc["recall"], loc["support_b"]) == (0.0, None, 0)
     alpha = result["alpha"][0]
     assert (alpha["alpha"], alpha["items"], alpha["full_agreement"]) == (1.0, 5, 1.0)
+
+
+def test_hundreds_of_labelers_are_measured_against_review_not_two_by_two(tmp_path: Path) -> None:
+    # every two of n labelers are n(n-1)/2 pairs counted on every token: a 230 KB zip of 1,500 labelers'
+    # versions of a 5-token document ran for more than 5 minutes. Past MOST_PAIRED labelers, each is measured
+    # against REVIEW and alpha over all, and the figures say so
+    import zipfile
+
+    from labelport.iaa import MOST_PAIRED
+
+    count = MOST_PAIRED + 5
+    with zipfile.ZipFile(tmp_path / "many.zip", "w") as archive:
+        archive.writestr("p-1/REVIEW/d.conll", "a B-X\nb O\nc B-Y\n")
+        for n in range(count):
+            archive.writestr(f"p-1/DOCUMENT-l{n:03}/d.conll", f"a {'B-X' if n % 2 else 'O'}\nb O\nc B-Y\n")
+    found = labelport.agreement(tmp_path / "many.zip")
+    assert [(e["a"], e["b"]) for e in found["kappa"]] == [(f"l{n:03}", "REVIEW") for n in range(count)]
+    assert {e["b"] for e in found["span_f1"]} == {"REVIEW"}
+    assert found["not_paired"] == (f"{count} labelers: pairs of labelers are measured up to {MOST_PAIRED}; "
+                                   "each is measured against REVIEW, alpha over all")
+    # alpha over all: token a is X for the odd labelers, O for the even; b and c agreed by all
+    alpha = found["alpha"][0]
+    assert (alpha["items"], alpha["full_agreement"]) == (3, 2 / 3)
+    report = labelport.convert(tmp_path / "many.zip", "TSV_IOB", tmp_path / "out")
+    assert report.agreement_section()["not_paired"] == found["not_paired"]

@@ -32,7 +32,7 @@ from ..model import ROW_BASED, TOKEN_BASED, Document, Line, Project, Question
 from .spans import Matches, SpanKey, answer_category, match, span_keys, token_values
 from .statistics import UnitValues, cohen_kappa, krippendorff_alpha, unit_values
 
-__all__ = ["REVIEW", "Tally", "agreement"]
+__all__ = ["MOST_PAIRED", "REVIEW", "Tally", "agreement"]
 
 #: The final version's name as a rater.
 REVIEW = "REVIEW"
@@ -40,6 +40,10 @@ T = TypeVar("T")
 
 #: Spans listed per label in "disagreements".
 WORST = 5
+#: Labelers measured two by two at most: beyond, each is measured against
+#: REVIEW, and alpha over all (a project of 1,500 labelers' versions would
+#: otherwise count 1.1 million pairs on every token).
+MOST_PAIRED = 20
 
 
 def agreement(project: Project) -> dict[str, Any]:
@@ -59,7 +63,13 @@ def agreement(project: Project) -> dict[str, Any]:
 
 
 def _pairs(labelers: list[str]) -> list[tuple[str, str]]:
-    return [(a, b) for i, a in enumerate(labelers) for b in labelers[i + 1:]] + [(a, REVIEW) for a in labelers]
+    """Every two labelers, then each against REVIEW; past :data:`MOST_PAIRED`
+    labelers, each against REVIEW only (every two of n labelers are n(n-1)/2
+    pairs, each counted on every token)."""
+    against_review = [(a, REVIEW) for a in labelers]
+    if len(labelers) > MOST_PAIRED:
+        return against_review
+    return [(a, b) for i, a in enumerate(labelers) for b in labelers[i + 1:]] + against_review
 
 
 @dataclass
@@ -263,9 +273,13 @@ class Tally:
         for name, figures in self.questions.items():
             kappa += figures.kappa(self._pairs_measured(self.review_answers[name] > 0), name)
             alphas.append(figures.alpha(name))
+        unpaired = {"not_paired": f"{len(self.labelers):,} labelers: pairs of labelers are measured up to "
+                                  f"{MOST_PAIRED}; each is measured against REVIEW, alpha over all"
+                    } if len(self.labelers) > MOST_PAIRED else {}
         return {
             "labelers": self.labelers,
             "documents": self.documents,
+            **unpaired,
             "span_f1": span_f1,
             "span_f1_overlap": overlap,
             "kappa": kappa,

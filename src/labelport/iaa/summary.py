@@ -53,6 +53,7 @@ def section(tally: Tally) -> dict[str, Any]:
         "label_agreement": measure,
         "label_support": support,
         "labels": labels,
+        **({"not_paired": figures["not_paired"]} if "not_paired" in figures else {}),
     }
 
 

@@ -13,6 +13,8 @@ def render(result: dict[str, Any]) -> str:
     heading = (f"agreement  {project['name']} ({project['id']}): {result['documents']} documents with labelers' "
                f"versions; labelers {', '.join(result['labelers'])}")
     out = [heading]
+    if "not_paired" in result:
+        out.append(result["not_paired"])
     if not any(entry["b"] == REVIEW for entry in result["span_f1"] + result["kappa"]):
         out.append("no reviewed version (REVIEW holds no label): the labelers are compared with each other only")
     if result["span_f1"]:
