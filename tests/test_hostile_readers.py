@@ -261,6 +261,28 @@ def test_table_reading_is_linear(tmp_path, monkeypatch, fmt, data):
         assert lines.work <= 2 * len(data) + 512
 
 
+@pytest.mark.parametrize("name, content, args", [
+    ("long.conll", b"Ada B-PER\nmet O\n" + b"x" * 300_000 + b" O\nParis B-LOC\n", ()),
+    ("long.conll", b"Ada B-PER\r\nmet O\r\n" + b"x" * 300_000 + b" O\r\n", ()),
+    ("long.tsv", b"text\tlabel\nhi\tham\n" + b"a" * 40_000 + b"\tspam\n", ("--label-column", "label")),
+    ("long.csv", b"text,label\nhi,ham\n" + b"a" * 40_000, ("--label-column", "label")),
+], ids=["conll", "conll-crlf", "tsv", "csv-unended"])
+def test_a_line_past_the_limit_is_refused_with_its_line(places, monkeypatch, name, content, args):
+    # a line is held whole while it is read: one endless line (60 MB: 315 MB of memory) is refused past
+    # LABELPORT_MAX_LINE_BYTES (16 MiB; 1,000 here), naming its line, before anything is written. (A line
+    # within one block read, 256 KiB for CoNLL, 32 KiB for tables, is held anyway: these lines are longer.)
+    inputs, work, out = places
+    monkeypatch.setenv("LABELPORT_MAX_LINE_BYTES", "1000")
+    source = inputs / name
+    source.write_bytes(content)
+    message = assert_refused(*run_cli("convert", source, "-f", "JSON", "-o", out, *args), work, out)
+    assert message == (f"labelport: error: {source}:3: a line of more than 1,000 bytes "
+                       "(the limit, LABELPORT_MAX_LINE_BYTES)"), message
+    monkeypatch.setenv("LABELPORT_MAX_LINE_BYTES", "many")
+    message = assert_refused(*run_cli("convert", source, "-f", "JSON", "-o", out, *args), work, out)
+    assert message == "labelport: error: LABELPORT_MAX_LINE_BYTES must be a positive whole number, not 'many'"
+
+
 # -- --jobs ----------------------------------------------------------------------
 
 def files(root: Path) -> dict[str, bytes]:

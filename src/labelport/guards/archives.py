@@ -94,15 +94,16 @@ class Limits:
     def from_env(cls) -> "Limits":
         default = cls()
         return cls(
-            max_bytes=_env_int(ENV_MAX_BYTES, default.max_bytes),
-            max_entries=_env_int(ENV_MAX_ENTRIES, default.max_entries),
-            max_ratio=_env_int(ENV_MAX_RATIO, default.max_ratio),
-            max_name_length=_env_int(ENV_MAX_NAME_LENGTH, default.max_name_length),
-            max_depth=_env_int(ENV_MAX_DEPTH, default.max_depth),
+            max_bytes=env_int(ENV_MAX_BYTES, default.max_bytes),
+            max_entries=env_int(ENV_MAX_ENTRIES, default.max_entries),
+            max_ratio=env_int(ENV_MAX_RATIO, default.max_ratio),
+            max_name_length=env_int(ENV_MAX_NAME_LENGTH, default.max_name_length),
+            max_depth=env_int(ENV_MAX_DEPTH, default.max_depth),
         )
 
 
-def _env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int) -> int:
+    """A limit from the environment variable ``name``: a positive whole number, ``default`` when unset."""
     value = os.environ.get(name, "").strip()
     if not value:
         return default

@@ -90,7 +90,8 @@ class _Stream:
         self.pos = 0  # where the next unread line starts in ``text``
         self.number = 0  # physical number of the line before ``pos``
         # (a long document's range: its file's lines end in "\n" or "\r\n", see readers.long_document)
-        self._lines = LineBlocks(fh, _BLOCK, None if resume is None else False)
+        self._lines = LineBlocks(fh, _BLOCK, None if resume is None else False, label=source.label,
+                                 first_line=0 if resume is None else resume.line)
         #: characters of text the passes over it searched, all together:
         #: linear in the file, whatever its shape (tests/test_hostile_readers.py)
         self.scanned = 0

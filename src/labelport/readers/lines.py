@@ -13,17 +13,32 @@ from __future__ import annotations
 from functools import partial
 from typing import IO, Iterator
 
+from ..errors import InputError
+from ..guards.archives import env_int
+
+#: The longest line read, in bytes: a line is held whole while it is read,
+#: so a file of one endless line would take memory without bound. Checked
+#: on the part of a line that outlasts a block (a line within one block is
+#: held anyway, and blocks are small).
+ENV_MAX_LINE_BYTES = "LABELPORT_MAX_LINE_BYTES"
+MAX_LINE_BYTES = 16 << 20
+
 
 class LineBlocks:
     """The bytes of a file in blocks of whole lines: about ``size`` bytes
     each, or one line when that is longer; only the last block may lack its
     line end. ``cr_only`` is known by the time the first block is handed on;
     given (``False`` or ``True``), it is the style of a file whose reading
-    starts further on (a byte range of a long document, readers.long_document)."""
+    starts further on (a byte range of a long document, readers.long_document),
+    and ``first_line`` the number of the lines before it. A line longer than
+    ``LABELPORT_MAX_LINE_BYTES`` is refused, naming ``label`` and its line."""
 
-    def __init__(self, fh: IO[bytes], size: int, cr_only: bool | None = None):
+    def __init__(self, fh: IO[bytes], size: int, cr_only: bool | None = None, *, label: str, first_line: int = 0):
         self.fh = fh
         self.size = size
+        self.label = label
+        self.max_line = env_int(ENV_MAX_LINE_BYTES, MAX_LINE_BYTES)
+        self.lines_before = first_line  # the lines ended in the blocks handed on
         self.cr_only = bool(cr_only)  # a lone "\r" ends a line: the file's first line end is one
         self._known = cr_only is not None  # whether the first line end has been seen
         #: bytes searched for a line end or copied into a block: about twice
@@ -32,6 +47,7 @@ class LineBlocks:
 
     def __iter__(self) -> Iterator[bytes]:
         pending: list[bytes] = []  # the start of a line that has not ended yet
+        unended = 0  # its bytes
         for data in iter(partial(self.fh.read, self.size), b""):
             if not self._known:
                 self._learn(data, pending[-1][-1:] if pending else b"")
@@ -42,9 +58,15 @@ class LineBlocks:
                 block = b"".join(pending)
                 self.work += len(block)
                 pending = [data[end:]]  # (before the block is handed on: the pieces are freed meanwhile)
+                unended = len(data) - end
                 yield block
+                self.lines_before += self.count_line_ends(block)
             else:
                 pending.append(data)  # a line longer than a block
+                unended += len(data)
+            if unended > self.max_line:
+                raise InputError(f"a line of more than {self.max_line:,} bytes (the limit, {ENV_MAX_LINE_BYTES})",
+                                 self.label, self.lines_before + 1)
         tail = b"".join(pending)
         if not self._known and tail.endswith(b"\r"):
             self.cr_only = True  # the file's one line end is a lone "\r"

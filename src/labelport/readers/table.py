@@ -203,15 +203,15 @@ class _AnswerSets(dict[tuple[str, ...], list[AnswerSet]]):
         return answer_sets
 
 
-def _text_blocks(lines: LineBlocks, label: str, normalise: bool) -> Iterator[tuple[int, str]]:
+def _text_blocks(lines: LineBlocks, normalise: bool) -> Iterator[tuple[int, str]]:
     """(number of its first line, text) of each block of whole lines, decoded;
     with ``normalise``, every line ending in "\n".
 
     A bad byte names its line, and is raised once the lines before it are
     handed on, so that a problem earlier in the file is still the one reported.
     """
-    number = 1
     for block in lines:
+        number = lines.lines_before + 1
         if normalise:
             block = lines.normalised(block)
         error = None
@@ -220,7 +220,7 @@ def _text_blocks(lines: LineBlocks, label: str, normalise: bool) -> Iterator[tup
         except UnicodeDecodeError as exc:
             start = lines.line_start(block, exc.start)
             line = number + lines.count_line_ends(block[:start])
-            error = InputError(f"not valid UTF-8 (byte {exc.start - start + 1} of the line)", label, line)
+            error = InputError(f"not valid UTF-8 (byte {exc.start - start + 1} of the line)", lines.label, line)
             text = block[:start].decode("utf-8")
         if number == 1:
             # a byte-order mark (Excel's "CSV UTF-8") is not part of the first cell
@@ -229,20 +229,19 @@ def _text_blocks(lines: LineBlocks, label: str, normalise: bool) -> Iterator[tup
             yield number, text
         if error is not None:
             raise error
-        number += lines.count_line_ends(block)
 
 
 def _text_lines(fh: IO[bytes], label: str) -> Iterator[str]:
     """Each physical line, decoded a block at a time, its line end kept as it is."""
-    lines = LineBlocks(fh, _BLOCK_BYTES)
-    for _, text in _text_blocks(lines, label, normalise=False):
+    lines = LineBlocks(fh, _BLOCK_BYTES, label=label)
+    for _, text in _text_blocks(lines, normalise=False):
         # split on "\n" only, or on "\r" too in a file whose lines end so
         yield from io.StringIO(text, newline="" if lines.cr_only else "\n")
 
 
 def _tsv_rows(source: Source) -> RowBlocks:
     with source.open() as fh:
-        for number, text in _text_blocks(LineBlocks(fh, _BLOCK_BYTES), source.label, normalise=True):
+        for number, text in _text_blocks(LineBlocks(fh, _BLOCK_BYTES, label=source.label), normalise=True):
             lines = text.split("\n")
             unended = lines.pop()  # "" unless the file's last line has no line end
             if unended:
